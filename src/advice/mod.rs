@@ -1,0 +1,1 @@
+//! LLM analysis and recommendations, grounding check, offline MITRE knowledge base.

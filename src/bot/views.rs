@@ -1,0 +1,362 @@
+//! Builds `Reply` documents from analytics figures and incident records.
+//! Formatting of numbers, durations and percentages lives here.
+
+use super::BotError;
+use super::command::{Command, IncidentsQuery, UsageError, Verb};
+use super::reply::{Action, ActionStyle, Block, Cell, Chart, ChartKind, Column, Fact, Page, Reply, Series, Table, Tone};
+use crate::analytics::{Durations, Summary};
+use crate::incident::{Incident, Severity, Status};
+use crate::sources::{IncidentDetail, SourceError};
+use chrono::{DateTime, Duration, Utc};
+
+/// The help card: every command, or one command's usage.
+pub fn help(topic: Option<Verb>) -> Reply {
+    let verbs: Vec<Verb> = match topic {
+        Some(verb) => vec![verb],
+        None => Verb::ALL.to_vec(),
+    };
+    let rows = verbs
+        .iter()
+        .map(|verb| vec![Cell::text(verb.usage()), Cell::text(verb.summary())])
+        .collect();
+    Reply::titled("Sentinel bot commands")
+        .with(Block::Table(Table {
+            title: None,
+            columns: vec![Column::left("Command"), Column::left("What it does")],
+            rows,
+        }))
+        .with(Block::Note(
+            "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
+        ))
+}
+
+/// A parse error: what was wrong, then the help for the command.
+pub fn usage_error(error: &UsageError) -> Reply {
+    let mut reply = help(error.verb);
+    reply.title = "I could not read that command".to_string();
+    reply.blocks.insert(0, Block::Alert(error.message.clone()));
+    reply
+}
+
+/// An apology that says which system failed and why.
+pub fn error(error: &BotError) -> Reply {
+    match error {
+        BotError::Usage(usage) => usage_error(usage),
+        BotError::Source(SourceError::NotFound(number)) => Reply::titled(format!("Incident {number}"))
+            .with(Block::Alert(format!("Incident {number} was not found in the workspace."))),
+        BotError::Source(source) => Reply::titled("Sorry, I could not answer")
+            .with(Block::Alert(format!("Sorry: {source}."))),
+    }
+}
+
+/// A command this deployment cannot run.
+pub fn not_available(command: &Command) -> Reply {
+    Reply::titled("Not available").with(Block::Alert(format!(
+        "This bot cannot run that command yet ({command:?})."
+    )))
+}
+
+/// The `/incidents` card.
+pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Incident], page_size: usize) -> Reply {
+    let mut title = format!("Incidents, {}", query.period);
+    if let Some(severity) = query.severity {
+        title.push_str(&format!(", {severity} severity"));
+    }
+    if let Some(status) = query.status {
+        title.push_str(&format!(", {status}"));
+    }
+    let open = summary.by_status[Status::New.index()] + summary.by_status[Status::Active.index()];
+    let mut reply = Reply::titled(title).with(Block::Facts(vec![
+        Fact::new("Created", summary.total),
+        Fact::new("Open", open),
+        Fact::new("Closed", summary.by_status[Status::Closed.index()]),
+        Fact::new("Resolution rate", percent(summary.resolution_rate)),
+        Fact::new("Mean time to triage", mean(&summary.time_to_triage)),
+        Fact::new("Mean time to resolve", mean(&summary.time_to_resolve)),
+        Fact::new("Unresolved for long", summary.long_unresolved.len()),
+    ]));
+    if summary.total == 0 {
+        return reply.with(Block::Text("No incidents were created in this period.".to_string()));
+    }
+    reply = reply
+        .with(Block::Heading("Status by severity".to_string()))
+        .with(Block::Table(status_by_severity(summary)))
+        .with(Block::Heading("MITRE ATT&CK tactics".to_string()))
+        .with(Block::Table(tactics(summary)))
+        .with(Block::Chart(daily_chart(summary)));
+    let anomalies: Vec<String> = summary
+        .daily
+        .iter()
+        .filter(|day| day.anomaly)
+        .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
+        .collect();
+    if !anomalies.is_empty() {
+        reply = reply.with(Block::Alert(format!("Unusual volume on {}.", anomalies.join(", "))));
+    }
+
+    let filtered = query.severity.is_some() || query.status.is_some();
+    let mut listed: Vec<&Incident> = incidents
+        .iter()
+        .filter(|it| summary.window.contains(it.created))
+        .filter(|it| filtered || (it.severity == Severity::High && it.status.is_open()))
+        .collect();
+    listed.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
+    let heading = if filtered { "Incidents" } else { "Open high-severity incidents" };
+    let page_count = listed.len().div_ceil(page_size.max(1)).max(1);
+    let page = query.page.min(page_count);
+    let rows: Vec<Vec<Cell>> = listed
+        .iter()
+        .skip((page - 1) * page_size)
+        .take(page_size)
+        .map(|it| incident_row(it))
+        .collect();
+    if rows.is_empty() {
+        reply = reply.with(Block::Heading(heading.to_string())).with(Block::Text("None.".to_string()));
+    } else {
+        reply = reply.with(Block::Heading(heading.to_string())).with(Block::Table(Table {
+            title: None,
+            columns: vec![
+                Column::right("#"),
+                Column::left("Title"),
+                Column::left("Severity"),
+                Column::left("Status"),
+                Column::left("Owner"),
+            ],
+            rows,
+        }));
+    }
+    if page_count > 1 {
+        reply.page = Some(Page { number: page, of: page_count });
+        if page < page_count {
+            reply = reply.with_action(Action::new("Next page", next_page(query, page + 1)));
+        }
+    }
+    reply
+        .with_action(Action::new("Recommendations", format!("/recommend {}", period_word(query))))
+        .with_action(Action::new("Weekly report", "/report week"))
+}
+
+/// The `/incident N` card.
+pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
+    let it = &detail.incident;
+    let tactics: Vec<&str> = it.tactics.iter().map(|tactic| tactic.name()).collect();
+    let mut facts = vec![
+        Fact::new("Severity", it.severity),
+        Fact::new("Status", it.status),
+        Fact::new("Owner", it.owner.label().unwrap_or("Unassigned")),
+        Fact::new("Created", format!("{} ({} ago)", it.created.format("%Y-%m-%d %H:%M UTC"), duration(now - it.created))),
+        Fact::new("Tactics", if tactics.is_empty() { "None".to_string() } else { tactics.join(", ") }),
+        Fact::new("Products", if it.alert_products.is_empty() { "None".to_string() } else { it.alert_products.join(", ") }),
+        Fact::new("Alerts", detail.alerts.len()),
+    ];
+    if let Some(classification) = it.classification {
+        facts.push(Fact::new("Classification", classification));
+    }
+    if let Some(triaged) = it.first_triaged {
+        facts.push(Fact::new("Time to triage", duration(triaged - it.created)));
+    }
+    if let Some(closed) = it.closed {
+        facts.push(Fact::new("Time to resolve", duration(closed - it.created)));
+    }
+    let mut reply = Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));
+    if !it.description.trim().is_empty() {
+        reply = reply.with(Block::Text(it.description.clone()));
+    }
+    if !detail.alerts.is_empty() {
+        reply = reply.with(Block::Heading("Alerts".to_string())).with(Block::Table(Table {
+            title: None,
+            columns: vec![Column::left("Alert"), Column::left("Severity"), Column::left("Product"), Column::left("Entities")],
+            rows: detail
+                .alerts
+                .iter()
+                .take(20)
+                .map(|alert| {
+                    let entities: Vec<String> = alert.entities.iter().take(5).map(|e| format!("{}: {}", e.kind, e.name)).collect();
+                    vec![
+                        Cell::text(&alert.name),
+                        Cell::toned(alert.severity, severity_tone(alert.severity)),
+                        Cell::text(&alert.product),
+                        Cell::text(entities.join(", ")),
+                    ]
+                })
+                .collect(),
+        }));
+    }
+    if !detail.comments.is_empty() {
+        reply = reply.with(Block::Heading("Latest comments".to_string())).with(Block::Table(Table {
+            title: None,
+            columns: vec![Column::left("When"), Column::left("Who"), Column::left("Comment")],
+            rows: detail
+                .comments
+                .iter()
+                .rev()
+                .take(5)
+                .map(|comment| {
+                    vec![
+                        Cell::text(comment.created.format("%Y-%m-%d %H:%M")),
+                        Cell::text(&comment.author),
+                        Cell::text(&comment.message),
+                    ]
+                })
+                .collect(),
+        }));
+    }
+    let mut reply = reply.with_action(Action {
+        label: "Recommend".to_string(),
+        command: format!("/recommend {}", it.number),
+        style: ActionStyle::Primary,
+    });
+    if it.status.is_open() {
+        reply = reply.with_action(Action::new("Assign to me", format!("/assign {} me", it.number)));
+    }
+    reply
+}
+
+/// A table row for an incident in a list.
+pub fn incident_row(it: &Incident) -> Vec<Cell> {
+    let number = match &it.url {
+        Some(url) => Cell::link(it.number, url.clone()),
+        None => Cell::text(it.number),
+    };
+    vec![
+        number,
+        Cell::text(&it.title),
+        Cell::toned(it.severity, severity_tone(it.severity)),
+        Cell::text(it.status),
+        Cell::text(it.owner.label().unwrap_or("Unassigned")),
+    ]
+}
+
+/// The combined status x severity table.
+pub fn status_by_severity(summary: &Summary) -> Table {
+    let mut rows: Vec<Vec<Cell>> = Severity::ALL
+        .iter()
+        .map(|severity| {
+            let counts = summary.status_by_severity[severity.index()];
+            let mut row = vec![Cell::toned(severity, severity_tone(*severity))];
+            row.extend(counts.iter().map(Cell::text));
+            row.push(Cell::text(summary.by_severity[severity.index()]));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::text("Total")];
+    total.extend(summary.by_status.iter().map(Cell::text));
+    total.push(Cell::text(summary.total));
+    rows.push(total);
+    let mut columns = vec![Column::left("Severity")];
+    columns.extend(Status::ALL.iter().map(|status| Column::right(status.as_str())));
+    columns.push(Column::right("Total"));
+    Table { title: None, columns, rows }
+}
+
+/// The tactics table, with ATT&CK ids.
+pub fn tactics(summary: &Summary) -> Table {
+    let mut rows: Vec<Vec<Cell>> = summary
+        .by_tactic
+        .iter()
+        .map(|(tactic, count)| {
+            vec![
+                Cell::text(tactic.name()),
+                Cell::text(tactic.id()),
+                Cell::text(count),
+                Cell::text(share(*count, summary.total)),
+            ]
+        })
+        .collect();
+    if summary.without_tactics > 0 {
+        rows.push(vec![
+            Cell::text("No tactic"),
+            Cell::text("-"),
+            Cell::text(summary.without_tactics),
+            Cell::text(share(summary.without_tactics, summary.total)),
+        ]);
+    }
+    Table {
+        title: None,
+        columns: vec![Column::left("Tactic"), Column::left("ID"), Column::right("Incidents"), Column::right("Share")],
+        rows,
+    }
+}
+
+/// Daily volume by severity as a stacked bar chart.
+pub fn daily_chart(summary: &Summary) -> Chart {
+    Chart {
+        title: "Incidents per day by severity".to_string(),
+        kind: ChartKind::StackedBar,
+        categories: summary.daily.iter().map(|day| day.date.format("%a %d").to_string()).collect(),
+        series: Severity::ALL
+            .iter()
+            .map(|severity| Series {
+                name: severity.as_str().to_string(),
+                values: summary.daily.iter().map(|day| day.by_severity[severity.index()] as f64).collect(),
+            })
+            .collect(),
+        x_label: Some("Day (UTC)".to_string()),
+        y_label: Some("Incidents".to_string()),
+    }
+}
+
+/// Colour for a severity.
+pub fn severity_tone(severity: Severity) -> Tone {
+    match severity {
+        Severity::High => Tone::Attention,
+        Severity::Medium => Tone::Warning,
+        Severity::Low | Severity::Informational => Tone::Normal,
+    }
+}
+
+/// A duration as analysts read it: `45m`, `3h 20m`, `2d 4h`.
+pub fn duration(value: Duration) -> String {
+    let minutes = value.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// The mean of a duration set, or "n/a".
+pub fn mean(values: &Durations) -> String {
+    values.mean.map(duration).unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A 0..1 ratio as a percentage with one decimal, or "n/a".
+pub fn percent(ratio: Option<f64>) -> String {
+    ratio.map(|ratio| format!("{:.1}%", ratio * 100.0)).unwrap_or_else(|| "n/a".to_string())
+}
+
+fn share(count: usize, total: usize) -> String {
+    percent((total > 0).then(|| count as f64 / total as f64))
+}
+
+fn period_word(query: &IncidentsQuery) -> String {
+    use crate::period::Period;
+    match query.period {
+        Period::Today => "1d".to_string(),
+        Period::Week => "week".to_string(),
+        Period::Month => "30d".to_string(),
+        Period::Days(days) => format!("{days}d"),
+        Period::Hours(hours) => format!("{}d", hours.div_ceil(24).max(1)),
+    }
+}
+
+fn next_page(query: &IncidentsQuery, page: usize) -> String {
+    use crate::period::Period;
+    let period = match query.period {
+        Period::Today => "today".to_string(),
+        Period::Week => "week".to_string(),
+        Period::Month => "month".to_string(),
+        Period::Days(days) => format!("{days}d"),
+        Period::Hours(hours) => format!("{hours}h"),
+    };
+    let mut command = format!("/incidents {period}");
+    if let Some(severity) = query.severity {
+        command.push_str(&format!(" severity={}", severity.as_str().to_lowercase()));
+    }
+    if let Some(status) = query.status {
+        command.push_str(&format!(" status={}", status.as_str().to_lowercase()));
+    }
+    command.push_str(&format!(" page={page}"));
+    command
+}

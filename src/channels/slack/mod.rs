@@ -1,0 +1,1 @@
+//! Slack: signature check, slash commands, events, interactions, Web API posts.

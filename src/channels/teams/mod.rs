@@ -1,0 +1,1 @@
+//! Microsoft Teams through the Bot Framework: JWT check, activities, connector client.

@@ -1,0 +1,434 @@
+//! Typed settings: a TOML file overlaid by `SENTINEL_BOT__SECTION__KEY` environment
+//! variables. The only module that reads the environment. Secrets are
+//! `SecretString`, so `Debug` never prints them.
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::Path;
+
+/// Prefix of the environment variables that override the file, e.g. `SENTINEL_BOT__SLACK__BOT_TOKEN`.
+pub const ENV_PREFIX: &str = "SENTINEL_BOT__";
+
+/// All settings. Every section is optional; with none the bot runs on demo data.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    pub azure: Option<AzureConfig>,
+    pub teams: Option<TeamsConfig>,
+    pub slack: Option<SlackConfig>,
+    pub llm: Option<LlmConfig>,
+    #[serde(default)]
+    pub report: ReportConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub actions: ActionsConfig,
+    #[serde(default)]
+    pub triage: TriageConfig,
+}
+
+/// HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: default_bind(),
+            body_limit: default_body_limit(),
+        }
+    }
+}
+
+fn default_bind() -> String {
+    "127.0.0.1:3978".to_string()
+}
+
+fn default_body_limit() -> usize {
+    256 * 1024
+}
+
+/// How the bot gets Entra ID tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AzureAuth {
+    /// Client id + client secret.
+    #[default]
+    ClientSecret,
+    /// Workload identity: a federated token file (`AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity,
+    /// Managed identity through IMDS or the App Service identity endpoint.
+    ManagedIdentity,
+}
+
+/// Sentinel workspace and Entra ID credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AzureConfig {
+    pub tenant_id: String,
+    /// App (client) id; for managed identity, the user-assigned identity's client id if any.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    #[serde(default)]
+    pub auth: AzureAuth,
+    /// Path of the federated token for workload identity.
+    pub federated_token_file: Option<String>,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub workspace_name: String,
+    /// Log Analytics workspace (customer) id, a GUID.
+    pub workspace_id: String,
+    /// More workspaces queried together (MSSP), as workspace GUIDs.
+    #[serde(default)]
+    pub extra_workspace_ids: Vec<String>,
+    /// Whether Graph security APIs (Defender XDR, threat intelligence) are used.
+    #[serde(default = "yes")]
+    pub use_graph: bool,
+    /// Base URLs, overridable for sovereign clouds and tests.
+    #[serde(default)]
+    pub endpoints: AzureEndpoints,
+}
+
+/// Base URLs of the Azure APIs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AzureEndpoints {
+    #[serde(default = "default_login")]
+    pub login: String,
+    #[serde(default = "default_log_analytics")]
+    pub log_analytics: String,
+    #[serde(default = "default_management")]
+    pub management: String,
+    #[serde(default = "default_graph")]
+    pub graph: String,
+    /// Managed identity endpoint (IMDS).
+    #[serde(default = "default_imds")]
+    pub imds: String,
+}
+
+impl Default for AzureEndpoints {
+    fn default() -> Self {
+        AzureEndpoints {
+            login: default_login(),
+            log_analytics: default_log_analytics(),
+            management: default_management(),
+            graph: default_graph(),
+            imds: default_imds(),
+        }
+    }
+}
+
+fn default_login() -> String {
+    "https://login.microsoftonline.com".to_string()
+}
+fn default_log_analytics() -> String {
+    "https://api.loganalytics.io".to_string()
+}
+fn default_management() -> String {
+    "https://management.azure.com".to_string()
+}
+fn default_graph() -> String {
+    "https://graph.microsoft.com".to_string()
+}
+fn default_imds() -> String {
+    "http://169.254.169.254".to_string()
+}
+fn yes() -> bool {
+    true
+}
+
+/// Microsoft Teams through the Bot Framework.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsConfig {
+    /// The bot's Microsoft App ID; the JWT audience.
+    pub app_id: String,
+    pub app_password: Option<SecretString>,
+    /// Set for a single-tenant bot; empty means multi-tenant (`botframework.com`).
+    pub tenant_id: Option<String>,
+    /// Tenants allowed to talk to the bot; empty allows all.
+    #[serde(default)]
+    pub allowed_tenants: Vec<String>,
+    /// Channels that get the weekly report.
+    #[serde(default)]
+    pub report_channels: Vec<TeamsChannel>,
+    /// Accept unauthenticated requests from Microsoft's Agents Playground. Only honoured
+    /// when the server is bound to a loopback address.
+    #[serde(default)]
+    pub local_playground: bool,
+    /// Bot Framework OpenID metadata URL (tests point it at a fake).
+    #[serde(default = "default_openid")]
+    pub openid_metadata_url: String,
+    /// Base URL of the Entra token endpoint for the bot's own token.
+    #[serde(default = "default_login")]
+    pub login_url: String,
+}
+
+fn default_openid() -> String {
+    "https://login.botframework.com/v1/.well-known/openidconfiguration".to_string()
+}
+
+/// A Teams channel the bot posts to proactively.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsChannel {
+    pub service_url: String,
+    /// Channel id, `19:...@thread.tacv2`.
+    pub channel_id: String,
+    pub tenant_id: String,
+}
+
+/// Slack app credentials and policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    pub bot_token: SecretString,
+    pub signing_secret: Option<SecretString>,
+    /// App-level token (`xapp-...`) for Socket Mode.
+    pub app_token: Option<SecretString>,
+    #[serde(default)]
+    pub socket_mode: bool,
+    /// Slash-command answers visible to the channel (`in_channel`) or only the caller (`ephemeral`).
+    #[serde(default)]
+    pub in_channel: bool,
+    /// Workspaces (team ids) allowed; empty allows all.
+    #[serde(default)]
+    pub allowed_teams: Vec<String>,
+    /// Channels allowed; empty allows all.
+    #[serde(default)]
+    pub allowed_channels: Vec<String>,
+    /// Channels that get the weekly report.
+    #[serde(default)]
+    pub report_channels: Vec<String>,
+    /// Web API base URL (tests point it at a fake).
+    #[serde(default = "default_slack_api")]
+    pub api_url: String,
+}
+
+fn default_slack_api() -> String {
+    "https://slack.com/api".to_string()
+}
+
+/// Which LLM API dialect to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProvider {
+    #[default]
+    OpenAi,
+    AzureOpenAi,
+    /// Any server with the OpenAI chat completions API.
+    Compatible,
+}
+
+/// The LLM used for analysis and recommendations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    #[serde(default)]
+    pub provider: LlmProvider,
+    /// OpenAI: `https://api.openai.com/v1`; Azure: `https://NAME.openai.azure.com`; or a compatible server.
+    pub base_url: Option<String>,
+    pub api_key: Option<SecretString>,
+    /// Model name (OpenAI, compatible) or deployment name (Azure).
+    pub model: String,
+    /// Azure OpenAI api-version.
+    pub api_version: Option<String>,
+    /// Most tokens one report may spend on the model.
+    #[serde(default = "default_token_budget")]
+    pub token_budget: u32,
+    /// Seconds before a model call is abandoned.
+    #[serde(default = "default_llm_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_token_budget() -> u32 {
+    20_000
+}
+fn default_llm_timeout() -> u64 {
+    30
+}
+
+/// The weekly report and its schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Cron expression with seconds: `sec min hour day-of-month month day-of-week`.
+    #[serde(default = "default_cron")]
+    pub cron: String,
+    /// IANA time zone of the schedule.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// Open incidents older than this many days are long-unresolved.
+    #[serde(default = "default_long_open_days")]
+    pub long_open_days: u32,
+    /// Whether the scheduler runs in `serve`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            cron: default_cron(),
+            time_zone: default_time_zone(),
+            long_open_days: default_long_open_days(),
+            enabled: true,
+        }
+    }
+}
+
+fn default_cron() -> String {
+    "0 0 8 * * Mon".to_string()
+}
+fn default_time_zone() -> String {
+    "UTC".to_string()
+}
+fn default_long_open_days() -> u32 {
+    3
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path.db` (default) or `postgres://...`.
+    #[serde(default = "default_store_url")]
+    pub url: SecretString,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: default_store_url(),
+        }
+    }
+}
+
+fn default_store_url() -> SecretString {
+    SecretString::from("sqlite://sentinel-bot.db")
+}
+
+/// Who may change incidents from chat.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// User ids (Slack `U...`, Teams AAD object ids) or e-mails allowed to act.
+    #[serde(default)]
+    pub allowed_users: Vec<String>,
+    /// Teams AAD group ids allowed to act.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+}
+
+/// Automatic triage of new incidents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Seconds between polls for new incidents.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// Shared secret a Sentinel automation rule sends to the webhook.
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        TriageConfig {
+            enabled: false,
+            poll_seconds: default_poll(),
+            webhook_secret: None,
+        }
+    }
+}
+
+fn default_poll() -> u64 {
+    60
+}
+
+impl Config {
+    /// Reads the file (if given) and overlays the process environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let text = match path {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?,
+            None => String::new(),
+        };
+        Config::from_sources(&text, std::env::vars())
+    }
+
+    /// Parses TOML text and overlays `SENTINEL_BOT__SECTION__KEY=value` pairs.
+    pub fn from_sources(
+        toml_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(toml_text).context("parsing config TOML")?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                bail!("environment variable {name} has an empty key");
+            }
+            insert(&mut table, &keys, env_value(&value));
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .context("reading settings (file and SENTINEL_BOT__ environment)")
+    }
+
+    /// True when no Azure workspace is configured, so the demo data answers.
+    pub fn uses_demo_data(&self) -> bool {
+        self.azure.is_none()
+    }
+}
+
+/// Environment values are TOML when they parse as such (numbers, booleans, arrays), text otherwise.
+fn env_value(text: &str) -> toml::Value {
+    let looks_structured = text.starts_with('[')
+        || text == "true"
+        || text == "false"
+        || text.parse::<i64>().is_ok()
+        || text.parse::<f64>().is_ok();
+    if looks_structured {
+        if let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {text}")) {
+            if let Some(value) = table.get("v") {
+                return value.clone();
+            }
+        }
+    }
+    toml::Value::String(text.to_string())
+}
+
+fn insert(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+    current.insert(last.clone(), value);
+}

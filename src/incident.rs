@@ -1,0 +1,416 @@
+//! The incident model: what Sentinel calls a SecurityIncident, as typed values.
+//! Knows nothing of HTTP, chat platforms or storage.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Incident severity as Sentinel spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+    Informational,
+}
+
+impl Severity {
+    /// Every severity, most severe first.
+    pub const ALL: [Severity; 4] = [
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Informational,
+    ];
+
+    /// The name Sentinel uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "High",
+            Severity::Medium => "Medium",
+            Severity::Low => "Low",
+            Severity::Informational => "Informational",
+        }
+    }
+
+    /// Position in [`Severity::ALL`], for array-indexed counts.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Incident status as Sentinel spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    New,
+    Active,
+    Closed,
+}
+
+impl Status {
+    /// Every status, in workflow order.
+    pub const ALL: [Status; 3] = [Status::New, Status::Active, Status::Closed];
+
+    /// The name Sentinel uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "New",
+            Status::Active => "Active",
+            Status::Closed => "Closed",
+        }
+    }
+
+    /// Open means New or Active.
+    pub fn is_open(self) -> bool {
+        self != Status::Closed
+    }
+
+    /// Position in [`Status::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How a closed incident was classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Classification {
+    TruePositive,
+    BenignPositive,
+    FalsePositive,
+    Undetermined,
+}
+
+impl Classification {
+    /// Every classification.
+    pub const ALL: [Classification; 4] = [
+        Classification::TruePositive,
+        Classification::BenignPositive,
+        Classification::FalsePositive,
+        Classification::Undetermined,
+    ];
+
+    /// The name Sentinel uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::TruePositive => "TruePositive",
+            Classification::BenignPositive => "BenignPositive",
+            Classification::FalsePositive => "FalsePositive",
+            Classification::Undetermined => "Undetermined",
+        }
+    }
+}
+
+/// A MITRE ATT&CK enterprise tactic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tactic {
+    Reconnaissance,
+    ResourceDevelopment,
+    InitialAccess,
+    Execution,
+    Persistence,
+    PrivilegeEscalation,
+    DefenseEvasion,
+    CredentialAccess,
+    Discovery,
+    LateralMovement,
+    Collection,
+    CommandAndControl,
+    Exfiltration,
+    Impact,
+}
+
+impl Tactic {
+    /// Every tactic, in kill-chain order.
+    pub const ALL: [Tactic; 14] = [
+        Tactic::Reconnaissance,
+        Tactic::ResourceDevelopment,
+        Tactic::InitialAccess,
+        Tactic::Execution,
+        Tactic::Persistence,
+        Tactic::PrivilegeEscalation,
+        Tactic::DefenseEvasion,
+        Tactic::CredentialAccess,
+        Tactic::Discovery,
+        Tactic::LateralMovement,
+        Tactic::Collection,
+        Tactic::CommandAndControl,
+        Tactic::Exfiltration,
+        Tactic::Impact,
+    ];
+
+    /// The ATT&CK id, e.g. `TA0001`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Tactic::Reconnaissance => "TA0043",
+            Tactic::ResourceDevelopment => "TA0042",
+            Tactic::InitialAccess => "TA0001",
+            Tactic::Execution => "TA0002",
+            Tactic::Persistence => "TA0003",
+            Tactic::PrivilegeEscalation => "TA0004",
+            Tactic::DefenseEvasion => "TA0005",
+            Tactic::CredentialAccess => "TA0006",
+            Tactic::Discovery => "TA0007",
+            Tactic::LateralMovement => "TA0008",
+            Tactic::Collection => "TA0009",
+            Tactic::CommandAndControl => "TA0011",
+            Tactic::Exfiltration => "TA0010",
+            Tactic::Impact => "TA0040",
+        }
+    }
+
+    /// The name Sentinel stores in `Tactics` (no spaces).
+    pub fn sentinel_name(self) -> &'static str {
+        match self {
+            Tactic::Reconnaissance => "Reconnaissance",
+            Tactic::ResourceDevelopment => "ResourceDevelopment",
+            Tactic::InitialAccess => "InitialAccess",
+            Tactic::Execution => "Execution",
+            Tactic::Persistence => "Persistence",
+            Tactic::PrivilegeEscalation => "PrivilegeEscalation",
+            Tactic::DefenseEvasion => "DefenseEvasion",
+            Tactic::CredentialAccess => "CredentialAccess",
+            Tactic::Discovery => "Discovery",
+            Tactic::LateralMovement => "LateralMovement",
+            Tactic::Collection => "Collection",
+            Tactic::CommandAndControl => "CommandAndControl",
+            Tactic::Exfiltration => "Exfiltration",
+            Tactic::Impact => "Impact",
+        }
+    }
+
+    /// The human name ATT&CK uses, e.g. `Initial Access`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tactic::Reconnaissance => "Reconnaissance",
+            Tactic::ResourceDevelopment => "Resource Development",
+            Tactic::InitialAccess => "Initial Access",
+            Tactic::Execution => "Execution",
+            Tactic::Persistence => "Persistence",
+            Tactic::PrivilegeEscalation => "Privilege Escalation",
+            Tactic::DefenseEvasion => "Defense Evasion",
+            Tactic::CredentialAccess => "Credential Access",
+            Tactic::Discovery => "Discovery",
+            Tactic::LateralMovement => "Lateral Movement",
+            Tactic::Collection => "Collection",
+            Tactic::CommandAndControl => "Command and Control",
+            Tactic::Exfiltration => "Exfiltration",
+            Tactic::Impact => "Impact",
+        }
+    }
+
+    /// Position in [`Tactic::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The value could not be read as the named type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownValue {
+    /// What was being parsed, e.g. "severity".
+    pub kind: &'static str,
+    /// The text that did not match.
+    pub value: String,
+}
+
+fn unknown(kind: &'static str, value: &str) -> UnknownValue {
+    UnknownValue {
+        kind,
+        value: value.to_string(),
+    }
+}
+
+/// Case- and separator-insensitive key, so `true_positive`, `TruePositive` and `true-positive` match.
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+impl FromStr for Severity {
+    type Err = UnknownValue;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match fold(text).as_str() {
+            "high" | "h" => Ok(Severity::High),
+            "medium" | "med" | "m" => Ok(Severity::Medium),
+            "low" | "l" => Ok(Severity::Low),
+            "informational" | "info" | "i" => Ok(Severity::Informational),
+            _ => Err(unknown("severity", text)),
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = UnknownValue;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match fold(text).as_str() {
+            "new" => Ok(Status::New),
+            "active" | "inprogress" => Ok(Status::Active),
+            "closed" | "resolved" => Ok(Status::Closed),
+            _ => Err(unknown("status", text)),
+        }
+    }
+}
+
+impl FromStr for Classification {
+    type Err = UnknownValue;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match fold(text).as_str() {
+            "truepositive" | "tp" => Ok(Classification::TruePositive),
+            "benignpositive" | "bp" => Ok(Classification::BenignPositive),
+            "falsepositive" | "fp" => Ok(Classification::FalsePositive),
+            "undetermined" => Ok(Classification::Undetermined),
+            _ => Err(unknown("classification", text)),
+        }
+    }
+}
+
+impl FromStr for Tactic {
+    type Err = UnknownValue;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let key = fold(text);
+        Tactic::ALL
+            .into_iter()
+            .find(|tactic| fold(tactic.sentinel_name()) == key || fold(tactic.id()) == key)
+            .ok_or_else(|| unknown("tactic", text))
+    }
+}
+
+macro_rules! display_as_str {
+    ($($ty:ty),*) => {$(
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(Severity, Status, Classification);
+
+impl fmt::Display for Tactic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Who an incident is assigned to; all empty means unassigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Display name, e.g. "Dana Analyst".
+    pub name: Option<String>,
+    /// E-mail or UPN.
+    pub email: Option<String>,
+    /// Entra object id.
+    pub object_id: Option<String>,
+}
+
+impl Owner {
+    /// True when any owner field is set.
+    pub fn is_assigned(&self) -> bool {
+        self.name.is_some() || self.email.is_some() || self.object_id.is_some()
+    }
+
+    /// The best label to show a person.
+    pub fn label(&self) -> Option<&str> {
+        self.name
+            .as_deref()
+            .or(self.email.as_deref())
+            .or(self.object_id.as_deref())
+    }
+}
+
+/// One incident in its current state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// The workspace-wide number analysts use (`IncidentNumber`).
+    pub number: u64,
+    /// The incident's resource name (a GUID), used by the Sentinel REST API.
+    pub id: String,
+    /// Title; untrusted text.
+    pub title: String,
+    /// Description; untrusted text.
+    pub description: String,
+    pub severity: Severity,
+    pub status: Status,
+    /// Set once closed.
+    pub classification: Option<Classification>,
+    /// Free-text reason or comment given on closing; untrusted text.
+    pub classification_comment: Option<String>,
+    pub owner: Owner,
+    pub tactics: Vec<Tactic>,
+    /// ATT&CK technique ids, e.g. `T1566`.
+    pub techniques: Vec<String>,
+    /// Products whose alerts make up the incident, e.g. "Microsoft Defender for Endpoint".
+    pub alert_products: Vec<String>,
+    /// Ids of the alerts in the incident (`AlertIds`).
+    pub alert_ids: Vec<String>,
+    /// Labels set on the incident.
+    pub labels: Vec<String>,
+    /// When the incident was created (`CreatedTime`).
+    pub created: DateTime<Utc>,
+    /// When a person first touched it: status left New or an owner was assigned.
+    pub first_triaged: Option<DateTime<Utc>>,
+    /// Last change (`LastModifiedTime`).
+    pub last_modified: DateTime<Utc>,
+    /// When it was closed (`ClosedTime`).
+    pub closed: Option<DateTime<Utc>>,
+    /// Link to the incident in the Defender or Azure portal.
+    pub url: Option<String>,
+}
+
+impl Incident {
+    /// True when a person has acted on this incident as it stands.
+    pub fn shows_triage(&self) -> bool {
+        self.status != Status::New || self.owner.is_assigned()
+    }
+}
+
+/// One row of the `SecurityIncident` table: an incident as it was at `time_generated`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRow {
+    /// When Sentinel wrote this row (`TimeGenerated`).
+    pub time_generated: DateTime<Utc>,
+    /// The incident as of this row.
+    pub incident: Incident,
+}
+
+/// Collapses change rows into incidents: the latest row per number wins (KQL's
+/// `arg_max(TimeGenerated, *) by IncidentNumber`), and the first row that shows
+/// triage gives the time to triage. Repeated rows count once. Output is sorted by number.
+pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
+    use std::collections::HashMap;
+    let mut latest: HashMap<u64, (DateTime<Utc>, Incident)> = HashMap::new();
+    let mut triaged: HashMap<u64, DateTime<Utc>> = HashMap::new();
+    for row in rows {
+        let number = row.incident.number;
+        let triage_time = if row.incident.shows_triage() {
+            Some(row.time_generated)
+        } else {
+            None
+        };
+        for time in triage_time.into_iter().chain(row.incident.first_triaged) {
+            triaged
+                .entry(number)
+                .and_modify(|first| *first = (*first).min(time))
+                .or_insert(time);
+        }
+        match latest.get(&number) {
+            Some((seen, _)) if *seen >= row.time_generated => {}
+            _ => {
+                latest.insert(number, (row.time_generated, row.incident));
+            }
+        }
+    }
+    let mut incidents: Vec<Incident> = latest
+        .into_values()
+        .map(|(_, mut incident)| {
+            incident.first_triaged = triaged.get(&incident.number).copied();
+            incident
+        })
+        .collect();
+    incidents.sort_by_key(|incident| incident.number);
+    incidents
+}

@@ -1,0 +1,16 @@
+//! sentinel-bot: a Microsoft Sentinel chat bot for Teams and Slack.
+//! See DESIGN.md (in the project's shared folder) and README.md for the map.
+
+pub mod advice;
+pub mod analytics;
+pub mod bot;
+pub mod channels;
+pub mod config;
+pub mod incident;
+pub mod period;
+pub mod render;
+pub mod report;
+pub mod schedule;
+pub mod server;
+pub mod sources;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Reply -> Slack Block Kit messages, within Slack's documented limits.

@@ -1,0 +1,5 @@
+//! Renderers of the platform-neutral `Reply`: Adaptive Card, Block Kit, Markdown, PNG charts.
+
+pub mod adaptive_card;
+pub mod block_kit;
+pub mod markdown;

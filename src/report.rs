@@ -1,0 +1,1 @@
+//! The weekly incident report model, built from analytics and advice.

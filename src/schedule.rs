@@ -1,0 +1,1 @@
+//! The weekly report job: exactly once per channel and week.

@@ -1,0 +1,1 @@
+//! The axum router: channel endpoints, health, metrics, middleware.

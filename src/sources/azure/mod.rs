@@ -1,0 +1,1 @@
+//! Azure clients: Entra tokens, Log Analytics, Sentinel REST, Microsoft Graph.

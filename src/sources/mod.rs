@@ -1,0 +1,144 @@
+//! Where incidents and threat intelligence come from: the `IncidentSource` and
+//! `ThreatIntel` traits, the Azure implementations and the embedded demo data.
+//! Knows nothing of chat platforms.
+
+pub mod demo;
+
+use crate::incident::{Classification, Incident, Owner, Severity, Status, Tactic};
+use crate::period::Window;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// How far back `IncidentSource::incidents` looks for incidents that are still open.
+pub const OPEN_LOOKBACK_DAYS: i64 = 90;
+
+/// A failure of an outside system, saying which one and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    /// No incident has this number.
+    #[error("incident {0} was not found")]
+    NotFound(u64),
+    /// The incident changed since it was read (etag mismatch); the caller should reload.
+    #[error("{system} refused the change because the incident was changed by someone else meanwhile; reload it and try again")]
+    Conflict { system: &'static str },
+    /// The tenant has no licence or the bot no permission for this system; not fatal.
+    #[error("{system} is not available to this bot: {reason}")]
+    Unavailable { system: &'static str, reason: String },
+    /// The system failed after retries, timed out, or answered something unreadable.
+    #[error("{system} failed: {reason}")]
+    Failed { system: &'static str, reason: String },
+}
+
+/// An alert inside an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: String,
+    /// Alert name; untrusted text.
+    pub name: String,
+    pub severity: Severity,
+    /// Product that raised it, e.g. "Microsoft Defender for Endpoint".
+    pub product: String,
+    pub tactics: Vec<Tactic>,
+    pub techniques: Vec<String>,
+    /// Entities the alert names: hosts, accounts, IPs, files, URLs.
+    pub entities: Vec<Entity>,
+    pub created: DateTime<Utc>,
+}
+
+/// An entity named in an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    /// Entity kind as Sentinel names it: Account, Host, Ip, Url, File, Mailbox, ...
+    pub kind: String,
+    /// A display name; untrusted text.
+    pub name: String,
+}
+
+/// A comment on an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub author: String,
+    /// Untrusted text.
+    pub message: String,
+    pub created: DateTime<Utc>,
+}
+
+/// An incident with its alerts and comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentDetail {
+    pub incident: Incident,
+    pub alerts: Vec<Alert>,
+    pub comments: Vec<Comment>,
+    /// Opaque version for optimistic concurrency on updates (the REST etag).
+    pub etag: Option<String>,
+}
+
+/// A change to an incident; `None` fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncidentUpdate {
+    pub status: Option<Status>,
+    pub owner: Option<Owner>,
+    pub severity: Option<Severity>,
+    /// Required by Sentinel when closing.
+    pub classification: Option<Classification>,
+    /// Closing reason text (`classificationComment`).
+    pub classification_comment: Option<String>,
+}
+
+/// An incident created by hand from chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub owner: Option<Owner>,
+}
+
+/// Reads and changes incidents: Sentinel, or the embedded demo data.
+#[async_trait]
+pub trait IncidentSource: Send + Sync {
+    /// Incidents created in `window`, plus every incident still open at the window's
+    /// end that was created in the [`OPEN_LOOKBACK_DAYS`] before it. One upstream query.
+    async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError>;
+
+    /// One incident with its alerts and comments.
+    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError>;
+
+    /// Adds a comment to an incident.
+    async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError>;
+
+    /// Changes status, owner, severity or classification; `etag` guards against lost updates.
+    async fn update(
+        &self,
+        number: u64,
+        update: &IncidentUpdate,
+        etag: Option<&str>,
+    ) -> Result<Incident, SourceError>;
+
+    /// Creates an incident by hand.
+    async fn create(&self, incident: &NewIncident) -> Result<Incident, SourceError>;
+}
+
+/// A piece of threat intelligence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intel {
+    /// Headline; untrusted text.
+    pub title: String,
+    /// What to do or know; untrusted text.
+    pub summary: String,
+    pub url: Option<String>,
+}
+
+/// Defender XDR recommended actions and threat intelligence.
+#[async_trait]
+pub trait ThreatIntel: Send + Sync {
+    /// Defender XDR's recommended actions for the incident's alerts, one entry each.
+    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError>;
+
+    /// Threat intelligence about a tactic (and the techniques seen with it).
+    async fn tactic_intel(
+        &self,
+        tactic: Tactic,
+        techniques: &[String],
+    ) -> Result<Vec<Intel>, SourceError>;
+}

@@ -1,0 +1,1 @@
+//! SQL state through sqlx: conversations, schedule runs, audit log, dedupe keys.
