@@ -161,14 +161,18 @@ impl Verb {
     /// One-line usage.
     pub fn usage(self) -> &'static str {
         match self {
-            Verb::Incidents => "/incidents [today|week|month|Nd|Nh] [severity=high|medium|low|informational] [status=new|active|closed]",
+            Verb::Incidents => {
+                "/incidents [today|week|month|Nd|Nh] [severity=high|medium|low|informational] [status=new|active|closed]"
+            }
             Verb::Incident => "/incident N",
             Verb::Recommend => "/recommend N|week|Nd",
             Verb::Report => "/report [week|Nd]",
             Verb::Help => "/help [command]",
             Verb::Assign => "/assign N me|user@example.com",
             Verb::Status => "/status N new|active",
-            Verb::Close => "/close N TruePositive|BenignPositive|FalsePositive|Undetermined [reason] [comment]",
+            Verb::Close => {
+                "/close N TruePositive|BenignPositive|FalsePositive|Undetermined [reason] [comment]"
+            }
             Verb::Comment => "/comment N text",
             Verb::Create => "/create \"title\" [high|medium|low|informational] [description]",
         }
@@ -177,9 +181,13 @@ impl Verb {
     /// What the command does.
     pub fn summary(self) -> &'static str {
         match self {
-            Verb::Incidents => "Incident counts by status, severity and MITRE tactic, with the open high-severity incidents.",
+            Verb::Incidents => {
+                "Incident counts by status, severity and MITRE tactic, with the open high-severity incidents."
+            }
             Verb::Incident => "One incident: details, alerts, entities and comments.",
-            Verb::Recommend => "Impact analysis and recommendations for an incident, or posture recommendations for a period.",
+            Verb::Recommend => {
+                "Impact analysis and recommendations for an incident, or posture recommendations for a period."
+            }
             Verb::Report => "The incident report for a period (default: the last 7 days).",
             Verb::Help => "This help, or the usage of one command.",
             Verb::Assign => "Assign an incident (asks for confirmation).",
@@ -276,13 +284,23 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let [target] = rest else {
                 return Err(usage(verb, "Give an incident number or a period."));
             };
-            if target.trim_start_matches('#').chars().all(|c| c.is_ascii_digit()) {
+            if target
+                .trim_start_matches('#')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+            {
                 return Ok(Command::Recommend(Target::Incident(incident_number(
                     verb, target,
                 )?)));
             }
             let period = period(target).ok_or_else(|| {
-                usage(verb, format!("`{}` is neither an incident number nor a period.", shorten(target, 40)))
+                usage(
+                    verb,
+                    format!(
+                        "`{}` is neither an incident number nor a period.",
+                        shorten(target, 40)
+                    ),
+                )
             })??;
             Ok(Command::Recommend(Target::Period(period)))
         }
@@ -314,7 +332,13 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             } else if is_user_name(who) {
                 Assignee::User(who.clone())
             } else {
-                return Err(usage(verb, format!("`{}` is not a user principal name or e-mail.", shorten(who, 40))));
+                return Err(usage(
+                    verb,
+                    format!(
+                        "`{}` is not a user principal name or e-mail.",
+                        shorten(who, 40)
+                    ),
+                ));
             };
             Ok(Command::Assign { number, assignee })
         }
@@ -323,11 +347,17 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 return Err(usage(verb, "Give an incident number and a status."));
             };
             let number = incident_number(verb, number)?;
-            let status: Status = status
-                .parse()
-                .map_err(|error: crate::incident::UnknownValue| usage(verb, format!("{}.", capitalise(&error.to_string()))))?;
+            let status: Status =
+                status
+                    .parse()
+                    .map_err(|error: crate::incident::UnknownValue| {
+                        usage(verb, format!("{}.", capitalise(&error.to_string())))
+                    })?;
             if status == Status::Closed {
-                return Err(usage(verb, "Use /close to close an incident: it needs a classification."));
+                return Err(usage(
+                    verb,
+                    "Use /close to close an incident: it needs a classification.",
+                ));
             }
             Ok(Command::SetStatus { number, status })
         }
@@ -336,9 +366,12 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 return Err(usage(verb, "Give an incident number and a classification."));
             };
             let number = incident_number(verb, number)?;
-            let classification: Classification = classification
-                .parse()
-                .map_err(|error: crate::incident::UnknownValue| usage(verb, format!("{}.", capitalise(&error.to_string()))))?;
+            let classification: Classification =
+                classification
+                    .parse()
+                    .map_err(|error: crate::incident::UnknownValue| {
+                        usage(verb, format!("{}.", capitalise(&error.to_string())))
+                    })?;
             let (reason, tail) = match tail.split_first() {
                 Some((word, after)) => match CloseReason::parse(word) {
                     Some(reason) => (Some(reason), after),
@@ -359,8 +392,8 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 return Err(usage(verb, "Give an incident number and the comment."));
             };
             let number = incident_number(verb, number)?;
-            let text = free_text(verb, tail)?
-                .ok_or_else(|| usage(verb, "The comment is empty."))?;
+            let text =
+                free_text(verb, tail)?.ok_or_else(|| usage(verb, "The comment is empty."))?;
             Ok(Command::Comment { number, text })
         }
         Verb::Create => {
@@ -401,14 +434,18 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         if let Some((key, value)) = word.split_once('=') {
             match key.to_lowercase().as_str() {
                 "severity" | "sev" => {
-                    query.severity = Some(value.parse().map_err(|error: crate::incident::UnknownValue| {
-                        usage(verb, format!("{}.", capitalise(&error.to_string())))
-                    })?);
+                    query.severity = Some(value.parse().map_err(
+                        |error: crate::incident::UnknownValue| {
+                            usage(verb, format!("{}.", capitalise(&error.to_string())))
+                        },
+                    )?);
                 }
                 "status" => {
-                    query.status = Some(value.parse().map_err(|error: crate::incident::UnknownValue| {
-                        usage(verb, format!("{}.", capitalise(&error.to_string())))
-                    })?);
+                    query.status = Some(value.parse().map_err(
+                        |error: crate::incident::UnknownValue| {
+                            usage(verb, format!("{}.", capitalise(&error.to_string())))
+                        },
+                    )?);
                 }
                 "page" => {
                     query.page = value
@@ -418,7 +455,10 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
                         .ok_or_else(|| usage(verb, "The page must be a number from 1."))?;
                 }
                 _ => {
-                    return Err(usage(verb, format!("Unknown filter `{}`.", shorten(key, 40))));
+                    return Err(usage(
+                        verb,
+                        format!("Unknown filter `{}`.", shorten(key, 40)),
+                    ));
                 }
             }
         } else if let Some(parsed) = period(word) {
@@ -430,7 +470,10 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         } else if let Ok(severity) = word.parse::<Severity>() {
             query.severity = Some(severity);
         } else {
-            return Err(usage(verb, format!("`{}` is not a period or a filter.", shorten(word, 40))));
+            return Err(usage(
+                verb,
+                format!("`{}` is not a period or a filter.", shorten(word, 40)),
+            ));
         }
     }
     Ok(query)
@@ -450,7 +493,10 @@ fn period(word: &str) -> Option<Result<Period, UsageError>> {
     }
     let unit = lower.chars().last()?;
     let digits = &lower[..lower.len() - unit.len_utf8()];
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(unit, 'd' | 'h') {
+    if digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || !matches!(unit, 'd' | 'h')
+    {
         return None;
     }
     let out_of_range = || {
@@ -474,7 +520,12 @@ fn incident_number(verb: Verb, word: &str) -> Result<u64, UsageError> {
         .parse::<u64>()
         .ok()
         .filter(|number| *number > 0)
-        .ok_or_else(|| usage(verb, format!("`{}` is not an incident number.", shorten(word, 40))))
+        .ok_or_else(|| {
+            usage(
+                verb,
+                format!("`{}` is not an incident number.", shorten(word, 40)),
+            )
+        })
 }
 
 fn is_user_name(word: &str) -> bool {
@@ -492,7 +543,10 @@ fn free_text(verb: Verb, words: &[String]) -> Result<Option<String>, UsageError>
     let text = words.join(" ");
     let text = text.trim();
     if text.chars().count() > MAX_TEXT {
-        return Err(usage(verb, format!("The text is longer than {MAX_TEXT} characters.")));
+        return Err(usage(
+            verb,
+            format!("The text is longer than {MAX_TEXT} characters."),
+        ));
     }
     Ok((!text.is_empty()).then(|| text.to_string()))
 }

@@ -96,7 +96,11 @@ impl Bot {
                 let incidents = self.source.incidents(window).await?;
                 let filtered: Vec<_> = incidents
                     .into_iter()
-                    .filter(|it| query.severity.is_none_or(|severity| it.severity == severity))
+                    .filter(|it| {
+                        query
+                            .severity
+                            .is_none_or(|severity| it.severity == severity)
+                    })
                     .filter(|it| query.status.is_none_or(|status| it.status == status))
                     .collect();
                 let summary =

@@ -3,7 +3,10 @@
 
 use super::BotError;
 use super::command::{Command, IncidentsQuery, UsageError, Verb};
-use super::reply::{Action, ActionStyle, Block, Cell, Chart, ChartKind, Column, Fact, Page, Reply, Series, Table, Tone};
+use super::reply::{
+    Action, ActionStyle, Block, Cell, Chart, ChartKind, Column, Fact, Page, Reply, Series, Table,
+    Tone,
+};
 use crate::analytics::{Durations, Summary};
 use crate::incident::{Incident, Severity, Status};
 use crate::sources::{IncidentDetail, SourceError};
@@ -42,8 +45,11 @@ pub fn usage_error(error: &UsageError) -> Reply {
 pub fn error(error: &BotError) -> Reply {
     match error {
         BotError::Usage(usage) => usage_error(usage),
-        BotError::Source(SourceError::NotFound(number)) => Reply::titled(format!("Incident {number}"))
-            .with(Block::Alert(format!("Incident {number} was not found in the workspace."))),
+        BotError::Source(SourceError::NotFound(number)) => {
+            Reply::titled(format!("Incident {number}")).with(Block::Alert(format!(
+                "Incident {number} was not found in the workspace."
+            )))
+        }
         BotError::Source(source) => Reply::titled("Sorry, I could not answer")
             .with(Block::Alert(format!("Sorry: {source}."))),
     }
@@ -57,7 +63,12 @@ pub fn not_available(command: &Command) -> Reply {
 }
 
 /// The `/incidents` card.
-pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Incident], page_size: usize) -> Reply {
+pub fn incidents(
+    query: &IncidentsQuery,
+    summary: &Summary,
+    incidents: &[Incident],
+    page_size: usize,
+) -> Reply {
     let mut title = format!("Incidents, {}", query.period);
     if let Some(severity) = query.severity {
         title.push_str(&format!(", {severity} severity"));
@@ -76,7 +87,9 @@ pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Inciden
         Fact::new("Unresolved for long", summary.long_unresolved.len()),
     ]));
     if summary.total == 0 {
-        return reply.with(Block::Text("No incidents were created in this period.".to_string()));
+        return reply.with(Block::Text(
+            "No incidents were created in this period.".to_string(),
+        ));
     }
     reply = reply
         .with(Block::Heading("Status by severity".to_string()))
@@ -91,7 +104,10 @@ pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Inciden
         .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
         .collect();
     if !anomalies.is_empty() {
-        reply = reply.with(Block::Alert(format!("Unusual volume on {}.", anomalies.join(", "))));
+        reply = reply.with(Block::Alert(format!(
+            "Unusual volume on {}.",
+            anomalies.join(", ")
+        )));
     }
 
     let filtered = query.severity.is_some() || query.status.is_some();
@@ -101,7 +117,11 @@ pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Inciden
         .filter(|it| filtered || (it.severity == Severity::High && it.status.is_open()))
         .collect();
     listed.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
-    let heading = if filtered { "Incidents" } else { "Open high-severity incidents" };
+    let heading = if filtered {
+        "Incidents"
+    } else {
+        "Open high-severity incidents"
+    };
     let page_count = listed.len().div_ceil(page_size.max(1)).max(1);
     let page = query.page.min(page_count);
     let rows: Vec<Vec<Cell>> = listed
@@ -111,28 +131,38 @@ pub fn incidents(query: &IncidentsQuery, summary: &Summary, incidents: &[Inciden
         .map(|it| incident_row(it))
         .collect();
     if rows.is_empty() {
-        reply = reply.with(Block::Heading(heading.to_string())).with(Block::Text("None.".to_string()));
+        reply = reply
+            .with(Block::Heading(heading.to_string()))
+            .with(Block::Text("None.".to_string()));
     } else {
-        reply = reply.with(Block::Heading(heading.to_string())).with(Block::Table(Table {
-            title: None,
-            columns: vec![
-                Column::right("#"),
-                Column::left("Title"),
-                Column::left("Severity"),
-                Column::left("Status"),
-                Column::left("Owner"),
-            ],
-            rows,
-        }));
+        reply = reply
+            .with(Block::Heading(heading.to_string()))
+            .with(Block::Table(Table {
+                title: None,
+                columns: vec![
+                    Column::right("#"),
+                    Column::left("Title"),
+                    Column::left("Severity"),
+                    Column::left("Status"),
+                    Column::left("Owner"),
+                ],
+                rows,
+            }));
     }
     if page_count > 1 {
-        reply.page = Some(Page { number: page, of: page_count });
+        reply.page = Some(Page {
+            number: page,
+            of: page_count,
+        });
         if page < page_count {
             reply = reply.with_action(Action::new("Next page", next_page(query, page + 1)));
         }
     }
     reply
-        .with_action(Action::new("Recommendations", format!("/recommend {}", period_word(query))))
+        .with_action(Action::new(
+            "Recommendations",
+            format!("/recommend {}", period_word(query)),
+        ))
         .with_action(Action::new("Weekly report", "/report week"))
 }
 
@@ -144,9 +174,30 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
         Fact::new("Severity", it.severity),
         Fact::new("Status", it.status),
         Fact::new("Owner", it.owner.label().unwrap_or("Unassigned")),
-        Fact::new("Created", format!("{} ({} ago)", it.created.format("%Y-%m-%d %H:%M UTC"), duration(now - it.created))),
-        Fact::new("Tactics", if tactics.is_empty() { "None".to_string() } else { tactics.join(", ") }),
-        Fact::new("Products", if it.alert_products.is_empty() { "None".to_string() } else { it.alert_products.join(", ") }),
+        Fact::new(
+            "Created",
+            format!(
+                "{} ({} ago)",
+                it.created.format("%Y-%m-%d %H:%M UTC"),
+                duration(now - it.created)
+            ),
+        ),
+        Fact::new(
+            "Tactics",
+            if tactics.is_empty() {
+                "None".to_string()
+            } else {
+                tactics.join(", ")
+            },
+        ),
+        Fact::new(
+            "Products",
+            if it.alert_products.is_empty() {
+                "None".to_string()
+            } else {
+                it.alert_products.join(", ")
+            },
+        ),
         Fact::new("Alerts", detail.alerts.len()),
     ];
     if let Some(classification) = it.classification {
@@ -158,48 +209,67 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     if let Some(closed) = it.closed {
         facts.push(Fact::new("Time to resolve", duration(closed - it.created)));
     }
-    let mut reply = Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));
+    let mut reply =
+        Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));
     if !it.description.trim().is_empty() {
         reply = reply.with(Block::Text(it.description.clone()));
     }
     if !detail.alerts.is_empty() {
-        reply = reply.with(Block::Heading("Alerts".to_string())).with(Block::Table(Table {
-            title: None,
-            columns: vec![Column::left("Alert"), Column::left("Severity"), Column::left("Product"), Column::left("Entities")],
-            rows: detail
-                .alerts
-                .iter()
-                .take(20)
-                .map(|alert| {
-                    let entities: Vec<String> = alert.entities.iter().take(5).map(|e| format!("{}: {}", e.kind, e.name)).collect();
-                    vec![
-                        Cell::text(&alert.name),
-                        Cell::toned(alert.severity, severity_tone(alert.severity)),
-                        Cell::text(&alert.product),
-                        Cell::text(entities.join(", ")),
-                    ]
-                })
-                .collect(),
-        }));
+        reply = reply
+            .with(Block::Heading("Alerts".to_string()))
+            .with(Block::Table(Table {
+                title: None,
+                columns: vec![
+                    Column::left("Alert"),
+                    Column::left("Severity"),
+                    Column::left("Product"),
+                    Column::left("Entities"),
+                ],
+                rows: detail
+                    .alerts
+                    .iter()
+                    .take(20)
+                    .map(|alert| {
+                        let entities: Vec<String> = alert
+                            .entities
+                            .iter()
+                            .take(5)
+                            .map(|e| format!("{}: {}", e.kind, e.name))
+                            .collect();
+                        vec![
+                            Cell::text(&alert.name),
+                            Cell::toned(alert.severity, severity_tone(alert.severity)),
+                            Cell::text(&alert.product),
+                            Cell::text(entities.join(", ")),
+                        ]
+                    })
+                    .collect(),
+            }));
     }
     if !detail.comments.is_empty() {
-        reply = reply.with(Block::Heading("Latest comments".to_string())).with(Block::Table(Table {
-            title: None,
-            columns: vec![Column::left("When"), Column::left("Who"), Column::left("Comment")],
-            rows: detail
-                .comments
-                .iter()
-                .rev()
-                .take(5)
-                .map(|comment| {
-                    vec![
-                        Cell::text(comment.created.format("%Y-%m-%d %H:%M")),
-                        Cell::text(&comment.author),
-                        Cell::text(&comment.message),
-                    ]
-                })
-                .collect(),
-        }));
+        reply = reply
+            .with(Block::Heading("Latest comments".to_string()))
+            .with(Block::Table(Table {
+                title: None,
+                columns: vec![
+                    Column::left("When"),
+                    Column::left("Who"),
+                    Column::left("Comment"),
+                ],
+                rows: detail
+                    .comments
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .map(|comment| {
+                        vec![
+                            Cell::text(comment.created.format("%Y-%m-%d %H:%M")),
+                            Cell::text(&comment.author),
+                            Cell::text(&comment.message),
+                        ]
+                    })
+                    .collect(),
+            }));
     }
     let mut reply = reply.with_action(Action {
         label: "Recommend".to_string(),
@@ -207,7 +277,10 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
         style: ActionStyle::Primary,
     });
     if it.status.is_open() {
-        reply = reply.with_action(Action::new("Assign to me", format!("/assign {} me", it.number)));
+        reply = reply.with_action(Action::new(
+            "Assign to me",
+            format!("/assign {} me", it.number),
+        ));
     }
     reply
 }
@@ -244,9 +317,17 @@ pub fn status_by_severity(summary: &Summary) -> Table {
     total.push(Cell::text(summary.total));
     rows.push(total);
     let mut columns = vec![Column::left("Severity")];
-    columns.extend(Status::ALL.iter().map(|status| Column::right(status.as_str())));
+    columns.extend(
+        Status::ALL
+            .iter()
+            .map(|status| Column::right(status.as_str())),
+    );
     columns.push(Column::right("Total"));
-    Table { title: None, columns, rows }
+    Table {
+        title: None,
+        columns,
+        rows,
+    }
 }
 
 /// The tactics table, with ATT&CK ids.
@@ -273,7 +354,12 @@ pub fn tactics(summary: &Summary) -> Table {
     }
     Table {
         title: None,
-        columns: vec![Column::left("Tactic"), Column::left("ID"), Column::right("Incidents"), Column::right("Share")],
+        columns: vec![
+            Column::left("Tactic"),
+            Column::left("ID"),
+            Column::right("Incidents"),
+            Column::right("Share"),
+        ],
         rows,
     }
 }
@@ -283,12 +369,20 @@ pub fn daily_chart(summary: &Summary) -> Chart {
     Chart {
         title: "Incidents per day by severity".to_string(),
         kind: ChartKind::StackedBar,
-        categories: summary.daily.iter().map(|day| day.date.format("%a %d").to_string()).collect(),
+        categories: summary
+            .daily
+            .iter()
+            .map(|day| day.date.format("%a %d").to_string())
+            .collect(),
         series: Severity::ALL
             .iter()
             .map(|severity| Series {
                 name: severity.as_str().to_string(),
-                values: summary.daily.iter().map(|day| day.by_severity[severity.index()] as f64).collect(),
+                values: summary
+                    .daily
+                    .iter()
+                    .map(|day| day.by_severity[severity.index()] as f64)
+                    .collect(),
             })
             .collect(),
         x_label: Some("Day (UTC)".to_string()),
@@ -318,12 +412,17 @@ pub fn duration(value: Duration) -> String {
 
 /// The mean of a duration set, or "n/a".
 pub fn mean(values: &Durations) -> String {
-    values.mean.map(duration).unwrap_or_else(|| "n/a".to_string())
+    values
+        .mean
+        .map(duration)
+        .unwrap_or_else(|| "n/a".to_string())
 }
 
 /// A 0..1 ratio as a percentage with one decimal, or "n/a".
 pub fn percent(ratio: Option<f64>) -> String {
-    ratio.map(|ratio| format!("{:.1}%", ratio * 100.0)).unwrap_or_else(|| "n/a".to_string())
+    ratio
+        .map(|ratio| format!("{:.1}%", ratio * 100.0))
+        .unwrap_or_else(|| "n/a".to_string())
 }
 
 fn share(count: usize, total: usize) -> String {

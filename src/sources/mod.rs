@@ -19,14 +19,22 @@ pub enum SourceError {
     #[error("incident {0} was not found")]
     NotFound(u64),
     /// The incident changed since it was read (etag mismatch); the caller should reload.
-    #[error("{system} refused the change because the incident was changed by someone else meanwhile; reload it and try again")]
+    #[error(
+        "{system} refused the change because the incident was changed by someone else meanwhile; reload it and try again"
+    )]
     Conflict { system: &'static str },
     /// The tenant has no licence or the bot no permission for this system; not fatal.
     #[error("{system} is not available to this bot: {reason}")]
-    Unavailable { system: &'static str, reason: String },
+    Unavailable {
+        system: &'static str,
+        reason: String,
+    },
     /// The system failed after retries, timed out, or answered something unreadable.
     #[error("{system} failed: {reason}")]
-    Failed { system: &'static str, reason: String },
+    Failed {
+        system: &'static str,
+        reason: String,
+    },
 }
 
 /// An alert inside an incident.
