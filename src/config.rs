@@ -432,3 +432,87 @@ fn insert(table: &mut toml::Table, keys: &[String], value: toml::Value) {
     }
     current.insert(last.clone(), value);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn empty_config_means_demo_data() {
+        let config = Config::from_sources("", Vec::new()).unwrap();
+        assert!(config.uses_demo_data());
+        assert_eq!(config.server.bind, "127.0.0.1:3978");
+        assert_eq!(config.report.cron, "0 0 8 * * Mon");
+        assert_eq!(config.report.long_open_days, 3);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let file = r#"
+            [slack]
+            bot_token = "xoxb-from-file"
+            allowed_channels = ["C1"]
+            [report]
+            time_zone = "Europe/Paris"
+        "#;
+        let env = vec![
+            (
+                "SENTINEL_BOT__SLACK__BOT_TOKEN".to_string(),
+                "xoxb-from-env".to_string(),
+            ),
+            (
+                "SENTINEL_BOT__SLACK__ALLOWED_CHANNELS".to_string(),
+                "[\"C2\", \"C3\"]".to_string(),
+            ),
+            (
+                "SENTINEL_BOT__REPORT__LONG_OPEN_DAYS".to_string(),
+                "5".to_string(),
+            ),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let config = Config::from_sources(file, env).unwrap();
+        let slack = config.slack.unwrap();
+        assert_eq!(slack.bot_token.expose_secret(), "xoxb-from-env");
+        assert_eq!(slack.allowed_channels, vec!["C2", "C3"]);
+        assert_eq!(config.report.time_zone, "Europe/Paris");
+        assert_eq!(config.report.long_open_days, 5);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let file = r#"
+            [slack]
+            bot_token = "xoxb-very-secret-token"
+            signing_secret = "8f742231b10e8888abcd99yyyzzz85a5"
+            [llm]
+            model = "gpt-4o"
+            api_key = "sk-live-secret"
+            [store]
+            url = "postgres://bot:hunter2@db/sentinel"
+        "#;
+        let config = Config::from_sources(file, Vec::new()).unwrap();
+        let debug = format!("{config:?}");
+        for secret in [
+            "xoxb-very-secret-token",
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "sk-live-secret",
+            "hunter2",
+        ] {
+            assert!(!debug.contains(secret), "{secret} leaked into Debug output");
+        }
+        assert!(debug.contains("gpt-4o"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let error = Config::from_sources("[slack]\nbot_tokn = \"x\"\n", Vec::new()).unwrap_err();
+        assert!(format!("{error:#}").contains("bot_tokn"), "{error:#}");
+        let error = Config::from_sources(
+            "",
+            vec![("SENTINEL_BOT__REPORT__CRONN".to_string(), "x".to_string())],
+        )
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("cronn"), "{error:#}");
+    }
+}

@@ -484,8 +484,8 @@ fn period(word: &str) -> Option<Result<Period, UsageError>> {
     let lower = word.to_lowercase();
     let fixed = match lower.as_str() {
         "today" => Some(Period::Today),
-        "week" | "7d" => Some(Period::Week),
-        "month" | "30d" => Some(Period::Month),
+        "week" => Some(Period::Week),
+        "month" => Some(Period::Month),
         _ => None,
     };
     if let Some(fixed) = fixed {
@@ -596,5 +596,295 @@ fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn incidents(
+        period: Period,
+        severity: Option<Severity>,
+        status: Option<Status>,
+        page: usize,
+    ) -> Command {
+        Command::Incidents(IncidentsQuery {
+            period,
+            severity,
+            status,
+            page,
+        })
+    }
+
+    #[test]
+    fn incidents_periods_and_filters() {
+        assert_eq!(
+            parse("/incidents"),
+            Ok(incidents(Period::Week, None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents week"),
+            Ok(incidents(Period::Week, None, None, 1))
+        );
+        assert_eq!(
+            parse("incidents today"),
+            Ok(incidents(Period::Today, None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents month"),
+            Ok(incidents(Period::Month, None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents 14d"),
+            Ok(incidents(Period::Days(14), None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents 12h"),
+            Ok(incidents(Period::Hours(12), None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents 3d severity=high status=active page=2"),
+            Ok(incidents(
+                Period::Days(3),
+                Some(Severity::High),
+                Some(Status::Active),
+                2
+            ))
+        );
+        assert_eq!(
+            parse("/INCIDENTS Week High"),
+            Ok(incidents(Period::Week, Some(Severity::High), None, 1))
+        );
+    }
+
+    #[test]
+    fn mentions_are_skipped() {
+        assert_eq!(
+            parse("@sentinel-bot incidents week"),
+            Ok(incidents(Period::Week, None, None, 1))
+        );
+        assert_eq!(
+            parse("<@U123ABC> /incident 42"),
+            Ok(Command::Incident { number: 42 })
+        );
+        assert_eq!(parse("   "), Ok(Command::Help { topic: None }));
+    }
+
+    #[test]
+    fn bad_periods_and_filters_say_why() {
+        let error = parse("/incidents 0d").unwrap_err();
+        assert_eq!(error.message, "Periods go from 1h to 90d.");
+        let error = parse("/incidents 91d").unwrap_err();
+        assert_eq!(error.message, "Periods go from 1h to 90d.");
+        let error = parse("/incidents 99999999999999999999d").unwrap_err();
+        assert_eq!(error.message, "Periods go from 1h to 90d.");
+        let error = parse("/incidents severity=urgent").unwrap_err();
+        assert_eq!(error.message, "Unknown severity `urgent`.");
+        assert_eq!(error.verb, Some(Verb::Incidents));
+        let error = parse("/incidents week month").unwrap_err();
+        assert_eq!(error.message, "Give at most one period.");
+        let error = parse("/incidents colour=red").unwrap_err();
+        assert_eq!(error.message, "Unknown filter `colour`.");
+        assert!(parse("/incidents page=0").is_err());
+    }
+
+    #[test]
+    fn incident_and_recommend() {
+        assert_eq!(
+            parse("/incident 1234"),
+            Ok(Command::Incident { number: 1234 })
+        );
+        assert_eq!(parse("/incident #77"), Ok(Command::Incident { number: 77 }));
+        assert_eq!(
+            parse("/recommend 1234"),
+            Ok(Command::Recommend(Target::Incident(1234)))
+        );
+        assert_eq!(
+            parse("/recommend week"),
+            Ok(Command::Recommend(Target::Period(Period::Week)))
+        );
+        assert_eq!(
+            parse("/recommend 14d"),
+            Ok(Command::Recommend(Target::Period(Period::Days(14))))
+        );
+        assert_eq!(
+            parse("/incident abc").unwrap_err().message,
+            "`abc` is not an incident number."
+        );
+        assert_eq!(
+            parse("/incident 0").unwrap_err().message,
+            "`0` is not an incident number."
+        );
+        assert_eq!(
+            parse("/incident").unwrap_err().message,
+            "Give one incident number."
+        );
+        assert_eq!(
+            parse("/incident 99999999999999999999999")
+                .unwrap_err()
+                .message,
+            "`99999999999999999999999` is not an incident number."
+        );
+        assert!(parse("/recommend soon").is_err());
+    }
+
+    #[test]
+    fn report_and_help() {
+        assert_eq!(
+            parse("/report"),
+            Ok(Command::Report {
+                period: Period::Week
+            })
+        );
+        assert_eq!(
+            parse("report 14d"),
+            Ok(Command::Report {
+                period: Period::Days(14)
+            })
+        );
+        assert_eq!(parse("/help"), Ok(Command::Help { topic: None }));
+        assert_eq!(
+            parse("/help /close"),
+            Ok(Command::Help {
+                topic: Some(Verb::Close)
+            })
+        );
+        assert_eq!(parse("/help nonsense"), Ok(Command::Help { topic: None }));
+    }
+
+    #[test]
+    fn unknown_command_has_no_verb() {
+        let error = parse("/launch missiles").unwrap_err();
+        assert_eq!(error.message, "I don't know the command `/launch`.");
+        assert_eq!(error.verb, None);
+    }
+
+    #[test]
+    fn actions() {
+        assert_eq!(
+            parse("/assign 12 me"),
+            Ok(Command::Assign {
+                number: 12,
+                assignee: Assignee::Me
+            })
+        );
+        assert_eq!(
+            parse("/assign 12 dana@contoso.com"),
+            Ok(Command::Assign {
+                number: 12,
+                assignee: Assignee::User("dana@contoso.com".to_string())
+            })
+        );
+        assert!(parse("/assign 12 <!channel>").is_err());
+        assert_eq!(
+            parse("/status 12 active"),
+            Ok(Command::SetStatus {
+                number: 12,
+                status: Status::Active
+            })
+        );
+        assert_eq!(
+            parse("/status 12 closed").unwrap_err().message,
+            "Use /close to close an incident: it needs a classification."
+        );
+        assert_eq!(
+            parse("/close 12 FalsePositive IncorrectAlertLogic noisy rule, tuned"),
+            Ok(Command::Close {
+                number: 12,
+                classification: Classification::FalsePositive,
+                reason: Some(CloseReason::IncorrectAlertLogic),
+                comment: Some("noisy rule, tuned".to_string()),
+            })
+        );
+        assert_eq!(
+            parse("/close 12 tp"),
+            Ok(Command::Close {
+                number: 12,
+                classification: Classification::TruePositive,
+                reason: None,
+                comment: None
+            })
+        );
+        assert_eq!(
+            parse("/close 12 maybe").unwrap_err().message,
+            "Unknown classification `maybe`."
+        );
+        assert_eq!(
+            parse("/comment 12 checked the host, clean"),
+            Ok(Command::Comment {
+                number: 12,
+                text: "checked the host, clean".to_string()
+            })
+        );
+        assert_eq!(
+            parse("/comment 12").unwrap_err().message,
+            "The comment is empty."
+        );
+        assert_eq!(
+            parse("/create \u{201C}Lost laptop\u{201D} high reported by front desk"),
+            Ok(Command::Create {
+                title: "Lost laptop".to_string(),
+                severity: Severity::High,
+                description: "reported by front desk".to_string(),
+            })
+        );
+        assert_eq!(
+            parse("/create \"Phishing report\""),
+            Ok(Command::Create {
+                title: "Phishing report".to_string(),
+                severity: Severity::Medium,
+                description: String::new()
+            })
+        );
+        assert_eq!(
+            parse("/confirm ab-12"),
+            Ok(Command::Confirm {
+                token: "ab-12".to_string()
+            })
+        );
+        assert_eq!(
+            parse("/cancel ab-12"),
+            Ok(Command::Cancel {
+                token: "ab-12".to_string()
+            })
+        );
+        assert!(parse("/confirm <bad>").is_err());
+        let long = "x".repeat(MAX_TEXT + 1);
+        assert!(parse(&format!("/comment 1 {long}")).is_err());
+    }
+
+    #[test]
+    fn usage_error_display_includes_usage() {
+        let error = parse("/incident").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Give one incident number. Usage: /incident N"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn command_like_text_never_panics(
+            verb in prop::sample::select(vec!["/incidents", "incident", "/recommend", "report", "/help", "/assign", "/status", "/close", "/comment", "/create", "/confirm", "/cancel"]),
+            args in prop::collection::vec("[a-z0-9=#\"@.\u{201C}\u{201D} _-]{0,20}", 0..6),
+        ) {
+            let text = format!("{verb} {}", args.join(" "));
+            if let Err(error) = parse(&text) {
+                prop_assert!(!error.message.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_day_count_in_range_parses(days in 1u32..=90) {
+            prop_assert_eq!(parse(&format!("/incidents {days}d")), Ok(incidents(Period::Days(days), None, None, 1)));
+        }
     }
 }
