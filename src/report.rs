@@ -69,7 +69,12 @@ pub fn build(
     advice: ReportAdvice,
 ) -> WeeklyReport {
     let summary = analytics::summarize(current_incidents, window, now, long_open_after);
-    let previous = analytics::summarize(previous_incidents, window.previous(), window.start, long_open_after);
+    let previous = analytics::summarize(
+        previous_incidents,
+        window.previous(),
+        window.start,
+        long_open_after,
+    );
     let comparison = analytics::compare(&summary, &previous);
     let mut incidents: Vec<Incident> = current_incidents
         .iter()
@@ -101,17 +106,46 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
 
     // 1. Totals, patterns and anomalies.
     let days = summary.daily.len().max(1);
-    let peak = summary.daily.iter().max_by_key(|day| (day.total, std::cmp::Reverse(day.date)));
+    let peak = summary
+        .daily
+        .iter()
+        .max_by_key(|day| (day.total, std::cmp::Reverse(day.date)));
     let mut facts = vec![
         Fact::new("Incidents created", summary.total),
-        Fact::new("Previous period", format!("{} ({})", report.comparison.total.previous, change(&report.comparison.total))),
-        Fact::new("Daily average", format!("{:.1}", summary.total as f64 / days as f64)),
+        Fact::new(
+            "Previous period",
+            format!(
+                "{} ({})",
+                report.comparison.total.previous,
+                change(&report.comparison.total)
+            ),
+        ),
+        Fact::new(
+            "Daily average",
+            format!("{:.1}", summary.total as f64 / days as f64),
+        ),
     ];
     if let Some(peak) = peak {
-        facts.push(Fact::new("Busiest day", format!("{} ({} incidents)", peak.date.format("%a %d %b"), peak.total)));
+        facts.push(Fact::new(
+            "Busiest day",
+            format!(
+                "{} ({} incidents)",
+                peak.date.format("%a %d %b"),
+                peak.total
+            ),
+        ));
     }
-    facts.push(Fact::new("High severity", format!("{} ({})", summary.by_severity[Severity::High.index()], change(&report.comparison.by_severity[Severity::High.index()]))));
-    reply = reply.with(Block::Heading("Volume".to_string())).with(Block::Facts(facts));
+    facts.push(Fact::new(
+        "High severity",
+        format!(
+            "{} ({})",
+            summary.by_severity[Severity::High.index()],
+            change(&report.comparison.by_severity[Severity::High.index()])
+        ),
+    ));
+    reply = reply
+        .with(Block::Heading("Volume".to_string()))
+        .with(Block::Facts(facts));
     for line in volume_patterns(report) {
         reply = reply.with(Block::Text(line));
     }
@@ -122,7 +156,10 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
         .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
         .collect();
     if !anomalies.is_empty() {
-        reply = reply.with(Block::Alert(format!("Unusual volume on {}.", anomalies.join(", "))));
+        reply = reply.with(Block::Alert(format!(
+            "Unusual volume on {}.",
+            anomalies.join(", ")
+        )));
     }
     if summary.total > 0 {
         reply = reply.with(Block::Chart(views::daily_chart(summary)));
@@ -137,14 +174,22 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     .into_iter()
     .map(|(label, status)| {
         let count = summary.by_status[status.index()];
-        vec![Cell::text(label), Cell::text(count), Cell::text(share(count, summary.total))]
+        vec![
+            Cell::text(label),
+            Cell::text(count),
+            Cell::text(share(count, summary.total)),
+        ]
     })
     .collect();
     reply = reply
         .with(Block::Heading("Status summary".to_string()))
         .with(Block::Table(Table {
             title: None,
-            columns: vec![Column::left("Status"), Column::right("Incidents"), Column::right("Share")],
+            columns: vec![
+                Column::left("Status"),
+                Column::right("Incidents"),
+                Column::right("Share"),
+            ],
             rows: status_rows,
         }))
         .with(Block::Table(views::status_by_severity(summary)))
@@ -152,12 +197,35 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
         .with(Block::Table(tactic_table(report)));
 
     // 3. Resolution rate and long-unresolved incidents.
-    reply = reply.with(Block::Heading("Resolution".to_string())).with(Block::Facts(vec![
-        Fact::new("Resolution rate", format!("{} (previous {})", views::percent(summary.resolution_rate), views::percent(report.previous.resolution_rate))),
-        Fact::new("Mean time to triage", format!("{} (median {})", views::mean(&summary.time_to_triage), median(&summary.time_to_triage))),
-        Fact::new("Mean time to resolve", format!("{} (median {})", views::mean(&summary.time_to_resolve), median(&summary.time_to_resolve))),
-        Fact::new("Unresolved for long", summary.long_unresolved.len()),
-    ]));
+    reply = reply
+        .with(Block::Heading("Resolution".to_string()))
+        .with(Block::Facts(vec![
+            Fact::new(
+                "Resolution rate",
+                format!(
+                    "{} (previous {})",
+                    views::percent(summary.resolution_rate),
+                    views::percent(report.previous.resolution_rate)
+                ),
+            ),
+            Fact::new(
+                "Mean time to triage",
+                format!(
+                    "{} (median {})",
+                    views::mean(&summary.time_to_triage),
+                    median(&summary.time_to_triage)
+                ),
+            ),
+            Fact::new(
+                "Mean time to resolve",
+                format!(
+                    "{} (median {})",
+                    views::mean(&summary.time_to_resolve),
+                    median(&summary.time_to_resolve)
+                ),
+            ),
+            Fact::new("Unresolved for long", summary.long_unresolved.len()),
+        ]));
     if !summary.long_unresolved.is_empty() {
         let limit = match layout {
             Layout::Chat => 10,
@@ -184,11 +252,21 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
             .collect();
         reply = reply.with(Block::Table(Table {
             title: Some("Incidents unresolved for long".to_string()),
-            columns: vec![Column::right("#"), Column::left("Title"), Column::left("Severity"), Column::left("Status"), Column::left("Owner"), Column::right("Open for")],
+            columns: vec![
+                Column::right("#"),
+                Column::left("Title"),
+                Column::left("Severity"),
+                Column::left("Status"),
+                Column::left("Owner"),
+                Column::right("Open for"),
+            ],
             rows,
         }));
         if summary.long_unresolved.len() > limit {
-            reply = reply.with(Block::Note(format!("{} more in the full report.", summary.long_unresolved.len() - limit)));
+            reply = reply.with(Block::Note(format!(
+                "{} more in the full report.",
+                summary.long_unresolved.len() - limit
+            )));
         }
     }
 
@@ -198,22 +276,29 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
         Layout::Full => usize::MAX,
     };
     if !report.incidents.is_empty() {
-        let rows = report.incidents.iter().take(limit).map(detail_row).collect();
-        reply = reply.with(Block::Heading("Incident detail".to_string())).with(Block::Table(Table {
-            title: None,
-            columns: vec![
-                Column::right("#"),
-                Column::left("Title"),
-                Column::left("Severity"),
-                Column::left("Status"),
-                Column::left("Owner"),
-                Column::left("Tactics"),
-                Column::left("Created"),
-                Column::right("Triage"),
-                Column::right("Resolve"),
-            ],
-            rows,
-        }));
+        let rows = report
+            .incidents
+            .iter()
+            .take(limit)
+            .map(detail_row)
+            .collect();
+        reply = reply
+            .with(Block::Heading("Incident detail".to_string()))
+            .with(Block::Table(Table {
+                title: None,
+                columns: vec![
+                    Column::right("#"),
+                    Column::left("Title"),
+                    Column::left("Severity"),
+                    Column::left("Status"),
+                    Column::left("Owner"),
+                    Column::left("Tactics"),
+                    Column::left("Created"),
+                    Column::right("Triage"),
+                    Column::right("Resolve"),
+                ],
+                rows,
+            }));
         if report.incidents.len() > limit {
             reply = reply.with(Block::Note(format!(
                 "Showing {limit} of {} incidents; the full table is in the export (`sentinel-bot report --format html`).",
@@ -223,11 +308,23 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     }
 
     // 5. Recommendations with their sources.
-    reply = reply.with(Block::Heading("Security posture recommendations from Defender XDR".to_string()));
-    reply = reply.with(recommendation_block(&report.advice.posture, "No Defender XDR recommended actions for this period."));
-    reply = reply.with(Block::Heading("Recommendations from threat intelligence based on MITRE tactics".to_string()));
-    reply = reply.with(recommendation_block(&report.advice.threat_intel, "No threat intelligence for the tactics seen this period."));
-    reply = reply.with(Block::Heading("Steps to reduce time to triage and resolve".to_string()));
+    reply = reply.with(Block::Heading(
+        "Security posture recommendations from Defender XDR".to_string(),
+    ));
+    reply = reply.with(recommendation_block(
+        &report.advice.posture,
+        "No Defender XDR recommended actions for this period.",
+    ));
+    reply = reply.with(Block::Heading(
+        "Recommendations from threat intelligence based on MITRE tactics".to_string(),
+    ));
+    reply = reply.with(recommendation_block(
+        &report.advice.threat_intel,
+        "No threat intelligence for the tactics seen this period.",
+    ));
+    reply = reply.with(Block::Heading(
+        "Steps to reduce time to triage and resolve".to_string(),
+    ));
     for step in &report.advice.response_steps {
         reply = reply.with(Block::Text(step.clone()));
     }
@@ -236,7 +333,9 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     }
 
     // 6. Trends and operations, computed from the figures.
-    reply = reply.with(Block::Heading("Recommendations from trends in severity and tactics".to_string()));
+    reply = reply.with(Block::Heading(
+        "Recommendations from trends in severity and tactics".to_string(),
+    ));
     for line in trend_recommendations(report) {
         reply = reply.with(Block::Text(line));
     }
@@ -269,10 +368,22 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
         Cell::toned(it.severity, views::severity_tone(it.severity)),
         Cell::text(it.status),
         Cell::text(it.owner.label().unwrap_or("Unassigned")),
-        Cell::text(if tactics.is_empty() { "-".to_string() } else { tactics.join(", ") }),
+        Cell::text(if tactics.is_empty() {
+            "-".to_string()
+        } else {
+            tactics.join(", ")
+        }),
         Cell::text(it.created.format("%a %d %H:%M")),
-        Cell::text(it.first_triaged.map(|at| views::duration(at - it.created)).unwrap_or_else(|| "-".to_string())),
-        Cell::text(it.closed.map(|at| views::duration(at - it.created)).unwrap_or_else(|| "-".to_string())),
+        Cell::text(
+            it.first_triaged
+                .map(|at| views::duration(at - it.created))
+                .unwrap_or_else(|| "-".to_string()),
+        ),
+        Cell::text(
+            it.closed
+                .map(|at| views::duration(at - it.created))
+                .unwrap_or_else(|| "-".to_string()),
+        ),
     ]
 }
 
@@ -304,7 +415,13 @@ fn tactic_table(report: &WeeklyReport) -> Table {
     }
     Table {
         title: None,
-        columns: vec![Column::left("Tactic"), Column::left("ID"), Column::right("Incidents"), Column::right("Share"), Column::right("vs previous")],
+        columns: vec![
+            Column::left("Tactic"),
+            Column::left("ID"),
+            Column::right("Incidents"),
+            Column::right("Share"),
+            Column::right("vs previous"),
+        ],
         rows,
     }
 }
@@ -335,8 +452,14 @@ fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
             trend.previous,
             trend.current
         )),
-        Some(pct) => lines.push(format!("Volume is steady against the previous period ({} -> {}, {:+.0}%).", trend.previous, trend.current, pct)),
-        None if trend.current > 0 => lines.push(format!("{} incidents this period; none in the previous one.", trend.current)),
+        Some(pct) => lines.push(format!(
+            "Volume is steady against the previous period ({} -> {}, {:+.0}%).",
+            trend.previous, trend.current, pct
+        )),
+        None if trend.current > 0 => lines.push(format!(
+            "{} incidents this period; none in the previous one.",
+            trend.current
+        )),
         None => lines.push("No incidents in this period or the previous one.".to_string()),
     }
     if let Some((tactic, count)) = report.summary.by_tactic.first() {
@@ -361,8 +484,16 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
             high.previous, high.current
         ));
     }
-    for (tactic, trend) in report.comparison.by_tactic.iter().filter(|(_, trend)| trend.current >= 3).take(3) {
-        if trend.change_pct.is_some_and(|pct| pct >= 50.0) || (trend.previous == 0 && trend.current > 0) {
+    for (tactic, trend) in report
+        .comparison
+        .by_tactic
+        .iter()
+        .filter(|(_, trend)| trend.current >= 3)
+        .take(3)
+    {
+        if trend.change_pct.is_some_and(|pct| pct >= 50.0)
+            || (trend.previous == 0 && trend.current > 0)
+        {
             lines.push(format!(
                 "{} ({}) grew from {} to {} incidents: check detections and mitigations for this stage of the attack chain.",
                 tactic.name(),
@@ -388,10 +519,18 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
 fn operational_insights(report: &WeeklyReport) -> Vec<String> {
     let incidents = &report.incidents;
     let mut lines = Vec::new();
-    let closed: Vec<&Incident> = incidents.iter().filter(|it| it.status == Status::Closed).collect();
+    let closed: Vec<&Incident> = incidents
+        .iter()
+        .filter(|it| it.status == Status::Closed)
+        .collect();
     let benign = closed
         .iter()
-        .filter(|it| matches!(it.classification, Some(Classification::FalsePositive | Classification::BenignPositive)))
+        .filter(|it| {
+            matches!(
+                it.classification,
+                Some(Classification::FalsePositive | Classification::BenignPositive)
+            )
+        })
         .count();
     if !closed.is_empty() {
         lines.push(format!(
@@ -401,7 +540,10 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
             share(benign, closed.len())
         ));
     }
-    let unassigned = incidents.iter().filter(|it| it.status.is_open() && !it.owner.is_assigned()).count();
+    let unassigned = incidents
+        .iter()
+        .filter(|it| it.status.is_open() && !it.owner.is_assigned())
+        .count();
     if unassigned > 0 {
         lines.push(format!(
             "Resources: {unassigned} open incidents have no owner; an automation rule can assign new incidents by severity or product."
@@ -437,5 +579,8 @@ fn share(count: usize, total: usize) -> String {
 }
 
 fn median(values: &analytics::Durations) -> String {
-    values.median.map(views::duration).unwrap_or_else(|| "n/a".to_string())
+    values
+        .median
+        .map(views::duration)
+        .unwrap_or_else(|| "n/a".to_string())
 }

@@ -6,6 +6,8 @@ pub mod reply;
 pub mod views;
 
 use crate::analytics::{self, DEFAULT_LONG_OPEN};
+use crate::period::Window;
+use crate::report::{self, ReportAdvice, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError};
@@ -81,6 +83,28 @@ impl Bot {
         }
     }
 
+    /// Builds the incident report for `window`: one query for it and one for the period before.
+    pub async fn weekly_report(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+    ) -> Result<WeeklyReport, BotError> {
+        let (current, previous) = tokio::join!(
+            self.source.incidents(window),
+            self.source.incidents(window.previous())
+        );
+        let (current, previous) = (current?, previous?);
+        let advice = ReportAdvice::default();
+        Ok(report::build(
+            &current,
+            &previous,
+            window,
+            now,
+            self.settings.long_open_after,
+            advice,
+        ))
+    }
+
     /// Runs a parsed command.
     pub async fn run(
         &self,
@@ -115,6 +139,10 @@ impl Bot {
             Command::Incident { number } => {
                 let detail = self.source.incident(number).await?;
                 Ok(views::incident(&detail, now))
+            }
+            Command::Report { period } => {
+                let report = self.weekly_report(period.window(now), now).await?;
+                Ok(report::to_reply(&report, report::Layout::Chat))
             }
             other => Ok(views::not_available(&other)),
         }

@@ -2,4 +2,5 @@
 
 pub mod adaptive_card;
 pub mod block_kit;
+pub mod html;
 pub mod markdown;
