@@ -403,12 +403,11 @@ fn env_value(text: &str) -> toml::Value {
         || text == "false"
         || text.parse::<i64>().is_ok()
         || text.parse::<f64>().is_ok();
-    if looks_structured {
-        if let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {text}")) {
-            if let Some(value) = table.get("v") {
-                return value.clone();
-            }
-        }
+    if looks_structured
+        && let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {text}"))
+        && let Some(value) = table.get("v")
+    {
+        return value.clone();
     }
     toml::Value::String(text.to_string())
 }

@@ -113,6 +113,7 @@ fn demo_bot(now: chrono::DateTime<chrono::Utc>) -> Bot {
     Bot {
         source: demo.clone(),
         intel: demo,
+        ledger: Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         settings: Settings::default(),
     }
 }

@@ -1,6 +1,7 @@
 //! The bot core: chat text in, `Reply` out, in one place for every platform.
 //! Must not know Teams, Slack, HTTP or SQL.
 
+pub mod actions;
 pub mod command;
 pub mod reply;
 pub mod views;
@@ -21,6 +22,8 @@ pub struct Settings {
     pub long_open_after: Duration,
     /// Rows per page of an incident table.
     pub page_size: usize,
+    /// Who may change incidents.
+    pub permissions: actions::Permissions,
 }
 
 impl Default for Settings {
@@ -28,6 +31,7 @@ impl Default for Settings {
         Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
+            permissions: actions::Permissions::default(),
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Request {
 pub struct Bot {
     pub source: Arc<dyn IncidentSource>,
     pub intel: Arc<dyn ThreatIntel>,
+    /// Pending confirmations and the audit log.
+    pub ledger: Arc<dyn actions::Ledger>,
     pub settings: Settings,
 }
 
@@ -69,6 +75,12 @@ pub enum BotError {
     /// An outside system failed; the message says which and why.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The user may not do this.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The bot's own state (the store) failed.
+    #[error("the bot's store failed: {0}")]
+    Store(String),
 }
 
 impl Bot {
@@ -105,6 +117,89 @@ impl Bot {
         ))
     }
 
+    async fn ask_confirmation(
+        &self,
+        action: actions::PendingAction,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<Reply, BotError> {
+        if !self.settings.permissions.allows(&request.user) {
+            self.audit(request, &action, now, "refused: not on the allow-list")
+                .await?;
+            return Err(BotError::NotAllowed(
+                "You are not allowed to change incidents from chat. Ask the bot's operator to add you to `actions.allowed_users`.".to_string(),
+            ));
+        }
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.ledger
+            .put_pending(
+                &token,
+                &request.user.id,
+                &action,
+                now + actions::CONFIRMATION_TTL,
+            )
+            .await
+            .map_err(|error| BotError::Store(format!("{error:#}")))?;
+        Ok(actions::confirmation(&action, &token))
+    }
+
+    async fn confirm(
+        &self,
+        token: &str,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<Reply, BotError> {
+        let taken = self
+            .ledger
+            .take_pending(token, &request.user.id, now)
+            .await
+            .map_err(|error| BotError::Store(format!("{error:#}")))?;
+        let Some(action) = taken else {
+            return Ok(expired());
+        };
+        // The allow-list may have changed between the request and the button press.
+        if !self.settings.permissions.allows(&request.user) {
+            self.audit(request, &action, now, "refused: not on the allow-list")
+                .await?;
+            return Err(BotError::NotAllowed(
+                "You are not allowed to change incidents from chat.".to_string(),
+            ));
+        }
+        match actions::execute(self.source.as_ref(), &action).await {
+            Ok(done) => {
+                self.audit(request, &action, now, "ok").await?;
+                Ok(Reply::titled("Done").with(reply::Block::Text(done)))
+            }
+            Err(error) => {
+                self.audit(request, &action, now, &format!("failed: {error}"))
+                    .await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn audit(
+        &self,
+        request: &Request,
+        action: &actions::PendingAction,
+        now: DateTime<Utc>,
+        result: &str,
+    ) -> Result<(), BotError> {
+        let record = actions::AuditRecord {
+            user_id: request.user.id.clone(),
+            user_name: request.user.name.clone(),
+            action: action.describe(),
+            incident: action.incident(),
+            at: now,
+            result: result.to_string(),
+        };
+        tracing::info!(user = %record.user_id, action = %record.action, result = %record.result, "audit");
+        self.ledger
+            .audit(&record)
+            .await
+            .map_err(|error| BotError::Store(format!("{error:#}")))
+    }
+
     /// Runs a parsed command.
     pub async fn run(
         &self,
@@ -112,7 +207,9 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        let _ = request;
+        if let Some(action) = actions::pending_action(&command, &request.user) {
+            return self.ask_confirmation(action?, request, now).await;
+        }
         match command {
             Command::Help { topic } => Ok(views::help(topic)),
             Command::Incidents(query) => {
@@ -144,7 +241,336 @@ impl Bot {
                 let report = self.weekly_report(period.window(now), now).await?;
                 Ok(report::to_reply(&report, report::Layout::Chat))
             }
+            Command::Confirm { token } => self.confirm(&token, request, now).await,
+            Command::Cancel { token } => {
+                let taken = self
+                    .ledger
+                    .take_pending(&token, &request.user.id, now)
+                    .await
+                    .map_err(|error| BotError::Store(format!("{error:#}")))?;
+                match taken {
+                    Some(action) => {
+                        self.audit(request, &action, now, "cancelled").await?;
+                        Ok(Reply::titled("Cancelled").with(reply::Block::Text(format!(
+                            "Cancelled: {}.",
+                            action.describe()
+                        ))))
+                    }
+                    None => Ok(expired()),
+                }
+            }
             other => Ok(views::not_available(&other)),
         }
+    }
+}
+
+fn expired() -> Reply {
+    Reply::titled("Nothing to confirm").with(reply::Block::Alert(
+        "This confirmation has expired, was already used, or belongs to someone else. Nothing was changed.".to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Tactic;
+    use crate::incident::{Incident, Owner, Severity, Status};
+    use crate::sources::{IncidentDetail, IncidentUpdate, Intel, NewIncident};
+    use async_trait::async_trait;
+    use chrono::TimeZone;
+    use reply::Block;
+    use std::sync::Mutex;
+
+    /// Records every write; reads answer with one fixed incident.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Mutex<Vec<String>>,
+    }
+
+    fn sample(number: u64) -> Incident {
+        let created = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        Incident {
+            number,
+            id: format!("id-{number}"),
+            title: "Suspicious sign-in".to_string(),
+            description: String::new(),
+            severity: Severity::High,
+            status: Status::New,
+            classification: None,
+            classification_comment: None,
+            owner: Owner::default(),
+            tactics: vec![],
+            techniques: vec![],
+            alert_products: vec![],
+            alert_ids: vec![],
+            labels: vec![],
+            created,
+            first_triaged: None,
+            last_modified: created,
+            closed: None,
+            url: None,
+        }
+    }
+
+    #[async_trait]
+    impl IncidentSource for Recorder {
+        async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
+            Ok(vec![sample(1)])
+        }
+        async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+            Ok(IncidentDetail {
+                incident: sample(number),
+                alerts: vec![],
+                comments: vec![],
+                etag: None,
+            })
+        }
+        async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("comment {number}: {message}"));
+            Ok(())
+        }
+        async fn update(
+            &self,
+            number: u64,
+            update: &IncidentUpdate,
+            _etag: Option<&str>,
+        ) -> Result<Incident, SourceError> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("update {number}: {update:?}"));
+            Ok(sample(number))
+        }
+        async fn create(&self, incident: &NewIncident) -> Result<Incident, SourceError> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("create {}", incident.title));
+            Ok(sample(99))
+        }
+    }
+
+    #[async_trait]
+    impl ThreatIntel for Recorder {
+        async fn recommended_actions(
+            &self,
+            _incident: &Incident,
+        ) -> Result<Vec<String>, SourceError> {
+            Ok(vec![])
+        }
+        async fn tactic_intel(
+            &self,
+            _tactic: Tactic,
+            _techniques: &[String],
+        ) -> Result<Vec<Intel>, SourceError> {
+            Ok(vec![])
+        }
+    }
+
+    struct Harness {
+        bot: Bot,
+        source: Arc<Recorder>,
+        ledger: Arc<actions::MemoryLedger>,
+    }
+
+    fn harness() -> Harness {
+        let source = Arc::new(Recorder::default());
+        let ledger = Arc::new(actions::MemoryLedger::default());
+        let settings = Settings {
+            permissions: actions::Permissions {
+                allowed_users: vec!["U-ANALYST".to_string(), "lead@contoso.com".to_string()],
+            },
+            ..Settings::default()
+        };
+        let bot = Bot {
+            source: source.clone(),
+            intel: source.clone(),
+            ledger: ledger.clone(),
+            settings,
+        };
+        Harness {
+            bot,
+            source,
+            ledger,
+        }
+    }
+
+    fn request(text: &str, user: &str) -> Request {
+        Request {
+            text: text.to_string(),
+            user: User {
+                id: user.to_string(),
+                name: None,
+                email: Some(format!("{}@contoso.com", user.to_lowercase())),
+            },
+            thread: None,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+    }
+
+    fn confirm_command(reply: &Reply) -> String {
+        reply
+            .actions
+            .iter()
+            .find(|action| action.label == "Confirm")
+            .expect("a Confirm button")
+            .command
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn unauthorised_user_cannot_act_and_is_audited() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(
+                &request("/close 7 FalsePositive noisy", "U-INTRUDER"),
+                now(),
+            )
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(reply.actions.is_empty());
+        assert!(h.source.writes.lock().unwrap().is_empty());
+        let records = h.ledger.records.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].user_id, "U-INTRUDER");
+        assert_eq!(records[0].incident, Some(7));
+        assert!(records[0].result.starts_with("refused"));
+    }
+
+    #[tokio::test]
+    async fn nothing_happens_without_confirmation_then_confirm_acts_once_and_audits() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(
+                &request(
+                    "/close 7 FalsePositive IncorrectAlertLogic noisy rule",
+                    "U-ANALYST",
+                ),
+                now(),
+            )
+            .await;
+        assert_eq!(reply.title, "Please confirm");
+        assert!(
+            h.source.writes.lock().unwrap().is_empty(),
+            "asking must not change anything"
+        );
+        assert!(h.ledger.records.lock().unwrap().is_empty());
+
+        let confirm = confirm_command(&reply);
+        let done = h.bot.answer(&request(&confirm, "U-ANALYST"), now()).await;
+        assert_eq!(done.title, "Done");
+        let writes = h.source.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert!(
+            writes[0].starts_with("update 7:")
+                && writes[0].contains("Closed")
+                && writes[0].contains("FalsePositive"),
+            "{writes:?}"
+        );
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].result, "ok");
+        assert_eq!(
+            records[0].action,
+            "Close incident 7 as FalsePositive (IncorrectAlertLogic)"
+        );
+
+        // The same button again does nothing.
+        let again = h.bot.answer(&request(&confirm, "U-ANALYST"), now()).await;
+        assert_eq!(again.title, "Nothing to confirm");
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_requester_can_confirm_and_only_in_time() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("/comment 3 host reimaged", "U-ANALYST"), now())
+            .await;
+        let confirm = confirm_command(&reply);
+        let other = h.bot.answer(&request(&confirm, "LEAD"), now()).await;
+        assert_eq!(other.title, "Nothing to confirm");
+        let late = h
+            .bot
+            .answer(
+                &request(&confirm, "U-ANALYST"),
+                now() + actions::CONFIRMATION_TTL + Duration::seconds(1),
+            )
+            .await;
+        assert_eq!(late.title, "Nothing to confirm");
+        assert!(h.source.writes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cancel_is_audited_and_changes_nothing() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("/assign 5 me", "U-ANALYST"), now())
+            .await;
+        let cancel = reply
+            .actions
+            .iter()
+            .find(|action| action.label == "Cancel")
+            .unwrap()
+            .command
+            .clone();
+        let cancelled = h.bot.answer(&request(&cancel, "U-ANALYST"), now()).await;
+        assert_eq!(cancelled.title, "Cancelled");
+        assert!(h.source.writes.lock().unwrap().is_empty());
+        assert_eq!(h.ledger.records.lock().unwrap()[0].result, "cancelled");
+        let confirm = confirm_command(&reply);
+        assert_eq!(
+            h.bot
+                .answer(&request(&confirm, "U-ANALYST"), now())
+                .await
+                .title,
+            "Nothing to confirm"
+        );
+    }
+
+    #[tokio::test]
+    async fn allow_list_matches_email_too() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("/create \"Lost laptop\" high", "LEAD"), now())
+            .await;
+        assert_eq!(reply.title, "Please confirm");
+        let done = h
+            .bot
+            .answer(&request(&confirm_command(&reply), "LEAD"), now())
+            .await;
+        assert!(
+            matches!(&done.blocks[0], Block::Text(text) if text == "Created incident 99."),
+            "{done:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_command_gets_help() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("/frobnicate", "U-ANALYST"), now())
+            .await;
+        assert_eq!(reply.title, "I could not read that command");
+        assert!(matches!(&reply.blocks[0], Block::Alert(text) if text.contains("frobnicate")));
+        assert!(
+            reply
+                .blocks
+                .iter()
+                .any(|block| matches!(block, Block::Table(_))),
+            "help table follows"
+        );
     }
 }

@@ -52,6 +52,11 @@ pub fn error(error: &BotError) -> Reply {
         }
         BotError::Source(source) => Reply::titled("Sorry, I could not answer")
             .with(Block::Alert(format!("Sorry: {source}."))),
+        BotError::NotAllowed(message) => {
+            Reply::titled("Not allowed").with(Block::Alert(message.clone()))
+        }
+        BotError::Store(message) => Reply::titled("Sorry, I could not answer")
+            .with(Block::Alert(format!("Sorry: {message}."))),
     }
 }
 

@@ -1,0 +1,357 @@
+//! Incident actions from chat: permission check, confirmation, execution, audit.
+//! An action runs only after the same user presses Confirm; every outcome is audited.
+
+use super::command::{Assignee, CloseReason, Command};
+use super::reply::{Action, ActionStyle, Block, Fact, Reply};
+use super::{BotError, User};
+use crate::incident::{Classification, Owner, Severity, Status};
+use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How long a confirmation button stays valid.
+pub const CONFIRMATION_TTL: Duration = Duration::minutes(10);
+
+/// Sentinel's limit on one comment, in characters.
+pub const MAX_COMMENT: usize = 30_000;
+
+/// A change waiting for confirmation, as stored between the request and the button press.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PendingAction {
+    Assign {
+        number: u64,
+        owner: String,
+    },
+    SetStatus {
+        number: u64,
+        status: Status,
+    },
+    Close {
+        number: u64,
+        classification: Classification,
+        reason: Option<String>,
+        comment: Option<String>,
+    },
+    Comment {
+        number: u64,
+        text: String,
+    },
+    Create {
+        title: String,
+        severity: Severity,
+        description: String,
+    },
+}
+
+impl PendingAction {
+    /// One line saying what the action will do.
+    pub fn describe(&self) -> String {
+        match self {
+            PendingAction::Assign { number, owner } => {
+                format!("Assign incident {number} to {owner}")
+            }
+            PendingAction::SetStatus { number, status } => {
+                format!("Set incident {number} to {status}")
+            }
+            PendingAction::Close {
+                number,
+                classification,
+                reason,
+                ..
+            } => match reason {
+                Some(reason) => format!("Close incident {number} as {classification} ({reason})"),
+                None => format!("Close incident {number} as {classification}"),
+            },
+            PendingAction::Comment { number, .. } => format!("Comment on incident {number}"),
+            PendingAction::Create { severity, .. } => {
+                format!("Create a {severity} severity incident")
+            }
+        }
+    }
+
+    /// The incident it touches, if any.
+    pub fn incident(&self) -> Option<u64> {
+        match self {
+            PendingAction::Assign { number, .. }
+            | PendingAction::SetStatus { number, .. }
+            | PendingAction::Close { number, .. }
+            | PendingAction::Comment { number, .. } => Some(*number),
+            PendingAction::Create { .. } => None,
+        }
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Platform user id.
+    pub user_id: String,
+    pub user_name: Option<String>,
+    /// What was asked, e.g. "Close incident 12 as FalsePositive".
+    pub action: String,
+    pub incident: Option<u64>,
+    pub at: DateTime<Utc>,
+    /// "ok", "refused: ...", "failed: ...", "cancelled".
+    pub result: String,
+}
+
+/// Where pending confirmations and audit records live (the SQL store, or memory).
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Keeps an action until `expires` for `user_id` under `token`.
+    async fn put_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        action: &PendingAction,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+    /// Removes and returns the action if it exists, belongs to `user_id` and has not expired.
+    async fn take_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<PendingAction>>;
+    /// Appends an audit record.
+    async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()>;
+}
+
+/// A pending action with its owner and expiry.
+type Pending = (String, PendingAction, DateTime<Utc>);
+
+/// A process-local ledger, for the CLI and tests.
+#[derive(Default)]
+pub struct MemoryLedger {
+    pending: Mutex<HashMap<String, Pending>>,
+    /// Every audit record written, oldest first.
+    pub records: Mutex<Vec<AuditRecord>>,
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn put_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        action: &PendingAction,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let mut pending = self
+            .pending
+            .lock()
+            .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
+        pending.insert(
+            token.to_string(),
+            (user_id.to_string(), action.clone(), expires),
+        );
+        Ok(())
+    }
+
+    async fn take_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<PendingAction>> {
+        let mut pending = self
+            .pending
+            .lock()
+            .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
+        let matches = pending
+            .get(token)
+            .is_some_and(|(owner, _, expires)| owner == user_id && *expires > now);
+        Ok(if matches {
+            pending.remove(token).map(|(_, action, _)| action)
+        } else {
+            None
+        })
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()> {
+        self.records
+            .lock()
+            .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
+            .push(record.clone());
+        Ok(())
+    }
+}
+
+/// Who may act.
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    /// User ids or e-mails (compared case-insensitively).
+    pub allowed_users: Vec<String>,
+}
+
+impl Permissions {
+    /// True when the user is on the allow-list.
+    pub fn allows(&self, user: &User) -> bool {
+        self.allowed_users.iter().any(|allowed| {
+            allowed.eq_ignore_ascii_case(&user.id)
+                || user
+                    .email
+                    .as_deref()
+                    .is_some_and(|email| allowed.eq_ignore_ascii_case(email))
+        })
+    }
+}
+
+/// Turns an action command into a pending action; `None` for commands that are not actions.
+pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAction, BotError>> {
+    Some(Ok(match command {
+        Command::Assign { number, assignee } => {
+            let owner = match assignee {
+                Assignee::Me => match &user.email {
+                    Some(email) => email.clone(),
+                    None => {
+                        return Some(Err(BotError::Usage(super::command::UsageError {
+                            message: "I don't know your e-mail address here; use /assign N you@yourdomain instead.".to_string(),
+                            verb: Some(super::command::Verb::Assign),
+                        })));
+                    }
+                },
+                Assignee::User(name) => name.clone(),
+            };
+            PendingAction::Assign {
+                number: *number,
+                owner,
+            }
+        }
+        Command::SetStatus { number, status } => PendingAction::SetStatus {
+            number: *number,
+            status: *status,
+        },
+        Command::Close {
+            number,
+            classification,
+            reason,
+            comment,
+        } => PendingAction::Close {
+            number: *number,
+            classification: *classification,
+            reason: reason.map(|reason| CloseReason::as_str(reason).to_string()),
+            comment: comment.clone(),
+        },
+        Command::Comment { number, text } => PendingAction::Comment {
+            number: *number,
+            text: text.clone(),
+        },
+        Command::Create {
+            title,
+            severity,
+            description,
+        } => PendingAction::Create {
+            title: title.clone(),
+            severity: *severity,
+            description: description.clone(),
+        },
+        _ => return None,
+    }))
+}
+
+/// The confirmation card for a pending action.
+pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
+    let mut facts = vec![Fact::new("Action", action.describe())];
+    match action {
+        PendingAction::Close {
+            comment: Some(text),
+            ..
+        }
+        | PendingAction::Comment { text, .. } => {
+            facts.push(Fact::new("Comment", text));
+        }
+        PendingAction::Create {
+            title, description, ..
+        } => {
+            facts.push(Fact::new("Title", title));
+            if !description.is_empty() {
+                facts.push(Fact::new("Description", description));
+            }
+        }
+        _ => {}
+    }
+    Reply::titled("Please confirm")
+        .with(Block::Facts(facts))
+        .with(Block::Note(format!(
+            "Only you can confirm; the request expires in {} minutes.",
+            CONFIRMATION_TTL.num_minutes()
+        )))
+        .with_action(Action {
+            label: "Confirm".to_string(),
+            command: format!("/confirm {token}"),
+            style: ActionStyle::Primary,
+        })
+        .with_action(Action {
+            label: "Cancel".to_string(),
+            command: format!("/cancel {token}"),
+            style: ActionStyle::Danger,
+        })
+}
+
+/// Carries out a confirmed action against Sentinel; the text says what happened.
+pub async fn execute(
+    source: &dyn IncidentSource,
+    action: &PendingAction,
+) -> Result<String, BotError> {
+    match action {
+        PendingAction::Assign { number, owner } => {
+            let update = IncidentUpdate {
+                owner: Some(Owner {
+                    email: Some(owner.clone()),
+                    name: None,
+                    object_id: None,
+                }),
+                ..IncidentUpdate::default()
+            };
+            source.update(*number, &update, None).await?;
+            Ok(format!("Incident {number} is assigned to {owner}."))
+        }
+        PendingAction::SetStatus { number, status } => {
+            let update = IncidentUpdate {
+                status: Some(*status),
+                ..IncidentUpdate::default()
+            };
+            source.update(*number, &update, None).await?;
+            Ok(format!("Incident {number} is now {status}."))
+        }
+        PendingAction::Close {
+            number,
+            classification,
+            reason,
+            comment,
+        } => {
+            let update = IncidentUpdate {
+                status: Some(Status::Closed),
+                classification: Some(*classification),
+                classification_comment: comment.clone().or_else(|| reason.clone()),
+                ..IncidentUpdate::default()
+            };
+            source.update(*number, &update, None).await?;
+            Ok(format!("Incident {number} is closed as {classification}."))
+        }
+        PendingAction::Comment { number, text } => {
+            let text: String = text.chars().take(MAX_COMMENT).collect();
+            source.add_comment(*number, &text).await?;
+            Ok(format!("Comment added to incident {number}."))
+        }
+        PendingAction::Create {
+            title,
+            severity,
+            description,
+        } => {
+            let created = source
+                .create(&NewIncident {
+                    title: title.clone(),
+                    description: description.clone(),
+                    severity: *severity,
+                    owner: None,
+                })
+                .await?;
+            Ok(format!("Created incident {}.", created.number))
+        }
+    }
+}
