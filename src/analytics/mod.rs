@@ -7,6 +7,7 @@ use crate::incident::{Incident, Severity, Status, Tactic};
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
+use std::cmp::Reverse;
 
 /// Default threshold after which an open incident counts as long-unresolved.
 pub const DEFAULT_LONG_OPEN: Duration = Duration::days(3);
@@ -168,7 +169,7 @@ fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
         .zip(counts.iter().copied())
         .filter(|&(_, count)| count > 0)
         .collect();
-    ranked.sort_by(|left, right| right.1.cmp(&left.1));
+    ranked.sort_by_key(|&(_, count)| Reverse(count));
     ranked
 }
 
@@ -260,7 +261,7 @@ pub fn compare(current: &Summary, previous: &Summary) -> Comparison {
         })
         .filter(|(_, change)| change.current > 0 || change.previous > 0)
         .collect();
-    by_tactic.sort_by(|left, right| right.1.current.cmp(&left.1.current));
+    by_tactic.sort_by_key(|(_, change)| Reverse(change.current));
     let resolution_rate_change_pts = current
         .resolution_rate
         .zip(previous.resolution_rate)
