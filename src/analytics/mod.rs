@@ -256,7 +256,10 @@ pub fn compare(current: &Summary, previous: &Summary) -> Comparison {
         .map(|tactic| {
             (
                 tactic,
-                trend(tactic_count(current, tactic), tactic_count(previous, tactic)),
+                trend(
+                    tactic_count(current, tactic),
+                    tactic_count(previous, tactic),
+                ),
             )
         })
         .filter(|(_, change)| change.current > 0 || change.previous > 0)
@@ -289,8 +292,8 @@ pub fn compare(current: &Summary, previous: &Summary) -> Comparison {
 
 /// The change from `previous` to `current`.
 fn trend(current: usize, previous: usize) -> Trend {
-    let change_pct = (previous > 0)
-        .then(|| (current as f64 - previous as f64) / previous as f64 * 100.0);
+    let change_pct =
+        (previous > 0).then(|| (current as f64 - previous as f64) / previous as f64 * 100.0);
     Trend {
         current,
         previous,

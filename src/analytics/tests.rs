@@ -101,7 +101,12 @@ fn empty_period_is_all_zeros_with_no_rates() {
     assert_eq!(summary.time_to_resolve.median, None);
     assert!(summary.long_unresolved.is_empty());
     assert_eq!(summary.daily.len(), 7);
-    assert!(summary.daily.iter().all(|day| day.total == 0 && !day.anomaly));
+    assert!(
+        summary
+            .daily
+            .iter()
+            .all(|day| day.total == 0 && !day.anomaly)
+    );
 }
 
 #[test]
@@ -259,7 +264,10 @@ fn spike_is_flagged_and_flags_are_recomputed() {
     days[5].anomaly = true;
     flag_anomalies(&mut days);
     let flagged: Vec<bool> = days.iter().map(|day| day.anomaly).collect();
-    assert_eq!(flagged, vec![false, false, true, false, false, false, false]);
+    assert_eq!(
+        flagged,
+        vec![false, false, true, false, false, false, false]
+    );
 }
 
 #[test]
@@ -285,7 +293,10 @@ fn compare_handles_zero_previous() {
     assert_eq!(comparison.total.current, 2);
     assert_eq!(comparison.total.previous, 1);
     assert_eq!(comparison.total.change_pct, Some(100.0));
-    assert_eq!(comparison.by_severity[Severity::High.index()].change_pct, None);
+    assert_eq!(
+        comparison.by_severity[Severity::High.index()].change_pct,
+        None
+    );
     assert_eq!(
         comparison.by_severity[Severity::Medium.index()].change_pct,
         Some(0.0)
