@@ -103,13 +103,23 @@ fn poisoned() -> SourceError {
     }
 }
 
-/// Created in the window, or still open and created in the lookback before its end.
+/// Created in the window, or open at its end and created in the lookback before it.
 fn wanted(incident: &Incident, window: Window) -> bool {
     let lookback_start = window.end - Duration::days(OPEN_LOOKBACK_DAYS);
     window.contains(incident.created)
-        || (incident.status.is_open()
+        || (open_at(incident, window.end)
             && incident.created < window.end
             && incident.created >= lookback_start)
+}
+
+/// Open at `time`, judged from the current state: a closed incident counts as open
+/// before its closing time (a reopened one is judged by its current status only).
+fn open_at(incident: &Incident, time: DateTime<Utc>) -> bool {
+    match (incident.status, incident.closed) {
+        (Status::Closed, Some(closed)) => closed >= time,
+        (Status::Closed, None) => false,
+        _ => true,
+    }
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@ use super::catalog::{
     ANALYSTS, CLOSING_COMMENTS, HOST_PREFIXES, PHISHING_WAVE, TEMPLATES, Template, USERS,
 };
 use crate::incident::{Classification, Incident, IncidentRow, Owner, Status};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -76,15 +76,24 @@ fn creation_times(
                 let seconds = rng.random_range(7 * 3600..17 * 3600);
                 (wave_day + Duration::seconds(seconds), true)
             } else {
-                (
-                    start + Duration::seconds(rng.random_range(0..span_seconds)),
-                    false,
-                )
+                (weekday_biased(rng, start, span_seconds), false)
             }
         })
         .collect();
     times.sort();
     times
+}
+
+/// A uniform time in the span, redrawn now and then when it falls on a weekend,
+/// because SOC volume follows office activity.
+fn weekday_biased(rng: &mut ChaCha8Rng, start: DateTime<Utc>, span_seconds: i64) -> DateTime<Utc> {
+    loop {
+        let time = start + Duration::seconds(rng.random_range(0..span_seconds));
+        let weekend = matches!(time.weekday(), Weekday::Sat | Weekday::Sun);
+        if !weekend || rng.random_bool(0.55) {
+            return time;
+        }
+    }
 }
 
 /// The template whose cumulative weight range holds `roll`.

@@ -148,6 +148,28 @@ async fn incidents_include_older_open_ones() {
 }
 
 #[tokio::test]
+async fn past_windows_include_incidents_open_at_their_end() {
+    let source = DemoSource::new(now());
+    let window = Window {
+        start: now() - Duration::days(22),
+        end: now() - Duration::days(21),
+    };
+    let incidents = source.incidents(window).await.unwrap();
+    let older: Vec<&Incident> = incidents
+        .iter()
+        .filter(|it| !window.contains(it.created))
+        .collect();
+    assert!(older.iter().all(|it| it.created < window.start));
+    assert!(
+        older
+            .iter()
+            .all(|it| it.closed.is_none_or(|closed| closed >= window.end))
+    );
+    // Some were closed since, yet count as open at the end of that week.
+    assert!(older.iter().any(|it| it.status == Status::Closed));
+}
+
+#[tokio::test]
 async fn detail_has_alerts_entities_and_etag() {
     let source = DemoSource::new(now());
     let number = generate::FIRST_NUMBER + 10;
