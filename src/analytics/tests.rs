@@ -333,3 +333,69 @@ fn compare_handles_zero_previous() {
     assert_eq!(against_empty.resolution_rate_change_pts, None);
     assert_eq!(against_empty.time_to_triage_change, None);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (hours after the window start, severity, status, triage hours, tactic bits)
+    type Spec = (i64, usize, usize, Option<i64>, u16);
+
+    fn build(specs: &[Spec]) -> Vec<Incident> {
+        (0u64..)
+            .zip(specs)
+            .map(
+                |(number, &(hours, severity, status, triage, tactic_bits))| {
+                    let created = at(16, 0) + Duration::hours(hours);
+                    let mut it = incident(
+                        number,
+                        created,
+                        Severity::ALL[severity],
+                        Status::ALL[status],
+                    );
+                    it.first_triaged = triage.map(|delay| created + Duration::hours(delay));
+                    if it.status == Status::Closed {
+                        it.closed = Some(created + Duration::hours(triage.unwrap_or(1).abs() + 1));
+                    }
+                    it.tactics = Tactic::ALL
+                        .into_iter()
+                        .filter(|tactic| tactic_bits & (1 << tactic.index()) != 0)
+                        .collect();
+                    it
+                },
+            )
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn breakdowns_add_up(specs in prop::collection::vec(
+            (-100i64..300, 0usize..4, 0usize..3, prop::option::of(-5i64..100), any::<u16>()),
+            0..60,
+        )) {
+            let incidents = build(&specs);
+            let summary = summarize(&incidents, week(), at(23, 0), DEFAULT_LONG_OPEN);
+            let in_window = incidents.iter().filter(|it| week().contains(it.created)).count();
+            prop_assert_eq!(summary.total, in_window);
+            prop_assert_eq!(summary.by_status.iter().sum::<usize>(), in_window);
+            prop_assert_eq!(summary.by_severity.iter().sum::<usize>(), in_window);
+            prop_assert_eq!(summary.daily.iter().map(|day| day.total).sum::<usize>(), in_window);
+            for day in &summary.daily {
+                prop_assert_eq!(day.by_severity.iter().sum::<usize>(), day.total);
+            }
+            let flat: usize = summary.status_by_severity.iter().flatten().sum();
+            prop_assert_eq!(flat, in_window);
+            let with_tactics = in_window - summary.without_tactics;
+            let tactic_sum: usize = summary.by_tactic.iter().map(|(_, count)| count).sum();
+            prop_assert!(tactic_sum >= with_tactics);
+            prop_assert!(summary.by_tactic.windows(2).all(|pair| pair[0].1 >= pair[1].1));
+            if let Some(rate) = summary.resolution_rate {
+                prop_assert!((0.0..=1.0).contains(&rate));
+            }
+            if let (Some(mean), Some(median)) = (summary.time_to_triage.mean, summary.time_to_triage.median) {
+                prop_assert!(mean >= Duration::zero() && median >= Duration::zero());
+            }
+            prop_assert!(summary.long_unresolved.windows(2).all(|pair| pair[0].created <= pair[1].created));
+        }
+    }
+}
