@@ -414,3 +414,88 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
     incidents.sort_by_key(|incident| incident.number);
     incidents
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, hour, 0, 0).unwrap()
+    }
+
+    fn row(number: u64, hour: u32, status: Status, owner: Option<&str>) -> IncidentRow {
+        IncidentRow {
+            time_generated: at(hour),
+            incident: Incident {
+                number,
+                id: format!("id-{number}"),
+                title: format!("Incident {number} at {hour}"),
+                description: String::new(),
+                severity: Severity::Medium,
+                status,
+                classification: None,
+                classification_comment: None,
+                owner: Owner {
+                    name: owner.map(str::to_string),
+                    ..Owner::default()
+                },
+                tactics: Vec::new(),
+                techniques: Vec::new(),
+                alert_products: Vec::new(),
+                alert_ids: Vec::new(),
+                labels: Vec::new(),
+                created: at(1),
+                first_triaged: None,
+                last_modified: at(hour),
+                closed: None,
+                url: None,
+            },
+        }
+    }
+
+    #[test]
+    fn duplicate_rows_count_once_and_latest_wins() {
+        let rows = vec![
+            row(7, 1, Status::New, None),
+            row(7, 5, Status::Closed, Some("Dana")),
+            row(7, 5, Status::Closed, Some("Dana")),
+            row(7, 3, Status::Active, Some("Dana")),
+            row(8, 2, Status::New, None),
+            row(8, 2, Status::New, None),
+        ];
+        let incidents = collapse(rows);
+        assert_eq!(incidents.len(), 2);
+        assert_eq!(incidents[0].number, 7);
+        assert_eq!(incidents[0].status, Status::Closed);
+        assert_eq!(incidents[0].title, "Incident 7 at 5");
+        assert_eq!(incidents[1].number, 8);
+        assert_eq!(incidents[1].first_triaged, None);
+    }
+
+    #[test]
+    fn first_triage_is_first_row_leaving_new_or_assigned() {
+        // Assigned while New at 2, started at 4: triage is 2.
+        let assigned = vec![
+            row(1, 1, Status::New, None),
+            row(1, 4, Status::Active, Some("Ravi")),
+            row(1, 2, Status::New, Some("Ravi")),
+        ];
+        assert_eq!(collapse(assigned)[0].first_triaged, Some(at(2)));
+        // Activated without an owner at 3.
+        let activated = vec![
+            row(2, 1, Status::New, None),
+            row(2, 3, Status::Active, None),
+            row(2, 6, Status::Closed, Some("Ravi")),
+        ];
+        assert_eq!(collapse(activated)[0].first_triaged, Some(at(3)));
+    }
+
+    #[test]
+    fn parses_names_loosely() {
+        assert_eq!("true_positive".parse(), Ok(Classification::TruePositive));
+        assert_eq!("TA0001".parse(), Ok(Tactic::InitialAccess));
+        assert_eq!("in progress".parse(), Ok(Status::Active));
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}

@@ -1,70 +1,272 @@
 //! The embedded demo data set: deterministic, realistic incidents for trying every
 //! command with no credentials, and large synthetic sets for benchmarks.
 
+mod catalog;
+mod detail;
+mod generate;
+#[cfg(test)]
+mod tests;
+
+pub use catalog::PRODUCTS;
+
 use super::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
+    Comment, IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    OPEN_LOOKBACK_DAYS, SourceError, ThreatIntel,
 };
-use crate::incident::{Incident, IncidentRow, Tactic};
+use crate::incident::{self, Incident, IncidentRow, Status, Tactic};
 use crate::period::Window;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Fixed seed, so every run of the demo shows the same incidents.
-pub const SEED: u64 = 0x5e17_1e1;
+pub const SEED: u64 = 0x05e1_71e1;
+
+/// Incidents in the standard demo set: about 55 a week over nine weeks.
+pub const STANDARD_COUNT: usize = 500;
+
+/// How the demo names itself in errors.
+const SYSTEM: &str = "Demo data";
 
 /// Change rows (with history) for `count` incidents spread over the 8+ weeks before `now`.
 pub fn rows(now: DateTime<Utc>, count: usize, seed: u64) -> Vec<IncidentRow> {
-    let _ = (now, count, seed);
-    unimplemented!("demo helper")
+    generate::rows(now, count, seed)
+}
+
+/// One incident as the demo keeps it, with what changes from chat add.
+struct Entry {
+    incident: Incident,
+    comments: Vec<Comment>,
+    /// Bumped on every update; part of the etag.
+    version: u64,
+}
+
+impl Entry {
+    fn etag(&self) -> String {
+        format!("demo-{}-{}", self.incident.number, self.version)
+    }
 }
 
 /// Incidents and threat intelligence served from memory.
 pub struct DemoSource {
     now: DateTime<Utc>,
+    /// Keyed by incident number; changes persist for the life of the process.
+    entries: RwLock<BTreeMap<u64, Entry>>,
 }
 
 impl DemoSource {
     /// The standard demo set, anchored at `now`.
     pub fn new(now: DateTime<Utc>) -> DemoSource {
-        DemoSource { now }
+        DemoSource::with_count(now, STANDARD_COUNT)
+    }
+
+    /// A demo set of `incident_count` incidents, for benchmarks and load tests.
+    pub fn with_count(now: DateTime<Utc>, incident_count: usize) -> DemoSource {
+        let entries = incident::collapse(rows(now, incident_count, SEED))
+            .into_iter()
+            .map(|incident| {
+                let comments = detail::comments(&incident, now);
+                let entry = Entry {
+                    incident,
+                    comments,
+                    version: 1,
+                };
+                (entry.incident.number, entry)
+            })
+            .collect();
+        DemoSource {
+            now,
+            entries: RwLock::new(entries),
+        }
+    }
+
+    /// The time stamped on changes: the wall clock, never earlier than the data's anchor.
+    fn clock(&self) -> DateTime<Utc> {
+        Utc::now().max(self.now)
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, BTreeMap<u64, Entry>>, SourceError> {
+        self.entries.read().map_err(|_| poisoned())
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<u64, Entry>>, SourceError> {
+        self.entries.write().map_err(|_| poisoned())
+    }
+}
+
+/// A panic while holding the lock left the data in an unknown state.
+fn poisoned() -> SourceError {
+    SourceError::Failed {
+        system: SYSTEM,
+        reason: "the in-memory data is unusable after an earlier failure".to_string(),
+    }
+}
+
+/// Created in the window, or open at its end and created in the lookback before it.
+fn wanted(incident: &Incident, window: Window) -> bool {
+    let lookback_start = window.end - Duration::days(OPEN_LOOKBACK_DAYS);
+    window.contains(incident.created)
+        || (open_at(incident, window.end)
+            && incident.created < window.end
+            && incident.created >= lookback_start)
+}
+
+/// Open at `time`, judged from the current state: a closed incident counts as open
+/// before its closing time (a reopened one is judged by its current status only).
+fn open_at(incident: &Incident, time: DateTime<Utc>) -> bool {
+    match (incident.status, incident.closed) {
+        (Status::Closed, Some(closed)) => closed >= time,
+        (Status::Closed, None) => false,
+        _ => true,
     }
 }
 
 #[async_trait]
 impl IncidentSource for DemoSource {
     async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
-        let _ = (window, self.now);
-        unimplemented!("demo helper")
+        Ok(self
+            .read()?
+            .values()
+            .filter(|entry| wanted(&entry.incident, window))
+            .map(|entry| entry.incident.clone())
+            .collect())
     }
+
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
-        Err(SourceError::NotFound(number))
+        let entries = self.read()?;
+        let entry = entries.get(&number).ok_or(SourceError::NotFound(number))?;
+        Ok(IncidentDetail {
+            incident: entry.incident.clone(),
+            alerts: detail::alerts(&entry.incident),
+            comments: entry.comments.clone(),
+            etag: Some(entry.etag()),
+        })
     }
-    async fn add_comment(&self, number: u64, _message: &str) -> Result<(), SourceError> {
-        Err(SourceError::NotFound(number))
+
+    async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
+        let created = self.clock();
+        let mut entries = self.write()?;
+        let entry = entries
+            .get_mut(&number)
+            .ok_or(SourceError::NotFound(number))?;
+        entry.comments.push(Comment {
+            author: "sentinel-bot".to_string(),
+            message: message.to_string(),
+            created,
+        });
+        Ok(())
     }
+
     async fn update(
         &self,
         number: u64,
-        _update: &IncidentUpdate,
-        _etag: Option<&str>,
+        update: &IncidentUpdate,
+        etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
-        Err(SourceError::NotFound(number))
+        let time = self.clock();
+        let mut entries = self.write()?;
+        let entry = entries
+            .get_mut(&number)
+            .ok_or(SourceError::NotFound(number))?;
+        if let Some(expected) = etag
+            && expected != entry.etag()
+        {
+            return Err(SourceError::Conflict { system: SYSTEM });
+        }
+        let closing = update.status == Some(Status::Closed);
+        if closing && update.classification.is_none() && entry.incident.classification.is_none() {
+            // Sentinel refuses to close without a classification; the demo behaves the same.
+            return Err(SourceError::Failed {
+                system: SYSTEM,
+                reason: "closing an incident needs a classification".to_string(),
+            });
+        }
+        let incident = &mut entry.incident;
+        if let Some(severity) = update.severity {
+            incident.severity = severity;
+        }
+        if let Some(owner) = &update.owner {
+            incident.owner = owner.clone();
+        }
+        if let Some(status) = update.status {
+            if status == Status::Closed && incident.status != Status::Closed {
+                incident.closed = Some(time);
+            } else if status != Status::Closed {
+                // Reopened: the old closing facts no longer apply.
+                incident.closed = None;
+                incident.classification = None;
+                incident.classification_comment = None;
+            }
+            incident.status = status;
+        }
+        if let Some(classification) = update.classification {
+            incident.classification = Some(classification);
+        }
+        if let Some(comment) = &update.classification_comment {
+            incident.classification_comment = Some(comment.clone());
+        }
+        if incident.first_triaged.is_none() && incident.shows_triage() {
+            incident.first_triaged = Some(time);
+        }
+        incident.last_modified = time;
+        entry.version += 1;
+        Ok(entry.incident.clone())
     }
-    async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
-        unimplemented!("demo helper")
+
+    async fn create(&self, new: &NewIncident) -> Result<Incident, SourceError> {
+        let created = self.clock();
+        let mut entries = self.write()?;
+        let number = entries
+            .keys()
+            .next_back()
+            .map_or(generate::FIRST_NUMBER, |last| last + 1);
+        let id = uuid::Uuid::new_v4().to_string();
+        let owner = new.owner.clone().unwrap_or_default();
+        let incident = Incident {
+            number,
+            url: Some(format!("{}{id}", generate::PORTAL)),
+            id,
+            title: new.title.clone(),
+            description: new.description.clone(),
+            severity: new.severity,
+            status: Status::New,
+            classification: None,
+            classification_comment: None,
+            first_triaged: owner.is_assigned().then_some(created),
+            owner,
+            tactics: Vec::new(),
+            techniques: Vec::new(),
+            alert_products: Vec::new(),
+            alert_ids: Vec::new(),
+            labels: Vec::new(),
+            created,
+            last_modified: created,
+            closed: None,
+        };
+        entries.insert(
+            number,
+            Entry {
+                incident: incident.clone(),
+                comments: Vec::new(),
+                version: 1,
+            },
+        );
+        Ok(incident)
     }
 }
 
 #[async_trait]
 impl ThreatIntel for DemoSource {
-    async fn recommended_actions(&self, _incident: &Incident) -> Result<Vec<String>, SourceError> {
-        Ok(Vec::new())
+    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+        Ok(detail::recommended_actions(incident))
     }
+
     async fn tactic_intel(
         &self,
-        _tactic: Tactic,
-        _techniques: &[String],
+        tactic: Tactic,
+        techniques: &[String],
     ) -> Result<Vec<Intel>, SourceError> {
-        Ok(Vec::new())
+        Ok(detail::tactic_intel(tactic, techniques))
     }
 }

@@ -1,0 +1,401 @@
+//! Hand-computed checks of the analytics over tiny incident sets.
+
+use super::*;
+use crate::incident::{Classification, Owner};
+use chrono::{Datelike, TimeZone};
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn incident(number: u64, created: DateTime<Utc>, severity: Severity, status: Status) -> Incident {
+    Incident {
+        number,
+        id: format!("id-{number}"),
+        title: format!("Incident {number}"),
+        description: String::new(),
+        severity,
+        status,
+        classification: None,
+        classification_comment: None,
+        owner: Owner::default(),
+        tactics: Vec::new(),
+        techniques: Vec::new(),
+        alert_products: Vec::new(),
+        alert_ids: Vec::new(),
+        labels: Vec::new(),
+        created,
+        first_triaged: None,
+        last_modified: created,
+        closed: None,
+        url: None,
+    }
+}
+
+fn week() -> Window {
+    Window {
+        start: at(16, 0),
+        end: at(23, 0),
+    }
+}
+
+fn day(date_day: u32, total: usize) -> DayVolume {
+    DayVolume {
+        date: NaiveDate::from_ymd_opt(2026, 11, date_day).unwrap(),
+        by_severity: [0, total, 0, 0],
+        total,
+        anomaly: false,
+    }
+}
+
+#[test]
+fn counts_by_status_severity_tactic_and_both() {
+    let mut first = incident(1, at(16, 9), Severity::High, Status::New);
+    first.tactics = vec![Tactic::InitialAccess, Tactic::Execution];
+    let mut second = incident(2, at(17, 9), Severity::Medium, Status::Active);
+    second.tactics = vec![Tactic::Execution];
+    let third = incident(3, at(18, 9), Severity::Medium, Status::Closed);
+    let mut fourth = incident(4, at(19, 9), Severity::Low, Status::Closed);
+    fourth.tactics = vec![Tactic::CredentialAccess, Tactic::CredentialAccess];
+    // Created before the window: not counted in the breakdowns.
+    let mut outside = incident(5, at(10, 9), Severity::High, Status::Active);
+    outside.tactics = vec![Tactic::Impact];
+
+    let summary = summarize(
+        &[first, second, third, fourth, outside],
+        week(),
+        at(23, 0),
+        DEFAULT_LONG_OPEN,
+    );
+
+    assert_eq!(summary.total, 4);
+    assert_eq!(summary.by_status, [1, 1, 2]);
+    assert_eq!(summary.by_severity, [1, 2, 1, 0]);
+    assert_eq!(
+        summary.status_by_severity,
+        [[1, 0, 0], [0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    );
+    assert_eq!(
+        summary.by_tactic,
+        vec![
+            (Tactic::Execution, 2),
+            (Tactic::InitialAccess, 1),
+            (Tactic::CredentialAccess, 1),
+        ]
+    );
+    assert_eq!(summary.without_tactics, 1);
+    assert_eq!(summary.resolution_rate, Some(0.5));
+}
+
+#[test]
+fn empty_period_is_all_zeros_with_no_rates() {
+    let summary = summarize(&[], week(), at(23, 0), DEFAULT_LONG_OPEN);
+    assert_eq!(summary.total, 0);
+    assert_eq!(summary.by_status, [0; 3]);
+    assert_eq!(summary.by_severity, [0; 4]);
+    assert!(summary.by_tactic.is_empty());
+    assert_eq!(summary.without_tactics, 0);
+    assert_eq!(summary.resolution_rate, None);
+    assert_eq!(summary.time_to_triage.count, 0);
+    assert_eq!(summary.time_to_triage.mean, None);
+    assert_eq!(summary.time_to_resolve.median, None);
+    assert!(summary.long_unresolved.is_empty());
+    assert_eq!(summary.daily.len(), 7);
+    assert!(
+        summary
+            .daily
+            .iter()
+            .all(|day| day.total == 0 && !day.anomaly)
+    );
+}
+
+#[test]
+fn triage_and_resolve_means_and_medians() {
+    let mut quick = incident(1, at(16, 0), Severity::Low, Status::Closed);
+    quick.first_triaged = Some(at(16, 1));
+    quick.closed = Some(at(16, 3));
+    let mut slow = incident(2, at(17, 0), Severity::Low, Status::Closed);
+    slow.first_triaged = Some(at(17, 3));
+    slow.closed = Some(at(17, 9));
+    let mut open = incident(3, at(18, 0), Severity::Low, Status::Active);
+    open.first_triaged = Some(at(18, 8));
+    // Triaged "before" creation: bad data, skipped.
+    let mut broken = incident(4, at(19, 5), Severity::Low, Status::New);
+    broken.first_triaged = Some(at(19, 1));
+
+    let summary = summarize(
+        &[quick, slow, open, broken],
+        week(),
+        at(23, 0),
+        Duration::days(30),
+    );
+
+    // Triage: 1 h, 3 h, 8 h.
+    assert_eq!(summary.time_to_triage.count, 3);
+    assert_eq!(summary.time_to_triage.mean, Some(Duration::hours(4)));
+    assert_eq!(summary.time_to_triage.median, Some(Duration::hours(3)));
+    // Resolve: 3 h and 9 h; even count, so the median is the mean of the middle two.
+    assert_eq!(summary.time_to_resolve.count, 2);
+    assert_eq!(summary.time_to_resolve.mean, Some(Duration::hours(6)));
+    assert_eq!(summary.time_to_resolve.median, Some(Duration::hours(6)));
+    assert_eq!(summary.resolution_rate, Some(0.5));
+}
+
+#[test]
+fn durations_skip_negatives_and_average_middle_pair() {
+    let result = durations([
+        Duration::minutes(10),
+        Duration::minutes(-5),
+        Duration::minutes(40),
+        Duration::minutes(20),
+        Duration::minutes(30),
+    ]);
+    assert_eq!(result.count, 4);
+    assert_eq!(result.mean, Some(Duration::minutes(25)));
+    assert_eq!(result.median, Some(Duration::minutes(25)));
+    assert_eq!(
+        durations(Vec::new()),
+        Durations {
+            count: 0,
+            mean: None,
+            median: None
+        }
+    );
+}
+
+#[test]
+fn long_unresolved_includes_older_open_incidents_oldest_first() {
+    let now = at(23, 0);
+    let mut old = incident(1, at(1, 0), Severity::High, Status::Active);
+    old.owner.name = Some("Dana Analyst".into());
+    let recent_long = incident(2, at(18, 0), Severity::Low, Status::New);
+    // Exactly three days old: not *longer* than the threshold.
+    let boundary = incident(3, now - Duration::days(3), Severity::Low, Status::New);
+    let just_over = incident(
+        4,
+        now - Duration::days(3) - Duration::seconds(1),
+        Severity::Low,
+        Status::New,
+    );
+    let closed_old = incident(5, at(2, 0), Severity::High, Status::Closed);
+
+    let summary = summarize(
+        &[recent_long, boundary, closed_old, just_over, old],
+        week(),
+        now,
+        DEFAULT_LONG_OPEN,
+    );
+
+    let numbers: Vec<u64> = summary.long_unresolved.iter().map(|it| it.number).collect();
+    assert_eq!(numbers, vec![1, 2, 4]);
+    let oldest = &summary.long_unresolved[0];
+    assert_eq!(oldest.age, Duration::days(22));
+    assert_eq!(oldest.owner.as_deref(), Some("Dana Analyst"));
+    assert_eq!(oldest.status, Status::Active);
+    // The older incidents are listed but not counted in the window's totals.
+    assert_eq!(summary.total, 3);
+}
+
+#[test]
+fn daily_volume_by_severity_with_one_spike() {
+    let mut incidents = Vec::new();
+    let mut number = 0;
+    for date_day in 16..23 {
+        let count = if date_day == 20 { 12 } else { 3 };
+        for index in 0..count {
+            number += 1;
+            let severity = if index == 0 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            incidents.push(incident(number, at(date_day, 10), severity, Status::New));
+        }
+    }
+    let summary = summarize(&incidents, week(), at(23, 0), DEFAULT_LONG_OPEN);
+    assert_eq!(summary.daily.len(), 7);
+    assert_eq!(
+        summary.daily[0].date,
+        NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()
+    );
+    assert_eq!(summary.daily[0].by_severity, [1, 2, 0, 0]);
+    assert_eq!(summary.daily[4].total, 12);
+    let flagged: Vec<u32> = summary
+        .daily
+        .iter()
+        .filter(|day| day.anomaly)
+        .map(|day| day.date.day())
+        .collect();
+    assert_eq!(flagged, vec![20]);
+}
+
+#[test]
+fn daily_volume_touches_partial_days() {
+    // 10:00 on the 16th to 10:00 on the 18th touches three UTC days.
+    let window = Window {
+        start: at(16, 10),
+        end: at(18, 10),
+    };
+    let summary = summarize(&[], window, at(18, 10), DEFAULT_LONG_OPEN);
+    assert_eq!(summary.daily.len(), 3);
+    // Ending exactly at midnight does not touch the next day.
+    let summary = summarize(&[], week(), at(23, 0), DEFAULT_LONG_OPEN);
+    assert_eq!(
+        summary.daily.last().map(|day| day.date),
+        NaiveDate::from_ymd_opt(2026, 11, 22)
+    );
+}
+
+#[test]
+fn flat_series_is_not_flagged() {
+    let mut days: Vec<DayVolume> = (16..23).map(|date_day| day(date_day, 5)).collect();
+    flag_anomalies(&mut days);
+    assert!(days.iter().all(|day| !day.anomaly));
+    // A small bump stays under both the MAD floor and twice the median.
+    days[3].total = 8;
+    flag_anomalies(&mut days);
+    assert!(days.iter().all(|day| !day.anomaly));
+}
+
+#[test]
+fn spike_is_flagged_and_flags_are_recomputed() {
+    let mut days: Vec<DayVolume> = (16..23).map(|date_day| day(date_day, 6)).collect();
+    days[2].total = 20;
+    days[5].anomaly = true;
+    flag_anomalies(&mut days);
+    let flagged: Vec<bool> = days.iter().map(|day| day.anomaly).collect();
+    assert_eq!(
+        flagged,
+        vec![false, false, true, false, false, false, false]
+    );
+}
+
+#[test]
+fn compare_handles_zero_previous() {
+    let mut current_incident = incident(1, at(20, 0), Severity::High, Status::Closed);
+    current_incident.tactics = vec![Tactic::Execution];
+    current_incident.classification = Some(Classification::TruePositive);
+    current_incident.first_triaged = Some(at(20, 2));
+    current_incident.closed = Some(at(20, 4));
+    let mut second = incident(2, at(20, 0), Severity::Medium, Status::New);
+    second.tactics = vec![Tactic::Execution];
+    let mut before = incident(3, at(12, 0), Severity::Medium, Status::Closed);
+    before.tactics = vec![Tactic::Impact];
+    before.first_triaged = Some(at(12, 5));
+    before.closed = Some(at(12, 6));
+    let all = [current_incident, second, before];
+    let now = at(23, 0);
+    let current = summarize(&all, week(), now, DEFAULT_LONG_OPEN);
+    let previous = summarize(&all, week().previous(), now, DEFAULT_LONG_OPEN);
+
+    let comparison = compare(&current, &previous);
+
+    assert_eq!(comparison.total.current, 2);
+    assert_eq!(comparison.total.previous, 1);
+    assert_eq!(comparison.total.change_pct, Some(100.0));
+    assert_eq!(
+        comparison.by_severity[Severity::High.index()].change_pct,
+        None
+    );
+    assert_eq!(
+        comparison.by_severity[Severity::Medium.index()].change_pct,
+        Some(0.0)
+    );
+    assert_eq!(
+        comparison.by_tactic,
+        vec![
+            (
+                Tactic::Execution,
+                Trend {
+                    current: 2,
+                    previous: 0,
+                    change_pct: None
+                }
+            ),
+            (
+                Tactic::Impact,
+                Trend {
+                    current: 0,
+                    previous: 1,
+                    change_pct: Some(-100.0)
+                }
+            ),
+        ]
+    );
+    // 50 % now against 100 % before.
+    assert_eq!(comparison.resolution_rate_change_pts, Some(-50.0));
+    assert_eq!(comparison.time_to_triage_change, Some(Duration::hours(-3)));
+    assert_eq!(comparison.time_to_resolve_change, Some(Duration::hours(-2)));
+
+    let empty = summarize(&[], week().previous().previous(), now, DEFAULT_LONG_OPEN);
+    let against_empty = compare(&current, &empty);
+    assert_eq!(against_empty.total.change_pct, None);
+    assert_eq!(against_empty.resolution_rate_change_pts, None);
+    assert_eq!(against_empty.time_to_triage_change, None);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (hours after the window start, severity, status, triage hours, tactic bits)
+    type Spec = (i64, usize, usize, Option<i64>, u16);
+
+    fn build(specs: &[Spec]) -> Vec<Incident> {
+        (0u64..)
+            .zip(specs)
+            .map(
+                |(number, &(hours, severity, status, triage, tactic_bits))| {
+                    let created = at(16, 0) + Duration::hours(hours);
+                    let mut it = incident(
+                        number,
+                        created,
+                        Severity::ALL[severity],
+                        Status::ALL[status],
+                    );
+                    it.first_triaged = triage.map(|delay| created + Duration::hours(delay));
+                    if it.status == Status::Closed {
+                        it.closed = Some(created + Duration::hours(triage.unwrap_or(1).abs() + 1));
+                    }
+                    it.tactics = Tactic::ALL
+                        .into_iter()
+                        .filter(|tactic| tactic_bits & (1 << tactic.index()) != 0)
+                        .collect();
+                    it
+                },
+            )
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn breakdowns_add_up(specs in prop::collection::vec(
+            (-100i64..300, 0usize..4, 0usize..3, prop::option::of(-5i64..100), any::<u16>()),
+            0..60,
+        )) {
+            let incidents = build(&specs);
+            let summary = summarize(&incidents, week(), at(23, 0), DEFAULT_LONG_OPEN);
+            let in_window = incidents.iter().filter(|it| week().contains(it.created)).count();
+            prop_assert_eq!(summary.total, in_window);
+            prop_assert_eq!(summary.by_status.iter().sum::<usize>(), in_window);
+            prop_assert_eq!(summary.by_severity.iter().sum::<usize>(), in_window);
+            prop_assert_eq!(summary.daily.iter().map(|day| day.total).sum::<usize>(), in_window);
+            for day in &summary.daily {
+                prop_assert_eq!(day.by_severity.iter().sum::<usize>(), day.total);
+            }
+            let flat: usize = summary.status_by_severity.iter().flatten().sum();
+            prop_assert_eq!(flat, in_window);
+            let with_tactics = in_window - summary.without_tactics;
+            let tactic_sum: usize = summary.by_tactic.iter().map(|(_, count)| count).sum();
+            prop_assert!(tactic_sum >= with_tactics);
+            prop_assert!(summary.by_tactic.windows(2).all(|pair| pair[0].1 >= pair[1].1));
+            if let Some(rate) = summary.resolution_rate {
+                prop_assert!((0.0..=1.0).contains(&rate));
+            }
+            if let (Some(mean), Some(median)) = (summary.time_to_triage.mean, summary.time_to_triage.median) {
+                prop_assert!(mean >= Duration::zero() && median >= Duration::zero());
+            }
+            prop_assert!(summary.long_unresolved.windows(2).all(|pair| pair[0].created <= pair[1].created));
+        }
+    }
+}
