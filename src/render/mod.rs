@@ -2,4 +2,6 @@
 
 pub mod adaptive_card;
 pub mod block_kit;
+pub mod chart;
+pub mod escape;
 pub mod markdown;
