@@ -79,7 +79,7 @@ pub fn render(reply: &Reply) -> Vec<Message> {
     if let Some(page) = reply.page {
         blocks.push(context(&format!("Page {} of {}", page.number, page.of)));
     }
-    let fallback = escape::truncate(&escape::slack(&one_line(&reply.title)), MAX_MESSAGE_TEXT);
+    let fallback = escape::truncate(&escape::slack(&fallback_text(reply)), MAX_MESSAGE_TEXT);
     if blocks.is_empty() {
         return vec![Message { text: fallback, blocks }];
     }
@@ -99,6 +99,24 @@ pub fn render(reply: &Reply) -> Vec<Message> {
             blocks: chunk.to_vec(),
         })
         .collect()
+}
+
+/// The title, or else the first text of the body: Slack needs a non-empty `text`.
+fn fallback_text(reply: &Reply) -> String {
+    let body = reply.blocks.iter().find_map(|block| match block {
+        Block::Heading(text) | Block::Text(text) | Block::Note(text) | Block::Alert(text)
+            if !text.trim().is_empty() =>
+        {
+            Some(text.as_str())
+        }
+        _ => None,
+    });
+    let chosen = [Some(reply.title.as_str()), body]
+        .into_iter()
+        .flatten()
+        .find(|text| !text.trim().is_empty())
+        .unwrap_or("Sentinel bot");
+    one_line(chosen)
 }
 
 fn one_line(text: &str) -> String {
