@@ -331,7 +331,10 @@ mod tests {
             &Options::default(),
         );
         let title = card["body"][0]["text"].as_str().expect("title text");
-        assert_eq!(title, r"\<at\>x\</at\> \*\*bold\*\* \[link\]\(http://evil\)");
+        assert_eq!(
+            title,
+            r"\<at\>x\</at\> \*\*bold\*\* \[link\]\(http://evil\)"
+        );
     }
 
     #[test]
@@ -344,9 +347,15 @@ mod tests {
                 Cell::link("evil", "http://evil"),
             ]],
         };
-        let card = render(&Reply::titled("t").with(Block::Table(table)), &Options::default());
+        let card = render(
+            &Reply::titled("t").with(Block::Table(table)),
+            &Options::default(),
+        );
         let cells = &card["body"][1]["rows"][1]["cells"];
-        assert_eq!(cells[0]["items"][0]["text"], "[safe](https://portal.azure.com/#x)");
+        assert_eq!(
+            cells[0]["items"][0]["text"],
+            "[safe](https://portal.azure.com/#x)"
+        );
         assert_eq!(cells[1]["items"][0]["text"], "evil");
         assert!(card["body"][1].get("firstRowAsHeaders").is_none());
     }
@@ -367,10 +376,21 @@ mod tests {
     #[test]
     fn huge_tables_are_cut_to_fit() {
         let rows = (0..5000)
-            .map(|index| vec![Cell::text(format!("incident number {index} with a long title"))])
+            .map(|index| {
+                vec![Cell::text(format!(
+                    "incident number {index} with a long title"
+                ))]
+            })
             .collect();
-        let table = Table { title: None, columns: vec![Column::left("Title")], rows };
-        let card = render(&Reply::titled("t").with(Block::Table(table)), &Options::default());
+        let table = Table {
+            title: None,
+            columns: vec![Column::left("Title")],
+            rows,
+        };
+        let card = render(
+            &Reply::titled("t").with(Block::Table(table)),
+            &Options::default(),
+        );
         assert!(card.to_string().len() <= MAX_CARD_BYTES);
         assert!(card.to_string().contains("Showing the first"));
     }

@@ -81,7 +81,10 @@ pub fn render(reply: &Reply) -> Vec<Message> {
     }
     let fallback = escape::truncate(&escape::slack(&fallback_text(reply)), MAX_MESSAGE_TEXT);
     if blocks.is_empty() {
-        return vec![Message { text: fallback, blocks }];
+        return vec![Message {
+            text: fallback,
+            blocks,
+        }];
     }
     let count = blocks.len().div_ceil(MAX_BLOCKS);
     blocks
@@ -217,7 +220,11 @@ fn render_table(table: &Table) -> Vec<Value> {
         .iter()
         .map(|row| {
             (0..table.columns.len())
-                .map(|index| row.get(index).map(|cell| cell_text(&cell.text)).unwrap_or_default())
+                .map(|index| {
+                    row.get(index)
+                        .map(|cell| cell_text(&cell.text))
+                        .unwrap_or_default()
+                })
                 .collect()
         })
         .collect();
@@ -269,16 +276,25 @@ mod tests {
 
     #[test]
     fn mentions_and_links_are_neutralised() {
-        let reply = Reply::titled("x").with(Block::Text("<!channel> <@U123> <http://evil|click>".to_string()));
+        let reply = Reply::titled("x").with(Block::Text(
+            "<!channel> <@U123> <http://evil|click>".to_string(),
+        ));
         let messages = render(&reply);
-        let text = messages[0].blocks[1]["text"]["text"].as_str().expect("section text");
-        assert_eq!(text, "&lt;!channel&gt; &lt;@U123&gt; &lt;http://evil|click&gt;");
+        let text = messages[0].blocks[1]["text"]["text"]
+            .as_str()
+            .expect("section text");
+        assert_eq!(
+            text,
+            "&lt;!channel&gt; &lt;@U123&gt; &lt;http://evil|click&gt;"
+        );
     }
 
     #[test]
     fn header_is_truncated() {
         let messages = render(&Reply::titled("t".repeat(400)));
-        let header = messages[0].blocks[0]["text"]["text"].as_str().expect("header");
+        let header = messages[0].blocks[0]["text"]["text"]
+            .as_str()
+            .expect("header");
         assert_eq!(header.chars().count(), MAX_HEADER);
     }
 }

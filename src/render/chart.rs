@@ -38,7 +38,10 @@ pub enum ChartError {
 /// The chart's data as a table: one row per category, one column per series.
 pub fn data_table(chart: &Chart) -> Table {
     let mut columns = vec![Column::left(
-        chart.x_label.clone().unwrap_or_else(|| "Category".to_string()),
+        chart
+            .x_label
+            .clone()
+            .unwrap_or_else(|| "Category".to_string()),
     )];
     columns.extend(chart.series.iter().map(|it| Column::right(it.name.clone())));
     let rows = chart
@@ -99,7 +102,11 @@ pub fn png(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, ChartError
 fn load_font() -> Result<(), ChartError> {
     static LOADED: OnceLock<bool> = OnceLock::new();
     let loaded = *LOADED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
-    if loaded { Ok(()) } else { Err(ChartError::Font) }
+    if loaded {
+        Ok(())
+    } else {
+        Err(ChartError::Font)
+    }
 }
 
 fn draw_error(error: impl std::fmt::Display) -> ChartError {
@@ -154,15 +161,26 @@ fn category_label(chart: &Chart, position: f64) -> String {
 }
 
 fn value_at(values: &[f64], index: usize) -> f64 {
-    values.get(index).copied().filter(|it| it.is_finite()).unwrap_or(0.0).max(0.0)
+    values
+        .get(index)
+        .copied()
+        .filter(|it| it.is_finite())
+        .unwrap_or(0.0)
+        .max(0.0)
 }
 
 fn draw_stacked_bar(chart: &Chart, root: &Area) -> Result<(), ChartError> {
     let count = chart.categories.len();
     let totals: Vec<f64> = (0..count)
-        .map(|index| chart.series.iter().map(|it| value_at(&it.values, index)).sum())
+        .map(|index| {
+            chart
+                .series
+                .iter()
+                .map(|it| value_at(&it.values, index))
+                .sum()
+        })
         .collect();
-    let top = totals.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
+    let top = totals.iter().copied().fold(0.0, f64::max).max(1.0) * 1.35;
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, (FAMILY, 22))
         .margin(12)
@@ -194,7 +212,10 @@ fn draw_stacked_bar(chart: &Chart, root: &Area) -> Result<(), ChartError> {
                 let bottom = base[index];
                 base[index] += value;
                 let x = index as f64;
-                Rectangle::new([(x - 0.35, bottom), (x + 0.35, bottom + value)], color.filled())
+                Rectangle::new(
+                    [(x - 0.35, bottom), (x + 0.35, bottom + value)],
+                    color.filled(),
+                )
             })
             .collect();
         ctx.draw_series(bars)
@@ -213,7 +234,7 @@ fn draw_line(chart: &Chart, root: &Area) -> Result<(), ChartError> {
         .flat_map(|it| (0..count).map(|index| value_at(&it.values, index)))
         .fold(0.0, f64::max)
         .max(1.0)
-        * 1.1;
+        * 1.35;
     let right = (count as f64 - 1.0).max(1.0);
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, (FAMILY, 22))
@@ -244,16 +265,22 @@ fn draw_line(chart: &Chart, root: &Area) -> Result<(), ChartError> {
         ctx.draw_series(LineSeries::new(points, color.stroke_width(3)))
             .map_err(draw_error)?
             .label(series.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 12, y)], color.stroke_width(3))
+            });
     }
     draw_legend(&mut ctx)
 }
 
 fn draw_legend<'a>(
-    ctx: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    ctx: &mut ChartContext<
+        'a,
+        BitMapBackend<'a>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
 ) -> Result<(), ChartError> {
     ctx.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .label_font((FAMILY, 13))
@@ -264,7 +291,13 @@ fn draw_legend<'a>(
 fn draw_donut(chart: &Chart, root: &Area) -> Result<(), ChartError> {
     // One slice per category; several series are summed per category.
     let sizes: Vec<f64> = (0..chart.categories.len())
-        .map(|index| chart.series.iter().map(|it| value_at(&it.values, index)).sum())
+        .map(|index| {
+            chart
+                .series
+                .iter()
+                .map(|it| value_at(&it.values, index))
+                .sum()
+        })
         .collect();
     if sizes.iter().sum::<f64>() <= 0.0 {
         return Err(ChartError::Empty);
@@ -306,10 +339,22 @@ mod tests {
             kind,
             categories: ["Mon", "Tue", "Wed", "Thu"].map(String::from).to_vec(),
             series: vec![
-                Series { name: "High".to_string(), values: vec![high, 2.0, 0.0, 1.0] },
-                Series { name: "Medium".to_string(), values: vec![3.0, 1.0, 4.0, 2.0] },
-                Series { name: "Low".to_string(), values: vec![5.0, 0.0, 2.0, 2.0] },
-                Series { name: "Informational".to_string(), values: vec![1.0, 1.0, 1.0, 0.0] },
+                Series {
+                    name: "High".to_string(),
+                    values: vec![high, 2.0, 0.0, 1.0],
+                },
+                Series {
+                    name: "Medium".to_string(),
+                    values: vec![3.0, 1.0, 4.0, 2.0],
+                },
+                Series {
+                    name: "Low".to_string(),
+                    values: vec![5.0, 0.0, 2.0, 2.0],
+                },
+                Series {
+                    name: "Informational".to_string(),
+                    values: vec![1.0, 1.0, 1.0, 0.0],
+                },
             ],
             x_label: Some("Day".to_string()),
             y_label: Some("Incidents".to_string()),
@@ -343,7 +388,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_sizes_and_empty_charts() {
-        assert!(matches!(png(&sample(ChartKind::Line, 1.0), 0, 10), Err(ChartError::Size(0, 10))));
+        assert!(matches!(
+            png(&sample(ChartKind::Line, 1.0), 0, 10),
+            Err(ChartError::Size(0, 10))
+        ));
         assert!(matches!(
             png(&sample(ChartKind::Line, 1.0), 10, MAX_SIDE + 1),
             Err(ChartError::Size(..))

@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn markdown_escapes_list_markers_only_at_line_start() {
-        assert_eq!(markdown("- a - b\n  12. c 3. d"), "\\- a - b\n  12\\. c 3. d");
+        assert_eq!(
+            markdown("- a - b\n  12. c 3. d"),
+            "\\- a - b\n  12\\. c 3. d"
+        );
         assert_eq!(markdown("# head"), "\\# head");
     }
 

@@ -58,13 +58,7 @@ fn quote(text: &str) -> String {
 fn render_facts(facts: &[Fact]) -> String {
     facts
         .iter()
-        .map(|fact| {
-            format!(
-                "**{}:** {}",
-                one_line(&fact.label),
-                one_line(&fact.value)
-            )
-        })
+        .map(|fact| format!("**{}:** {}", one_line(&fact.label), one_line(&fact.value)))
         .collect::<Vec<_>>()
         .join("  \n")
 }
@@ -118,11 +112,7 @@ fn table_cell(cell: &Cell) -> String {
 /// A code span that survives backticks inside the command.
 fn code_span(text: &str) -> String {
     let text = text.replace(['\r', '\n'], " ");
-    let longest_run = text
-        .split(|ch| ch != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest_run = text.split(|ch| ch != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     if longest_run > 0 {
         format!("{fence} {text} {fence}")

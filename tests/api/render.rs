@@ -1,6 +1,7 @@
 //! Renderer tests: Adaptive Card schema validation, Block Kit limits, escaping
 //! and golden snapshots of every renderer on one sample reply.
 
+use chrono::{NaiveDate, TimeZone, Utc};
 use sentinel_bot::analytics::{DayVolume, Durations, Summary};
 use sentinel_bot::bot::BotError;
 use sentinel_bot::bot::command::{IncidentsQuery, UsageError, Verb};
@@ -14,7 +15,6 @@ use sentinel_bot::period::{Period, Window};
 use sentinel_bot::render::block_kit::{self, Message};
 use sentinel_bot::render::{adaptive_card, chart, markdown};
 use serde_json::Value;
-use chrono::{NaiveDate, TimeZone, Utc};
 
 const HOSTILE: &str = "<at>x</at> **bold** [link](http://evil)";
 
@@ -24,8 +24,14 @@ fn chart_of(kind: ChartKind) -> Chart {
         kind,
         categories: ["11-16", "11-17", "11-18"].map(String::from).to_vec(),
         series: vec![
-            Series { name: "High".to_string(), values: vec![1.0, 0.0, 2.0] },
-            Series { name: "Medium".to_string(), values: vec![3.0, 2.0, 1.5] },
+            Series {
+                name: "High".to_string(),
+                values: vec![1.0, 0.0, 2.0],
+            },
+            Series {
+                name: "Medium".to_string(),
+                values: vec![3.0, 2.0, 1.5],
+            },
         ],
         x_label: Some("Day".to_string()),
         y_label: Some("Incidents".to_string()),
@@ -39,9 +45,13 @@ fn sample() -> Reply {
         ..Reply::titled(format!("Incidents, week {HOSTILE}"))
     }
     .with(Block::Heading("Totals & <status>".to_string()))
-    .with(Block::Text(format!("Paragraph with {HOSTILE}\n- not a list\n1. not a list")))
+    .with(Block::Text(format!(
+        "Paragraph with {HOSTILE}\n- not a list\n1. not a list"
+    )))
     .with(Block::Note("Source: Sentinel SecurityIncident".to_string()))
-    .with(Block::Alert("Defender XDR did not answer <!channel>".to_string()))
+    .with(Block::Alert(
+        "Defender XDR did not answer <!channel>".to_string(),
+    ))
     .with(Block::Facts(vec![
         Fact::new("Total", 42),
         Fact::new("Resolution rate", "71%"),
@@ -49,7 +59,11 @@ fn sample() -> Reply {
     ]))
     .with(Block::Table(Table {
         title: Some("Open high-severity incidents".to_string()),
-        columns: vec![Column::right("#"), Column::left("Title"), Column::left("Severity")],
+        columns: vec![
+            Column::right("#"),
+            Column::left("Title"),
+            Column::left("Severity"),
+        ],
         rows: vec![
             vec![
                 Cell::link(1234, "https://portal.azure.com/#incident/1234"),
@@ -61,22 +75,46 @@ fn sample() -> Reply {
                 Cell::text("Pipe | and `code` and <http://evil|click>"),
                 Cell::toned("Medium", Tone::Warning),
             ],
-            vec![Cell::text(1236), Cell::text("Closed one"), Cell::toned("Low", Tone::Good)],
-            vec![Cell::text(1237), Cell::text("Plain"), Cell::toned("Informational", Tone::Normal)],
+            vec![
+                Cell::text(1236),
+                Cell::text("Closed one"),
+                Cell::toned("Low", Tone::Good),
+            ],
+            vec![
+                Cell::text(1237),
+                Cell::text("Plain"),
+                Cell::toned("Informational", Tone::Normal),
+            ],
         ],
     }))
     .with(Block::Chart(chart_of(ChartKind::StackedBar)))
     .with(Block::Chart(chart_of(ChartKind::Donut)))
     .with(Block::Chart(chart_of(ChartKind::Line)))
-    .with_action(Action { style: ActionStyle::Primary, ..Action::new("Recommend", "/recommend 1234") })
-    .with_action(Action { style: ActionStyle::Danger, ..Action::new("Close", "/close 1234") })
+    .with_action(Action {
+        style: ActionStyle::Primary,
+        ..Action::new("Recommend", "/recommend 1234")
+    })
+    .with_action(Action {
+        style: ActionStyle::Danger,
+        ..Action::new("Close", "/close 1234")
+    })
     .with_action(Action::new("Next page", "/incidents week --page 2"))
 }
 
 fn summary() -> Summary {
-    let start = Utc.with_ymd_and_hms(2026, 11, 16, 0, 0, 0).single().expect("valid date");
-    let end = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).single().expect("valid date");
-    let durations = Durations { count: 0, mean: None, median: None };
+    let start = Utc
+        .with_ymd_and_hms(2026, 11, 16, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    let end = Utc
+        .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    let durations = Durations {
+        count: 0,
+        mean: None,
+        median: None,
+    };
     Summary {
         window: Window { start, end },
         total: 5,
@@ -102,8 +140,16 @@ fn summary() -> Summary {
 
 /// Replies built by the real views, plus the sample.
 fn all_replies() -> Vec<Reply> {
-    let usage = UsageError { message: format!("unknown period {HOSTILE}"), verb: Some(Verb::Incidents) };
-    let query = IncidentsQuery { period: Period::Week, severity: None, status: None, page: 1 };
+    let usage = UsageError {
+        message: format!("unknown period {HOSTILE}"),
+        verb: Some(Verb::Incidents),
+    };
+    let query = IncidentsQuery {
+        period: Period::Week,
+        severity: None,
+        status: None,
+        page: 1,
+    };
     vec![
         sample(),
         Reply::titled(""),
@@ -155,8 +201,12 @@ fn assert_valid(card: &Value) {
 #[test]
 fn every_card_validates_against_the_1_5_schema() {
     for reply in all_replies() {
-        assert_valid(&adaptive_card::render(&reply, &adaptive_card::Options::default()));
-        let mut teams = adaptive_card::render(&reply, &adaptive_card::Options { teams_charts: true });
+        assert_valid(&adaptive_card::render(
+            &reply,
+            &adaptive_card::Options::default(),
+        ));
+        let mut teams =
+            adaptive_card::render(&reply, &adaptive_card::Options { teams_charts: true });
         assert_eq!(teams["msteams"]["width"], "Full");
         strip_teams(&mut teams);
         assert_valid(&teams);
@@ -180,14 +230,24 @@ fn teams_charts_have_the_documented_shapes() {
         .as_array()
         .expect("body")
         .iter()
-        .filter(|it| it["type"].as_str().is_some_and(|kind| kind.starts_with("Chart.")))
+        .filter(|it| {
+            it["type"]
+                .as_str()
+                .is_some_and(|kind| kind.starts_with("Chart."))
+        })
         .collect();
     assert_eq!(charts.len(), 3);
     assert_eq!(charts[0]["type"], "Chart.VerticalBar.Grouped");
     assert_eq!(charts[0]["stacked"], true);
-    assert_eq!(charts[0]["data"][0]["values"][0], serde_json::json!({"x": "11-16", "y": 1.0}));
+    assert_eq!(
+        charts[0]["data"][0]["values"][0],
+        serde_json::json!({"x": "11-16", "y": 1.0})
+    );
     assert_eq!(charts[1]["type"], "Chart.Donut");
-    assert_eq!(charts[1]["data"][0], serde_json::json!({"legend": "11-16", "value": 4.0}));
+    assert_eq!(
+        charts[1]["data"][0],
+        serde_json::json!({"legend": "11-16", "value": 4.0})
+    );
     assert_eq!(charts[2]["type"], "Chart.Line");
     assert_eq!(charts[2]["fallback"]["type"], "Container");
 }
@@ -223,12 +283,19 @@ fn hostile_text_is_inert_in_every_renderer() {
         assert!(!text.contains("[link](http://evil)"), "{text}");
         assert!(!text.contains("](http://"), "{text}");
     }
-    assert!(card_texts.iter().any(|it| it.contains("[1234](https://portal.azure.com/#incident/1234)")));
+    assert!(
+        card_texts
+            .iter()
+            .any(|it| it.contains("[1234](https://portal.azure.com/#incident/1234)"))
+    );
 
     for message in block_kit::render(&sample()) {
         // plain_text (header, button labels) is shown literally by Slack; mrkdwn is parsed.
         let mut slack_texts = vec![message.text.clone()];
-        message.blocks.iter().for_each(|it| mrkdwn_texts(it, &mut slack_texts));
+        message
+            .blocks
+            .iter()
+            .for_each(|it| mrkdwn_texts(it, &mut slack_texts));
         for text in &slack_texts {
             assert!(!text.contains('<') && !text.contains('>'), "{text}");
         }
@@ -245,7 +312,11 @@ fn check_limits(message: &Message) {
     assert!(!message.text.is_empty(), "fallback text must be set");
     assert!(count(&message.text) <= 40_000);
     // A message without blocks is valid: Slack shows `text`.
-    assert!(message.blocks.len() <= 50, "{} blocks", message.blocks.len());
+    assert!(
+        message.blocks.len() <= 50,
+        "{} blocks",
+        message.blocks.len()
+    );
     let mut action_ids = std::collections::HashSet::new();
     for block in &message.blocks {
         match block["type"].as_str().expect("block type") {
@@ -256,7 +327,11 @@ fn check_limits(message: &Message) {
             }
             "section" => {
                 if let Some(text) = block["text"]["text"].as_str() {
-                    assert!(!text.is_empty() && count(text) <= 3000, "section of {}", count(text));
+                    assert!(
+                        !text.is_empty() && count(text) <= 3000,
+                        "section of {}",
+                        count(text)
+                    );
                 }
                 if let Some(fields) = block["fields"].as_array() {
                     assert!(!fields.is_empty() && fields.len() <= 10);
@@ -283,7 +358,10 @@ fn check_limits(message: &Message) {
                     assert!(count(button["value"].as_str().expect("value")) <= 2000);
                     let action_id = button["action_id"].as_str().expect("action_id");
                     assert!(count(action_id) <= 255);
-                    assert!(action_ids.insert(action_id.to_string()), "duplicate {action_id}");
+                    assert!(
+                        action_ids.insert(action_id.to_string()),
+                        "duplicate {action_id}"
+                    );
                 }
             }
             other => panic!("unexpected block type {other}"),
@@ -298,12 +376,24 @@ fn check_limits(message: &Message) {
 fn block_kit_respects_every_limit() {
     let big_table = Table {
         title: Some("Many".to_string()),
-        columns: vec![Column::right("#"), Column::left("Title"), Column::left("Owner")],
+        columns: vec![
+            Column::right("#"),
+            Column::left("Title"),
+            Column::left("Owner"),
+        ],
         rows: (0..500)
-            .map(|index| vec![Cell::text(index), Cell::text("t&<".repeat(30)), Cell::text("someone")])
+            .map(|index| {
+                vec![
+                    Cell::text(index),
+                    Cell::text("t&<".repeat(30)),
+                    Cell::text("someone"),
+                ]
+            })
             .collect(),
     };
-    let facts = (0..100).map(|index| Fact::new(format!("Fact {index}"), "v".repeat(3000))).collect();
+    let facts = (0..100)
+        .map(|index| Fact::new(format!("Fact {index}"), "v".repeat(3000)))
+        .collect();
     let long = "<&>".repeat(5000);
     let mut replies = all_replies();
     replies.push(Reply::titled("table").with(Block::Table(big_table)));
@@ -327,10 +417,19 @@ fn block_kit_respects_every_limit() {
     }
     // The 500-row table keeps every row, spread over sections.
     let messages = block_kit::render(&replies[replies.len() - 4]);
-    let all: String = messages.iter().flat_map(|it| it.blocks.iter()).filter_map(|it| it["text"]["text"].as_str()).collect();
+    let all: String = messages
+        .iter()
+        .flat_map(|it| it.blocks.iter())
+        .filter_map(|it| it["text"]["text"].as_str())
+        .collect();
     assert!(all.contains("499  t&amp;&lt;"));
     // 100 facts need 10 sections.
-    assert_eq!(block_kit::render(&replies[replies.len() - 3])[0].blocks.len(), 11);
+    assert_eq!(
+        block_kit::render(&replies[replies.len() - 3])[0]
+            .blocks
+            .len(),
+        11
+    );
 }
 
 #[test]
@@ -342,17 +441,26 @@ fn many_blocks_split_into_several_messages() {
     let messages = block_kit::render(&reply);
     assert_eq!(messages.len(), 3);
     messages.iter().for_each(check_limits);
-    assert_eq!(messages.iter().map(|it| it.blocks.len()).sum::<usize>(), 121);
+    assert_eq!(
+        messages.iter().map(|it| it.blocks.len()).sum::<usize>(),
+        121
+    );
 }
 
 #[test]
 fn golden_adaptive_card() {
-    insta::assert_json_snapshot!(adaptive_card::render(&sample(), &adaptive_card::Options::default()));
+    insta::assert_json_snapshot!(adaptive_card::render(
+        &sample(),
+        &adaptive_card::Options::default()
+    ));
 }
 
 #[test]
 fn golden_adaptive_card_teams() {
-    insta::assert_json_snapshot!(adaptive_card::render(&sample(), &adaptive_card::Options { teams_charts: true }));
+    insta::assert_json_snapshot!(adaptive_card::render(
+        &sample(),
+        &adaptive_card::Options { teams_charts: true }
+    ));
 }
 
 #[test]
