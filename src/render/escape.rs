@@ -29,10 +29,15 @@ fn escape_markdown_line(line: &str, out: &mut String) {
     out.push_str(&line[..line.len() - body.len()]);
     // Ordered-list markers are digits followed by `.` or `)`; escape that dot.
     let digits = body.chars().take_while(char::is_ascii_digit).count();
-    for (position, ch) in body.chars().enumerate() {
-        let at_start = position == 0;
-        let list_marker = at_start && matches!(ch, '-' | '+' | '=');
-        let number_marker = digits > 0 && position == digits && matches!(ch, '.' | ')');
+    let chars: Vec<char> = body.chars().collect();
+    for (position, &ch) in chars.iter().enumerate() {
+        // A list marker only counts when a space or the line end follows it.
+        let ends_marker = chars
+            .get(position + 1)
+            .is_none_or(|next| next.is_whitespace());
+        let list_marker = position == 0 && (ch == '=' || (matches!(ch, '-' | '+') && ends_marker));
+        let number_marker =
+            digits > 0 && position == digits && matches!(ch, '.' | ')') && ends_marker;
         if MARKDOWN_INLINE.contains(&ch) || list_marker || number_marker {
             out.push('\\');
         }
@@ -153,6 +158,8 @@ mod tests {
             "\\- a - b\n  12\\. c 3. d"
         );
         assert_eq!(markdown("# head"), "\\# head");
+        assert_eq!(markdown("1.50 -1 2."), "1.50 -1 2.");
+        assert_eq!(markdown("2. x"), "2\\. x");
     }
 
     #[test]
