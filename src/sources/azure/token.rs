@@ -140,10 +140,10 @@ impl TokenProvider {
         // Holding the slot's lock across the fetch means callers arriving during a refresh
         // wait for it and then find the new token, instead of each fetching their own.
         let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if Instant::now() < token.fresh_until {
-                return Ok(token.value.clone());
-            }
+        if let Some(token) = cached.as_ref()
+            && Instant::now() < token.fresh_until
+        {
+            return Ok(token.value.clone());
         }
         let token = self.fetch(scope).await?;
         let value = token.value.clone();
