@@ -679,3 +679,52 @@ async fn threat_intelligence_articles_are_read() {
         Some("https://ti.defender.microsoft.com/articles/a272d5ab")
     );
 }
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-1/oauth2/v2.0/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"expires_in": 3599, "access_token": "tok"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(query_path()))
+        .respond_with(ResponseTemplate::new(200).set_delay(StdDuration::from_millis(500)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        attempts: 2,
+        timeout: StdDuration::from_millis(50),
+        ..quick_policy()
+    };
+    let source = AzureSource::with_policy(&config(&server), reqwest::Client::new(), policy)
+        .expect("source builds");
+
+    let error = source.incidents(week()).await.expect_err("times out");
+    let text = error.to_string();
+    assert!(text.starts_with("Log Analytics failed"), "{text}");
+    assert!(text.contains("timed out"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_names_entra_id() {
+    // Bind a port, then free it, so nothing listens there.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port");
+    let server = MockServer::start().await;
+    let mut settings = config(&server);
+    settings.endpoints.login = format!("http://{address}");
+    let source = AzureSource::with_policy(&settings, reqwest::Client::new(), quick_policy())
+        .expect("source builds");
+
+    let error = source.incidents(week()).await.expect_err("unreachable");
+    let text = error.to_string();
+    assert!(text.starts_with("Entra ID failed"), "{text}");
+    assert!(text.contains("could not connect"), "{text}");
+}

@@ -44,15 +44,6 @@ pub fn incidents_query(window: Window) -> String {
     )
 }
 
-/// The latest row of one incident, by its number.
-pub fn incident_query(number: u64) -> String {
-    format!(
-        "SecurityIncident\n\
-         | where IncidentNumber == {number}\n\
-         | summarize arg_max(TimeGenerated, *) by IncidentNumber"
-    )
-}
-
 /// The ISO 8601 interval sent as the query's `timespan`, so the service scans no more
 /// than the query needs.
 pub fn timespan(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
@@ -108,14 +99,6 @@ mod tests {
             end: week().end,
         };
         assert_eq!(lookback_start(window), window.start);
-    }
-
-    #[test]
-    fn the_lookup_query_takes_a_number_only() {
-        assert_eq!(
-            incident_query(1234),
-            "SecurityIncident\n| where IncidentNumber == 1234\n| summarize arg_max(TimeGenerated, *) by IncidentNumber"
-        );
     }
 
     #[test]

@@ -193,4 +193,34 @@ mod tests {
             assert!(policy.backoff(30) <= Duration::from_millis(1000));
         }
     }
+
+    #[tokio::test]
+    async fn retry_after_overrides_the_backoff() {
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        // The backoff alone would wait at least 30 seconds; the server's hint says retry now.
+        let policy = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_secs(60),
+            max_delay: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+        };
+        let http = reqwest::Client::new();
+        let call = send("Sentinel", &policy, || http.get(server.uri()));
+        let response = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("Retry-After was honoured")
+            .expect("second attempt succeeds");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
 }
