@@ -564,11 +564,28 @@ async fn detail_gathers_alerts_entities_comments_and_the_etag() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{INCIDENTS}/guid-42/comments")))
+        .and(query_param("$skipToken", "page2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{
-            "name": "c1",
-            "properties": {"message": "Looking", "createdTimeUtc": "2026-11-20T08:30:00Z",
-                           "author": {"name": "Dana", "email": "dana@contoso.com"}}
+            "name": "c0",
+            "properties": {"message": "Opened", "createdTimeUtc": "2026-11-20T08:10:00Z",
+                           "author": {"email": "sam@contoso.com"}}
         }]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let next_link = format!(
+        "{}{INCIDENTS}/guid-42/comments?api-version=2024-09-01&$skipToken=page2",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("{INCIDENTS}/guid-42/comments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"nextLink": next_link, "value": [{
+                "name": "c1",
+                "properties": {"message": "Looking", "createdTimeUtc": "2026-11-20T08:30:00Z",
+                               "author": {"name": "Dana", "email": "dana@contoso.com"}}
+            }]}),
+        ))
         .mount(&server)
         .await;
 
@@ -580,7 +597,16 @@ async fn detail_gathers_alerts_entities_comments_and_the_etag() {
     assert_eq!(detail.alerts[0].tactics, vec![Tactic::InitialAccess]);
     assert_eq!(detail.alerts[0].entities[0].kind, "Account");
     assert_eq!(detail.alerts[0].entities[0].name, "dana");
-    assert_eq!(detail.comments[0].author, "Dana");
+    let authors: Vec<&str> = detail
+        .comments
+        .iter()
+        .map(|comment| comment.author.as_str())
+        .collect();
+    assert_eq!(
+        authors,
+        vec!["sam@contoso.com", "Dana"],
+        "both pages, oldest first"
+    );
     assert_eq!(detail.incident.alert_ids, vec!["alert-guid".to_string()]);
 }
 

@@ -45,7 +45,13 @@ pub struct RestIncident {
 struct List {
     #[serde(default)]
     value: Vec<Value>,
+    /// The next page's full URL, when the answer is paged.
+    #[serde(rename = "nextLink", default)]
+    next_link: Option<String>,
 }
+
+/// Most pages followed for one list, so a misbehaving server cannot keep us looping.
+const MAX_PAGES: usize = 20;
 
 #[derive(Deserialize)]
 struct EntityList {
@@ -160,8 +166,25 @@ impl SentinelClient {
     pub async fn comments(&self, incident_id: &str) -> Result<Vec<Comment>, SourceError> {
         let path = format!("/{}/comments", urlencoding::encode(incident_id));
         let response = self.call(Method::GET, &path, &[], None, None).await?;
-        let list: List = retry::read_json(SYSTEM, response).await?;
+        let mut list: List = retry::read_json(SYSTEM, response).await?;
         let mut comments: Vec<Comment> = list.value.iter().filter_map(read_comment).collect();
+        for _ in 1..MAX_PAGES {
+            // Only follow links back to the same API: the bearer token must not go elsewhere.
+            let Some(next) = list
+                .next_link
+                .take()
+                .filter(|next| next.starts_with(&self.incidents_url))
+            else {
+                break;
+            };
+            let token = self.tokens.token(&self.scope).await?;
+            let response = retry::send(SYSTEM, &self.policy, || {
+                self.http.get(&next).bearer_auth(token.expose_secret())
+            })
+            .await?;
+            list = retry::read_json(SYSTEM, response).await?;
+            comments.extend(list.value.iter().filter_map(read_comment));
+        }
         comments.sort_by_key(|comment| comment.created);
         Ok(comments)
     }
