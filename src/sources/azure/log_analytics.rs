@@ -18,15 +18,20 @@ const SYSTEM: &str = "Log Analytics";
 /// One result table of a query.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Table {
+    /// `PrimaryResult` for the query's own output.
     pub name: String,
+    /// Column names and types, in row order.
     pub columns: Vec<Column>,
+    /// One array of values per row, positioned like `columns`.
     pub rows: Vec<Vec<Value>>,
 }
 
 /// A column's name and Kusto type (`string`, `datetime`, `long`, `dynamic`, ...).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Column {
+    /// Column name, e.g. `IncidentNumber`.
     pub name: String,
+    /// Kusto type name.
     #[serde(rename = "type", default)]
     pub kind: String,
 }
@@ -34,6 +39,7 @@ pub struct Column {
 /// A query's answer: its tables, and the service's message when only part of the data came back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {
+    /// The result tables; the first is the query's output.
     pub tables: Vec<Table>,
     /// Set when the service answered with tables and an `error` (a partial result).
     pub partial_error: Option<String>,

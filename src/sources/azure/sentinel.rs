@@ -35,8 +35,10 @@ const READ_ONLY: [&str; 8] = [
 pub struct RestIncident {
     /// The resource name (a GUID).
     pub name: String,
+    /// Version for optimistic concurrency, sent back on updates.
     #[serde(default)]
     pub etag: Option<String>,
+    /// The incident's properties as Sentinel sent them (kept whole, so a PUT loses nothing).
     #[serde(default)]
     pub properties: Value,
 }
