@@ -2,6 +2,7 @@
 //! `ThreatIntel` traits, the Azure implementations and the embedded demo data.
 //! Knows nothing of chat platforms.
 
+pub mod azure;
 pub mod demo;
 
 use crate::incident::{Classification, Incident, Owner, Severity, Status, Tactic};

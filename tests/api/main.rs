@@ -1,3 +1,4 @@
-//! Integration tests, one module per area, in one test binary.
+//! Integration tests: one binary, one module per area.
 
+mod azure;
 mod render;

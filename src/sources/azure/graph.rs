@@ -1,0 +1,238 @@
+//! Microsoft Graph security: Defender XDR recommended actions for an incident's alerts, and
+//! Defender Threat Intelligence articles about a tactic or technique. A missing licence or
+//! permission is reported as `SourceError::Unavailable`, which callers treat as non-fatal.
+
+use super::retry::{self, RetryPolicy};
+use super::token::TokenProvider;
+use crate::incident::{Incident, Tactic};
+use crate::sources::{Intel, SourceError};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+const SYSTEM: &str = "Microsoft Graph";
+
+/// Most alerts looked up one by one for an incident without a Defender incident link.
+const MAX_ALERT_LOOKUPS: usize = 20;
+
+/// Most threat intelligence articles returned per call.
+const MAX_ARTICLES: usize = 5;
+
+/// Reads Graph security APIs.
+#[derive(Debug)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    tokens: Arc<TokenProvider>,
+    endpoint: String,
+    policy: RetryPolicy,
+}
+
+#[derive(Deserialize)]
+struct List {
+    #[serde(default)]
+    value: Vec<Value>,
+}
+
+impl GraphClient {
+    /// A client for `endpoint` (e.g. `https://graph.microsoft.com`).
+    pub fn new(
+        http: reqwest::Client,
+        tokens: Arc<TokenProvider>,
+        endpoint: &str,
+        policy: RetryPolicy,
+    ) -> GraphClient {
+        GraphClient {
+            http,
+            tokens,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            policy,
+        }
+    }
+
+    /// GETs `path` under `/v1.0`; `Ok(None)` for 404, `Unavailable` for 401/403.
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Option<Value>, SourceError> {
+        let token = self
+            .tokens
+            .token(&format!("{}/.default", self.endpoint))
+            .await?;
+        let url = format!("{}/v1.0{path}", self.endpoint);
+        let response = retry::send(SYSTEM, &self.policy, || {
+            self.http
+                .get(&url)
+                .bearer_auth(token.expose_secret())
+                .query(query)
+        })
+        .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(SourceError::Unavailable {
+                system: SYSTEM,
+                reason: format!(
+                    "no licence or permission ({})",
+                    retry::error_message(response).await
+                ),
+            }),
+            _ => retry::read_json(SYSTEM, response).await.map(Some),
+        }
+    }
+
+    /// Defender XDR's recommended actions for the incident, one entry per distinct action.
+    /// Uses the Defender incident (with its alerts) when the incident links to one, else
+    /// looks up its alerts one by one; alerts Defender does not know are skipped.
+    pub async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<String>, SourceError> {
+        let mut actions = Vec::new();
+        if let Some(defender_id) = incident.url.as_deref().and_then(defender_incident_id) {
+            let path = format!("/security/incidents/{defender_id}");
+            if let Some(found) = self.get(&path, &[("$expand", "alerts")]).await? {
+                let alerts = found.get("alerts").and_then(Value::as_array);
+                for alert in alerts.into_iter().flatten() {
+                    push_actions(&mut actions, alert);
+                }
+                return Ok(actions);
+            }
+        }
+        for alert_id in incident.alert_ids.iter().take(MAX_ALERT_LOOKUPS) {
+            let path = format!("/security/alerts_v2/{}", urlencoding::encode(alert_id));
+            if let Some(alert) = self.get(&path, &[]).await? {
+                push_actions(&mut actions, &alert);
+            }
+        }
+        Ok(actions)
+    }
+
+    /// Defender Threat Intelligence articles about the techniques seen, or else the tactic.
+    /// The search takes one term, built from a validated technique id or the tactic's id.
+    pub async fn tactic_intel(
+        &self,
+        tactic: Tactic,
+        techniques: &[String],
+    ) -> Result<Vec<Intel>, SourceError> {
+        let terms = techniques
+            .iter()
+            .filter(|technique| is_technique_id(technique))
+            .map(String::as_str)
+            .take(3)
+            .chain(std::iter::once(tactic.id()));
+        let mut found: Vec<Intel> = Vec::new();
+        for term in terms {
+            let search = format!("\"{term}\"");
+            let top = MAX_ARTICLES.to_string();
+            let Some(list) = self
+                .get(
+                    "/security/threatIntelligence/articles",
+                    &[("$search", search.as_str()), ("$top", top.as_str())],
+                )
+                .await?
+            else {
+                continue;
+            };
+            let list: List = serde_json::from_value(list).map_err(|error| SourceError::Failed {
+                system: SYSTEM,
+                reason: format!("the articles answer is not the expected JSON: {error}"),
+            })?;
+            for article in &list.value {
+                let intel = read_article(article);
+                if !found.iter().any(|seen| seen.title == intel.title) {
+                    found.push(intel);
+                }
+            }
+            if found.len() >= MAX_ARTICLES {
+                break;
+            }
+        }
+        found.truncate(MAX_ARTICLES);
+        Ok(found)
+    }
+}
+
+fn push_actions(actions: &mut Vec<String>, alert: &Value) {
+    let Some(text) = alert.get("recommendedActions").and_then(Value::as_str) else {
+        return;
+    };
+    let text = text.trim();
+    if !text.is_empty() && !actions.iter().any(|seen| seen == text) {
+        actions.push(text.to_string());
+    }
+}
+
+/// The numeric Defender incident id in a `security.microsoft.com/incidents/{id}` link.
+fn defender_incident_id(url: &str) -> Option<&str> {
+    let rest = url.split_once("security.microsoft.com/incidents/")?.1;
+    let id = rest.split(['?', '/', '#']).next()?;
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then_some(id)
+}
+
+/// `T1566` or `T1566.001`: the only technique text allowed into a search.
+fn is_technique_id(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
+    match bytes {
+        [b'T', main @ ..] if main.len() == 4 => digits(main),
+        [b'T', main @ ..] if main.len() == 8 && main[4] == b'.' => {
+            digits(&main[..4]) && digits(&main[5..])
+        }
+        _ => false,
+    }
+}
+
+fn read_article(article: &Value) -> Intel {
+    let text = |name: &str| {
+        article
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let summary = article
+        .get("summary")
+        .and_then(|summary| summary.get("content"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let id = text("id");
+    Intel {
+        title: text("title"),
+        summary,
+        url: (!id.is_empty()).then(|| {
+            format!(
+                "https://ti.defender.microsoft.com/articles/{}",
+                urlencoding::encode(&id)
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn technique_ids_are_validated() {
+        assert!(is_technique_id("T1566"));
+        assert!(is_technique_id("T1566.001"));
+        assert!(!is_technique_id("T156"));
+        assert!(!is_technique_id("T1566\" OR x"));
+        assert!(!is_technique_id("T1566.01"));
+    }
+
+    #[test]
+    fn defender_links_yield_the_incident_id() {
+        assert_eq!(
+            defender_incident_id("https://security.microsoft.com/incidents/1234?tid=abc"),
+            Some("1234")
+        );
+        assert_eq!(
+            defender_incident_id("https://portal.azure.com/#asset/x"),
+            None
+        );
+        assert_eq!(
+            defender_incident_id("https://security.microsoft.com/incidents/12a"),
+            None
+        );
+    }
+}

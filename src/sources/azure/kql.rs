@@ -1,0 +1,112 @@
+//! KQL text for the `SecurityIncident` queries, built only from typed values (times,
+//! numbers), so no user text can ever change a query's meaning.
+
+use crate::period::Window;
+use crate::sources::OPEN_LOOKBACK_DAYS;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+/// A KQL `datetime(...)` literal; RFC 3339 output of a typed time cannot contain a quote or paren.
+fn datetime(time: DateTime<Utc>) -> String {
+    format!(
+        "datetime({})",
+        time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
+}
+
+/// The earliest change row a report for `window` needs: incidents still open at the end
+/// may have been created up to [`OPEN_LOOKBACK_DAYS`] before it.
+pub fn lookback_start(window: Window) -> DateTime<Utc> {
+    window
+        .start
+        .min(window.end - Duration::days(OPEN_LOOKBACK_DAYS))
+}
+
+/// One query for a report window: the latest state of each incident as of the window's
+/// end (`arg_max(TimeGenerated, *)`), its first triage time from the history rows, kept
+/// when it was created in the window or is still open. Grouping by `TenantId` as well keeps
+/// incidents of different workspaces apart in a cross-workspace (MSSP) query.
+pub fn incidents_query(window: Window) -> String {
+    let from = datetime(lookback_start(window));
+    let end = datetime(window.end);
+    let start = datetime(window.start);
+    format!(
+        "let changes = SecurityIncident\n\
+         | where TimeGenerated >= {from} and TimeGenerated < {end}\n\
+         | where CreatedTime >= {from};\n\
+         let triage = changes\n\
+         | where Status != \"New\" or isnotempty(tostring(Owner.assignedTo)) or isnotempty(tostring(Owner.objectId))\n\
+         | summarize FirstTriaged = min(TimeGenerated) by TenantId, IncidentNumber;\n\
+         changes\n\
+         | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber\n\
+         | where (CreatedTime >= {start} and CreatedTime < {end}) or Status != \"Closed\"\n\
+         | join kind=leftouter triage on TenantId, IncidentNumber\n\
+         | project-away TenantId1, IncidentNumber1"
+    )
+}
+
+/// The ISO 8601 interval sent as the query's `timespan`, so the service scans no more
+/// than the query needs.
+pub fn timespan(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    format!(
+        "{}/{}",
+        start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        end.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn week() -> Window {
+        Window {
+            start: Utc
+                .with_ymd_and_hms(2026, 11, 16, 0, 0, 0)
+                .single()
+                .expect("time"),
+            end: Utc
+                .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+                .single()
+                .expect("time"),
+        }
+    }
+
+    #[test]
+    fn the_report_query_uses_typed_window_bounds_and_dedupes_by_number() {
+        let query = incidents_query(week());
+        assert!(
+            query.contains("TimeGenerated < datetime(2026-11-23T00:00:00.000Z)"),
+            "{query}"
+        );
+        assert!(
+            query.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z)"),
+            "{query}"
+        );
+        // 90 days of open incidents before the end.
+        assert!(
+            query.contains("TimeGenerated >= datetime(2026-08-25T00:00:00.000Z)"),
+            "{query}"
+        );
+        assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
+        assert!(query.contains("FirstTriaged = min(TimeGenerated)"));
+    }
+
+    #[test]
+    fn long_windows_reach_back_to_their_own_start() {
+        let window = Window {
+            start: week().end - Duration::days(120),
+            end: week().end,
+        };
+        assert_eq!(lookback_start(window), window.start);
+    }
+
+    #[test]
+    fn timespan_is_an_iso_interval() {
+        let window = week();
+        assert_eq!(
+            timespan(window.start, window.end),
+            "2026-11-16T00:00:00Z/2026-11-23T00:00:00Z"
+        );
+    }
+}
