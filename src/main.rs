@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
                 source: demo.clone(),
                 intel: demo,
                 settings: Settings::default(),
+                advisor: None,
             };
             let request = Request {
                 text,

@@ -111,6 +111,11 @@ impl Advisor {
         self.llm.is_some()
     }
 
+    /// The model client, for usage figures.
+    pub fn llm(&self) -> Option<&LlmClient> {
+        self.llm.as_ref()
+    }
+
     /// The answer cache key of an incident as it stands.
     pub fn cache_key(incident: &Incident) -> String {
         format!(

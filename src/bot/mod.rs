@@ -2,6 +2,7 @@
 //! Must not know Teams, Slack, HTTP or SQL.
 
 pub mod command;
+pub mod recommend;
 pub mod reply;
 pub mod views;
 
@@ -56,6 +57,8 @@ pub struct Bot {
     pub source: Arc<dyn IncidentSource>,
     pub intel: Arc<dyn ThreatIntel>,
     pub settings: Settings,
+    /// The advisor for `/recommend`; `None` answers from the offline knowledge base.
+    pub advisor: Option<Arc<crate::advice::Advisor>>,
 }
 
 /// Why a command could not be answered.
@@ -88,7 +91,6 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        let _ = request;
         match command {
             Command::Help { topic } => Ok(views::help(topic)),
             Command::Incidents(query) => {
@@ -116,6 +118,7 @@ impl Bot {
                 let detail = self.source.incident(number).await?;
                 Ok(views::incident(&detail, now))
             }
+            Command::Recommend(target) => recommend::run(self, target, request, now).await,
             other => Ok(views::not_available(&other)),
         }
     }

@@ -1,0 +1,3 @@
+//! API-level tests: one test binary, one module per area.
+
+mod advice;
