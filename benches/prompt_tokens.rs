@@ -108,7 +108,9 @@ fn summarize(incidents: &[Incident], window: Window) -> Summary {
         .zip(tactics)
         .filter(|(_, count)| *count > 0)
         .collect();
-    summary.by_tactic.sort_by(|left, right| right.1.cmp(&left.1));
+    summary
+        .by_tactic
+        .sort_by_key(|(_, count)| std::cmp::Reverse(*count));
     summary.resolution_rate = (!incidents.is_empty())
         .then(|| summary.by_status[Status::Closed.index()] as f64 / incidents.len() as f64);
     summary.time_to_triage = durations(

@@ -153,7 +153,9 @@ fn figures(text: &str) -> Vec<Figure> {
             } else if current == b','
                 && bytes.len() >= index + 4
                 && bytes[index + 1..index + 4].iter().all(u8::is_ascii_digit)
-                && bytes.get(index + 4).is_none_or(|next| !next.is_ascii_digit())
+                && bytes
+                    .get(index + 4)
+                    .is_none_or(|next| !next.is_ascii_digit())
             {
                 // Thousands separator.
                 index += 1;
@@ -183,11 +185,11 @@ fn figures(text: &str) -> Vec<Figure> {
             while unit_end < bytes.len() && bytes[unit_end].is_ascii_alphabetic() {
                 unit_end += 1;
             }
-            if unit_end > unit_start {
-                if let Some(found_unit) = unit(&text[unit_start..unit_end]) {
-                    kind = found_unit;
-                    end = unit_end;
-                }
+            if unit_end > unit_start
+                && let Some(found_unit) = unit(&text[unit_start..unit_end])
+            {
+                kind = found_unit;
+                end = unit_end;
             }
         }
         // Letters glued after the digits (e.g. `4th`, `x64`) are not part of the figure.
@@ -219,7 +221,8 @@ mod tests {
 
     #[test]
     fn figures_in_the_facts_pass() {
-        let facts = "Total: 42\nResolution rate: 61.9%\nMean time to triage: 6h 10m\nSeverity High: 1,234";
+        let facts =
+            "Total: 42\nResolution rate: 61.9%\nMean time to triage: 6h 10m\nSeverity High: 1,234";
         let answer = "42 incidents, 61.9% resolved, triage takes 6h 10m, 1234 high.";
         let checked = check(facts, answer);
         assert_eq!(checked.text, answer);
@@ -254,7 +257,10 @@ mod tests {
 
     #[test]
     fn zero_and_one_are_exempt_but_years_are_not() {
-        let checked = check("Window: 2026-11-16 to 2026-11-23", "1 host, 0 gaps, since 2019, in 2026");
+        let checked = check(
+            "Window: 2026-11-16 to 2026-11-23",
+            "1 host, 0 gaps, since 2019, in 2026",
+        );
         assert_eq!(checked.unverified, vec!["2019".to_string()]);
     }
 

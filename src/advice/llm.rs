@@ -198,9 +198,8 @@ impl LlmClient {
                 format!("{base}/chat/completions")
             }
             LlmProvider::AzureOpenAi => {
-                let base = base.ok_or_else(|| {
-                    LlmError::Config("Azure OpenAI needs base_url".to_string())
-                })?;
+                let base = base
+                    .ok_or_else(|| LlmError::Config("Azure OpenAI needs base_url".to_string()))?;
                 let version = config
                     .api_version
                     .as_deref()
@@ -291,10 +290,12 @@ impl LlmClient {
                     }
                 };
             }
-            let response = request.send().await.map_err(|error| self.transport(error))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|error| self.transport(error))?;
             let status = response.status();
-            let retryable =
-                status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
             if status.is_success() || !retryable || attempt >= MAX_ATTEMPTS {
                 break response;
             }

@@ -52,7 +52,10 @@ impl<V: Clone> Expiring<V> {
     }
 
     fn get(&self, key: &str) -> Option<V> {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         match entries.get(key) {
             Some((written, value)) if now.duration_since(*written) < self.ttl => {
@@ -67,7 +70,10 @@ impl<V: Clone> Expiring<V> {
     }
 
     fn update(&self, key: &str, change: impl FnOnce(Option<V>) -> V) {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         let ttl = self.ttl;
         entries.retain(|_, (written, _)| now.duration_since(*written) < ttl);
@@ -195,7 +201,10 @@ mod tests {
         memory.append("a", turn(1)).await;
         memory.append("b", turn(2)).await;
         memory.append("c", turn(3)).await;
-        assert!(memory.turns("a").await.is_empty(), "the stalest thread is evicted");
+        assert!(
+            memory.turns("a").await.is_empty(),
+            "the stalest thread is evicted"
+        );
         assert_eq!(memory.turns("c").await, vec![turn(3)]);
 
         let expired = InMemoryConversations::new(2, 5, Duration::ZERO);

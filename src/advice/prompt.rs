@@ -77,7 +77,11 @@ pub fn incident_facts(incident: &Incident, alert_count: usize, defender_actions:
     let _ = writeln!(
         facts,
         "Assigned: {}",
-        if incident.owner.is_assigned() { "yes" } else { "no" }
+        if incident.owner.is_assigned() {
+            "yes"
+        } else {
+            "no"
+        }
     );
     let tactics: Vec<String> = incident
         .tactics
@@ -92,9 +96,16 @@ pub fn incident_facts(incident: &Incident, alert_count: usize, defender_actions:
         .map(String::as_str)
         .filter(|id| looks_like_technique(id))
         .collect();
-    let _ = writeln!(facts, "MITRE techniques: {}", or_none(&techniques.join(", ")));
+    let _ = writeln!(
+        facts,
+        "MITRE techniques: {}",
+        or_none(&techniques.join(", "))
+    );
     let _ = writeln!(facts, "Alerts: {alert_count}");
-    let _ = writeln!(facts, "Defender XDR recommended actions available: {defender_actions}");
+    let _ = writeln!(
+        facts,
+        "Defender XDR recommended actions available: {defender_actions}"
+    );
     facts
 }
 
@@ -108,7 +119,12 @@ pub fn incident_prompt(detail: &IncidentDetail, defender_actions: &[String]) -> 
         defender_actions.len(),
     ));
     let products = incident.alert_products.join(", ");
-    let alert_names: Vec<&str> = detail.alerts.iter().map(|alert| alert.name.as_str()).take(10).collect();
+    let alert_names: Vec<&str> = detail
+        .alerts
+        .iter()
+        .map(|alert| alert.name.as_str())
+        .take(10)
+        .collect();
     let actions = defender_actions.join(" | ");
     prompt.push('\n');
     prompt.push_str(&fenced(&[
@@ -152,7 +168,11 @@ pub fn weekly_facts(summary: &Summary, comparison: Option<&Comparison>) -> Strin
         .collect();
     let _ = writeln!(facts, "By MITRE tactic: {}", or_none(&tactics.join(", ")));
     let _ = writeln!(facts, "Without tactic: {}", summary.without_tactics);
-    let _ = writeln!(facts, "Resolution rate: {}", percent(summary.resolution_rate));
+    let _ = writeln!(
+        facts,
+        "Resolution rate: {}",
+        percent(summary.resolution_rate)
+    );
     let _ = writeln!(
         facts,
         "Time to triage: mean {}, median {}, over {} incidents",
@@ -167,7 +187,11 @@ pub fn weekly_facts(summary: &Summary, comparison: Option<&Comparison>) -> Strin
         optional_duration(summary.time_to_resolve.median),
         summary.time_to_resolve.count
     );
-    let _ = writeln!(facts, "Long-unresolved open incidents: {}", summary.long_unresolved.len());
+    let _ = writeln!(
+        facts,
+        "Long-unresolved open incidents: {}",
+        summary.long_unresolved.len()
+    );
     let anomalies: Vec<String> = summary
         .daily
         .iter()
@@ -211,9 +235,7 @@ fn or_none(text: &str) -> &str {
 
 fn looks_like_technique(id: &str) -> bool {
     let mut chars = id.chars();
-    chars.next() == Some('T')
-        && id.len() <= 9
-        && chars.all(|c| c.is_ascii_digit() || c == '.')
+    chars.next() == Some('T') && id.len() <= 9 && chars.all(|c| c.is_ascii_digit() || c == '.')
 }
 
 #[cfg(test)]

@@ -166,14 +166,12 @@ impl Advisor {
             Ok((part, from_cache)) => {
                 advice.impact = part.impact;
                 advice.impact_from_model = true;
-                advice.recommendations.extend(
-                    part.recommendations
-                        .into_iter()
-                        .map(|text| Recommendation {
-                            text,
-                            source: Source::Model,
-                        }),
-                );
+                advice
+                    .recommendations
+                    .extend(part.recommendations.into_iter().map(|text| Recommendation {
+                        text,
+                        source: Source::Model,
+                    }));
                 advice.unverified = part.unverified;
                 advice.from_cache = from_cache;
                 notes.extend(part.notes);
@@ -374,14 +372,19 @@ impl Advisor {
             if found.is_empty() {
                 rows.extend(offline_rows(tactic));
             } else {
-                rows.extend(found.into_iter().take(PER_TACTIC).map(|item| Recommendation {
-                    text: if item.summary.is_empty() {
-                        item.title
-                    } else {
-                        format!("{}: {}", item.title, item.summary)
-                    },
-                    source: Source::ThreatIntel(tactic),
-                }));
+                rows.extend(
+                    found
+                        .into_iter()
+                        .take(PER_TACTIC)
+                        .map(|item| Recommendation {
+                            text: if item.summary.is_empty() {
+                                item.title
+                            } else {
+                                format!("{}: {}", item.title, item.summary)
+                            },
+                            source: Source::ThreatIntel(tactic),
+                        }),
+                );
             }
         }
         if let Some(note) = intel_note {
@@ -471,17 +474,17 @@ impl Advisor {
             .complete(&messages, &budget)
             .await
             .map_err(|error| describe(&error))?;
-        let texts: Vec<String> = match serde_json::from_str::<ModelWeeklyAnswer>(&completion.content)
-        {
-            Ok(answer) => answer
-                .insights
-                .into_iter()
-                .chain(answer.recommendations.iter().map(ModelItem::text))
-                .filter(|text| !text.trim().is_empty())
-                .take(MAX_MODEL_ITEMS * 2)
-                .collect(),
-            Err(_) => vec![completion.content],
-        };
+        let texts: Vec<String> =
+            match serde_json::from_str::<ModelWeeklyAnswer>(&completion.content) {
+                Ok(answer) => answer
+                    .insights
+                    .into_iter()
+                    .chain(answer.recommendations.iter().map(ModelItem::text))
+                    .filter(|text| !text.trim().is_empty())
+                    .take(MAX_MODEL_ITEMS * 2)
+                    .collect(),
+                Err(_) => vec![completion.content],
+            };
         let mut unverified = 0;
         let checked = texts
             .iter()
@@ -501,7 +504,13 @@ impl Advisor {
         notes: &mut Vec<String>,
     ) -> Vec<Recommendation> {
         let mut ranked: Vec<&Incident> = incidents.iter().collect();
-        ranked.sort_by_key(|it| (it.severity, !it.status.is_open(), std::cmp::Reverse(it.created)));
+        ranked.sort_by_key(|it| {
+            (
+                it.severity,
+                !it.status.is_open(),
+                std::cmp::Reverse(it.created),
+            )
+        });
         let mut counted: Vec<(String, usize)> = Vec::new();
         for incident in ranked.into_iter().take(DEFENDER_INCIDENTS) {
             match self.intel.recommended_actions(incident).await {
@@ -520,7 +529,7 @@ impl Advisor {
                 }
             }
         }
-        counted.sort_by(|left, right| right.1.cmp(&left.1));
+        counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         counted
             .into_iter()
             .map(|(action, count)| Recommendation {
@@ -597,7 +606,10 @@ fn offline_impact(incident: &Incident) -> String {
     } else {
         for tactic in tactics {
             let entry = mitre::entry(tactic);
-            text.push_str(&format!(" {} ({}): {}", entry.name, entry.id, entry.description));
+            text.push_str(&format!(
+                " {} ({}): {}",
+                entry.name, entry.id, entry.description
+            ));
         }
     }
     if incident.severity == Severity::High && incident.status.is_open() {
@@ -664,7 +676,11 @@ fn mttt_mttr_steps(
             ("resolve", comparison.time_to_resolve_change),
         ] {
             if let Some(change) = change {
-                let direction = if change > chrono::Duration::zero() { "rose" } else { "fell" };
+                let direction = if change > chrono::Duration::zero() {
+                    "rose"
+                } else {
+                    "fell"
+                };
                 steps.push(format!(
                     "Mean time to {label} {direction} by {} since the previous period.",
                     duration(change.abs())
@@ -682,7 +698,10 @@ fn trend_notes(comparison: &Comparison) -> Vec<String> {
             "{label}: {} (previous period {}, {pct:+.1}%).",
             trend.current, trend.previous
         ),
-        None => format!("{label}: {} (previous period {}).", trend.current, trend.previous),
+        None => format!(
+            "{label}: {} (previous period {}).",
+            trend.current, trend.previous
+        ),
     };
     notes.push(describe_trend("Incidents", &comparison.total));
     notes.push(describe_trend(
@@ -690,7 +709,10 @@ fn trend_notes(comparison: &Comparison) -> Vec<String> {
         &comparison.by_severity[Severity::High.index()],
     ));
     if let Some((tactic, trend)) = comparison.by_tactic.first() {
-        notes.push(describe_trend(&format!("Most frequent tactic, {tactic}"), trend));
+        notes.push(describe_trend(
+            &format!("Most frequent tactic, {tactic}"),
+            trend,
+        ));
     }
     if let Some(points) = comparison.resolution_rate_change_pts {
         notes.push(format!("Resolution rate changed by {points:+.1} points."));

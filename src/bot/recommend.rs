@@ -98,7 +98,10 @@ pub fn weekly(period: Period, advice: &WeeklyAdvice) -> Reply {
         "No MITRE tactics were recorded in this period.",
     );
     for (heading, lines) in [
-        ("Reducing time to triage and resolve", &advice.mttt_mttr_steps),
+        (
+            "Reducing time to triage and resolve",
+            &advice.mttt_mttr_steps,
+        ),
         ("Trends", &advice.trend_notes),
         ("Operational insights", &advice.operational_insights),
     ] {
@@ -188,6 +191,10 @@ mod tests {
                 "Recommendations from threat intelligence based on MITRE tactics".to_string()
             ]
         );
-        assert!(reply.blocks.contains(&Block::Text("Mean time to triage is 1h 0m".to_string())));
+        assert!(
+            reply
+                .blocks
+                .contains(&Block::Text("Mean time to triage is 1h 0m".to_string()))
+        );
     }
 }
