@@ -49,6 +49,24 @@ pub async fn run(
     }
 }
 
+/// Answers free text typed in a thread where `/recommend` ran before, continuing that
+/// conversation; `None` when the request has no thread, no advisor is wired, or the thread has
+/// no conversation (the caller then answers as usual, e.g. with usage help). The answer is
+/// only text: it is never parsed as a command.
+pub async fn follow_up(bot: &Bot, request: &Request) -> Option<Reply> {
+    let thread = request.thread.as_deref()?;
+    let advisor = bot.advisor.as_ref()?;
+    let answer = advisor.follow_up(thread, &request.text).await?;
+    let mut reply = Reply::titled("Follow-up").with(Block::Text(answer.text));
+    if answer.unverified > 0 {
+        reply = reply.with(Block::Note(format!(
+            "{} figure(s) in the model's answer are not in the facts given to it and are marked [unverified].",
+            answer.unverified
+        )));
+    }
+    Some(reply)
+}
+
 /// The reply to `/recommend N`.
 pub fn incident(incident: &Incident, advice: &IncidentAdvice) -> Reply {
     let mut reply = Reply::titled(format!(

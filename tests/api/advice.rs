@@ -737,3 +737,49 @@ async fn weekly_model_insights_are_grounded_in_the_aggregates() {
     assert!(user_prompt.contains("Incidents created: 42"));
     assert!(user_prompt.len() < 2_000, "{}", user_prompt.len());
 }
+
+#[tokio::test]
+async fn the_bot_answers_free_text_in_a_recommend_thread_as_a_follow_up() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion(
+            &json!({"answer": "Assign it to the identity team within 4 hours."}),
+        ))
+        .mount(&server)
+        .await;
+    let source = Arc::new(RecordingSource {
+        incidents: vec![incident(11, "Phishing")],
+        writes: Mutex::new(Vec::new()),
+    });
+    let intel = FakeIntel::unlicensed();
+    let bot = Bot {
+        source: source.clone(),
+        intel: intel.clone(),
+        settings: Settings::default(),
+        advisor: Some(Arc::new(Advisor::new(Some(client(&server)), intel))),
+    };
+    let in_thread = |text: &str, thread: Option<&str>| Request {
+        text: text.to_string(),
+        thread: thread.map(str::to_string),
+        ..Request::default()
+    };
+
+    assert!(
+        sentinel_bot::bot::recommend::follow_up(&bot, &in_thread("who owns it?", Some("t")))
+            .await
+            .is_none()
+    );
+    bot.answer(&in_thread("/recommend 11", Some("t")), now())
+        .await;
+    let reply =
+        sentinel_bot::bot::recommend::follow_up(&bot, &in_thread("who owns it?", Some("t")))
+            .await
+            .expect("a follow-up");
+
+    assert_eq!(
+        reply.blocks[0],
+        Block::Text("Assign it to the identity team within [unverified].".to_string())
+    );
+    assert!(matches!(&reply.blocks[1], Block::Note(note) if note.starts_with("1 figure(s)")));
+    assert!(source.writes.lock().expect("lock").is_empty());
+}
