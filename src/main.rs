@@ -115,5 +115,6 @@ fn demo_bot(now: chrono::DateTime<chrono::Utc>) -> Bot {
         intel: demo,
         ledger: Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         settings: Settings::default(),
+        advisor: None,
     }
 }

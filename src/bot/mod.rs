@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod command;
+pub mod recommend;
 pub mod reply;
 pub mod views;
 
@@ -64,6 +65,8 @@ pub struct Bot {
     /// Pending confirmations and the audit log.
     pub ledger: Arc<dyn actions::Ledger>,
     pub settings: Settings,
+    /// The advisor for `/recommend`; `None` answers from the offline knowledge base.
+    pub advisor: Option<Arc<crate::advice::Advisor>>,
 }
 
 /// Why a command could not be answered.
@@ -259,6 +262,7 @@ impl Bot {
                     None => Ok(expired()),
                 }
             }
+            Command::Recommend(target) => recommend::run(self, target, request, now).await,
             other => Ok(views::not_available(&other)),
         }
     }

@@ -1,0 +1,752 @@
+//! The `Advisor`: builds incident and period recommendations from Defender XDR, threat
+//! intelligence, the offline MITRE knowledge base and (optionally) the model, with the
+//! grounding check, the answer cache and conversation memory. The model's output is only
+//! ever text: it is never parsed as a command and can trigger no action.
+
+use super::format::{duration, percent};
+use super::grounding::Grounding;
+use super::llm::{LlmClient, LlmError, Message, Role, TokenBudget};
+use super::memory::{AnswerCache, ConversationMemory, InMemoryCache, InMemoryConversations, Turn};
+use super::{IncidentAdvice, Recommendation, Source, WeeklyAdvice, mitre, prompt};
+use crate::analytics::{Comparison, Summary};
+use crate::incident::{Incident, Severity, Tactic};
+use crate::sources::{IncidentDetail, SourceError, ThreatIntel};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Most tactics looked up for one incident or period.
+const MAX_TACTICS: usize = 4;
+/// Items kept per tactic from threat intelligence or the knowledge base.
+const PER_TACTIC: usize = 2;
+/// Incidents whose Defender XDR actions feed the period's posture table.
+const DEFENDER_INCIDENTS: usize = 5;
+/// Recommendations kept from the model.
+const MAX_MODEL_ITEMS: usize = 5;
+
+/// Combines every source of advice. Cheap to share behind an `Arc`.
+pub struct Advisor {
+    llm: Option<LlmClient>,
+    intel: Arc<dyn ThreatIntel>,
+    memory: Arc<dyn ConversationMemory>,
+    cache: Arc<dyn AnswerCache>,
+}
+
+/// The model's incident answer, as the system prompt asks for it.
+#[derive(Debug, Deserialize)]
+struct ModelIncidentAnswer {
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    recommendations: Vec<ModelItem>,
+}
+
+/// The model's period answer.
+#[derive(Debug, Deserialize)]
+struct ModelWeeklyAnswer {
+    #[serde(default)]
+    insights: Vec<String>,
+    #[serde(default)]
+    recommendations: Vec<ModelItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelItem {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    why: String,
+}
+
+impl ModelItem {
+    fn text(&self) -> String {
+        match (self.action.trim(), self.why.trim()) {
+            (action, "") => action.to_string(),
+            (action, why) => format!("{action} ({why})"),
+        }
+    }
+}
+
+/// The model part of an incident answer, as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ModelPart {
+    impact: String,
+    recommendations: Vec<String>,
+    unverified: usize,
+    notes: Vec<String>,
+}
+
+/// A follow-up answer in an existing conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    /// Grounding-checked text, or an explanation when the model is unavailable.
+    pub text: String,
+    pub unverified: usize,
+}
+
+impl Advisor {
+    /// An advisor with in-memory conversation memory and cache; `llm` is optional.
+    pub fn new(llm: Option<LlmClient>, intel: Arc<dyn ThreatIntel>) -> Advisor {
+        Advisor {
+            llm,
+            intel,
+            memory: Arc::new(InMemoryConversations::default()),
+            cache: Arc::new(InMemoryCache::default()),
+        }
+    }
+
+    /// Replaces the conversation memory (e.g. with a SQL-backed one).
+    pub fn with_memory(mut self, memory: Arc<dyn ConversationMemory>) -> Advisor {
+        self.memory = memory;
+        self
+    }
+
+    /// Replaces the answer cache (e.g. with a SQL-backed one).
+    pub fn with_cache(mut self, cache: Arc<dyn AnswerCache>) -> Advisor {
+        self.cache = cache;
+        self
+    }
+
+    /// True when a model is configured.
+    pub fn has_model(&self) -> bool {
+        self.llm.is_some()
+    }
+
+    /// The model client, for usage figures.
+    pub fn llm(&self) -> Option<&LlmClient> {
+        self.llm.as_ref()
+    }
+
+    /// The answer cache key of an incident as it stands.
+    pub fn cache_key(incident: &Incident) -> String {
+        format!(
+            "incident:{}:{}",
+            incident.number,
+            incident.last_modified.timestamp_millis()
+        )
+    }
+
+    /// Impact and recommendations for one incident. Never fails: unavailable sources and
+    /// model failures become notes and the offline knowledge base answers instead.
+    pub async fn incident_advice(
+        &self,
+        detail: &IncidentDetail,
+        thread: Option<&str>,
+    ) -> IncidentAdvice {
+        let incident = &detail.incident;
+        let mut notes = Vec::new();
+        let mut recommendations = Vec::new();
+
+        let defender_actions = match self.intel.recommended_actions(incident).await {
+            Ok(actions) => actions,
+            Err(error) => {
+                notes.push(source_note("Defender XDR recommended actions", &error));
+                Vec::new()
+            }
+        };
+        recommendations.extend(defender_actions.iter().map(|action| Recommendation {
+            text: action.clone(),
+            source: Source::DefenderXdr,
+        }));
+        let tactics: Vec<Tactic> = distinct(&incident.tactics);
+        recommendations.extend(
+            self.tactic_recommendations(&tactics, &incident.techniques, &mut notes)
+                .await,
+        );
+
+        let mut advice = IncidentAdvice {
+            number: incident.number,
+            impact: offline_impact(incident),
+            impact_from_model: false,
+            recommendations,
+            notes: Vec::new(),
+            unverified: 0,
+            from_cache: false,
+        };
+        match self.model_part(detail, &defender_actions, thread).await {
+            Ok((part, from_cache)) => {
+                advice.impact = part.impact;
+                advice.impact_from_model = true;
+                advice
+                    .recommendations
+                    .extend(part.recommendations.into_iter().map(|text| Recommendation {
+                        text,
+                        source: Source::Model,
+                    }));
+                advice.unverified = part.unverified;
+                advice.from_cache = from_cache;
+                notes.extend(part.notes);
+            }
+            Err(reason) => notes.push(format!(
+                "Model unavailable: {reason}; impact and recommendations from the {}.",
+                mitre::LABEL
+            )),
+        }
+        advice.notes = notes;
+        advice
+    }
+
+    /// Asks the model about the incident, or answers from the cache.
+    async fn model_part(
+        &self,
+        detail: &IncidentDetail,
+        defender_actions: &[String],
+        thread: Option<&str>,
+    ) -> Result<(ModelPart, bool), String> {
+        let Some(llm) = &self.llm else {
+            return Err("no [llm] is configured".to_string());
+        };
+        let key = Advisor::cache_key(&detail.incident);
+        let user_prompt = prompt::incident_prompt(detail, defender_actions);
+        if let Some(part) = self
+            .cache
+            .get(&key)
+            .await
+            .and_then(|text| serde_json::from_str::<ModelPart>(&text).ok())
+        {
+            if let Some(thread) = thread {
+                self.remember(thread, &user_prompt, &part).await;
+            }
+            return Ok((part, true));
+        }
+        let earlier = match thread {
+            Some(thread) => self.memory.turns(thread).await,
+            None => Vec::new(),
+        };
+        let mut grounding = Grounding::from_facts(&user_prompt);
+        let mut messages = vec![Message::new(Role::System, prompt::INCIDENT_SYSTEM)];
+        for turn in &earlier {
+            grounding.add(&turn.question);
+            messages.push(Message::new(Role::User, turn.question.clone()));
+            messages.push(Message::new(Role::Assistant, turn.answer.clone()));
+        }
+        messages.push(Message::new(Role::User, user_prompt.clone()));
+        let budget = TokenBudget::new(llm.token_budget());
+        let completion = llm
+            .complete(&messages, &budget)
+            .await
+            .map_err(|error| describe(&error))?;
+        let mut notes = Vec::new();
+        let (impact, items) = match serde_json::from_str::<ModelIncidentAnswer>(&completion.content)
+        {
+            Ok(answer) => (
+                answer.impact,
+                answer
+                    .recommendations
+                    .iter()
+                    .map(ModelItem::text)
+                    .filter(|text| !text.is_empty())
+                    .take(MAX_MODEL_ITEMS)
+                    .collect(),
+            ),
+            // A model that ignores the JSON instruction still gives useful prose.
+            Err(_) => {
+                notes.push("The model answered in free text; shown as the impact.".to_string());
+                (completion.content.clone(), Vec::new())
+            }
+        };
+        let impact = grounding.check(&impact);
+        let mut unverified = impact.unverified.len();
+        let recommendations: Vec<String> = items
+            .into_iter()
+            .map(|text: String| {
+                let checked = grounding.check(&text);
+                unverified += checked.unverified.len();
+                checked.text
+            })
+            .collect();
+        if unverified > 0 {
+            notes.push(format!(
+                "{unverified} figure(s) in the model's answer are not in the incident's facts and are marked {}.",
+                super::grounding::MARK
+            ));
+        }
+        let part = ModelPart {
+            impact: impact.text,
+            recommendations,
+            unverified,
+            notes,
+        };
+        if let Ok(text) = serde_json::to_string(&part) {
+            self.cache.put(&key, text).await;
+        }
+        if let Some(thread) = thread {
+            self.remember(thread, &user_prompt, &part).await;
+        }
+        Ok((part, false))
+    }
+
+    async fn remember(&self, thread: &str, question: &str, part: &ModelPart) {
+        let mut answer = part.impact.clone();
+        for text in &part.recommendations {
+            answer.push_str("\n- ");
+            answer.push_str(text);
+        }
+        self.memory
+            .append(
+                thread,
+                Turn {
+                    question: question.to_string(),
+                    answer,
+                },
+            )
+            .await;
+    }
+
+    /// Continues the conversation of `thread`; `None` when the thread has no earlier turns.
+    /// The question is the analyst's own text; figures in the answer are checked against
+    /// the facts of the earlier turns.
+    pub async fn follow_up(&self, thread: &str, question: &str) -> Option<FollowUp> {
+        let earlier = self.memory.turns(thread).await;
+        if earlier.is_empty() {
+            return None;
+        }
+        let Some(llm) = &self.llm else {
+            return Some(FollowUp {
+                text: "Model unavailable: no [llm] is configured, so follow-up questions cannot be answered.".to_string(),
+                unverified: 0,
+            });
+        };
+        let mut grounding = Grounding::default();
+        let mut messages = vec![Message::new(
+            Role::System,
+            format!(
+                "{} For follow-up questions, answer with {{\"answer\": \"...\"}}.",
+                prompt::INCIDENT_SYSTEM
+            ),
+        )];
+        for turn in &earlier {
+            grounding.add(&turn.question);
+            messages.push(Message::new(Role::User, turn.question.clone()));
+            messages.push(Message::new(Role::Assistant, turn.answer.clone()));
+        }
+        let question = prompt::neutralise(question);
+        grounding.add(&question);
+        messages.push(Message::new(Role::User, question.clone()));
+        let budget = TokenBudget::new(llm.token_budget());
+        let content = match llm.complete(&messages, &budget).await {
+            Ok(completion) => completion.content,
+            Err(error) => {
+                return Some(FollowUp {
+                    text: format!("Model unavailable: {}.", describe(&error)),
+                    unverified: 0,
+                });
+            }
+        };
+        let text = serde_json::from_str::<serde_json::Value>(&content)
+            .ok()
+            .and_then(|value| value.get("answer")?.as_str().map(str::to_string))
+            .unwrap_or(content);
+        let checked = grounding.check(&text);
+        self.memory
+            .append(
+                thread,
+                Turn {
+                    question,
+                    answer: checked.text.clone(),
+                },
+            )
+            .await;
+        Some(FollowUp {
+            unverified: checked.unverified.len(),
+            text: checked.text,
+        })
+    }
+
+    /// Threat intelligence per tactic, or the offline knowledge base where TI has nothing.
+    async fn tactic_recommendations(
+        &self,
+        tactics: &[Tactic],
+        techniques: &[String],
+        notes: &mut Vec<String>,
+    ) -> Vec<Recommendation> {
+        let mut rows = Vec::new();
+        let mut intel_note = None;
+        for &tactic in tactics.iter().take(MAX_TACTICS) {
+            let found = match self.intel.tactic_intel(tactic, techniques).await {
+                Ok(items) => items,
+                Err(error) => {
+                    intel_note.get_or_insert_with(|| source_note("Threat intelligence", &error));
+                    Vec::new()
+                }
+            };
+            if found.is_empty() {
+                rows.extend(offline_rows(tactic));
+            } else {
+                rows.extend(
+                    found
+                        .into_iter()
+                        .take(PER_TACTIC)
+                        .map(|item| Recommendation {
+                            text: if item.summary.is_empty() {
+                                item.title
+                            } else {
+                                format!("{}: {}", item.title, item.summary)
+                            },
+                            source: Source::ThreatIntel(tactic),
+                        }),
+                );
+            }
+        }
+        if let Some(note) = intel_note {
+            notes.push(format!(
+                "{note} MITRE mitigations come from the {}.",
+                mitre::LABEL
+            ));
+        }
+        rows
+    }
+
+    /// Posture recommendations for a period: Defender XDR, threat intelligence by tactic,
+    /// steps to reduce time to triage and resolve from the measured figures, trends, and
+    /// insights. Never fails.
+    pub async fn weekly_recommendations(
+        &self,
+        summary: &Summary,
+        comparison: Option<&Comparison>,
+        incidents: &[Incident],
+    ) -> WeeklyAdvice {
+        let mut notes = Vec::new();
+        let posture_from_defender = self.defender_posture(incidents, &mut notes).await;
+
+        let tactics: Vec<Tactic> = summary
+            .by_tactic
+            .iter()
+            .map(|(tactic, _)| *tactic)
+            .take(MAX_TACTICS.min(3))
+            .collect();
+        let mut from_threat_intel = Vec::new();
+        for &tactic in &tactics {
+            let techniques = techniques_for(incidents, tactic);
+            from_threat_intel.extend(
+                self.tactic_recommendations(&[tactic], &techniques, &mut notes)
+                    .await,
+            );
+        }
+        notes.dedup();
+
+        let mut advice = WeeklyAdvice {
+            posture_from_defender,
+            from_threat_intel,
+            mttt_mttr_steps: mttt_mttr_steps(summary, comparison, incidents),
+            trend_notes: comparison.map(trend_notes).unwrap_or_default(),
+            operational_insights: offline_insights(summary),
+            note: None,
+            unverified: 0,
+        };
+        match self.weekly_model(summary, comparison).await {
+            Ok((insights, unverified)) => {
+                advice.operational_insights = insights;
+                advice.unverified = unverified;
+                if unverified > 0 {
+                    notes.push(format!(
+                        "{unverified} figure(s) in the model's insights are not in the measured figures and are marked {}.",
+                        super::grounding::MARK
+                    ));
+                }
+            }
+            Err(reason) => notes.push(format!(
+                "Model unavailable: {reason}; insights from the measured figures and recommendations from the {}.",
+                mitre::LABEL
+            )),
+        }
+        if !notes.is_empty() {
+            advice.note = Some(notes.join(" "));
+        }
+        advice
+    }
+
+    async fn weekly_model(
+        &self,
+        summary: &Summary,
+        comparison: Option<&Comparison>,
+    ) -> Result<(Vec<String>, usize), String> {
+        let Some(llm) = &self.llm else {
+            return Err("no [llm] is configured".to_string());
+        };
+        let user_prompt = prompt::weekly_prompt(summary, comparison);
+        let grounding = Grounding::from_facts(&user_prompt);
+        let messages = [
+            Message::new(Role::System, prompt::WEEKLY_SYSTEM),
+            Message::new(Role::User, user_prompt),
+        ];
+        let budget = TokenBudget::new(llm.token_budget());
+        let completion = llm
+            .complete(&messages, &budget)
+            .await
+            .map_err(|error| describe(&error))?;
+        let texts: Vec<String> =
+            match serde_json::from_str::<ModelWeeklyAnswer>(&completion.content) {
+                Ok(answer) => answer
+                    .insights
+                    .into_iter()
+                    .chain(answer.recommendations.iter().map(ModelItem::text))
+                    .filter(|text| !text.trim().is_empty())
+                    .take(MAX_MODEL_ITEMS * 2)
+                    .collect(),
+                Err(_) => vec![completion.content],
+            };
+        let mut unverified = 0;
+        let checked = texts
+            .iter()
+            .map(|text| {
+                let checked = grounding.check(text);
+                unverified += checked.unverified.len();
+                checked.text
+            })
+            .collect();
+        Ok((checked, unverified))
+    }
+
+    /// Defender XDR actions of the most severe incidents, most frequent first.
+    async fn defender_posture(
+        &self,
+        incidents: &[Incident],
+        notes: &mut Vec<String>,
+    ) -> Vec<Recommendation> {
+        let mut ranked: Vec<&Incident> = incidents.iter().collect();
+        ranked.sort_by_key(|it| {
+            (
+                it.severity,
+                !it.status.is_open(),
+                std::cmp::Reverse(it.created),
+            )
+        });
+        let mut counted: Vec<(String, usize)> = Vec::new();
+        for incident in ranked.into_iter().take(DEFENDER_INCIDENTS) {
+            match self.intel.recommended_actions(incident).await {
+                Ok(actions) => {
+                    for action in distinct(&actions) {
+                        match counted.iter_mut().find(|(seen, _)| *seen == action) {
+                            Some((_, count)) => *count += 1,
+                            None => counted.push((action, 1)),
+                        }
+                    }
+                }
+                Err(error) => {
+                    // One refusal (no licence, no permission) answers for all incidents.
+                    notes.push(source_note("Defender XDR recommended actions", &error));
+                    break;
+                }
+            }
+        }
+        counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        counted
+            .into_iter()
+            .map(|(action, count)| Recommendation {
+                text: if count > 1 {
+                    format!("{action} (recommended for {count} incidents)")
+                } else {
+                    action
+                },
+                source: Source::DefenderXdr,
+            })
+            .collect()
+    }
+}
+
+/// One sentence about a source that gave nothing.
+fn source_note(what: &str, error: &SourceError) -> String {
+    match error {
+        SourceError::Unavailable { reason, .. } => format!("{what} unavailable ({reason})."),
+        other => format!("{what} could not be read ({other})."),
+    }
+}
+
+fn describe(error: &LlmError) -> String {
+    error.to_string()
+}
+
+fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
+    let mut seen: Vec<T> = Vec::new();
+    for item in items {
+        if !seen.contains(item) {
+            seen.push(item.clone());
+        }
+    }
+    seen
+}
+
+fn techniques_for(incidents: &[Incident], tactic: Tactic) -> Vec<String> {
+    let all: Vec<String> = incidents
+        .iter()
+        .filter(|it| it.tactics.contains(&tactic))
+        .flat_map(|it| it.techniques.iter().cloned())
+        .collect();
+    distinct(&all).into_iter().take(5).collect()
+}
+
+fn offline_rows(tactic: Tactic) -> Vec<Recommendation> {
+    let entry = mitre::entry(tactic);
+    entry
+        .mitigations
+        .iter()
+        .take(PER_TACTIC)
+        .map(|mitigation| Recommendation {
+            text: (*mitigation).to_string(),
+            source: Source::OfflineKnowledgeBase(tactic),
+        })
+        .collect()
+}
+
+/// The impact paragraph written by code from the incident's fields and the knowledge base.
+fn offline_impact(incident: &Incident) -> String {
+    let mut text = format!(
+        "{}-severity incident, {}{}.",
+        incident.severity,
+        incident.status.as_str().to_lowercase(),
+        if incident.owner.is_assigned() {
+            ""
+        } else {
+            " and unassigned"
+        }
+    );
+    let tactics = distinct(&incident.tactics);
+    if tactics.is_empty() {
+        text.push_str(" No MITRE ATT&CK tactic is recorded, so its stage in an attack is unknown.");
+    } else {
+        for tactic in tactics {
+            let entry = mitre::entry(tactic);
+            text.push_str(&format!(
+                " {} ({}): {}",
+                entry.name, entry.id, entry.description
+            ));
+        }
+    }
+    if incident.severity == Severity::High && incident.status.is_open() {
+        text.push_str(" Treat it as a priority until contained.");
+    }
+    text
+}
+
+/// Steps to reduce MTTT and MTTR, quoting figures formatted here, never by the model.
+fn mttt_mttr_steps(
+    summary: &Summary,
+    comparison: Option<&Comparison>,
+    incidents: &[Incident],
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    let triage = &summary.time_to_triage;
+    match (triage.mean, triage.median) {
+        (Some(mean), Some(median)) => {
+            let mut step = format!(
+                "Mean time to triage is {} (median {}, over {} incidents): auto-assign new High and Medium incidents with an automation rule and page the on-call analyst, so none waits unowned.",
+                duration(mean),
+                duration(median),
+                triage.count
+            );
+            if mean > median * 2 {
+                step.push_str(" The mean is more than twice the median: a few incidents waited far longer than the rest; review why.");
+            }
+            steps.push(step);
+        }
+        _ => steps.push(
+            "No incident in the period was triaged, so time to triage cannot be measured: make sure analysts set an owner or status when they pick an incident up.".to_string(),
+        ),
+    }
+    let unassigned = incidents
+        .iter()
+        .filter(|it| it.status.is_open() && !it.owner.is_assigned())
+        .count();
+    if unassigned > 0 {
+        steps.push(format!(
+            "{unassigned} open incidents have no owner: assign them in the daily stand-up."
+        ));
+    }
+    let resolve = &summary.time_to_resolve;
+    match (resolve.mean, resolve.median) {
+        (Some(mean), Some(median)) => steps.push(format!(
+            "Mean time to resolve is {} (median {}, over {} closed incidents): automate containment for the most frequent incident types with playbooks, and tune the analytics rules behind false positives.",
+            duration(mean),
+            duration(median),
+            resolve.count
+        )),
+        _ => steps.push(
+            "No incident created in the period was closed, so time to resolve cannot be measured yet.".to_string(),
+        ),
+    }
+    if !summary.long_unresolved.is_empty() {
+        steps.push(format!(
+            "{} incidents are open longer than the threshold: review them daily until closed.",
+            summary.long_unresolved.len()
+        ));
+    }
+    if let Some(comparison) = comparison {
+        for (label, change) in [
+            ("triage", comparison.time_to_triage_change),
+            ("resolve", comparison.time_to_resolve_change),
+        ] {
+            if let Some(change) = change {
+                let direction = if change > chrono::Duration::zero() {
+                    "rose"
+                } else {
+                    "fell"
+                };
+                steps.push(format!(
+                    "Mean time to {label} {direction} by {} since the previous period.",
+                    duration(change.abs())
+                ));
+            }
+        }
+    }
+    steps
+}
+
+fn trend_notes(comparison: &Comparison) -> Vec<String> {
+    let mut notes = Vec::new();
+    let describe_trend = |label: &str, trend: &crate::analytics::Trend| match trend.change_pct {
+        Some(pct) => format!(
+            "{label}: {} (previous period {}, {pct:+.1}%).",
+            trend.current, trend.previous
+        ),
+        None => format!(
+            "{label}: {} (previous period {}).",
+            trend.current, trend.previous
+        ),
+    };
+    notes.push(describe_trend("Incidents", &comparison.total));
+    notes.push(describe_trend(
+        "High-severity incidents",
+        &comparison.by_severity[Severity::High.index()],
+    ));
+    if let Some((tactic, trend)) = comparison.by_tactic.first() {
+        notes.push(describe_trend(
+            &format!("Most frequent tactic, {tactic}"),
+            trend,
+        ));
+    }
+    if let Some(points) = comparison.resolution_rate_change_pts {
+        notes.push(format!("Resolution rate changed by {points:+.1} points."));
+    }
+    notes
+}
+
+fn offline_insights(summary: &Summary) -> Vec<String> {
+    let mut insights = vec![format!(
+        "{} incidents were created; {} were resolved in the period (resolution rate {}).",
+        summary.total,
+        summary.by_status[crate::incident::Status::Closed.index()],
+        percent(summary.resolution_rate)
+    )];
+    if let Some((tactic, count)) = summary.by_tactic.first() {
+        insights.push(format!(
+            "The most frequent MITRE tactic was {tactic} ({}), in {count} incidents.",
+            tactic.id()
+        ));
+    }
+    if summary.without_tactics > 0 {
+        insights.push(format!(
+            "{} incidents carry no MITRE tactic: map their analytics rules to ATT&CK so they can be prioritised.",
+            summary.without_tactics
+        ));
+    }
+    let anomalies: Vec<String> = summary
+        .daily
+        .iter()
+        .filter(|day| day.anomaly)
+        .map(|day| format!("{} ({} incidents)", day.date, day.total))
+        .collect();
+    if !anomalies.is_empty() {
+        insights.push(format!("Unusually busy days: {}.", anomalies.join(", ")));
+    }
+    insights
+}
