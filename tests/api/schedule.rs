@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 struct RecordingPoster {
     posts: Mutex<Vec<(String, String)>>,
     failures: Mutex<usize>,
+    /// Time each post takes, to widen the race window between replicas.
+    delay: std::time::Duration,
 }
 
 impl RecordingPoster {
@@ -37,8 +39,9 @@ impl Poster for RecordingPoster {
                 anyhow::bail!("HTTP 502 from the channel");
             }
         }
-        // Yield so concurrent schedulers really interleave.
+        // Yield (and wait, if asked) so concurrent schedulers really interleave.
         tokio::task::yield_now().await;
+        tokio::time::sleep(self.delay).await;
         self.posts
             .lock()
             .unwrap()
@@ -211,7 +214,10 @@ async fn two_schedulers_on_one_postgres_post_once_per_channel() {
     };
     let first_store = Store::connect(&url).await.unwrap();
     let second_store = Store::connect(&url).await.unwrap();
-    let poster = RecordingPoster::failing(0);
+    let poster = Arc::new(RecordingPoster {
+        delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    });
     let first = scheduler(&first_store, &poster);
     let second = scheduler(&second_store, &poster);
     for minute in 0..3 {
