@@ -94,10 +94,17 @@ impl Store {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await?;
+                // Each connection to `sqlite::memory:` is its own database, so keep
+                // exactly one, and never let the pool close it.
+                let in_memory = url.contains(":memory:");
+                let mut pool_options = SqlitePoolOptions::new().max_connections(4);
+                if in_memory {
+                    pool_options = pool_options
+                        .max_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None);
+                }
+                let pool = pool_options.connect_with(options).await?;
                 SQLITE_MIGRATOR.run(&pool).await?;
                 Backend::Sqlite(pool)
             }
@@ -192,6 +199,13 @@ mod tests {
         assert!(path.exists());
         let reopened = Store::connect(&url).await.unwrap();
         assert!(!reopened.mark_triaged(7, Utc::now()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_keeps_its_state() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        assert!(store.mark_triaged(1, Utc::now()).await.unwrap());
+        assert!(!store.mark_triaged(1, Utc::now()).await.unwrap());
     }
 
     #[tokio::test]
