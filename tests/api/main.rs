@@ -3,3 +3,5 @@
 mod advice;
 mod azure;
 mod render;
+mod schedule;
+mod store;
