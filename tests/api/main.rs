@@ -1,0 +1,3 @@
+//! API tests: one binary, one module per area, each with its own helpers.
+
+mod slack;
