@@ -110,3 +110,63 @@ pub async fn serve(state: SlackState, app_token: &SecretString) -> anyhow::Resul
     listener.serve().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_event_routes_to_the_events_api_envelope() {
+        let event: SlackPushEventCallback = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/slack/app_mention.json"
+        ))
+        .expect("slack-morphism reads the fixture");
+        let envelope = envelope_of(&event).expect("routable");
+        assert_eq!(envelope.kind, "event_callback");
+        assert_eq!(envelope.team_id.as_deref(), Some("T1"));
+        assert_eq!(envelope.event_id.as_deref(), Some("Ev0MENTION1"));
+        assert_eq!(envelope.authorizations[0].user_id.as_deref(), Some("UBOT"));
+        let inner = envelope.event.expect("inner event");
+        assert_eq!(inner.kind, "app_mention");
+        assert_eq!(inner.text, "<@UBOT> help");
+        assert_eq!(inner.channel.as_deref(), Some("C1"));
+        assert_eq!(inner.user.as_deref(), Some("UANA"));
+        assert_eq!(inner.ts.as_deref(), Some("1700000000.000100"));
+    }
+
+    #[test]
+    fn command_routes_to_the_slash_command_form() {
+        let event: SlackCommandEvent = serde_json::from_value(serde_json::json!({
+            "team_id": "T1", "channel_id": "C1", "user_id": "UANA",
+            "command": "/recommend", "text": "1234",
+            "response_url": "https://hooks.slack.com/commands/T1/1/abc",
+            "trigger_id": "1.2.3"
+        }))
+        .expect("slack-morphism reads the command");
+        let command = command_of(&event).expect("routable");
+        assert_eq!(command.to_request().text, "/recommend 1234");
+        assert_eq!(command.team_id.as_deref(), Some("T1"));
+        assert_eq!(command.channel_id.as_deref(), Some("C1"));
+        assert_eq!(
+            command.response_url,
+            "https://hooks.slack.com/commands/T1/1/abc"
+        );
+    }
+
+    #[test]
+    fn block_actions_route_to_the_interaction_payload() {
+        let fixture = include_str!("../../../tests/fixtures/slack/block_actions.json")
+            .replace("RESPONSE_URL", "https://hooks.slack.com/actions/T1/1/abc");
+        let event: SlackInteractionEvent =
+            serde_json::from_str(&fixture).expect("slack-morphism reads the fixture");
+        let payload = payload_of(&event).expect("routable");
+        assert_eq!(payload.kind, "block_actions");
+        assert_eq!(payload.actions[0].value.as_deref(), Some("help"));
+        assert_eq!(payload.user.expect("user").id, "UANA");
+        assert_eq!(payload.channel.expect("channel").id, "C1");
+        assert_eq!(
+            payload.response_url.as_deref(),
+            Some("https://hooks.slack.com/actions/T1/1/abc")
+        );
+    }
+}
