@@ -177,10 +177,10 @@ impl WebApi {
             .text()
             .await
             .map_err(|source| transport(method, source))?;
-        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) {
-            if map.get("ok") == Some(&Value::Bool(false)) {
-                return Err(slack_error(method, &Value::Object(map)));
-            }
+        if let Ok(answer) = serde_json::from_str::<Value>(&text)
+            && answer.get("ok") == Some(&Value::Bool(false))
+        {
+            return Err(slack_error(method, &answer));
         }
         Ok(())
     }
