@@ -29,6 +29,9 @@ const SECRET: &str = "test-signing-secret";
 /// A fixed "now" for every signed request.
 const NOW: i64 = 1_700_000_000;
 
+/// `/incident 666` makes the test source panic.
+const PANIC_NUMBER: u64 = 666;
+
 /// Slack's documented example (docs.slack.dev, "Verifying requests from Slack").
 const VECTOR_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const VECTOR_TIMESTAMP: &str = "1531420618";
@@ -47,6 +50,7 @@ impl IncidentSource for SlowSource {
         Ok(Vec::new())
     }
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+        assert_ne!(number, PANIC_NUMBER, "the test double blows up on purpose");
         self.release.notified().await;
         Err(SourceError::NotFound(number))
     }
@@ -358,6 +362,7 @@ async fn failed_follow_up_is_followed_by_an_apology() {
     let server = MockServer::start().await;
     Mock::given(path("/respond"))
         .and(body_string_contains("blocks\":[{"))
+        .and(NotApology)
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"ok": false, "error": "invalid_blocks"})),
@@ -736,4 +741,41 @@ fn manifest_declares_commands_scopes_events_and_interactivity() {
         assert!(manifest.contains(needle), "manifest lacks {needle:?}");
     }
     assert!(!manifest.contains('\t'), "YAML must not contain tabs");
+}
+
+#[tokio::test]
+async fn a_panic_while_answering_still_ends_in_an_apology() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/respond"))
+        .and(body_string_contains(slack::APOLOGY))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
+    let body = command_form(
+        "/incident",
+        &PANIC_NUMBER.to_string(),
+        &format!("{}/respond", server.uri()),
+    );
+    let request = signed(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &body,
+        NOW,
+    );
+    assert_eq!(send(&harness.state, request).await.0, StatusCode::OK);
+    let received = wait_for_requests(&server, 1).await;
+    let apology: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_within_limits(&apology);
+}
+
+/// Matches follow-ups that are not the apology.
+struct NotApology;
+
+impl wiremock::Match for NotApology {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        !String::from_utf8_lossy(&request.body).contains(slack::APOLOGY)
+    }
 }

@@ -142,19 +142,24 @@ pub enum Destination {
 /// followed by an apology, so the user never meets silence. Meant to run in a
 /// spawned task after Slack got its acknowledgement.
 pub async fn answer_and_deliver(state: SlackState, request: Request, destination: Destination) {
-    let reply = state.bot.answer(&request, state.now()).await;
-    let messages: Vec<Message> = block_kit::render(&reply)
-        .into_iter()
-        .map(limits::within_limits)
-        .collect();
+    // Answer and render in their own task, so that even a panic there ends in an apology.
+    let bot = state.bot.clone();
+    let now = state.now();
+    let answering = tokio::spawn(async move {
+        let reply = bot.answer(&request, now).await;
+        block_kit::render(&reply)
+    });
+    let messages: Vec<Message> = match answering.await {
+        Ok(messages) => messages.into_iter().map(limits::within_limits).collect(),
+        Err(error) => {
+            tracing::error!(%error, "answering a Slack request panicked");
+            vec![apology()]
+        }
+    };
     for message in &messages {
         if let Err(error) = deliver(&state, &destination, message).await {
             tracing::error!(%error, "delivering a Slack answer failed");
-            let apology = Message {
-                text: APOLOGY.to_string(),
-                blocks: Vec::new(),
-            };
-            if let Err(error) = deliver(&state, &destination, &apology).await {
+            if let Err(error) = deliver(&state, &destination, &apology()).await {
                 tracing::error!(%error, "delivering the apology failed too");
             }
             return;
@@ -169,6 +174,13 @@ pub async fn answer_and_deliver(state: SlackState, request: Request, destination
         if let Err(error) = state.seen.remember(&key).await {
             tracing::warn!(%error, "could not remember the Slack thread");
         }
+    }
+}
+
+fn apology() -> Message {
+    Message {
+        text: APOLOGY.to_string(),
+        blocks: vec![json!({"type": "section", "text": {"type": "plain_text", "text": APOLOGY}})],
     }
 }
 
