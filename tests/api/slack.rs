@@ -533,8 +533,22 @@ async fn button_press_runs_its_command_and_answers_to_response_url() {
 }
 
 #[tokio::test]
-async fn refused_team_gets_no_event_or_button_work() {
+async fn refused_team_gets_a_polite_refusal_and_no_work() {
     let server = MockServer::start().await;
+    Mock::given(path("/chat.postEphemeral"))
+        .and(body_string_contains("\"user\":\"UANA\""))
+        .and(body_string_contains("not allowed"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/actions-response"))
+        .and(body_string_contains("\"response_type\":\"ephemeral\""))
+        .and(body_string_contains("not allowed"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
     let harness = harness(&server.uri(), SECRET, NOW, vec!["TOTHER".into()]);
     let mention = fixture("app_mention.json");
     assert_eq!(
@@ -565,8 +579,10 @@ async fn refused_team_gets_no_event_or_button_work() {
         .0,
         StatusCode::OK
     );
+    wait_for_requests(&server, 2).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(server.received_requests().await.unwrap().is_empty());
+    // Nothing but the two refusals: no chat.postMessage, no answer.
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Events API: url_verification, `app_mention` and thread replies that start or
 //! continue a conversation, with retries deduplicated by `event_id`.
 
-use super::{Destination, SlackState, answer_and_deliver, thread_key};
+use super::{Destination, REFUSAL, SlackState, answer_and_deliver, thread_key};
 use crate::bot::{Request, User};
 use axum::Json;
 use axum::body::Bytes;
@@ -64,7 +64,9 @@ pub enum Plan {
         channel: String,
         thread_ts: String,
     },
-    /// Nothing to do (bot messages, edits, other event types, refused teams or channels).
+    /// Tell the user, privately, that this team or channel may not use the bot.
+    Refuse { channel: String, user: String },
+    /// Nothing to do (bot messages, edits, other event types, refused thread replies).
     Ignore,
 }
 
@@ -111,6 +113,12 @@ pub async fn accept(state: &SlackState, envelope: Envelope) -> Option<String> {
     let state = state.clone();
     tokio::spawn(async move {
         let (request, channel, thread_ts) = match plan {
+            Plan::Refuse { channel, user } => {
+                if let Err(error) = state.api.post_ephemeral(&channel, &user, REFUSAL).await {
+                    tracing::warn!(%error, "could not send the Slack refusal");
+                }
+                return;
+            }
             Plan::Answer {
                 request,
                 channel,
@@ -164,8 +172,19 @@ pub fn plan(state: &SlackState, envelope: &Envelope) -> Plan {
         .settings
         .allows(envelope.team_id.as_deref(), Some(channel))
     {
-        tracing::info!(channel, "ignoring a Slack event from a channel not allowed");
-        return Plan::Ignore;
+        tracing::info!(
+            channel,
+            "refusing a Slack event from a team or channel not allowed"
+        );
+        // Only a mention deserves an answer; plain thread chatter is ignored.
+        return if event.kind == "app_mention" {
+            Plan::Refuse {
+                channel: channel.clone(),
+                user: user.clone(),
+            }
+        } else {
+            Plan::Ignore
+        };
     }
     let thread_ts = event.thread_ts.clone().unwrap_or_else(|| ts.clone());
     let request = Request {

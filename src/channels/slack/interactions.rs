@@ -1,12 +1,13 @@
 //! Interactivity: `block_actions` from our buttons. A button's `value` is the
 //! command text it runs (that is how the renderer encodes buttons).
 
-use super::{Destination, SlackState, answer_and_deliver};
+use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
 use crate::bot::{Request, User};
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 
 /// The interaction form: one `payload` field holding JSON.
 #[derive(Debug, Deserialize)]
@@ -71,9 +72,44 @@ pub async fn handle(
 
 /// Runs each pressed button's command in the background. Shared by HTTP and Socket Mode.
 pub async fn accept(state: &SlackState, payload: Payload) {
+    if payload.kind == "block_actions" && !allowed(state, &payload) {
+        tracing::info!("refusing a Slack interaction from a team or channel not allowed");
+        if let Some(url) = payload.response_url {
+            let api = state.api.clone();
+            tokio::spawn(async move {
+                let body = json!({"response_type": "ephemeral", "replace_original": false, "text": REFUSAL});
+                if let Err(error) = api.respond(&url, &body).await {
+                    tracing::warn!(%error, "could not send the Slack refusal");
+                }
+            });
+        }
+        return;
+    }
     for (request, destination) in plan(state, &payload) {
         tokio::spawn(answer_and_deliver(state.clone(), request, destination));
     }
+}
+
+/// Whether the payload's team and channel are on the allow-lists.
+fn allowed(state: &SlackState, payload: &Payload) -> bool {
+    state.settings.allows(
+        payload.team.as_ref().map(|it| it.id.as_str()),
+        channel_of(payload).as_deref(),
+    )
+}
+
+/// The channel the button was pressed in.
+fn channel_of(payload: &Payload) -> Option<String> {
+    payload
+        .channel
+        .as_ref()
+        .map(|it| it.id.clone())
+        .or_else(|| {
+            payload
+                .container
+                .as_ref()
+                .and_then(|it| it.channel_id.clone())
+        })
 }
 
 /// The requests a payload asks for and where each answer goes; empty when refused.
@@ -84,21 +120,8 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
     let Some(user) = &payload.user else {
         return Vec::new();
     };
-    let channel = payload
-        .channel
-        .as_ref()
-        .map(|it| it.id.clone())
-        .or_else(|| {
-            payload
-                .container
-                .as_ref()
-                .and_then(|it| it.channel_id.clone())
-        });
-    if !state.settings.allows(
-        payload.team.as_ref().map(|it| it.id.as_str()),
-        channel.as_deref(),
-    ) {
-        tracing::info!("ignoring a Slack interaction from a team or channel not allowed");
+    let channel = channel_of(payload);
+    if !allowed(state, payload) {
         return Vec::new();
     }
     let thread_ts = payload

@@ -104,6 +104,19 @@ impl WebApi {
         text_field(&answer, "chat.postMessage", "ts")
     }
 
+    /// Shows `text` to one user in a channel, visible only to them (chat.postEphemeral).
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<(), WebApiError> {
+        let body = json!({"channel": channel, "user": user, "text": text});
+        self.call_json("chat.postEphemeral", &body)
+            .await
+            .map(|_| ())
+    }
+
     /// Posts the weekly report (or an alert): each message, then the chart as a PNG file.
     /// Returns the `ts` of each posted message.
     pub async fn post_report(
