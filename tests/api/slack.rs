@@ -795,3 +795,25 @@ impl wiremock::Match for NotApology {
         !String::from_utf8_lossy(&request.body).contains(slack::APOLOGY)
     }
 }
+
+#[tokio::test]
+async fn posts_to_one_channel_are_paced_but_other_channels_are_not() {
+    let server = MockServer::start().await;
+    Mock::given(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.1"})))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let gap = Duration::from_secs(1);
+    let api = WebApi::new(&server.uri(), SecretString::from("xoxb-test")).with_channel_gap(gap);
+    let message = Message {
+        text: "hello".into(),
+        blocks: Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    api.post_message("C-A", &message, None).await.unwrap();
+    api.post_message("C-B", &message, None).await.unwrap();
+    assert!(started.elapsed() < gap, "a different channel was held back");
+    api.post_message("C-A", &message, None).await.unwrap();
+    assert!(started.elapsed() >= gap, "the same channel was not paced");
+}

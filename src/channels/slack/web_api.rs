@@ -332,8 +332,9 @@ fn text_field(answer: &Value, method: &str, field: &'static str) -> Result<Strin
 }
 
 fn transport(method: &str, source: reqwest::Error) -> WebApiError {
+    // response_url and upload URLs are bearer capabilities: keep them out of logs.
     WebApiError::Transport {
         method: method.to_string(),
-        source,
+        source: source.without_url(),
     }
 }
