@@ -4,4 +4,5 @@ mod advice;
 mod azure;
 mod render;
 mod schedule;
+mod slack;
 mod store;

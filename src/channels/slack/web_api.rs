@@ -1,0 +1,340 @@
+//! Slack Web API client: chat.postMessage, response_url follow-ups and the
+//! files upload v2 flow, with per-channel pacing and 429 Retry-After handling.
+
+use crate::render::block_kit::Message;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// Longest Retry-After we are willing to wait for in one step.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Why a Web API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WebApiError {
+    /// Slack answered `{"ok": false, "error": code}`.
+    #[error("Slack refused {method}: {code}")]
+    Slack { method: String, code: String },
+    /// Still rate limited (429) or failing (5xx) after the allowed retries.
+    #[error("Slack {method} still failed after {attempts} attempts (HTTP {status})")]
+    Exhausted {
+        method: String,
+        attempts: u32,
+        status: u16,
+    },
+    /// Any other HTTP status.
+    #[error("Slack {method} answered HTTP {status}")]
+    Status { method: String, status: u16 },
+    /// The connection failed, timed out, or the answer was not the expected JSON.
+    #[error("calling Slack {method}: {source}")]
+    Transport {
+        method: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The answer lacked a field we need.
+    #[error("Slack {method} answered without {field}")]
+    Malformed { method: String, field: &'static str },
+}
+
+/// A Slack Web API client bound to one bot token.
+pub struct WebApi {
+    http: reqwest::Client,
+    base_url: String,
+    token: SecretString,
+    /// Smallest gap between two posts to the same channel.
+    channel_gap: Duration,
+    max_attempts: u32,
+    last_post: Mutex<HashMap<String, Instant>>,
+}
+
+impl std::fmt::Debug for WebApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebApi")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebApi {
+    /// A client for `base_url` (e.g. `https://slack.com/api`) with ~1 post per second per channel.
+    pub fn new(base_url: &str, token: SecretString) -> WebApi {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        WebApi {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token,
+            channel_gap: Duration::from_secs(1),
+            max_attempts: 4,
+            last_post: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Changes the per-channel pacing (tests use a shorter gap).
+    pub fn with_channel_gap(mut self, gap: Duration) -> WebApi {
+        self.channel_gap = gap;
+        self
+    }
+
+    /// Posts one message to a channel, in a thread when `thread_ts` is given; returns its `ts`.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        message: &Message,
+        thread_ts: Option<&str>,
+    ) -> Result<String, WebApiError> {
+        self.pace(channel).await;
+        let mut body = json!({
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": false,
+            "unfurl_media": false,
+        });
+        if let Some(thread_ts) = thread_ts {
+            body["thread_ts"] = json!(thread_ts);
+        }
+        let answer = self.call_json("chat.postMessage", &body).await?;
+        text_field(&answer, "chat.postMessage", "ts")
+    }
+
+    /// Shows `text` to one user in a channel, visible only to them (chat.postEphemeral).
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<(), WebApiError> {
+        let body = json!({"channel": channel, "user": user, "text": text});
+        self.call_json("chat.postEphemeral", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// Posts the weekly report (or an alert): each message, then the chart as a PNG file.
+    /// Returns the `ts` of each posted message.
+    pub async fn post_report(
+        &self,
+        channel: &str,
+        messages: &[Message],
+        chart_png: Option<Vec<u8>>,
+    ) -> Result<Vec<String>, WebApiError> {
+        let mut posted = Vec::with_capacity(messages.len());
+        for message in messages {
+            posted.push(self.post_message(channel, message, None).await?);
+        }
+        if let Some(png) = chart_png {
+            self.upload_file(channel, "incidents.png", "Incidents chart", png, None)
+                .await?;
+        }
+        Ok(posted)
+    }
+
+    /// Uploads a file with files upload v2: get an upload URL, send the bytes, complete
+    /// the upload into `channel`. Returns the file id.
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+        thread_ts: Option<&str>,
+    ) -> Result<String, WebApiError> {
+        let method = "files.getUploadURLExternal";
+        let length = bytes.len().to_string();
+        let ticket = self
+            .call_form(method, &[("filename", filename), ("length", &length)])
+            .await?;
+        let upload_url = text_field(&ticket, method, "upload_url")?;
+        let file_id = text_field(&ticket, method, "file_id")?;
+
+        let upload = "upload_url";
+        let response = self
+            .http
+            .post(&upload_url)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|source| transport(upload, source))?;
+        if !response.status().is_success() {
+            return Err(WebApiError::Status {
+                method: upload.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+
+        let files = json!([{"id": file_id, "title": title}]).to_string();
+        let mut form = vec![("files", files.as_str()), ("channel_id", channel)];
+        if let Some(thread_ts) = thread_ts {
+            form.push(("thread_ts", thread_ts));
+        }
+        self.call_form("files.completeUploadExternal", &form)
+            .await?;
+        Ok(file_id)
+    }
+
+    /// POSTs a JSON body to a `response_url` (slash commands, interactions).
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), WebApiError> {
+        let method = "response_url";
+        let response = self
+            .send_with_retries(method, || self.http.post(response_url).json(body))
+            .await?;
+        // response_url answers `ok` as text or `{"ok":true}`; errors come as JSON.
+        let text = response
+            .text()
+            .await
+            .map_err(|source| transport(method, source))?;
+        if let Ok(answer) = serde_json::from_str::<Value>(&text)
+            && answer.get("ok") == Some(&Value::Bool(false))
+        {
+            return Err(slack_error(method, &answer));
+        }
+        Ok(())
+    }
+
+    async fn call_json(&self, method: &str, body: &Value) -> Result<Value, WebApiError> {
+        let url = format!("{}/{method}", self.base_url);
+        let response = self
+            .send_with_retries(method, || {
+                self.http
+                    .post(&url)
+                    .bearer_auth(self.token.expose_secret())
+                    .json(body)
+            })
+            .await?;
+        read_answer(method, response).await
+    }
+
+    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, WebApiError> {
+        let url = format!("{}/{method}", self.base_url);
+        let response = self
+            .send_with_retries(method, || {
+                self.http
+                    .post(&url)
+                    .bearer_auth(self.token.expose_secret())
+                    .form(form)
+            })
+            .await?;
+        read_answer(method, response).await
+    }
+
+    /// Sends, waiting out 429 Retry-After and backing off on 5xx, a bounded number of times.
+    async fn send_with_retries(
+        &self,
+        method: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, WebApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = build()
+                .send()
+                .await
+                .map_err(|source| transport(method, source))?;
+            let status = response.status();
+            let wait = if status.as_u16() == 429 {
+                retry_after(&response).unwrap_or(Duration::from_secs(1))
+            } else if status.is_server_error() {
+                Duration::from_millis(200 * u64::from(attempt))
+            } else if status.is_success() {
+                return Ok(response);
+            } else {
+                return Err(WebApiError::Status {
+                    method: method.to_string(),
+                    status: status.as_u16(),
+                });
+            };
+            if attempt >= self.max_attempts {
+                return Err(WebApiError::Exhausted {
+                    method: method.to_string(),
+                    attempts: attempt,
+                    status: status.as_u16(),
+                });
+            }
+            tracing::info!(
+                method,
+                status = status.as_u16(),
+                ?wait,
+                "Slack asked us to wait"
+            );
+            tokio::time::sleep(wait.min(MAX_RETRY_AFTER)).await;
+        }
+    }
+
+    /// Keeps posts to one channel about `channel_gap` apart (chat.postMessage's ~1/s/channel).
+    async fn pace(&self, channel: &str) {
+        let wait_until = {
+            let mut last_post = self.last_post.lock().await;
+            let now = Instant::now();
+            let slot = match last_post.get(channel) {
+                Some(previous) if *previous + self.channel_gap > now => {
+                    *previous + self.channel_gap
+                }
+                _ => now,
+            };
+            last_post.insert(channel.to_string(), slot);
+            slot
+        };
+        tokio::time::sleep_until(wait_until).await;
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+async fn read_answer(method: &str, response: reqwest::Response) -> Result<Value, WebApiError> {
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|source| transport(method, source))?;
+    if answer.get("ok") == Some(&Value::Bool(true)) {
+        Ok(answer)
+    } else {
+        Err(slack_error(method, &answer))
+    }
+}
+
+fn slack_error(method: &str, answer: &Value) -> WebApiError {
+    WebApiError::Slack {
+        method: method.to_string(),
+        code: answer
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown_error")
+            .to_string(),
+    }
+}
+
+fn text_field(answer: &Value, method: &str, field: &'static str) -> Result<String, WebApiError> {
+    answer
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or(WebApiError::Malformed {
+            method: method.to_string(),
+            field,
+        })
+}
+
+fn transport(method: &str, source: reqwest::Error) -> WebApiError {
+    // response_url and upload URLs are bearer capabilities: keep them out of logs.
+    WebApiError::Transport {
+        method: method.to_string(),
+        source: source.without_url(),
+    }
+}
