@@ -1,0 +1,3 @@
+//! Integration tests: each area drives the real HTTP routes against local fakes.
+
+mod teams;
