@@ -693,3 +693,51 @@ async fn proactive_post_gives_up_on_a_permanent_error() {
         "403 is not retried"
     );
 }
+
+#[test]
+fn packaged_manifest_satisfies_the_manifest_rules() {
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/teams/manifest-subset.schema.json"))
+            .expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let manifest: Value = serde_json::from_str(
+        &sentinel_bot::channels::teams::manifest::manifest_json(APP_ID).expect("manifest"),
+    )
+    .expect("json");
+    let errors: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // The schema is strict enough to catch the mistakes that matter.
+    let mut broken = manifest.clone();
+    broken["bots"][0]["botId"] = json!("{{BOT_APP_ID}}");
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest;
+    broken["bots"][0]["scopes"] = json!(["groupchat"]);
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn command_list_matches_the_grammar() {
+    let manifest: Value = serde_json::from_str(
+        &sentinel_bot::channels::teams::manifest::manifest_json(APP_ID).expect("manifest"),
+    )
+    .expect("json");
+    let titles: Vec<&str> = manifest["bots"][0]["commandLists"][0]["commands"]
+        .as_array()
+        .expect("commands")
+        .iter()
+        .filter_map(|c| c["title"].as_str())
+        .collect();
+    // Every listed command must parse as a command of the bot's grammar.
+    for title in &titles {
+        assert!(
+            sentinel_bot::bot::command::parse(&format!("help {title}")).is_ok(),
+            "{title} is not a known verb"
+        );
+    }
+    assert!(sentinel_bot::bot::command::parse("help bogus").is_err());
+    assert!(titles.contains(&"incidents") && titles.contains(&"help"));
+}

@@ -81,7 +81,10 @@ mod tests {
     fn package_holds_three_files() {
         let bytes = package_bytes("12345678-9abc-def0-1234-56789abcdef0").expect("package");
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
-        let mut names: Vec<_> = archive.file_names().map(str::to_string).collect();
+        let mut names: Vec<_> = archive
+            .file_names()
+            .map(|name| name.expect("name").to_string())
+            .collect();
         names.sort();
         assert_eq!(names, ["color.png", "manifest.json", "outline.png"]);
         let manifest = archive.by_name("manifest.json").expect("manifest");
