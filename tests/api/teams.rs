@@ -744,3 +744,22 @@ fn command_list_matches_the_grammar() {
     }
     assert!(titles.contains(&"incidents") && titles.contains(&"help"));
 }
+
+#[tokio::test]
+async fn bot_token_is_fetched_once_and_reused() {
+    let fake = Fake::start().await;
+    let state = fake.state(&fake.config(), false);
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    for _ in 0..2 {
+        let body = message(&fake.service_url(), "help");
+        let (status, _) = post(state.clone(), Some(format!("Bearer {token}")), &body).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let posted = fake.wait_for_connector(2).await;
+    assert_eq!(posted.len(), 2);
+    assert_eq!(
+        fake.requests_to("/login/").await.len(),
+        1,
+        "cached token reused"
+    );
+}

@@ -74,8 +74,8 @@ pub struct Connector {
     http: reqwest::Client,
     credentials: Arc<Credentials>,
     token: Arc<Mutex<Option<CachedToken>>>,
-    /// Send times per conversation, for the client-side per-thread limit.
-    sends: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
+    /// Client-side per-thread send limit.
+    limiter: Arc<ThreadLimiter>,
 }
 
 impl Connector {
@@ -85,7 +85,7 @@ impl Connector {
             http,
             credentials: Arc::new(credentials),
             token: Arc::new(Mutex::new(None)),
-            sends: Arc::new(Mutex::new(HashMap::new())),
+            limiter: Arc::new(ThreadLimiter::new(SENDS_PER_SECOND, Duration::from_secs(1))),
         }
     }
 
@@ -202,7 +202,7 @@ impl Connector {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_slot(thread).await;
+            self.limiter.acquire(thread).await;
             let mut request = self.http.post(url).json(body);
             if let Some(token) = self.bot_token().await? {
                 request = request.bearer_auth(token.expose_secret());
@@ -232,20 +232,40 @@ impl Connector {
             tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(attempt))).await;
         }
     }
+}
 
-    /// Blocks until the thread has had fewer than 7 sends in the last second.
-    async fn wait_for_slot(&self, thread: &str) {
+/// A sliding-window limit per thread: at most `limit` sends in any `window`.
+pub struct ThreadLimiter {
+    limit: usize,
+    window: Duration,
+    sends: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl ThreadLimiter {
+    /// A limiter allowing `limit` sends per `window` in each thread.
+    pub fn new(limit: usize, window: Duration) -> ThreadLimiter {
+        ThreadLimiter {
+            limit,
+            window,
+            sends: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits until `thread` may send again, then records the send.
+    pub async fn acquire(&self, thread: &str) {
         loop {
             let wait = {
                 let mut sends = self.sends.lock().await;
                 let times = sends.entry(thread.to_string()).or_default();
                 let now = Instant::now();
-                times.retain(|t| now.duration_since(*t) < Duration::from_secs(1));
-                if times.len() < SENDS_PER_SECOND {
+                times.retain(|t| now.duration_since(*t) < self.window);
+                if times.len() < self.limit.max(1) {
                     times.push(now);
                     return;
                 }
-                Duration::from_secs(1).saturating_sub(now.duration_since(times[0]))
+                self.window
+                    .saturating_sub(now.duration_since(times[0]))
+                    .max(Duration::from_millis(1))
             };
             tokio::time::sleep(wait).await;
         }
@@ -274,6 +294,25 @@ pub fn card_activity(reply: &Reply) -> Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn limiter_spaces_sends_per_thread_only() {
+        let limiter = ThreadLimiter::new(3, Duration::from_millis(200));
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire("a").await;
+        }
+        limiter.acquire("b").await;
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "within the limit"
+        );
+        limiter.acquire("a").await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "fourth send waited"
+        );
+    }
 
     #[test]
     fn backoff_grows_and_is_bounded() {

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// Answers taking longer than this get a typing indicator first.
 const TYPING_AFTER: Duration = Duration::from_millis(1500);
+/// Invoke answers are synchronous; stay well inside Teams' 15 s (protocols.md item 21).
+const INVOKE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Handles one Bot Framework activity.
 pub async fn messages(
@@ -115,7 +117,15 @@ async fn invoke(state: TeamsState, activity: Activity) -> Response {
         return (StatusCode::OK, Json(body)).into_response();
     };
     let request = request_of(&activity, command);
-    let reply = state.inner.bot.answer(&request, chrono::Utc::now()).await;
+    let answer = state.inner.bot.answer(&request, chrono::Utc::now());
+    let Ok(reply) = tokio::time::timeout(INVOKE_DEADLINE, answer).await else {
+        let body = json!({
+            "statusCode": 500,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": "Timeout", "message": "The answer took too long; try again."},
+        });
+        return (StatusCode::OK, Json(body)).into_response();
+    };
     let body = json!({
         "statusCode": 200,
         "type": ADAPTIVE_CARD,
