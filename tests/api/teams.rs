@@ -9,6 +9,7 @@ use sentinel_bot::bot::reply::Reply;
 use sentinel_bot::channels::teams::auth::AuthSettings;
 use sentinel_bot::channels::teams::{TeamsState, router};
 use sentinel_bot::config::{TeamsChannel, TeamsConfig};
+use sentinel_bot::sources::SourceError;
 use sentinel_bot::sources::demo::DemoSource;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -762,4 +763,77 @@ async fn bot_token_is_fetched_once_and_reused() {
         1,
         "cached token reused"
     );
+}
+
+/// A source whose lookups are slow and then fail, to exercise the typing indicator.
+struct SlowSource;
+
+#[async_trait::async_trait]
+impl sentinel_bot::sources::IncidentSource for SlowSource {
+    async fn incidents(
+        &self,
+        _window: sentinel_bot::period::Window,
+    ) -> Result<Vec<sentinel_bot::incident::Incident>, SourceError> {
+        Err(SourceError::NotFound(0))
+    }
+
+    async fn incident(
+        &self,
+        number: u64,
+    ) -> Result<sentinel_bot::sources::IncidentDetail, SourceError> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Err(SourceError::NotFound(number))
+    }
+
+    async fn add_comment(&self, number: u64, _message: &str) -> Result<(), SourceError> {
+        Err(SourceError::NotFound(number))
+    }
+
+    async fn update(
+        &self,
+        number: u64,
+        _update: &sentinel_bot::sources::IncidentUpdate,
+        _etag: Option<&str>,
+    ) -> Result<sentinel_bot::incident::Incident, SourceError> {
+        Err(SourceError::NotFound(number))
+    }
+
+    async fn create(
+        &self,
+        _incident: &sentinel_bot::sources::NewIncident,
+    ) -> Result<sentinel_bot::incident::Incident, SourceError> {
+        Err(SourceError::NotFound(0))
+    }
+}
+
+#[tokio::test]
+async fn slow_answer_sends_typing_first() {
+    let fake = Fake::start().await;
+    let config = fake.config();
+    let mut auth = AuthSettings::new(&config.openid_metadata_url, &config.app_id);
+    auth.unknown_kid_min_interval = Duration::ZERO;
+    let bot = Arc::new(Bot {
+        source: Arc::new(SlowSource),
+        intel: Arc::new(DemoSource::new(chrono::Utc::now())),
+        settings: Default::default(),
+    });
+    let state = TeamsState::with_auth_settings(bot, &config, reqwest::Client::new(), false, auth)
+        .with_typing_after(Duration::from_millis(50));
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let body = message(&fake.service_url(), "<at>Sentinel</at> incident 7");
+    let (status, _) = post(state, Some(format!("Bearer {token}")), &body).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "acknowledged before the slow work finished"
+    );
+    let posted = fake.wait_for_connector(2).await;
+    let kinds: Vec<String> = posted
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).expect("json");
+            v["type"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["typing", "message"]);
 }

@@ -11,8 +11,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::time::Duration;
 
-/// Answers taking longer than this get a typing indicator first.
-const TYPING_AFTER: Duration = Duration::from_millis(1500);
 /// Invoke answers are synchronous; stay well inside Teams' 15 s (protocols.md item 21).
 const INVOKE_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -86,7 +84,7 @@ async fn answer_message(state: TeamsState, activity: Activity) {
     let bot = state.inner.bot.clone();
     let answer = async move { bot.answer(&request, chrono::Utc::now()).await };
     tokio::pin!(answer);
-    let reply = match tokio::time::timeout(TYPING_AFTER, &mut answer).await {
+    let reply = match tokio::time::timeout(state.inner.typing_after, &mut answer).await {
         Ok(reply) => reply,
         Err(_) => {
             if let Err(error) = state.inner.connector.typing(&activity).await {

@@ -11,6 +11,7 @@ use crate::config::TeamsConfig;
 use auth::{AuthSettings, Validator};
 use connector::{Connector, Credentials};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Shared state of the Teams routes; cheap to clone.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ struct Inner {
     allowed_tenants: Vec<String>,
     /// Agents Playground mode: no JWT check, no outbound token.
     playground: bool,
+    /// Answers slower than this get a typing indicator first.
+    typing_after: Duration,
 }
 
 impl TeamsState {
@@ -74,8 +77,17 @@ impl TeamsState {
                 connector: Connector::new(http, credentials),
                 allowed_tenants: config.allowed_tenants.clone(),
                 playground,
+                typing_after: Duration::from_millis(1500),
             }),
         }
+    }
+
+    /// Sets the delay before the typing indicator; only effective before the state is cloned.
+    pub fn with_typing_after(mut self, after: Duration) -> TeamsState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.typing_after = after;
+        }
+        self
     }
 
     /// The outbound client, for proactive posts (weekly report).
