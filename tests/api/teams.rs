@@ -837,3 +837,19 @@ async fn slow_answer_sends_typing_first() {
         .collect();
     assert_eq!(kinds, ["typing", "message"]);
 }
+
+#[tokio::test]
+async fn garbage_body_without_credentials_is_401_not_400() {
+    let fake = Fake::start().await;
+    let state = fake.state(&fake.config(), false);
+    let request = Request::post("/api/messages")
+        .header("content-type", "application/json")
+        .body(Body::from("not json"))
+        .expect("request");
+    let response = router(state).oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        fake.requests_to("/keys").await.is_empty(),
+        "no key fetch either"
+    );
+}

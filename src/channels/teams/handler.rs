@@ -20,13 +20,17 @@ pub async fn messages(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // Without credentials the body is not even parsed: 401 before any work.
+    if !state.inner.playground && authorization.is_none() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
     let Ok(activity) = serde_json::from_slice::<Activity>(&body) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     if !state.inner.playground {
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
         let channel = activity.channel_id.as_deref().unwrap_or_default();
         let service_url = activity.service_url.as_deref().unwrap_or_default();
         if let Err(error) = state
