@@ -6,3 +6,4 @@ mod render;
 mod schedule;
 mod slack;
 mod store;
+mod teams;

@@ -1,0 +1,322 @@
+//! Outbound Bot Framework connector: bot token, replies, typing, proactive channel posts.
+
+use super::activity::{ADAPTIVE_CARD, Activity, Attachment};
+use crate::bot::reply::Reply;
+use crate::config::TeamsChannel;
+use crate::render::adaptive_card::{self, Options};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Scope of the bot's own token (protocols.md item 14).
+const SCOPE: &str = "https://api.botframework.com/.default";
+/// Sends per second per thread Teams allows (protocols.md item 19).
+const SENDS_PER_SECOND: usize = 7;
+/// Attempts per send, including the first, for retryable statuses.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// Why an outbound call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TeamsError {
+    /// The HTTP call itself failed.
+    #[error("connector request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    /// Entra refused to issue the bot token.
+    #[error("token request failed with status {0}")]
+    Token(u16),
+    /// The connector answered with a non-success status after any retries.
+    #[error("connector answered {status}: {body}")]
+    Status { status: u16, body: String },
+}
+
+/// The id of a posted message or created conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedId(pub String);
+
+/// Credentials for the bot token; `None` password means unauthenticated (Playground).
+#[derive(Clone)]
+pub struct Credentials {
+    pub app_id: String,
+    pub app_password: Option<SecretString>,
+    /// Single-tenant bots use their tenant; multi-tenant uses `botframework.com`.
+    pub tenant_id: Option<String>,
+    /// Base URL of the Entra login endpoint.
+    pub login_url: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("app_id", &self.app_id)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct CachedToken {
+    token: SecretString,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: SecretString,
+    expires_in: u64,
+}
+
+/// Sends activities to Teams; Clone shares the token cache and rate limiter.
+#[derive(Clone)]
+pub struct Connector {
+    http: reqwest::Client,
+    credentials: Arc<Credentials>,
+    token: Arc<Mutex<Option<CachedToken>>>,
+    /// Client-side per-thread send limit.
+    limiter: Arc<ThreadLimiter>,
+}
+
+impl Connector {
+    /// A connector with empty caches.
+    pub fn new(http: reqwest::Client, credentials: Credentials) -> Connector {
+        Connector {
+            http,
+            credentials: Arc::new(credentials),
+            token: Arc::new(Mutex::new(None)),
+            limiter: Arc::new(ThreadLimiter::new(SENDS_PER_SECOND, Duration::from_secs(1))),
+        }
+    }
+
+    /// The bot token, cached and refreshed 5 minutes before expiry; `None` without a password.
+    pub async fn bot_token(&self) -> Result<Option<SecretString>, TeamsError> {
+        let Some(password) = &self.credentials.app_password else {
+            return Ok(None);
+        };
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref()
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(Some(token.token.clone()));
+        }
+        let tenant = self
+            .credentials
+            .tenant_id
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("botframework.com");
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.credentials.login_url.trim_end_matches('/'),
+            tenant
+        );
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.credentials.app_id.as_str()),
+            ("client_secret", password.expose_secret()),
+            ("scope", SCOPE),
+        ];
+        let response = self.http.post(url).form(&form).send().await?;
+        if !response.status().is_success() {
+            return Err(TeamsError::Token(response.status().as_u16()));
+        }
+        let body: TokenResponse = response.json().await?;
+        let lifetime = Duration::from_secs(body.expires_in.saturating_sub(300));
+        *cached = Some(CachedToken {
+            token: body.access_token.clone(),
+            refresh_at: Instant::now() + lifetime,
+        });
+        Ok(Some(body.access_token))
+    }
+
+    /// Replies to `to` in its thread with the reply rendered as an Adaptive Card.
+    pub async fn reply(&self, to: &Activity, reply: &Reply) -> Result<PostedId, TeamsError> {
+        let mut activity = card_activity(reply);
+        activity.reply_to_id = to.id.clone();
+        activity.conversation = to.conversation.clone();
+        activity.from = to.recipient.clone();
+        activity.recipient = to.from.clone();
+        self.send_in_thread(to, &activity).await
+    }
+
+    /// Shows the typing indicator in `to`'s conversation.
+    pub async fn typing(&self, to: &Activity) -> Result<PostedId, TeamsError> {
+        let activity = Activity {
+            kind: "typing".to_string(),
+            from: to.recipient.clone(),
+            conversation: to.conversation.clone(),
+            ..Activity::default()
+        };
+        self.send_in_thread(to, &activity).await
+    }
+
+    async fn send_in_thread(
+        &self,
+        to: &Activity,
+        activity: &Activity,
+    ) -> Result<PostedId, TeamsError> {
+        let service_url = to.service_url.as_deref().unwrap_or_default();
+        let conversation = to
+            .conversation
+            .as_ref()
+            .map(|c| c.id.as_str())
+            .unwrap_or_default();
+        let mut url = format!(
+            "{}/v3/conversations/{}/activities",
+            service_url.trim_end_matches('/'),
+            urlencoding::encode(conversation)
+        );
+        if let Some(id) = &to.id {
+            url.push('/');
+            url.push_str(&urlencoding::encode(id));
+        }
+        let body = serde_json::to_value(activity).unwrap_or(Value::Null);
+        self.post(conversation, &url, &body).await
+    }
+
+    /// Starts a new thread in a channel with the reply (the weekly report).
+    pub async fn post_to_channel(
+        &self,
+        channel: &TeamsChannel,
+        reply: &Reply,
+    ) -> Result<PostedId, TeamsError> {
+        let url = format!(
+            "{}/v3/conversations",
+            channel.service_url.trim_end_matches('/')
+        );
+        let body = json!({
+            "isGroup": true,
+            "channelData": {
+                "channel": {"id": channel.channel_id},
+                "tenant": {"id": channel.tenant_id},
+            },
+            "tenantId": channel.tenant_id,
+            "activity": card_activity(reply),
+        });
+        self.post(&channel.channel_id, &url, &body).await
+    }
+
+    /// POSTs with the per-thread limit and bounded retries on 429/412/502/503/504.
+    async fn post(&self, thread: &str, url: &str, body: &Value) -> Result<PostedId, TeamsError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.acquire(thread).await;
+            let mut request = self.http.post(url).json(body);
+            if let Some(token) = self.bot_token().await? {
+                request = request.bearer_auth(token.expose_secret());
+            }
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            if response.status().is_success() {
+                let value: Value = response.json().await.unwrap_or(Value::Null);
+                let id = value
+                    .get("id")
+                    .or_else(|| value.get("activityId"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                return Ok(PostedId(id.to_string()));
+            }
+            let retryable = matches!(status, 412 | 429 | 502 | 503 | 504);
+            if !retryable || attempt >= MAX_ATTEMPTS {
+                let body = response.text().await.unwrap_or_default();
+                return Err(TeamsError::Status { status, body });
+            }
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(attempt))).await;
+        }
+    }
+}
+
+/// A sliding-window limit per thread: at most `limit` sends in any `window`.
+pub struct ThreadLimiter {
+    limit: usize,
+    window: Duration,
+    sends: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl ThreadLimiter {
+    /// A limiter allowing `limit` sends per `window` in each thread.
+    pub fn new(limit: usize, window: Duration) -> ThreadLimiter {
+        ThreadLimiter {
+            limit,
+            window,
+            sends: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits until `thread` may send again, then records the send.
+    pub async fn acquire(&self, thread: &str) {
+        loop {
+            let wait = {
+                let mut sends = self.sends.lock().await;
+                let times = sends.entry(thread.to_string()).or_default();
+                let now = Instant::now();
+                times.retain(|t| now.duration_since(*t) < self.window);
+                if times.len() < self.limit.max(1) {
+                    times.push(now);
+                    return;
+                }
+                self.window
+                    .saturating_sub(now.duration_since(times[0]))
+                    .max(Duration::from_millis(1))
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Exponential backoff with a little jitter: ~0.5 s, 1 s, 2 s, capped at 8 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << attempt.min(5);
+    let jitter = u64::from(rand::random::<u8>()) % 100;
+    Duration::from_millis((base + jitter).min(8000))
+}
+
+/// A message activity holding only the card (no text: Teams would split it, item 18).
+pub fn card_activity(reply: &Reply) -> Activity {
+    Activity {
+        kind: "message".to_string(),
+        attachments: vec![Attachment {
+            content_type: ADAPTIVE_CARD.to_string(),
+            content: adaptive_card::render(reply, &Options { teams_charts: true }),
+        }],
+        ..Activity::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn limiter_spaces_sends_per_thread_only() {
+        let limiter = ThreadLimiter::new(3, Duration::from_millis(200));
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire("a").await;
+        }
+        limiter.acquire("b").await;
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "within the limit"
+        );
+        limiter.acquire("a").await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "fourth send waited"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        assert!(backoff(1) < backoff(3));
+        assert!(backoff(30) <= Duration::from_secs(8));
+    }
+}

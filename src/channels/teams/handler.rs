@@ -1,0 +1,137 @@
+//! The `POST /api/messages` route: authenticate, acknowledge fast, answer in a task.
+
+use super::TeamsState;
+use super::activity::{ADAPTIVE_CARD, Activity};
+use crate::bot::{Request, User};
+use crate::render::adaptive_card::{self, Options};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::time::Duration;
+
+/// Invoke answers are synchronous; stay well inside Teams' 15 s (protocols.md item 21).
+const INVOKE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Handles one Bot Framework activity.
+pub async fn messages(
+    State(state): State<TeamsState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    // Without credentials the body is not even parsed: 401 before any work.
+    if !state.inner.playground && authorization.is_none() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Ok(activity) = serde_json::from_slice::<Activity>(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if !state.inner.playground {
+        let channel = activity.channel_id.as_deref().unwrap_or_default();
+        let service_url = activity.service_url.as_deref().unwrap_or_default();
+        if let Err(error) = state
+            .inner
+            .validator
+            .validate(authorization, channel, service_url)
+            .await
+        {
+            tracing::warn!(%error, "rejected Bot Framework request");
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    // Tenant allow-list: other tenants get 403 and no work is done.
+    let allowed = &state.inner.allowed_tenants;
+    if !allowed.is_empty()
+        && !activity
+            .tenant_id()
+            .is_some_and(|t| allowed.iter().any(|a| a == t))
+    {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    match activity.kind.as_str() {
+        "message" => {
+            tokio::spawn(answer_message(state, activity));
+            StatusCode::OK.into_response()
+        }
+        "invoke" if activity.name.as_deref() == Some("adaptiveCard/action") => {
+            invoke(state, activity).await
+        }
+        "invoke" => StatusCode::NOT_IMPLEMENTED.into_response(),
+        // conversationUpdate and the like need no answer.
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+fn request_of(activity: &Activity, text: String) -> Request {
+    let from = activity.from.clone().unwrap_or_default();
+    Request {
+        text,
+        user: User {
+            id: from.aad_object_id.clone().unwrap_or(from.id),
+            name: from.name,
+            email: None,
+        },
+        thread: activity.conversation.as_ref().map(|c| c.id.clone()),
+    }
+}
+
+/// Runs a message's command and replies through the connector, with typing if slow.
+async fn answer_message(state: TeamsState, activity: Activity) {
+    let Some(text) = activity.command_text() else {
+        return;
+    };
+    let request = request_of(&activity, text);
+    let bot = state.inner.bot.clone();
+    let answer = async move { bot.answer(&request, chrono::Utc::now()).await };
+    tokio::pin!(answer);
+    let reply = match tokio::time::timeout(state.inner.typing_after, &mut answer).await {
+        Ok(reply) => reply,
+        Err(_) => {
+            if let Err(error) = state.inner.connector.typing(&activity).await {
+                tracing::warn!(%error, "typing indicator failed");
+            }
+            answer.await
+        }
+    };
+    if let Err(error) = state.inner.connector.reply(&activity, &reply).await {
+        tracing::warn!(%error, "reply to Teams failed");
+    }
+}
+
+/// `adaptiveCard/action`: answers with the new card in the invoke response (item 31).
+async fn invoke(state: TeamsState, activity: Activity) -> Response {
+    let command = activity
+        .value
+        .as_ref()
+        .and_then(|v| v.pointer("/action/data/command"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let Some(command) = command else {
+        let body = json!({
+            "statusCode": 400,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": "BadRequest", "message": "Missing value property"},
+        });
+        return (StatusCode::OK, Json(body)).into_response();
+    };
+    let request = request_of(&activity, command);
+    let answer = state.inner.bot.answer(&request, chrono::Utc::now());
+    let Ok(reply) = tokio::time::timeout(INVOKE_DEADLINE, answer).await else {
+        let body = json!({
+            "statusCode": 500,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": "Timeout", "message": "The answer took too long; try again."},
+        });
+        return (StatusCode::OK, Json(body)).into_response();
+    };
+    let body = json!({
+        "statusCode": 200,
+        "type": ADAPTIVE_CARD,
+        "value": adaptive_card::render(&reply, &Options { teams_charts: true }),
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
