@@ -390,6 +390,7 @@ mod tests {
             ..Settings::default()
         };
         let bot = Bot {
+            advisor: None,
             source: source.clone(),
             intel: source.clone(),
             ledger: ledger.clone(),

@@ -428,6 +428,7 @@ async fn an_injected_title_changes_nothing_and_triggers_no_action() {
     let intel = FakeIntel::unlicensed();
     let advisor = Arc::new(Advisor::new(Some(client(&server)), intel.clone()));
     let bot = Bot {
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: source.clone(),
         intel,
         settings: Settings::default(),
@@ -468,6 +469,7 @@ async fn offline_bot_answers_recommend_without_any_model() {
         writes: Mutex::new(Vec::new()),
     });
     let bot = Bot {
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: source.clone(),
         intel: FakeIntel::unlicensed(),
         settings: Settings::default(),
@@ -753,6 +755,7 @@ async fn the_bot_answers_free_text_in_a_recommend_thread_as_a_follow_up() {
     });
     let intel = FakeIntel::unlicensed();
     let bot = Bot {
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: source.clone(),
         intel: intel.clone(),
         settings: Settings::default(),

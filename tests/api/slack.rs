@@ -98,6 +98,8 @@ struct Harness {
 fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) -> Harness {
     let release = Arc::new(Notify::new());
     let bot = Bot {
+        advisor: None,
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: Arc::new(SlowSource {
             release: release.clone(),
         }),

@@ -128,6 +128,8 @@ fn jwk(kid: &str, endorsements: Option<Value>) -> Value {
 fn bot() -> Arc<Bot> {
     let demo = Arc::new(DemoSource::new(chrono::Utc::now()));
     Arc::new(Bot {
+        advisor: None,
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: demo.clone(),
         intel: demo,
         settings: Default::default(),
@@ -813,6 +815,8 @@ async fn slow_answer_sends_typing_first() {
     let mut auth = AuthSettings::new(&config.openid_metadata_url, &config.app_id);
     auth.unknown_kid_min_interval = Duration::ZERO;
     let bot = Arc::new(Bot {
+        advisor: None,
+        ledger: std::sync::Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         source: Arc::new(SlowSource),
         intel: Arc::new(DemoSource::new(chrono::Utc::now())),
         settings: Default::default(),
