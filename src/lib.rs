@@ -3,6 +3,7 @@
 
 pub mod advice;
 pub mod analytics;
+pub mod app;
 pub mod bot;
 pub mod channels;
 pub mod config;

@@ -2,14 +2,13 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sentinel_bot::app;
 use sentinel_bot::bot::command::{self, Command};
-use sentinel_bot::bot::{Bot, Request, Settings, User};
+use sentinel_bot::bot::{Request, User};
 use sentinel_bot::config::Config;
 use sentinel_bot::render;
 use sentinel_bot::report::{self, Layout};
-use sentinel_bot::sources::demo::DemoSource;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// A Microsoft Sentinel chat bot for Teams and Slack.
 #[derive(Parser)]
@@ -24,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Job {
+    /// Serve Teams and Slack, and post the weekly report on schedule.
+    Serve,
     /// Answer one command and print the answer as Markdown, e.g. `ask "/incidents week"`.
     Ask {
         /// The command text, as typed in chat.
@@ -41,6 +42,15 @@ enum Job {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Build the Teams app package (manifest.json and icons) for an app id.
+    Manifest {
+        /// The bot's Microsoft App ID (a GUID).
+        #[arg(long)]
+        app_id: String,
+        /// Where to write the zip.
+        #[arg(long, default_value = "sentinel-bot-teams.zip")]
+        out: PathBuf,
+    },
     /// Check the configuration and say what the bot would use.
     CheckConfig,
 }
@@ -56,11 +66,13 @@ enum Format {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    init_logging(matches!(cli.job, Job::Serve));
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     match cli.job {
+        Job::Serve => app::serve(config).await?,
         Job::Ask { text } => {
             let now = chrono::Utc::now();
-            let bot = demo_bot(now);
+            let app = app::build(&config, now).await?;
             let request = Request {
                 text,
                 user: User {
@@ -70,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 thread: None,
             };
-            let reply = bot.answer(&request, now).await;
+            let reply = app.bot.answer(&request, now).await;
             println!("{}", render::markdown::render(&reply));
         }
         Job::Report {
@@ -84,15 +96,21 @@ async fn main() -> anyhow::Result<()> {
                 Ok(_) => anyhow::bail!("`{period}` is not a period"),
                 Err(error) => anyhow::bail!("{error}"),
             };
-            let bot = demo_bot(now);
-            let report = bot
+            let app = app::build(&config, now).await?;
+            let report = app
+                .bot
                 .weekly_report(period.window(now), now)
                 .await
                 .context("building the report")?;
             let reply = report::to_reply(&report, Layout::Full);
             let text = match format {
                 Format::Md => render::markdown::render(&reply),
-                Format::Html => render::html::render(&reply, &[]),
+                Format::Html => {
+                    let chart = sentinel_bot::bot::views::daily_chart(&report.summary);
+                    let pngs: Vec<Vec<u8>> =
+                        render::chart::png(&chart, 1000, 500).into_iter().collect();
+                    render::html::render(&reply, &pngs)
+                }
                 Format::Json => serde_json::to_string_pretty(&report)?,
             };
             match out {
@@ -101,20 +119,38 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("{text}"),
             }
         }
+        Job::Manifest { app_id, out } => {
+            sentinel_bot::channels::teams::manifest::package(&app_id, &out)?;
+            println!("wrote {}", out.display());
+        }
         Job::CheckConfig => {
+            let schedule = sentinel_bot::schedule::ReportSchedule::from_config(&config.report)
+                .context("reading [report] schedule")?;
             println!("{config:#?}");
+            println!("schedule: {schedule:?}");
+            println!(
+                "incident data: {}",
+                if config.uses_demo_data() {
+                    "embedded demo data"
+                } else {
+                    "Microsoft Sentinel"
+                }
+            );
         }
     }
     Ok(())
 }
 
-fn demo_bot(now: chrono::DateTime<chrono::Utc>) -> Bot {
-    let demo = Arc::new(DemoSource::new(now));
-    Bot {
-        source: demo.clone(),
-        intel: demo,
-        ledger: Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
-        settings: Settings::default(),
-        advisor: None,
+/// JSON logs for the server (one object per line, with request ids), plain text for the CLI.
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_target(false).init();
     }
 }

@@ -31,6 +31,8 @@ pub struct ReportAdvice {
     pub threat_intel: Vec<SourcedRecommendation>,
     /// Steps to reduce time to triage and resolve, built on the measured figures.
     pub response_steps: Vec<String>,
+    /// Operational insights from the advisor (grounding-checked model text, or figures offline).
+    pub insights: Vec<String>,
     /// A note on how the advice was produced (e.g. the model was unavailable).
     pub note: Option<String>,
 }
@@ -340,7 +342,10 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
         reply = reply.with(Block::Text(line));
     }
     reply = reply.with(Block::Heading("Operational insights".to_string()));
-    for line in operational_insights(report) {
+    for line in operational_insights(report)
+        .into_iter()
+        .chain(report.advice.insights.iter().cloned())
+    {
         reply = reply.with(Block::Text(line));
     }
 

@@ -98,7 +98,8 @@ impl Bot {
         }
     }
 
-    /// Builds the incident report for `window`: one query for it and one for the period before.
+    /// Builds the incident report for `window`: one query for it and one for the period before,
+    /// then the advice sections (offline knowledge base when no model is configured).
     pub async fn weekly_report(
         &self,
         window: Window,
@@ -109,15 +110,42 @@ impl Bot {
             self.source.incidents(window.previous())
         );
         let (current, previous) = (current?, previous?);
-        let advice = ReportAdvice::default();
-        Ok(report::build(
+        let mut report = report::build(
             &current,
             &previous,
             window,
             now,
             self.settings.long_open_after,
-            advice,
-        ))
+            ReportAdvice::default(),
+        );
+        let offline;
+        let advisor = match &self.advisor {
+            Some(advisor) => advisor.as_ref(),
+            None => {
+                offline = crate::advice::Advisor::new(None, self.intel.clone());
+                &offline
+            }
+        };
+        let advice = advisor
+            .weekly_recommendations(&report.summary, Some(&report.comparison), &report.incidents)
+            .await;
+        let sourced = |items: Vec<crate::advice::Recommendation>| {
+            items
+                .into_iter()
+                .map(|item| report::SourcedRecommendation {
+                    text: item.text,
+                    source: item.source.to_string(),
+                })
+                .collect()
+        };
+        report.advice = ReportAdvice {
+            posture: sourced(advice.posture_from_defender),
+            threat_intel: sourced(advice.from_threat_intel),
+            response_steps: advice.mttt_mttr_steps,
+            insights: advice.operational_insights,
+            note: advice.note,
+        };
+        Ok(report)
     }
 
     async fn ask_confirmation(

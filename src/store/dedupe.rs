@@ -27,6 +27,20 @@ impl Store {
         });
         Ok(affected == 1)
     }
+
+    /// True when `key` was recorded and has not expired at `now`.
+    pub async fn seen(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let found: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT expires_at FROM dedupe_keys WHERE dedupe_key = $1 AND expires_at > $2",
+            )
+            .bind(key)
+            .bind(now.timestamp())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.is_some())
+    }
 }
 
 #[cfg(test)]
@@ -41,6 +55,9 @@ mod tests {
         let ttl = TimeDelta::hours(1);
         assert!(store.first_time("Ev1", now, ttl).await.unwrap());
         assert!(!store.first_time("Ev1", now, ttl).await.unwrap());
+        assert!(store.seen("Ev1", now).await.unwrap());
+        assert!(!store.seen("Ev2", now).await.unwrap());
+        assert!(!store.seen("Ev1", now + ttl).await.unwrap());
         assert!(
             !store
                 .first_time("Ev1", now + TimeDelta::minutes(59), ttl)

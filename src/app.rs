@@ -1,0 +1,374 @@
+//! Wiring: builds the bot, its sources, store, channels and scheduler from `Config`,
+//! adapts the SQL store to the small traits the core and channels define, and runs `serve`.
+
+use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
+use crate::advice::{Advisor, llm::LlmClient};
+use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
+use crate::bot::{Bot, Settings};
+use crate::channels::slack::seen::SeenKeys;
+use crate::channels::slack::{self, SlackState};
+use crate::channels::teams::{self, TeamsState};
+use crate::config::Config;
+use crate::render;
+use crate::report::Layout;
+use crate::schedule::{self, Poster, ReportSchedule, Scheduler, Slot};
+use crate::server::{self, Ops};
+use crate::sources::azure::AzureSource;
+use crate::sources::demo::DemoSource;
+use crate::sources::{IncidentSource, ThreatIntel};
+use crate::store::{AuditEntry, Role, Store};
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+/// How long dedupe keys (Slack event ids, thread markers) are remembered.
+const SEEN_TTL: Duration = Duration::days(2);
+
+/// Everything `serve` runs.
+pub struct App {
+    pub bot: Arc<Bot>,
+    pub store: Store,
+    pub teams: Option<TeamsState>,
+    pub slack: Option<SlackState>,
+}
+
+/// Builds the bot and channels. With no `[azure]` section the demo data answers.
+pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
+    let store = Store::connect(config.store.url.expose_secret())
+        .await
+        .context("opening the store")?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .context("building the HTTP client")?;
+    let (source, intel): (Arc<dyn IncidentSource>, Arc<dyn ThreatIntel>) = match &config.azure {
+        Some(azure) => {
+            let azure =
+                Arc::new(AzureSource::new(azure, http.clone()).context("configuring Azure")?);
+            (azure.clone(), azure)
+        }
+        None => {
+            let demo = Arc::new(DemoSource::new(now));
+            (demo.clone(), demo)
+        }
+    };
+    let llm = config
+        .llm
+        .as_ref()
+        .map(LlmClient::new)
+        .transpose()
+        .context("configuring the LLM")?;
+    let advisor = Advisor::new(llm, intel.clone())
+        .with_memory(Arc::new(StoreAdapter(store.clone())))
+        .with_cache(Arc::new(StoreAdapter(store.clone())));
+    let settings = Settings {
+        long_open_after: Duration::days(i64::from(config.report.long_open_days)),
+        permissions: crate::bot::actions::Permissions {
+            allowed_users: config.actions.allowed_users.clone(),
+        },
+        ..Settings::default()
+    };
+    let bot = Arc::new(Bot {
+        source,
+        intel,
+        ledger: Arc::new(StoreAdapter(store.clone())),
+        settings,
+        advisor: Some(Arc::new(advisor)),
+    });
+    let teams = config.teams.as_ref().map(|teams_config| {
+        TeamsState::new(
+            bot.clone(),
+            teams_config,
+            http.clone(),
+            teams::is_loopback_bind(&config.server.bind),
+        )
+    });
+    let slack = config.slack.as_ref().map(|slack_config| {
+        SlackState::new(
+            bot.clone(),
+            slack_config,
+            Arc::new(StoreAdapter(store.clone())),
+        )
+    });
+    Ok(App {
+        bot,
+        store,
+        teams,
+        slack,
+    })
+}
+
+/// Runs the HTTP server, the weekly scheduler and Socket Mode until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let schedule =
+        ReportSchedule::from_config(&config.report).context("reading [report] schedule")?;
+    let app = build(&config, Utc::now()).await?;
+    if config.teams.is_none() && config.slack.is_none() {
+        tracing::warn!(
+            "neither [teams] nor [slack] is configured: only health and metrics endpoints are served"
+        );
+    }
+    let ops = Ops::install();
+    let mut channels = axum::Router::new();
+    if let Some(teams_state) = &app.teams {
+        channels = channels.merge(teams::router(teams_state.clone()));
+    }
+    let socket_mode = config.slack.as_ref().is_some_and(|slack| slack.socket_mode);
+    if let (Some(slack_state), false) = (&app.slack, socket_mode) {
+        channels = channels.merge(slack::router(slack_state.clone()));
+    }
+    let router = server::router(channels, ops.clone(), config.server.body_limit);
+
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    let mut background = tokio::task::JoinSet::new();
+    if config.report.enabled {
+        let channels = schedule::report_channels(&config);
+        if channels.is_empty() {
+            tracing::info!("no report channels configured; the weekly post is off");
+        } else {
+            let poster = Arc::new(ReportPoster {
+                bot: app.bot.clone(),
+                teams: app.teams.clone(),
+                slack: app.slack.clone(),
+                config: config.clone(),
+            });
+            let scheduler = Scheduler::new(app.store.clone(), schedule, channels, poster);
+            let mut stop = stop.clone();
+            background.spawn(scheduler.run(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }));
+        }
+    }
+    if let (Some(slack_state), Some(slack_config)) = (&app.slack, &config.slack)
+        && socket_mode
+    {
+        let Some(app_token) = slack_config.app_token.clone() else {
+            bail!("slack.socket_mode needs slack.app_token (xapp-...)");
+        };
+        let slack_state = slack_state.clone();
+        background.spawn(async move {
+            if let Err(error) = slack::socket_mode::serve(slack_state, &app_token).await {
+                tracing::error!(error = %format!("{error:#}"), "Slack Socket Mode stopped");
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(&config.server.bind)
+        .await
+        .with_context(|| format!("binding {}", config.server.bind))?;
+    tracing::info!(bind = %config.server.bind, demo = config.uses_demo_data(), "serving");
+    ops.set_ready(true);
+    let shutdown_ops = ops.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Stop taking traffic from the load balancer while in-flight requests finish.
+            shutdown_ops.set_ready(false);
+            let _ = stop_sender.send(true);
+        })
+        .await
+        .context("serving HTTP")?;
+    // Give the scheduler a moment to finish a post in progress; Socket Mode is simply dropped.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(result) = background.join_next().await {
+            if let Err(error) = result {
+                tracing::warn!(%error, "background task ended abnormally");
+            }
+        }
+    })
+    .await;
+    app.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Posts the weekly report to Teams and Slack channels for the scheduler.
+struct ReportPoster {
+    bot: Arc<Bot>,
+    teams: Option<TeamsState>,
+    slack: Option<SlackState>,
+    config: Config,
+}
+
+#[async_trait]
+impl Poster for ReportPoster {
+    async fn post(&self, channel: &str, slot: &Slot) -> anyhow::Result<()> {
+        let window = crate::period::Window {
+            start: slot.at - Duration::days(7),
+            end: slot.at,
+        };
+        let report = self
+            .bot
+            .weekly_report(window, slot.at)
+            .await
+            .context("building the weekly report")?;
+        let reply = crate::report::to_reply(&report, Layout::Chat);
+        if let Some(channel_id) = channel.strip_prefix("teams:") {
+            let Some(teams_state) = &self.teams else {
+                bail!("Teams is not configured");
+            };
+            let target = self
+                .config
+                .teams
+                .iter()
+                .flat_map(|teams| teams.report_channels.iter())
+                .find(|target| target.channel_id == channel_id)
+                .context("Teams report channel is not configured")?;
+            teams_state
+                .connector()
+                .post_to_channel(target, &reply)
+                .await?;
+            return Ok(());
+        }
+        if let Some(channel_id) = channel.strip_prefix("slack:") {
+            let Some(slack_state) = &self.slack else {
+                bail!("Slack is not configured");
+            };
+            let messages = render::block_kit::render(&reply);
+            let chart =
+                render::chart::png(&crate::bot::views::daily_chart(&report.summary), 1000, 500)
+                    .ok();
+            slack_state
+                .api
+                .post_report(channel_id, &messages, chart)
+                .await?;
+            return Ok(());
+        }
+        bail!("unknown channel kind in `{channel}`")
+    }
+}
+
+/// The SQL store seen through the traits of the core and the channels.
+struct StoreAdapter(Store);
+
+#[async_trait]
+impl Ledger for StoreAdapter {
+    async fn put_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        action: &PendingAction,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let json = serde_json::to_string(action)?;
+        Ok(self.0.put_pending(token, user_id, &json, expires).await?)
+    }
+
+    async fn take_pending(
+        &self,
+        token: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<PendingAction>> {
+        match self.0.take_pending(token, user_id, now).await? {
+            Some(json) => Ok(Some(
+                serde_json::from_str(&json).context("reading a pending action")?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()> {
+        let actor = match &record.user_name {
+            Some(name) => format!("{} ({name})", record.user_id),
+            None => record.user_id.clone(),
+        };
+        let entry = AuditEntry {
+            at: record.at,
+            actor,
+            action: record.action.clone(),
+            incident: record.incident.map(|number| number.to_string()),
+            result: record.result.clone(),
+        };
+        Ok(self.0.audit(&entry).await?)
+    }
+}
+
+#[async_trait]
+impl SeenKeys for StoreAdapter {
+    async fn first_time(&self, key: &str) -> anyhow::Result<bool> {
+        Ok(self.0.first_time(key, Utc::now(), SEEN_TTL).await?)
+    }
+
+    async fn contains(&self, key: &str) -> anyhow::Result<bool> {
+        Ok(self.0.seen(key, Utc::now()).await?)
+    }
+}
+
+#[async_trait]
+impl ConversationMemory for StoreAdapter {
+    async fn turns(&self, thread: &str) -> Vec<Turn> {
+        let since = Utc::now() - crate::store::TURN_TTL;
+        let rows = match self
+            .0
+            .turns(thread, crate::store::MAX_TURNS_PER_THREAD, since)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(%error, "reading conversation turns");
+                return Vec::new();
+            }
+        };
+        // Stored as alternating user/assistant rows; pair them back up.
+        let mut turns = Vec::new();
+        let mut question: Option<String> = None;
+        for row in rows {
+            match row.role {
+                Role::User => question = Some(row.text),
+                Role::Assistant => turns.push(Turn {
+                    question: question.take().unwrap_or_default(),
+                    answer: row.text,
+                }),
+            }
+        }
+        turns
+    }
+
+    async fn append(&self, thread: &str, turn: Turn) {
+        let now = Utc::now();
+        for (role, text) in [
+            (Role::User, &turn.question),
+            (Role::Assistant, &turn.answer),
+        ] {
+            if let Err(error) = self.0.append_turn(thread, role, text, now).await {
+                tracing::warn!(%error, "saving a conversation turn");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AnswerCache for StoreAdapter {
+    async fn get(&self, key: &str) -> Option<String> {
+        self.0.cache_get(key).await.ok().flatten()
+    }
+
+    async fn put(&self, key: &str, value: String) {
+        if let Err(error) = self.0.cache_put(key, &value, Utc::now()).await {
+            tracing::warn!(%error, "saving an answer in the cache");
+        }
+    }
+}
