@@ -1,0 +1,135 @@
+//! The wired application: demo data, the SQL store behind the core's traits, and the
+//! demo week's report as golden Markdown.
+
+use chrono::{TimeZone, Utc};
+use sentinel_bot::app;
+use sentinel_bot::bot::reply::Block;
+use sentinel_bot::bot::{Request, User};
+use sentinel_bot::config::Config;
+use sentinel_bot::render;
+use sentinel_bot::report::{self, Layout};
+
+fn config(dir: &tempfile::TempDir, allowed: &str) -> Config {
+    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let env = vec![
+        ("SENTINEL_BOT__STORE__URL".to_string(), url),
+        (
+            "SENTINEL_BOT__ACTIONS__ALLOWED_USERS".to_string(),
+            format!("[\"{allowed}\"]"),
+        ),
+    ];
+    Config::from_sources("", env).unwrap()
+}
+
+fn request(text: &str, user: &str) -> Request {
+    Request {
+        text: text.to_string(),
+        user: User {
+            id: user.to_string(),
+            name: Some("Dana".to_string()),
+            email: None,
+        },
+        thread: None,
+    }
+}
+
+#[tokio::test]
+async fn confirmed_action_is_audited_in_the_sql_store_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+    let app = app::build(&config(&dir, "U-DANA"), now).await.unwrap();
+
+    let ask = app
+        .bot
+        .answer(&request("/status 1400 active", "U-DANA"), now)
+        .await;
+    assert_eq!(ask.title, "Please confirm");
+    let confirm = ask
+        .actions
+        .iter()
+        .find(|action| action.label == "Confirm")
+        .unwrap()
+        .command
+        .clone();
+    assert!(
+        app.store.audit_entries(10).await.unwrap().is_empty(),
+        "nothing is audited before confirmation"
+    );
+
+    // The pending confirmation lives in the store, so another process (replica) can honour it.
+    let replica = app::build(&config(&dir, "U-DANA"), now).await.unwrap();
+    let done = replica.bot.answer(&request(&confirm, "U-DANA"), now).await;
+    assert_eq!(done.title, "Done", "{done:?}");
+    let entries = replica.store.audit_entries(10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, "U-DANA (Dana)");
+    assert_eq!(entries[0].action, "Set incident 1400 to Active");
+    assert_eq!(entries[0].incident.as_deref(), Some("1400"));
+    assert_eq!(entries[0].result, "ok");
+
+    let refused = app
+        .bot
+        .answer(&request("/status 1400 new", "U-MALLORY"), now)
+        .await;
+    assert_eq!(refused.title, "Not allowed");
+    let entries = app.store.audit_entries(10).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0].result.starts_with("refused"), "{entries:?}");
+}
+
+#[tokio::test]
+async fn demo_week_report_is_stable_golden_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+    let app = app::build(&config(&dir, "nobody"), now).await.unwrap();
+    let report = app
+        .bot
+        .weekly_report(sentinel_bot::period::Period::Week.window(now), now)
+        .await
+        .unwrap();
+    let reply = report::to_reply(&report, Layout::Full);
+
+    // The report's sections come in the order analysts read them.
+    let headings: Vec<&str> = reply
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Heading(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Volume",
+            "Status summary",
+            "Tactics summary (MITRE ATT&CK)",
+            "Resolution",
+            "Incident detail",
+            "Security posture recommendations from Defender XDR",
+            "Recommendations from threat intelligence based on MITRE tactics",
+            "Steps to reduce time to triage and resolve",
+            "Recommendations from trends in severity and tactics",
+            "Operational insights",
+        ]
+    );
+    // The full layout lists every incident of the week; chat cuts it short.
+    let detail_rows = |reply: &sentinel_bot::bot::reply::Reply| {
+        reply
+            .blocks
+            .iter()
+            .skip_while(|block| !matches!(block, Block::Heading(text) if text == "Incident detail"))
+            .find_map(|block| match block {
+                Block::Table(table) => Some(table.rows.len()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(detail_rows(&reply), report.summary.total);
+    assert_eq!(
+        detail_rows(&report::to_reply(&report, Layout::Chat)),
+        report::CHAT_DETAIL_ROWS
+    );
+
+    insta::assert_snapshot!("demo_week_report", render::markdown::render(&reply));
+}
