@@ -94,7 +94,15 @@ impl Bot {
                 Ok(reply) => reply,
                 Err(error) => views::error(&error),
             },
-            Err(error) => views::usage_error(&error),
+            Err(error) => {
+                // Free text in a thread where the bot advised earlier is a follow-up question.
+                if error.verb.is_none()
+                    && let Some(reply) = recommend::follow_up(self, request).await
+                {
+                    return reply;
+                }
+                views::usage_error(&error)
+            }
         }
     }
 

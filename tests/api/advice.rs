@@ -774,10 +774,14 @@ async fn the_bot_answers_free_text_in_a_recommend_thread_as_a_follow_up() {
     );
     bot.answer(&in_thread("/recommend 11", Some("t")), now())
         .await;
-    let reply =
-        sentinel_bot::bot::recommend::follow_up(&bot, &in_thread("who owns it?", Some("t")))
-            .await
-            .expect("a follow-up");
+    // Through the front door: free text in the thread is answered as a follow-up.
+    let reply = bot
+        .answer(&in_thread("who owns it?", Some("t")), now())
+        .await;
+    assert_eq!(reply.title, "Follow-up");
+    // Outside the thread the same text gets help.
+    let elsewhere = bot.answer(&in_thread("who owns it?", None), now()).await;
+    assert_eq!(elsewhere.title, "I could not read that command");
 
     assert_eq!(
         reply.blocks[0],
