@@ -21,9 +21,11 @@ pub const MAX_COMMENT: usize = 30_000;
 /// A change waiting for confirmation, as stored between the request and the button press.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PendingAction {
+    /// `owner` is an e-mail/UPN, or a label when `object_id` (an Entra object id) identifies the user.
     Assign {
         number: u64,
         owner: String,
+        object_id: Option<String>,
     },
     SetStatus {
         number: u64,
@@ -50,7 +52,7 @@ impl PendingAction {
     /// One line saying what the action will do.
     pub fn describe(&self) -> String {
         match self {
-            PendingAction::Assign { number, owner } => {
+            PendingAction::Assign { number, owner, .. } => {
                 format!("Assign incident {number} to {owner}")
             }
             PendingAction::SetStatus { number, status } => {
@@ -204,21 +206,27 @@ impl Permissions {
 pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAction, BotError>> {
     Some(Ok(match command {
         Command::Assign { number, assignee } => {
-            let owner = match assignee {
-                Assignee::Me => match &user.email {
-                    Some(email) => email.clone(),
-                    None => {
+            let (owner, object_id) = match assignee {
+                Assignee::Me => match (&user.email, uuid::Uuid::parse_str(&user.id)) {
+                    (Some(email), _) => (email.clone(), None),
+                    // Teams gives the user's Entra object id, which Sentinel accepts as owner.
+                    (None, Ok(_)) => (
+                        user.name.clone().unwrap_or_else(|| user.id.clone()),
+                        Some(user.id.clone()),
+                    ),
+                    (None, Err(_)) => {
                         return Some(Err(BotError::Usage(super::command::UsageError {
-                            message: "I don't know your e-mail address here; use /assign N you@yourdomain instead.".to_string(),
+                            message: "I don't know your Entra identity here; use /assign N you@yourdomain instead.".to_string(),
                             verb: Some(super::command::Verb::Assign),
                         })));
                     }
                 },
-                Assignee::User(name) => name.clone(),
+                Assignee::User(name) => (name.clone(), None),
             };
             PendingAction::Assign {
                 number: *number,
                 owner,
+                object_id,
             }
         }
         Command::SetStatus { number, status } => PendingAction::SetStatus {
@@ -298,13 +306,25 @@ pub async fn execute(
     action: &PendingAction,
 ) -> Result<String, BotError> {
     match action {
-        PendingAction::Assign { number, owner } => {
-            let update = IncidentUpdate {
-                owner: Some(Owner {
+        PendingAction::Assign {
+            number,
+            owner,
+            object_id,
+        } => {
+            let owner_value = match object_id {
+                Some(id) => Owner {
+                    email: None,
+                    name: Some(owner.clone()),
+                    object_id: Some(id.clone()),
+                },
+                None => Owner {
                     email: Some(owner.clone()),
                     name: None,
                     object_id: None,
-                }),
+                },
+            };
+            let update = IncidentUpdate {
+                owner: Some(owner_value),
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, None).await?;

@@ -598,6 +598,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn assign_me_uses_the_teams_object_id_when_there_is_no_email() {
+        let h = harness();
+        let teams_user = "5f1c2a34-1b2c-4d5e-8f90-1234567890ab";
+        let mut ask = request("/assign 8 me", teams_user);
+        ask.user.email = None;
+        ask.user.name = Some("Dana Analyst".to_string());
+        let mut bot = h.bot;
+        bot.settings
+            .permissions
+            .allowed_users
+            .push(teams_user.to_string());
+        let reply = bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        ask.text = confirm_command(&reply);
+        bot.answer(&ask, now()).await;
+        let writes = h.source.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert!(
+            writes[0].contains(teams_user) && writes[0].contains("Dana Analyst"),
+            "{writes:?}"
+        );
+
+        let mut slack = request("/assign 8 me", "U-ANALYST");
+        slack.user.email = None;
+        let reply = bot.answer(&slack, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("Entra identity")),
+            "{reply:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn unknown_command_gets_help() {
         let h = harness();
         let reply = h

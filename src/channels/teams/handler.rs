@@ -75,7 +75,10 @@ fn request_of(activity: &Activity, text: String) -> Request {
             name: from.name,
             email: None,
         },
-        thread: activity.conversation.as_ref().map(|c| c.id.clone()),
+        thread: activity
+            .conversation
+            .as_ref()
+            .map(|conversation| format!("teams:{}", conversation.id)),
     }
 }
 
