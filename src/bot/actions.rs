@@ -347,7 +347,8 @@ pub async fn execute(
             let update = IncidentUpdate {
                 status: Some(Status::Closed),
                 classification: Some(*classification),
-                classification_comment: comment.clone().or_else(|| reason.clone()),
+                classification_comment: comment.clone(),
+                classification_reason: reason.clone(),
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, None).await?;

@@ -92,6 +92,8 @@ pub struct IncidentUpdate {
     pub classification: Option<Classification>,
     /// Closing reason text (`classificationComment`).
     pub classification_comment: Option<String>,
+    /// Sentinel's `classificationReason`, e.g. `InaccurateData`; `None` picks the usual one for the classification.
+    pub classification_reason: Option<String>,
 }
 
 /// An incident created by hand from chat.

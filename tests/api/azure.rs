@@ -423,7 +423,7 @@ async fn an_update_carries_the_etag_in_header_and_body_and_the_changed_fields() 
                 "severity": "High",
                 "status": "Closed",
                 "classification": "FalsePositive",
-                "classificationReason": "IncorrectAlertLogic",
+                "classificationReason": "InaccurateData",
                 "classificationComment": "Test mailbox",
                 "owner": {"assignedTo": "Dana", "email": "dana@contoso.com", "objectId": "oid"}
             }
@@ -443,6 +443,7 @@ async fn an_update_carries_the_etag_in_header_and_body_and_the_changed_fields() 
         severity: None,
         classification: Some(Classification::FalsePositive),
         classification_comment: Some("Test mailbox".into()),
+        classification_reason: Some("InaccurateData".into()),
     };
     let incident = source
         .update(42, &update, Some("\"etag-from-chat\""))

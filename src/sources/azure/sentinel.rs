@@ -311,7 +311,11 @@ pub fn apply_update(current: &Value, update: &IncidentUpdate) -> Value {
     }
     if let Some(classification) = update.classification {
         properties.insert("classification".into(), json!(classification.as_str()));
-        match classification_reason(classification) {
+        let reason = update
+            .classification_reason
+            .as_deref()
+            .or(classification_reason(classification));
+        match reason {
             Some(reason) => properties.insert("classificationReason".into(), json!(reason)),
             None => properties.remove("classificationReason"),
         };
