@@ -128,12 +128,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         if channels.is_empty() {
             tracing::info!("no report channels configured; the weekly post is off");
         } else {
-            let poster = Arc::new(ReportPoster {
-                bot: app.bot.clone(),
-                teams: app.teams.clone(),
-                slack: app.slack.clone(),
-                config: config.clone(),
-            });
+            let poster = report_poster(&app, &config);
             let scheduler = Scheduler::new(app.store.clone(), schedule, channels, poster);
             let mut stop = stop.clone();
             background.spawn(scheduler.run(async move {
@@ -202,6 +197,16 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// The scheduler's poster: builds the report for the slot's week and posts it to a Teams or Slack channel.
+pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
+    Arc::new(ReportPoster {
+        bot: app.bot.clone(),
+        teams: app.teams.clone(),
+        slack: app.slack.clone(),
+        config: config.clone(),
+    })
 }
 
 /// Posts the weekly report to Teams and Slack channels for the scheduler.

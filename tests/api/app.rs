@@ -133,3 +133,86 @@ async fn demo_week_report_is_stable_golden_markdown() {
 
     insta::assert_snapshot!("demo_week_report", render::markdown::render(&reply));
 }
+
+#[tokio::test]
+async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
+    use sentinel_bot::schedule::{ReportSchedule, Scheduler};
+    use wiremock::matchers::{body_string_contains, header, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let slack = MockServer::start().await;
+    Mock::given(path("/chat.postMessage"))
+        .and(header("authorization", "Bearer xoxb-test"))
+        .and(body_string_contains("C-SOC"))
+        .and(body_string_contains("Incident report"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "ts": "1.1"})),
+        )
+        .mount(&slack)
+        .await;
+    Mock::given(path("/files.getUploadURLExternal"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "ok": true, "upload_url": format!("{}/upload/F1", slack.uri()), "file_id": "F1"
+        })))
+        .expect(1)
+        .mount(&slack)
+        .await;
+    Mock::given(path("/upload/F1"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&slack)
+        .await;
+    Mock::given(path("/files.completeUploadExternal"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"ok": true, "files": [{"id": "F1"}]})),
+        )
+        .expect(1)
+        .mount(&slack)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&dir, "nobody");
+    let slack_toml = format!(
+        "[slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"s\"\nreport_channels = [\"C-SOC\"]\napi_url = \"{}\"\n",
+        slack.uri()
+    );
+    config.slack = Config::from_sources(&slack_toml, Vec::new()).unwrap().slack;
+    // Monday 08:00 UTC is the slot; the bot is started at 08:05.
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 5, 0).unwrap();
+    for _restart in 0..2 {
+        let app = app::build(&config, now).await.unwrap();
+        let scheduler = Scheduler::new(
+            app.store.clone(),
+            ReportSchedule::from_config(&config.report).unwrap(),
+            sentinel_bot::schedule::report_channels(&config),
+            app::report_poster(&app, &config),
+        );
+        scheduler.tick(now).await;
+    }
+    let received = slack.received_requests().await.unwrap();
+    let messages = received
+        .iter()
+        .filter(|request| request.url.path() == "/chat.postMessage")
+        .count();
+    assert!(messages >= 1, "the report was posted");
+    let uploads = received
+        .iter()
+        .filter(|request| request.url.path() == "/upload/F1")
+        .count();
+    assert_eq!(
+        uploads, 1,
+        "one chart upload: the second start saw the week's post done"
+    );
+    let first = received
+        .iter()
+        .find(|request| request.url.path() == "/chat.postMessage")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(body["channel"], "C-SOC");
+    assert!(
+        body["blocks"]
+            .as_array()
+            .is_some_and(|blocks| !blocks.is_empty() && blocks.len() <= 50)
+    );
+}
