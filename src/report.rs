@@ -179,7 +179,7 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
         vec![
             Cell::text(label),
             Cell::text(count),
-            Cell::text(share(count, summary.total)),
+            Cell::text(views::share(count, summary.total)),
         ]
     })
     .collect();
@@ -404,7 +404,7 @@ fn tactic_table(report: &WeeklyReport) -> Table {
                 Cell::text(tactic.name()),
                 Cell::text(tactic.id()),
                 Cell::text(trend.current),
-                Cell::text(share(trend.current, summary.total)),
+                Cell::text(views::share(trend.current, summary.total)),
                 Cell::text(change(trend)),
             ]
         })
@@ -414,7 +414,7 @@ fn tactic_table(report: &WeeklyReport) -> Table {
             Cell::text("No tactic"),
             Cell::text("-"),
             Cell::text(summary.without_tactics),
-            Cell::text(share(summary.without_tactics, summary.total)),
+            Cell::text(views::share(summary.without_tactics, summary.total)),
             Cell::text("-"),
         ]);
     }
@@ -542,7 +542,7 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
             "Automation: {} of {} closed incidents ({}) were false or benign positives; tune or auto-close the rules that raise them most.",
             benign,
             closed.len(),
-            share(benign, closed.len())
+            views::share(benign, closed.len())
         ));
     }
     let unassigned = incidents
@@ -577,10 +577,6 @@ fn change(trend: &Trend) -> String {
         None if trend.current > 0 => "new".to_string(),
         None => "no change".to_string(),
     }
-}
-
-fn share(count: usize, total: usize) -> String {
-    views::percent((total > 0).then(|| count as f64 / total as f64))
 }
 
 fn median(values: &analytics::Durations) -> String {

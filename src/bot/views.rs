@@ -430,7 +430,8 @@ pub fn percent(ratio: Option<f64>) -> String {
         .unwrap_or_else(|| "n/a".to_string())
 }
 
-fn share(count: usize, total: usize) -> String {
+/// `count` as a share of `total`, or "n/a".
+pub fn share(count: usize, total: usize) -> String {
     percent((total > 0).then(|| count as f64 / total as f64))
 }
 
