@@ -1,14 +1,17 @@
-//! Wiring: builds the bot, its sources, store, channels and scheduler from `Config`,
-//! adapts the SQL store to the small traits the core and channels define, and runs `serve`.
+//! Wiring: builds the bot, its sources, store, channels, scheduler and auto-triage from
+//! `Config`, adapts the SQL store to the small traits the core and channels define, and runs
+//! `serve`.
 
 use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
 use crate::advice::{Advisor, llm::LlmClient};
 use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
+use crate::bot::reply::Reply;
 use crate::bot::{Bot, Settings};
 use crate::channels::slack::seen::SeenKeys;
 use crate::channels::slack::{self, SlackState};
 use crate::channels::teams::{self, TeamsState};
-use crate::config::Config;
+use crate::channels::webhook::{self, WebhookState};
+use crate::config::{Config, TeamsChannel};
 use crate::render;
 use crate::report::Layout;
 use crate::schedule::{self, Poster, ReportSchedule, Scheduler, Slot};
@@ -17,6 +20,7 @@ use crate::sources::azure::AzureSource;
 use crate::sources::demo::DemoSource;
 use crate::sources::{IncidentSource, ThreatIntel};
 use crate::store::{AuditEntry, Role, Store};
+use crate::triage::{Announcer, Triage};
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -32,6 +36,8 @@ pub struct App {
     pub store: Store,
     pub teams: Option<TeamsState>,
     pub slack: Option<SlackState>,
+    /// Auto-triage, when `[triage] enabled`.
+    pub triage: Option<Arc<Triage>>,
 }
 
 /// Builds the bot and channels. With no `[azure]` section the demo data answers.
@@ -60,9 +66,11 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         .map(LlmClient::new)
         .transpose()
         .context("configuring the LLM")?;
-    let advisor = Advisor::new(llm, intel.clone())
-        .with_memory(Arc::new(StoreAdapter(store.clone())))
-        .with_cache(Arc::new(StoreAdapter(store.clone())));
+    let advisor = Arc::new(
+        Advisor::new(llm, intel.clone())
+            .with_memory(Arc::new(StoreAdapter(store.clone())))
+            .with_cache(Arc::new(StoreAdapter(store.clone()))),
+    );
     let settings = Settings {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: crate::bot::actions::Permissions {
@@ -75,7 +83,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         intel,
         ledger: Arc::new(StoreAdapter(store.clone())),
         settings,
-        advisor: Some(Arc::new(advisor)),
+        advisor: Some(advisor.clone()),
     });
     let teams = config.teams.as_ref().map(|teams_config| {
         TeamsState::new(
@@ -92,11 +100,33 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
             Arc::new(StoreAdapter(store.clone())),
         )
     });
+    let triage = config.triage.enabled.then(|| {
+        let channels = ChannelPoster::new(config, teams.clone(), slack.clone());
+        let alert_channels = alert_channels(config);
+        let announcer: Option<Arc<dyn Announcer>> = if alert_channels.is_empty() {
+            tracing::info!(
+                "no alert_channels configured; high-severity incidents are not announced"
+            );
+            None
+        } else {
+            Some(Arc::new(ChannelAnnouncer {
+                channels,
+                alert_channels,
+            }))
+        };
+        Arc::new(Triage::new(
+            bot.source.clone(),
+            advisor,
+            store.clone(),
+            announcer,
+        ))
+    });
     Ok(App {
         bot,
         store,
         teams,
         slack,
+        triage,
     })
 }
 
@@ -119,6 +149,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let (Some(slack_state), false) = (&app.slack, socket_mode) {
         channels = channels.merge(slack::router(slack_state.clone()));
     }
+    if let (Some(triage), Some(secret)) = (&app.triage, &config.triage.webhook_secret) {
+        channels = channels.merge(webhook::router(WebhookState {
+            triage: triage.clone(),
+            secret: secret.clone(),
+        }));
+    }
     let router = server::router(channels, ops.clone(), config.server.body_limit);
 
     let (stop_sender, stop) = tokio::sync::watch::channel(false);
@@ -135,6 +171,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             }));
         }
+    }
+    if let Some(triage) = &app.triage
+        && config.triage.poll_seconds > 0
+    {
+        let triage = triage.clone();
+        let every = std::time::Duration::from_secs(config.triage.poll_seconds);
+        let mut stop = stop.clone();
+        background.spawn(async move {
+            triage
+                .run(every, async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await;
+        });
     }
     if let (Some(slack_state), Some(slack_config)) = (&app.slack, &config.slack)
         && socket_mode
@@ -203,18 +253,14 @@ async fn shutdown_signal() {
 pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
     Arc::new(ReportPoster {
         bot: app.bot.clone(),
-        teams: app.teams.clone(),
-        slack: app.slack.clone(),
-        config: config.clone(),
+        channels: ChannelPoster::new(config, app.teams.clone(), app.slack.clone()),
     })
 }
 
 /// Posts the weekly report to Teams and Slack channels for the scheduler.
 struct ReportPoster {
     bot: Arc<Bot>,
-    teams: Option<TeamsState>,
-    slack: Option<SlackState>,
-    config: Config,
+    channels: ChannelPoster,
 }
 
 #[async_trait]
@@ -230,20 +276,71 @@ impl Poster for ReportPoster {
             .await
             .context("building the weekly report")?;
         let reply = crate::report::to_reply(&report, Layout::Chat);
+        let chart = crate::bot::views::daily_chart(&report.summary);
+        self.channels.post(channel, &reply, Some(&chart)).await
+    }
+}
+
+/// Channel keys (`teams:<id>`, `slack:<id>`) of every configured alert channel.
+fn alert_channels(config: &Config) -> Vec<String> {
+    let teams = config.teams.iter().flat_map(|teams| {
+        teams
+            .alert_channels
+            .iter()
+            .map(|channel| format!("teams:{}", channel.channel_id))
+    });
+    let slack = config.slack.iter().flat_map(|slack| {
+        slack
+            .alert_channels
+            .iter()
+            .map(|channel| format!("slack:{channel}"))
+    });
+    teams.chain(slack).collect()
+}
+
+/// Posts a reply to a channel named by its key, `teams:<channel id>` or `slack:<channel id>`.
+#[derive(Clone)]
+struct ChannelPoster {
+    teams: Option<TeamsState>,
+    slack: Option<SlackState>,
+    /// Every configured Teams channel (report and alert), to find a key's service URL and tenant.
+    teams_channels: Vec<TeamsChannel>,
+}
+
+impl ChannelPoster {
+    fn new(config: &Config, teams: Option<TeamsState>, slack: Option<SlackState>) -> ChannelPoster {
+        let teams_channels = config
+            .teams
+            .iter()
+            .flat_map(|teams| teams.report_channels.iter().chain(&teams.alert_channels))
+            .cloned()
+            .collect();
+        ChannelPoster {
+            teams,
+            slack,
+            teams_channels,
+        }
+    }
+
+    /// Posts `reply`; in Slack the chart (if any) follows as a PNG, since Block Kit cannot draw it.
+    async fn post(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        chart: Option<&crate::bot::reply::Chart>,
+    ) -> anyhow::Result<()> {
         if let Some(channel_id) = channel.strip_prefix("teams:") {
             let Some(teams_state) = &self.teams else {
                 bail!("Teams is not configured");
             };
             let target = self
-                .config
-                .teams
+                .teams_channels
                 .iter()
-                .flat_map(|teams| teams.report_channels.iter())
                 .find(|target| target.channel_id == channel_id)
-                .context("Teams report channel is not configured")?;
+                .context("Teams channel is not configured")?;
             teams_state
                 .connector()
-                .post_to_channel(target, &reply)
+                .post_to_channel(target, reply)
                 .await?;
             return Ok(());
         }
@@ -251,17 +348,39 @@ impl Poster for ReportPoster {
             let Some(slack_state) = &self.slack else {
                 bail!("Slack is not configured");
             };
-            let messages = render::block_kit::render(&reply);
-            let chart =
-                render::chart::png(&crate::bot::views::daily_chart(&report.summary), 1000, 500)
-                    .ok();
+            let messages = render::block_kit::render(reply);
+            let png = chart.and_then(|chart| render::chart::png(chart, 1000, 500).ok());
             slack_state
                 .api
-                .post_report(channel_id, &messages, chart)
+                .post_report(channel_id, &messages, png)
                 .await?;
             return Ok(());
         }
         bail!("unknown channel kind in `{channel}`")
+    }
+}
+
+/// Announces triaged high-severity incidents in every alert channel.
+struct ChannelAnnouncer {
+    channels: ChannelPoster,
+    alert_channels: Vec<String>,
+}
+
+#[async_trait]
+impl Announcer for ChannelAnnouncer {
+    async fn announce(&self, reply: &Reply) -> anyhow::Result<()> {
+        // Every channel is tried, so one failing channel does not silence the others.
+        let mut failures = Vec::new();
+        for channel in &self.alert_channels {
+            if let Err(error) = self.channels.post(channel, reply, None).await {
+                failures.push(format!("{channel}: {error:#}"));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            bail!("announcing failed in {}", failures.join("; "))
+        }
     }
 }
 

@@ -163,6 +163,9 @@ pub struct TeamsConfig {
     /// Channels that get the weekly report.
     #[serde(default)]
     pub report_channels: Vec<TeamsChannel>,
+    /// Channels where auto-triage announces new high-severity incidents.
+    #[serde(default)]
+    pub alert_channels: Vec<TeamsChannel>,
     /// Accept unauthenticated requests from Microsoft's Agents Playground. Only honoured
     /// when the server is bound to a loopback address.
     #[serde(default)]
@@ -211,6 +214,9 @@ pub struct SlackConfig {
     /// Channels that get the weekly report.
     #[serde(default)]
     pub report_channels: Vec<String>,
+    /// Channels where auto-triage announces new high-severity incidents.
+    #[serde(default)]
+    pub alert_channels: Vec<String>,
     /// Web API base URL (tests point it at a fake).
     #[serde(default = "default_slack_api")]
     pub api_url: String,
@@ -331,16 +337,17 @@ pub struct ActionsConfig {
     pub allowed_groups: Vec<String>,
 }
 
-/// Automatic triage of new incidents.
+/// Automatic triage of new incidents: a comment on each, high-severity ones announced in
+/// the `alert_channels` of `[teams]` and `[slack]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TriageConfig {
     #[serde(default)]
     pub enabled: bool,
-    /// Seconds between polls for new incidents.
+    /// Seconds between polls for new incidents; 0 turns polling off (webhook only).
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
-    /// Shared secret a Sentinel automation rule sends to the webhook.
+    /// Bearer secret the Sentinel playbook sends to `POST /api/triage`; unset, no webhook is served.
     pub webhook_secret: Option<SecretString>,
 }
 

@@ -112,6 +112,14 @@ pub trait IncidentSource: Send + Sync {
     /// end that was created in the [`OPEN_LOOKBACK_DAYS`] before it. One upstream query.
     async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError>;
 
+    /// Incidents created in `window`, in their latest state as of its end, for auto-triage. One upstream
+    /// query; sources with a cheaper query than [`IncidentSource::incidents`] override it.
+    async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
+        let mut incidents = self.incidents(window).await?;
+        incidents.retain(|it| window.contains(it.created));
+        Ok(incidents)
+    }
+
     /// One incident with its alerts and comments.
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError>;
 

@@ -24,6 +24,17 @@ impl Store {
         Ok(affected == 1)
     }
 
+    /// Forgets a mark, so an incident whose triage failed is tried again.
+    pub async fn unmark_triaged(&self, incident_number: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM triaged_incidents WHERE incident_number = $1")
+                .bind(incident_number)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// The watermark `name` (e.g. `incident_poll`), if set.
     pub async fn watermark(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let value: Option<String> = on_pool!(self, pool => {
@@ -70,6 +81,9 @@ mod tests {
         assert!(store.mark_triaged(42, now).await.unwrap());
         assert!(!store.mark_triaged(42, now).await.unwrap());
         assert!(store.mark_triaged(43, now).await.unwrap());
+        store.unmark_triaged(42).await.unwrap();
+        assert!(store.mark_triaged(42, now).await.unwrap());
+        assert!(!store.mark_triaged(43, now).await.unwrap());
     }
 
     #[tokio::test]

@@ -19,10 +19,10 @@ use wiremock::matchers::{
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const WORKSPACE: &str = "11111111-1111-1111-1111-111111111111";
-const INCIDENTS: &str = "/subscriptions/sub-1/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/ws-soc/providers/Microsoft.SecurityInsights/incidents";
+pub const WORKSPACE: &str = "11111111-1111-1111-1111-111111111111";
+pub const INCIDENTS: &str = "/subscriptions/sub-1/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/ws-soc/providers/Microsoft.SecurityInsights/incidents";
 
-fn config(server: &MockServer) -> AzureConfig {
+pub fn config(server: &MockServer) -> AzureConfig {
     AzureConfig {
         tenant_id: "tenant-1".into(),
         client_id: Some("app-1".into()),
@@ -45,7 +45,7 @@ fn config(server: &MockServer) -> AzureConfig {
     }
 }
 
-fn quick_policy() -> RetryPolicy {
+pub fn quick_policy() -> RetryPolicy {
     RetryPolicy {
         attempts: 3,
         base_delay: StdDuration::from_millis(1),
@@ -55,7 +55,7 @@ fn quick_policy() -> RetryPolicy {
 }
 
 /// A fake Entra that hands out `tok` for an hour, and the source pointed at `server`.
-async fn source(server: &MockServer) -> AzureSource {
+pub async fn source(server: &MockServer) -> AzureSource {
     Mock::given(method("POST"))
         .and(path("/tenant-1/oauth2/v2.0/token"))
         .respond_with(
@@ -82,7 +82,7 @@ fn week() -> Window {
     }
 }
 
-fn query_path() -> String {
+pub fn query_path() -> String {
     format!("/v1/workspaces/{WORKSPACE}/query")
 }
 

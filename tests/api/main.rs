@@ -8,3 +8,4 @@ mod schedule;
 mod slack;
 mod store;
 mod teams;
+mod triage;

@@ -76,6 +76,7 @@ impl Fake {
             tenant_id: None,
             allowed_tenants: Vec::new(),
             report_channels: Vec::new(),
+            alert_channels: Vec::new(),
             local_playground: false,
             openid_metadata_url: format!("{}/openid", self.server.uri()),
             login_url: format!("{}/login", self.server.uri()),

@@ -44,6 +44,19 @@ pub fn incidents_query(window: Window) -> String {
     )
 }
 
+/// The latest state of each incident created in `window`, for auto-triage: no history
+/// join and no open-incident lookback, so a poll every minute stays cheap.
+pub fn created_query(window: Window) -> String {
+    let start = datetime(window.start);
+    let end = datetime(window.end);
+    format!(
+        "SecurityIncident\n\
+         | where TimeGenerated >= {start}\n\
+         | where CreatedTime >= {start} and CreatedTime < {end}\n\
+         | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"
+    )
+}
+
 /// The ISO 8601 interval sent as the query's `timespan`, so the service scans no more
 /// than the query needs.
 pub fn timespan(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
@@ -90,6 +103,19 @@ mod tests {
         );
         assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
         assert!(query.contains("FirstTriaged = min(TimeGenerated)"));
+    }
+
+    #[test]
+    fn the_triage_query_reads_only_incidents_created_in_the_window() {
+        let query = created_query(week());
+        assert!(
+            query.contains(
+                "CreatedTime >= datetime(2026-11-16T00:00:00.000Z) and CreatedTime < datetime(2026-11-23T00:00:00.000Z)"
+            ),
+            "{query}"
+        );
+        assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
+        assert!(!query.contains("join"), "{query}");
     }
 
     #[test]

@@ -111,6 +111,23 @@ impl AzureSource {
         })
     }
 
+    /// Runs one incident query; a partial answer fails, since a report from part of the data
+    /// would show wrong figures.
+    async fn query_incidents(
+        &self,
+        query: &str,
+        timespan: &str,
+    ) -> Result<Vec<Incident>, SourceError> {
+        let result = self.log_analytics.query(query, timespan).await?;
+        if let Some(message) = result.partial_error {
+            return Err(SourceError::Failed {
+                system: "Log Analytics",
+                reason: format!("the query returned only part of the data: {message}"),
+            });
+        }
+        Ok(collapse(log_analytics::incident_rows(&result)))
+    }
+
     fn graph(&self) -> Result<&GraphClient, SourceError> {
         self.graph.as_ref().ok_or_else(|| SourceError::Unavailable {
             system: "Microsoft Graph",
@@ -124,15 +141,13 @@ impl IncidentSource for AzureSource {
     async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
         let query = kql::incidents_query(window);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
-        let result = self.log_analytics.query(&query, &timespan).await?;
-        // A report from part of the data would show wrong figures, so a partial answer fails.
-        if let Some(message) = result.partial_error {
-            return Err(SourceError::Failed {
-                system: "Log Analytics",
-                reason: format!("the query returned only part of the data: {message}"),
-            });
-        }
-        Ok(collapse(log_analytics::incident_rows(&result)))
+        self.query_incidents(&query, &timespan).await
+    }
+
+    async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
+        let query = kql::created_query(window);
+        let timespan = kql::timespan(window.start, window.end);
+        self.query_incidents(&query, &timespan).await
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
