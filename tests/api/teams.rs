@@ -717,8 +717,21 @@ fn packaged_manifest_satisfies_the_manifest_rules() {
     let mut broken = manifest.clone();
     broken["bots"][0]["botId"] = json!("{{BOT_APP_ID}}");
     assert!(!validator.is_valid(&broken));
-    let mut broken = manifest;
+    let mut broken = manifest.clone();
     broken["bots"][0]["scopes"] = json!(["groupchat"]);
+    assert!(!validator.is_valid(&broken));
+    // Limits, enums and unknown properties, as in the official schema.
+    let mut broken = manifest.clone();
+    broken["bots"][0]["commandLists"][0]["commands"][0]["title"] = json!("x".repeat(129));
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest.clone();
+    broken["permissions"] = json!(["identity", "readChannel"]);
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest.clone();
+    broken["developer"]["webSiteUrl"] = json!("https://example.com");
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest;
+    broken["validDomain"] = json!([]);
     assert!(!validator.is_valid(&broken));
 }
 
