@@ -718,9 +718,108 @@ fn packaged_manifest_satisfies_the_manifest_rules() {
     let mut broken = manifest.clone();
     broken["bots"][0]["botId"] = json!("{{BOT_APP_ID}}");
     assert!(!validator.is_valid(&broken));
-    let mut broken = manifest;
+    let mut broken = manifest.clone();
     broken["bots"][0]["scopes"] = json!(["groupchat"]);
     assert!(!validator.is_valid(&broken));
+    // Limits, enums and unknown properties, as in the official schema.
+    let mut broken = manifest.clone();
+    broken["bots"][0]["commandLists"][0]["commands"][0]["title"] = json!("x".repeat(129));
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest.clone();
+    broken["permissions"] = json!(["identity", "readChannel"]);
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest.clone();
+    broken["developer"]["webSiteUrl"] = json!("https://example.com");
+    assert!(!validator.is_valid(&broken));
+    let mut broken = manifest;
+    broken["validDomain"] = json!([]);
+    assert!(!validator.is_valid(&broken));
+}
+
+/// Names a folder holding the official `MicrosoftTeams.schema.json` (v1.29), which is not
+/// vendored: get it from
+/// https://developer.microsoft.com/json-schemas/teams/v1.29/MicrosoftTeams.schema.json
+const TEAMS_SCHEMA_ENV: &str = "SENTINEL_BOT_TEAMS_SCHEMA_DIR";
+
+/// Every way `validator` finds `manifest` invalid, one line each.
+fn schema_errors(validator: &jsonschema::Validator, manifest: &Value) -> Vec<String> {
+    validator
+        .iter_errors(manifest)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
+}
+
+#[test]
+fn packaged_manifest_satisfies_the_official_schema() {
+    let Ok(dir) = std::env::var(TEAMS_SCHEMA_ENV) else {
+        eprintln!(
+            "packaged_manifest_satisfies_the_official_schema: skipped, set {TEAMS_SCHEMA_ENV} \
+             to a folder holding the official v1.29 MicrosoftTeams.schema.json"
+        );
+        return;
+    };
+    let path = std::path::Path::new(&dir).join("MicrosoftTeams.schema.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    let schema: Value = serde_json::from_str(&text).expect("the official schema is JSON");
+    // Validate with the draft the schema declares, with format checks (`$schema` is a uri).
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
+    let validator = jsonschema::draft4::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the official schema compiles");
+
+    // The manifest exactly as the `manifest` command packages it, with a real-looking id.
+    let app_id = "6f1c2a34-1b2c-4d5e-8f90-1234567890ab";
+    let zip = sentinel_bot::channels::teams::manifest::package_bytes(app_id).expect("package");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip");
+    let manifest: Value =
+        serde_json::from_reader(archive.by_name("manifest.json").expect("manifest.json"))
+            .expect("json");
+    assert_eq!(manifest["id"], app_id);
+    let errors = schema_errors(&validator, &manifest);
+    assert!(
+        errors.is_empty(),
+        "the packaged manifest breaks the official schema:\n{}",
+        errors.join("\n")
+    );
+    // Draft 4 has no `const`, so the schema's manifestVersion pin is checked here instead.
+    assert_eq!(
+        manifest["manifestVersion"],
+        schema["properties"]["manifestVersion"]["const"]
+    );
+
+    // The validator really applies the schema: each of these breaks one official rule.
+    let title_limit = schema["properties"]["bots"]["items"]["properties"]["commandLists"]["items"]
+        ["properties"]["commands"]["items"]["properties"]["title"]["maxLength"]
+        .as_u64()
+        .expect("command title maxLength");
+    let mut breakages = Vec::new();
+    let mut broken = manifest.clone();
+    broken["bots"][0]["commandLists"][0]["commands"][0]["title"] =
+        json!("x".repeat(title_limit as usize + 1));
+    breakages.push(("command title over the limit", broken));
+    let mut broken = manifest.clone();
+    broken["bots"][0]["scopes"] = json!(["personal", "groupchat"]);
+    breakages.push(("scope spelt groupchat", broken));
+    let mut broken = manifest.clone();
+    broken["permissions"] = json!(["identity", "readChannel"]);
+    breakages.push(("unknown permission", broken));
+    let mut broken = manifest.clone();
+    broken["bots"][0]["botId"] = json!("{{BOT_APP_ID}}");
+    breakages.push(("botId not a GUID", broken));
+    let mut broken = manifest.clone();
+    broken["developer"]["webSiteUrl"] = json!("https://example.com");
+    breakages.push(("misspelt developer property", broken));
+    let mut broken = manifest;
+    broken["$schema"] = json!("not a uri");
+    breakages.push(("$schema not a uri (format check)", broken));
+    for (what, broken) in breakages {
+        assert!(
+            !schema_errors(&validator, &broken).is_empty(),
+            "{what} was accepted"
+        );
+    }
 }
 
 #[test]

@@ -78,6 +78,30 @@ mod tests {
     }
 
     #[test]
+    fn outline_icon_is_white_on_transparent() {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(OUTLINE_ICON))
+            .read_info()
+            .expect("png header");
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut pixels).expect("png frame");
+        assert_eq!(
+            (info.color_type, info.bit_depth),
+            (png::ColorType::Rgba, png::BitDepth::Eight)
+        );
+        let pixels = &pixels[..info.buffer_size()];
+        let mut drawn = 0;
+        for rgba in pixels.chunks_exact(4) {
+            // Teams wants the outline white where drawn and transparent elsewhere.
+            assert!(rgba[3] == 0 || rgba[..3] == [255, 255, 255], "{rgba:?}");
+            drawn += usize::from(rgba[3] != 0);
+        }
+        assert!(
+            drawn > 0 && drawn < pixels.len() / 4,
+            "{drawn} pixels drawn"
+        );
+    }
+
+    #[test]
     fn package_holds_three_files() {
         let bytes = package_bytes("12345678-9abc-def0-1234-56789abcdef0").expect("package");
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
