@@ -55,7 +55,7 @@ fn quick_policy() -> RetryPolicy {
 }
 
 /// A fake Entra that hands out `tok` for an hour, and the source pointed at `server`.
-async fn source(server: &MockServer) -> AzureSource {
+pub(crate) async fn source(server: &MockServer) -> AzureSource {
     Mock::given(method("POST"))
         .and(path("/tenant-1/oauth2/v2.0/token"))
         .respond_with(
@@ -75,14 +75,14 @@ fn time(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn week() -> Window {
+pub(crate) fn week() -> Window {
     Window {
         start: time("2026-11-16T00:00:00Z"),
         end: time("2026-11-23T00:00:00Z"),
     }
 }
 
-fn query_path() -> String {
+pub(crate) fn query_path() -> String {
     format!("/v1/workspaces/{WORKSPACE}/query")
 }
 

@@ -2,6 +2,7 @@
 //! files upload v2 flow, with per-channel pacing and 429 Retry-After handling.
 
 use crate::render::block_kit::Message;
+use crate::upstream::{self, Upstream};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -82,6 +83,12 @@ impl WebApi {
         self
     }
 
+    /// Changes the attempts per call, the first included (tests use fewer, to wait less).
+    pub fn with_max_attempts(mut self, attempts: u32) -> WebApi {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     /// Posts one message to a channel, in a thread when `thread_ts` is given; returns its `ts`.
     pub async fn post_message(
         &self,
@@ -155,11 +162,7 @@ impl WebApi {
         let file_id = text_field(&ticket, method, "file_id")?;
 
         let upload = "upload_url";
-        let response = self
-            .http
-            .post(&upload_url)
-            .body(bytes)
-            .send()
+        let response = upstream::send(Upstream::Slack, self.http.post(&upload_url).body(bytes))
             .await
             .map_err(|source| transport(upload, source))?;
         if !response.status().is_success() {
@@ -233,8 +236,7 @@ impl WebApi {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = build()
-                .send()
+            let response = upstream::send(Upstream::Slack, build())
                 .await
                 .map_err(|source| transport(method, source))?;
             let status = response.status();

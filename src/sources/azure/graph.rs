@@ -6,13 +6,15 @@ use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Incident, Tactic};
 use crate::sources::{Intel, SourceError};
+use crate::upstream::Upstream;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
-const SYSTEM: &str = "Microsoft Graph";
+const UPSTREAM: Upstream = Upstream::Graph;
+const SYSTEM: &str = UPSTREAM.name();
 
 /// Most alerts looked up one by one for an incident without a Defender incident link.
 const MAX_ALERT_LOOKUPS: usize = 20;
@@ -58,7 +60,7 @@ impl GraphClient {
             .token(&format!("{}/.default", self.endpoint))
             .await?;
         let url = format!("{}/v1.0{path}", self.endpoint);
-        let response = retry::send(SYSTEM, &self.policy, || {
+        let response = retry::send(UPSTREAM, &self.policy, || {
             self.http
                 .get(&url)
                 .bearer_auth(token.expose_secret())
