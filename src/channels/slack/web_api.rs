@@ -1,5 +1,5 @@
-//! Slack Web API client: chat.postMessage, response_url follow-ups and the
-//! files upload v2 flow, with per-channel pacing and 429 Retry-After handling.
+//! Slack Web API client: chat.postMessage, response_url follow-ups, the files upload v2
+//! flow and user group members, with per-channel pacing and 429 Retry-After handling.
 
 use crate::render::block_kit::Message;
 use crate::upstream::{self, Upstream};
@@ -180,6 +180,35 @@ impl WebApi {
         self.call_form("files.completeUploadExternal", &form)
             .await?;
         Ok(file_id)
+    }
+
+    /// The user ids in the user group `usergroup` (`S...`), by usergroups.users.list; needs the
+    /// `usergroups:read` scope.
+    pub async fn usergroup_members(&self, usergroup: &str) -> Result<Vec<String>, WebApiError> {
+        let method = "usergroups.users.list";
+        let url = format!("{}/{method}", self.base_url);
+        let response = self
+            .send_with_retries(method, || {
+                self.http
+                    .get(&url)
+                    .bearer_auth(self.token.expose_secret())
+                    .query(&[("usergroup", usergroup)])
+            })
+            .await?;
+        let answer = read_answer(method, response).await?;
+        let users =
+            answer
+                .get("users")
+                .and_then(Value::as_array)
+                .ok_or(WebApiError::Malformed {
+                    method: method.to_string(),
+                    field: "users",
+                })?;
+        Ok(users
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect())
     }
 
     /// POSTs a JSON body to a `response_url` (slash commands, interactions).
