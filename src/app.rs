@@ -5,13 +5,15 @@
 use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
 use crate::advice::{Advisor, llm::LlmClient};
 use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
+use crate::bot::permissions::Permissions;
 use crate::bot::reply::Reply;
 use crate::bot::{Bot, Settings};
 use crate::channels::slack::seen::SeenKeys;
-use crate::channels::slack::{self, SlackState};
+use crate::channels::slack::{self, SlackState, WebApi};
 use crate::channels::teams::{self, TeamsState};
 use crate::channels::webhook::{self, WebhookState};
 use crate::config::{Config, TeamsChannel};
+use crate::directory::{self, GroupDirectory};
 use crate::render;
 use crate::report::Layout;
 use crate::schedule::{self, Poster, ReportSchedule, Scheduler, Slot};
@@ -49,17 +51,25 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .context("building the HTTP client")?;
-    let (source, intel): (Arc<dyn IncidentSource>, Arc<dyn ThreatIntel>) = match &config.azure {
-        Some(azure) => {
-            let azure =
-                Arc::new(AzureSource::new(azure, http.clone()).context("configuring Azure")?);
-            (azure.clone(), azure)
-        }
+    let azure = config
+        .azure
+        .as_ref()
+        .map(|azure| AzureSource::new(azure, http.clone()).map(Arc::new))
+        .transpose()
+        .context("configuring Azure")?;
+    let (source, intel): (Arc<dyn IncidentSource>, Arc<dyn ThreatIntel>) = match &azure {
+        Some(azure) => (azure.clone(), azure.clone()),
         None => {
             let demo = Arc::new(DemoSource::new(now));
             (demo.clone(), demo)
         }
     };
+    let slack_api = config.slack.as_ref().map(|slack_config| {
+        Arc::new(WebApi::new(
+            &slack_config.api_url,
+            slack_config.bot_token.clone(),
+        ))
+    });
     let llm = config
         .llm
         .as_ref()
@@ -73,9 +83,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
     );
     let settings = Settings {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
-        permissions: crate::bot::actions::Permissions {
-            allowed_users: config.actions.allowed_users.clone(),
-        },
+        permissions: permissions(config, azure, slack_api.clone()),
         ..Settings::default()
     };
     let bot = Arc::new(Bot {
@@ -93,13 +101,18 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
             teams::is_loopback_bind(&config.server.bind),
         )
     });
-    let slack = config.slack.as_ref().map(|slack_config| {
-        SlackState::new(
-            bot.clone(),
-            slack_config,
-            Arc::new(StoreAdapter(store.clone())),
-        )
-    });
+    let slack = config
+        .slack
+        .as_ref()
+        .zip(slack_api)
+        .map(|(slack_config, api)| {
+            SlackState::new(
+                bot.clone(),
+                slack_config,
+                api,
+                Arc::new(StoreAdapter(store.clone())),
+            )
+        });
     let triage = config.triage.enabled.then(|| {
         let channels = ChannelPoster::new(config, teams.clone(), slack.clone());
         let alert_channels = alert_channels(config);
@@ -128,6 +141,30 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         slack,
         triage,
     })
+}
+
+/// Who may act: `[actions]`, with groups looked up in Graph (Teams users) or Slack (Slack users).
+fn permissions(
+    config: &Config,
+    azure: Option<Arc<AzureSource>>,
+    slack: Option<Arc<WebApi>>,
+) -> Permissions {
+    let groups = &config.actions.allowed_groups;
+    let unrecognised = directory::unrecognised_groups(groups);
+    if !unrecognised.is_empty() {
+        tracing::warn!(
+            ?unrecognised,
+            "actions.allowed_groups holds ids that are neither Entra group GUIDs nor Slack S... ids; they never match"
+        );
+    }
+    Permissions {
+        allowed_users: config.actions.allowed_users.clone(),
+        allowed_groups: groups.clone(),
+        directory: Arc::new(GroupDirectory {
+            entra: azure,
+            slack,
+        }),
+    }
 }
 
 /// Runs the HTTP server, the weekly scheduler and Socket Mode until Ctrl-C or SIGTERM.

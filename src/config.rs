@@ -332,7 +332,9 @@ pub struct ActionsConfig {
     /// User ids (Slack `U...`, Teams AAD object ids) or e-mails allowed to act.
     #[serde(default)]
     pub allowed_users: Vec<String>,
-    /// Teams AAD group ids allowed to act.
+    /// Groups whose members may act: Entra group object ids (GUIDs) for Teams users, Slack
+    /// user group ids (`S...`) for Slack users. Membership is checked when a user asks and again
+    /// when they confirm; if it cannot be checked, the user may not act.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
 }

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sentinel_bot::app;
 use sentinel_bot::bot::command::{self, Command};
-use sentinel_bot::bot::{Request, User};
+use sentinel_bot::bot::{Realm, Request, User};
 use sentinel_bot::config::Config;
 use sentinel_bot::render;
 use sentinel_bot::report::{self, Layout};
@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
                     id: "cli".to_string(),
                     name: Some("Terminal user".to_string()),
                     email: None,
+                    realm: Realm::Local,
                 },
                 thread: None,
             };

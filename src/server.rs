@@ -27,6 +27,7 @@ impl Ops {
     /// Installs the global Prometheus recorder (once per process) and starts not ready.
     pub fn install() -> Ops {
         let metrics = PrometheusBuilder::new().install_recorder().ok();
+        crate::upstream::describe();
         Ops {
             metrics,
             ready: Arc::new(AtomicBool::new(false)),

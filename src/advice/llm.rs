@@ -3,6 +3,7 @@
 //! budget and usage accounting. Knows nothing of incidents or chat platforms.
 
 use crate::config::{LlmConfig, LlmProvider};
+use crate::upstream::{self, Upstream};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -290,8 +291,7 @@ impl LlmClient {
                     }
                 };
             }
-            let response = request
-                .send()
+            let response = upstream::send(Upstream::Llm, request)
                 .await
                 .map_err(|error| self.transport(error))?;
             let status = response.status();

@@ -1,4 +1,4 @@
-//! Incident actions from chat: permission check, confirmation, execution, audit.
+//! Incident actions from chat: confirmation, execution, audit (who may act is `permissions`).
 //! An action runs only after the same user presses Confirm; every outcome is audited.
 
 use super::command::{Assignee, CloseReason, Command};
@@ -179,26 +179,6 @@ impl Ledger for MemoryLedger {
             .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?
             .push(record.clone());
         Ok(())
-    }
-}
-
-/// Who may act.
-#[derive(Debug, Clone, Default)]
-pub struct Permissions {
-    /// User ids or e-mails (compared case-insensitively).
-    pub allowed_users: Vec<String>,
-}
-
-impl Permissions {
-    /// True when the user is on the allow-list.
-    pub fn allows(&self, user: &User) -> bool {
-        self.allowed_users.iter().any(|allowed| {
-            allowed.eq_ignore_ascii_case(&user.id)
-                || user
-                    .email
-                    .as_deref()
-                    .is_some_and(|email| allowed.eq_ignore_ascii_case(email))
-        })
     }
 }
 

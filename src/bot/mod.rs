@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod command;
+pub mod permissions;
 pub mod recommend;
 pub mod reply;
 pub mod views;
@@ -24,7 +25,7 @@ pub struct Settings {
     /// Rows per page of an incident table.
     pub page_size: usize,
     /// Who may change incidents.
-    pub permissions: actions::Permissions,
+    pub permissions: permissions::Permissions,
 }
 
 impl Default for Settings {
@@ -32,7 +33,7 @@ impl Default for Settings {
         Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
-            permissions: actions::Permissions::default(),
+            permissions: permissions::Permissions::default(),
         }
     }
 }
@@ -45,6 +46,24 @@ pub struct User {
     pub name: Option<String>,
     /// E-mail or UPN where the platform gives one.
     pub email: Option<String>,
+    /// Which directory issued `id`.
+    pub realm: Realm,
+}
+
+/// Which directory issued a user id, so a group check asks the one that knows it.
+///
+/// It travels on the user rather than the directory being picked per channel: one `Bot`
+/// serves every channel, each channel already builds the `User`, and only the channel
+/// knows whether it really has an Entra object id (Teams may send only its own id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Realm {
+    /// No directory: the terminal, or a Teams user sent without an Entra object id.
+    #[default]
+    Local,
+    /// An Entra ID user object id.
+    Entra,
+    /// A Slack user id in the bot's workspace.
+    Slack,
 }
 
 /// One command as a channel received it.
@@ -162,12 +181,8 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        if !self.settings.permissions.allows(&request.user) {
-            self.audit(request, &action, now, "refused: not on the allow-list")
-                .await?;
-            return Err(BotError::NotAllowed(
-                "You are not allowed to change incidents from chat. Ask the bot's operator to add you to `actions.allowed_users`.".to_string(),
-            ));
+        if let Err(refusal) = self.settings.permissions.check(&request.user).await {
+            return Err(self.refuse(request, &action, now, &refusal).await);
         }
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.ledger
@@ -196,13 +211,9 @@ impl Bot {
         let Some(action) = taken else {
             return Ok(expired());
         };
-        // The allow-list may have changed between the request and the button press.
-        if !self.settings.permissions.allows(&request.user) {
-            self.audit(request, &action, now, "refused: not on the allow-list")
-                .await?;
-            return Err(BotError::NotAllowed(
-                "You are not allowed to change incidents from chat.".to_string(),
-            ));
+        // The allow-list or the groups may have changed between the request and the button press.
+        if let Err(refusal) = self.settings.permissions.check(&request.user).await {
+            return Err(self.refuse(request, &action, now, &refusal).await);
         }
         match actions::execute(self.source.as_ref(), &action).await {
             Ok(done) => {
@@ -214,6 +225,24 @@ impl Bot {
                     .await?;
                 Err(error)
             }
+        }
+    }
+
+    /// Audits a refusal and turns it into the error the user reads.
+    async fn refuse(
+        &self,
+        request: &Request,
+        action: &actions::PendingAction,
+        now: DateTime<Utc>,
+        refusal: &permissions::Refusal,
+    ) -> BotError {
+        match self
+            .audit(request, action, now, &refusal.audit_result())
+            .await
+        {
+            Ok(()) => BotError::NotAllowed(refusal.message()),
+            // An unaudited refusal still refuses; the store error says why nothing was logged.
+            Err(error) => error,
         }
     }
 
@@ -420,8 +449,9 @@ mod tests {
         let source = Arc::new(Recorder::default());
         let ledger = Arc::new(actions::MemoryLedger::default());
         let settings = Settings {
-            permissions: actions::Permissions {
+            permissions: permissions::Permissions {
                 allowed_users: vec!["U-ANALYST".to_string(), "lead@contoso.com".to_string()],
+                ..permissions::Permissions::default()
             },
             ..Settings::default()
         };
@@ -446,6 +476,7 @@ mod tests {
                 id: user.to_string(),
                 name: None,
                 email: Some(format!("{}@contoso.com", user.to_lowercase())),
+                realm: Realm::Slack,
             },
             thread: None,
         }
@@ -627,6 +658,179 @@ mod tests {
             matches!(&reply.blocks[0], Block::Alert(text) if text.contains("Entra identity")),
             "{reply:?}"
         );
+    }
+
+    /// A directory with fixed members, or a fixed failure, that records every question.
+    #[derive(Default)]
+    struct FakeDirectory {
+        members: Vec<String>,
+        failure: Mutex<Option<String>>,
+        asked: Mutex<Vec<(String, Vec<String>)>>,
+    }
+
+    #[async_trait]
+    impl permissions::Directory for FakeDirectory {
+        async fn member_of_any(
+            &self,
+            user: &User,
+            groups: &[String],
+        ) -> Result<bool, permissions::DirectoryError> {
+            self.asked
+                .lock()
+                .unwrap()
+                .push((user.id.clone(), groups.to_vec()));
+            if let Some(reason) = self.failure.lock().unwrap().clone() {
+                return Err(permissions::DirectoryError(reason));
+            }
+            Ok(self.members.contains(&user.id))
+        }
+    }
+
+    /// The harness with `S0SOC` as the allowed group, answered by `directory`.
+    fn harness_with_groups(directory: Arc<FakeDirectory>) -> Harness {
+        let mut h = harness();
+        h.bot.settings.permissions.allowed_groups = vec!["S0SOC".to_string()];
+        h.bot.settings.permissions.directory = directory;
+        h
+    }
+
+    fn alert_text(reply: &Reply) -> String {
+        match reply.blocks.first() {
+            Some(Block::Alert(text)) => text.clone(),
+            other => panic!("expected an alert, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_of_an_allowed_group_confirms_and_then_acts() {
+        let directory = Arc::new(FakeDirectory {
+            members: vec!["U-SOC".to_string()],
+            ..FakeDirectory::default()
+        });
+        let h = harness_with_groups(directory.clone());
+        let reply = h
+            .bot
+            .answer(&request("/status 4 active", "U-SOC"), now())
+            .await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(h.source.writes.lock().unwrap().is_empty());
+        let done = h
+            .bot
+            .answer(&request(&confirm_command(&reply), "U-SOC"), now())
+            .await;
+        assert_eq!(done.title, "Done", "{done:?}");
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+        assert_eq!(h.ledger.records.lock().unwrap()[0].result, "ok");
+        // Asked when requesting and again when confirming, with the configured groups.
+        let asked = directory.asked.lock().unwrap().clone();
+        let expected = ("U-SOC".to_string(), vec!["S0SOC".to_string()]);
+        assert_eq!(asked, vec![expected.clone(), expected]);
+    }
+
+    #[tokio::test]
+    async fn a_user_in_no_allowed_group_is_refused_and_audited() {
+        let directory = Arc::new(FakeDirectory {
+            members: vec!["U-SOC".to_string()],
+            ..FakeDirectory::default()
+        });
+        let h = harness_with_groups(directory.clone());
+        let reply = h
+            .bot
+            .answer(&request("/comment 4 looks fine", "U-OUTSIDER"), now())
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(reply.actions.is_empty());
+        assert!(alert_text(&reply).contains("actions.allowed_groups"));
+        assert!(h.source.writes.lock().unwrap().is_empty());
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].user_id, "U-OUTSIDER");
+        assert_eq!(records[0].result, "refused: not on the allow-list");
+        assert_eq!(directory.asked.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_directory_failure_refuses_says_why_and_is_audited() {
+        let directory = Arc::new(FakeDirectory {
+            members: vec!["U-SOC".to_string()],
+            failure: Mutex::new(Some(
+                "Slack refused usergroups.users.list: missing_scope".into(),
+            )),
+            ..FakeDirectory::default()
+        });
+        let h = harness_with_groups(directory.clone());
+        let reply = h
+            .bot
+            .answer(&request("/close 4 BenignPositive", "U-SOC"), now())
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(reply.actions.is_empty(), "no confirmation on failure");
+        let text = alert_text(&reply);
+        assert!(
+            text.contains("could not check your group membership"),
+            "{text}"
+        );
+        assert!(text.contains("missing_scope"), "{text}");
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            records[0].result,
+            "refused: group membership could not be checked: Slack refused usergroups.users.list: missing_scope"
+        );
+        assert!(h.source.writes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_directory_failure_at_confirmation_still_refuses() {
+        let directory = Arc::new(FakeDirectory {
+            members: vec!["U-SOC".to_string()],
+            ..FakeDirectory::default()
+        });
+        let h = harness_with_groups(directory.clone());
+        let reply = h
+            .bot
+            .answer(&request("/status 4 active", "U-SOC"), now())
+            .await;
+        assert_eq!(reply.title, "Please confirm");
+        *directory.failure.lock().unwrap() = Some("Microsoft Graph failed: HTTP 503".into());
+        let refused = h
+            .bot
+            .answer(&request(&confirm_command(&reply), "U-SOC"), now())
+            .await;
+        assert_eq!(refused.title, "Not allowed");
+        assert!(h.source.writes.lock().unwrap().is_empty());
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        assert!(
+            records[0]
+                .result
+                .contains("Microsoft Graph failed: HTTP 503"),
+            "{records:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_directory_is_not_asked_for_listed_users_or_without_groups() {
+        let directory = Arc::new(FakeDirectory::default());
+        let h = harness_with_groups(directory.clone());
+        let reply = h
+            .bot
+            .answer(&request("/status 4 active", "U-ANALYST"), now())
+            .await;
+        assert_eq!(reply.title, "Please confirm");
+        h.bot
+            .answer(&request(&confirm_command(&reply), "U-ANALYST"), now())
+            .await;
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+
+        let mut h = harness();
+        h.bot.settings.permissions.directory = directory.clone();
+        let refused = h
+            .bot
+            .answer(&request("/status 4 active", "U-OUTSIDER"), now())
+            .await;
+        assert_eq!(refused.title, "Not allowed");
+        assert!(directory.asked.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -28,6 +28,7 @@ fn request(text: &str, user: &str) -> Request {
             id: user.to_string(),
             name: Some("Dana".to_string()),
             email: None,
+            ..User::default()
         },
         thread: None,
     }

@@ -15,7 +15,7 @@ use sentinel_bot::sources::{
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
 use wiremock::matchers::{
-    bearer_token, body_partial_json, header, method, path, path_regex, query_param,
+    bearer_token, body_json, body_partial_json, header, method, path, path_regex, query_param,
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -55,7 +55,7 @@ pub fn quick_policy() -> RetryPolicy {
 }
 
 /// A fake Entra that hands out `tok` for an hour, and the source pointed at `server`.
-pub async fn source(server: &MockServer) -> AzureSource {
+pub(crate) async fn source(server: &MockServer) -> AzureSource {
     Mock::given(method("POST"))
         .and(path("/tenant-1/oauth2/v2.0/token"))
         .respond_with(
@@ -75,14 +75,14 @@ fn time(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn week() -> Window {
+pub(crate) fn week() -> Window {
     Window {
         start: time("2026-11-16T00:00:00Z"),
         end: time("2026-11-23T00:00:00Z"),
     }
 }
 
-pub fn query_path() -> String {
+pub(crate) fn query_path() -> String {
     format!("/v1/workspaces/{WORKSPACE}/query")
 }
 
@@ -754,4 +754,77 @@ async fn an_unreachable_token_endpoint_names_entra_id() {
     let text = error.to_string();
     assert!(text.starts_with("Entra ID failed"), "{text}");
     assert!(text.contains("could not connect"), "{text}");
+}
+
+const ENTRA_USER: &str = "5f1c2a34-1b2c-4d5e-8f90-1234567890ab";
+
+fn entra_groups(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|index| format!("00000000-0000-0000-0000-{index:012}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn group_membership_is_checked_with_check_member_groups_twenty_ids_at_a_time() {
+    let server = MockServer::start().await;
+    let source = source(&server).await;
+    let groups = entra_groups(21);
+    let check = format!("/v1.0/users/{ENTRA_USER}/checkMemberGroups");
+    Mock::given(method("POST"))
+        .and(path(check.as_str()))
+        .and(bearer_token("tok"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({ "groupIds": groups[..20] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(check.as_str()))
+        .and(bearer_token("tok"))
+        .and(body_json(json!({ "groupIds": groups[20..] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [groups[20]]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let found = source
+        .member_groups(ENTRA_USER, &groups)
+        .await
+        .expect("membership");
+    assert_eq!(found, vec![groups[20].clone()]);
+}
+
+#[tokio::test]
+async fn group_membership_without_permission_is_unavailable_and_an_unknown_user_has_none() {
+    let server = MockServer::start().await;
+    let source = source(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1.0/users/{ENTRA_USER}/checkMemberGroups")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/users/gone/checkMemberGroups"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {"code": "Request_ResourceNotFound", "message": "Resource 'gone' does not exist."}
+        })))
+        .mount(&server)
+        .await;
+
+    let error = source
+        .member_groups(ENTRA_USER, &entra_groups(1))
+        .await
+        .expect_err("no permission");
+    let SourceError::Unavailable { system, reason } = &error else {
+        panic!("expected Unavailable, got {error:?}");
+    };
+    assert_eq!(*system, "Microsoft Graph");
+    assert!(reason.contains("Authorization_RequestDenied"), "{reason}");
+    assert!(!error.to_string().contains("tok"), "{error}");
+
+    let none = source.member_groups("gone", &entra_groups(1)).await;
+    assert_eq!(none, Ok(Vec::new()));
 }

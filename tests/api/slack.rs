@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tower::ServiceExt;
-use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "test-signing-secret";
@@ -818,4 +818,64 @@ async fn posts_to_one_channel_are_paced_but_other_channels_are_not() {
     assert!(started.elapsed() < gap, "a different channel was held back");
     api.post_message("C-A", &message, None).await.unwrap();
     assert!(started.elapsed() >= gap, "the same channel was not paced");
+}
+
+#[tokio::test]
+async fn usergroup_members_are_listed_with_the_bot_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .and(query_param("usergroup", "S0SOC"))
+        .and(header("authorization", "Bearer xoxb-test"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "users": ["U060R4BJ4", "W123A4BC5"]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .and(query_param("usergroup", "S0GONE"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "no_such_subteam"})),
+        )
+        .mount(&server)
+        .await;
+    let api = WebApi::new(&server.uri(), SecretString::from("xoxb-test"));
+
+    let members = api.usergroup_members("S0SOC").await.expect("members");
+    assert_eq!(members, vec!["U060R4BJ4", "W123A4BC5"]);
+    match api.usergroup_members("S0GONE").await {
+        Err(WebApiError::Slack { method, code }) => {
+            assert_eq!(
+                (method.as_str(), code.as_str()),
+                ("usergroups.users.list", "no_such_subteam")
+            );
+        }
+        other => panic!("expected a Slack error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn usergroup_members_fail_clearly_on_a_server_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let api = WebApi::new(&server.uri(), SecretString::from("xoxb-test")).with_max_attempts(2);
+    match api.usergroup_members("S0SOC").await {
+        Err(error @ WebApiError::Exhausted { .. }) => {
+            assert!(
+                error.to_string().contains("usergroups.users.list"),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("xoxb"), "{error}");
+        }
+        other => panic!("expected exhaustion, got {other:?}"),
+    }
 }

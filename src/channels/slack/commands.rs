@@ -2,7 +2,7 @@
 //! once, answer to the command's `response_url` in the background.
 
 use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
-use crate::bot::{Request, User};
+use crate::bot::{Realm, Request, User};
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
@@ -37,6 +37,7 @@ impl SlashCommand {
                 id: self.user_id.clone(),
                 name: self.user_name.clone(),
                 email: None,
+                realm: Realm::Slack,
             },
             thread: None,
         }

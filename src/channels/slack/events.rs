@@ -2,7 +2,7 @@
 //! continue a conversation, with retries deduplicated by `event_id`.
 
 use super::{Destination, REFUSAL, SlackState, answer_and_deliver, thread_key};
-use crate::bot::{Request, User};
+use crate::bot::{Realm, Request, User};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -191,6 +191,7 @@ pub fn plan(state: &SlackState, envelope: &Envelope) -> Plan {
         text: strip_mentions(&event.text, bot_user),
         user: User {
             id: user.clone(),
+            realm: Realm::Slack,
             ..User::default()
         },
         thread: Some(thread_key(channel, &thread_ts)),

@@ -2,7 +2,7 @@
 //! command text it runs (that is how the renderer encodes buttons).
 
 use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
-use crate::bot::{Request, User};
+use crate::bot::{Realm, Request, User};
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -148,6 +148,7 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
                     id: user.id.clone(),
                     name: user.username.clone().or_else(|| user.name.clone()),
                     email: None,
+                    realm: Realm::Slack,
                 },
                 thread: match (&channel, &thread_ts) {
                     (Some(channel), Some(ts)) => Some(super::thread_key(channel, ts)),

@@ -95,11 +95,16 @@ pub struct SlackState {
 }
 
 impl SlackState {
-    /// State from the config section, with the real clock.
-    pub fn new(bot: Arc<Bot>, config: &SlackConfig, seen: Arc<dyn SeenKeys>) -> SlackState {
+    /// State from the config section and its Web API client, with the real clock.
+    pub fn new(
+        bot: Arc<Bot>,
+        config: &SlackConfig,
+        api: Arc<WebApi>,
+        seen: Arc<dyn SeenKeys>,
+    ) -> SlackState {
         SlackState {
             bot,
-            api: Arc::new(WebApi::new(&config.api_url, config.bot_token.clone())),
+            api,
             settings: Arc::new(SlackSettings::from_config(config)),
             seen,
             clock: Arc::new(Utc::now),

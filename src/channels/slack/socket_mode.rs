@@ -145,6 +145,8 @@ mod tests {
         .expect("slack-morphism reads the command");
         let command = command_of(&event).expect("routable");
         assert_eq!(command.to_request().text, "/recommend 1234");
+        // Slack ids are looked up in Slack user groups.
+        assert_eq!(command.to_request().user.realm, crate::bot::Realm::Slack);
         assert_eq!(command.team_id.as_deref(), Some("T1"));
         assert_eq!(command.channel_id.as_deref(), Some("C1"));
         assert_eq!(

@@ -1,7 +1,8 @@
-//! Slack Web API client: chat.postMessage, response_url follow-ups and the
-//! files upload v2 flow, with per-channel pacing and 429 Retry-After handling.
+//! Slack Web API client: chat.postMessage, response_url follow-ups, the files upload v2
+//! flow and user group members, with per-channel pacing and 429 Retry-After handling.
 
 use crate::render::block_kit::Message;
+use crate::upstream::{self, Upstream};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -82,6 +83,12 @@ impl WebApi {
         self
     }
 
+    /// Changes the attempts per call, the first included (tests use fewer, to wait less).
+    pub fn with_max_attempts(mut self, attempts: u32) -> WebApi {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     /// Posts one message to a channel, in a thread when `thread_ts` is given; returns its `ts`.
     pub async fn post_message(
         &self,
@@ -155,11 +162,7 @@ impl WebApi {
         let file_id = text_field(&ticket, method, "file_id")?;
 
         let upload = "upload_url";
-        let response = self
-            .http
-            .post(&upload_url)
-            .body(bytes)
-            .send()
+        let response = upstream::send(Upstream::Slack, self.http.post(&upload_url).body(bytes))
             .await
             .map_err(|source| transport(upload, source))?;
         if !response.status().is_success() {
@@ -177,6 +180,35 @@ impl WebApi {
         self.call_form("files.completeUploadExternal", &form)
             .await?;
         Ok(file_id)
+    }
+
+    /// The user ids in the user group `usergroup` (`S...`), by usergroups.users.list; needs the
+    /// `usergroups:read` scope.
+    pub async fn usergroup_members(&self, usergroup: &str) -> Result<Vec<String>, WebApiError> {
+        let method = "usergroups.users.list";
+        let url = format!("{}/{method}", self.base_url);
+        let response = self
+            .send_with_retries(method, || {
+                self.http
+                    .get(&url)
+                    .bearer_auth(self.token.expose_secret())
+                    .query(&[("usergroup", usergroup)])
+            })
+            .await?;
+        let answer = read_answer(method, response).await?;
+        let users =
+            answer
+                .get("users")
+                .and_then(Value::as_array)
+                .ok_or(WebApiError::Malformed {
+                    method: method.to_string(),
+                    field: "users",
+                })?;
+        Ok(users
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect())
     }
 
     /// POSTs a JSON body to a `response_url` (slash commands, interactions).
@@ -233,8 +265,7 @@ impl WebApi {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = build()
-                .send()
+            let response = upstream::send(Upstream::Slack, build())
                 .await
                 .map_err(|source| transport(method, source))?;
             let status = response.status();

@@ -1,5 +1,6 @@
 //! Bot Framework inbound JWT validation with a cached OpenID/JWKS key set.
 
+use crate::upstream::{self, Upstream};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -214,9 +215,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
 ) -> Result<T, String> {
-    let response = http
-        .get(url)
-        .send()
+    let response = upstream::send(Upstream::BotFrameworkKeys, http.get(url))
         .await
         .map_err(|e| e.to_string())?
         .error_for_status()

@@ -4,6 +4,7 @@ use super::activity::{ADAPTIVE_CARD, Activity, Attachment};
 use crate::bot::reply::Reply;
 use crate::config::TeamsChannel;
 use crate::render::adaptive_card::{self, Options};
+use crate::upstream::{self, Upstream};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -117,7 +118,8 @@ impl Connector {
             ("client_secret", password.expose_secret()),
             ("scope", SCOPE),
         ];
-        let response = self.http.post(url).form(&form).send().await?;
+        let response =
+            upstream::send(Upstream::EntraToken, self.http.post(url).form(&form)).await?;
         if !response.status().is_success() {
             return Err(TeamsError::Token(response.status().as_u16()));
         }
@@ -207,7 +209,7 @@ impl Connector {
             if let Some(token) = self.bot_token().await? {
                 request = request.bearer_auth(token.expose_secret());
             }
-            let response = request.send().await?;
+            let response = upstream::send(Upstream::BotConnector, request).await?;
             let status = response.status().as_u16();
             if response.status().is_success() {
                 let value: Value = response.json().await.unwrap_or(Value::Null);

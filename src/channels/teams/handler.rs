@@ -2,7 +2,7 @@
 
 use super::TeamsState;
 use super::activity::{ADAPTIVE_CARD, Activity};
-use crate::bot::{Request, User};
+use crate::bot::{Realm, Request, User};
 use crate::render::adaptive_card::{self, Options};
 use axum::Json;
 use axum::extract::State;
@@ -68,12 +68,18 @@ pub async fn messages(
 
 fn request_of(activity: &Activity, text: String) -> Request {
     let from = activity.from.clone().unwrap_or_default();
+    // Only an Entra object id can be looked up in Graph; the Bot Framework id (`29:...`) cannot.
+    let (id, realm) = match from.aad_object_id {
+        Some(object_id) => (object_id, Realm::Entra),
+        None => (from.id, Realm::Local),
+    };
     Request {
         text,
         user: User {
-            id: from.aad_object_id.clone().unwrap_or(from.id),
+            id,
             name: from.name,
             email: None,
+            realm,
         },
         thread: activity
             .conversation
@@ -137,4 +143,36 @@ async fn invoke(state: TeamsState, activity: Activity) -> Response {
         "value": adaptive_card::render(&reply, &Options { teams_charts: true }),
     });
     (StatusCode::OK, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::teams::activity::Account;
+
+    fn from(aad_object_id: Option<&str>) -> Activity {
+        Activity {
+            kind: "message".to_string(),
+            from: Some(Account {
+                id: "29:1abc".to_string(),
+                name: Some("Dana".to_string()),
+                aad_object_id: aad_object_id.map(str::to_string),
+            }),
+            ..Activity::default()
+        }
+    }
+
+    #[test]
+    fn only_an_entra_object_id_makes_an_entra_user() {
+        let user = request_of(
+            &from(Some("5f1c2a34-1b2c-4d5e-8f90-1234567890ab")),
+            "x".into(),
+        )
+        .user;
+        assert_eq!(user.id, "5f1c2a34-1b2c-4d5e-8f90-1234567890ab");
+        assert_eq!(user.realm, Realm::Entra);
+        let user = request_of(&from(None), "x".into()).user;
+        assert_eq!(user.id, "29:1abc");
+        assert_eq!(user.realm, Realm::Local);
+    }
 }

@@ -1,24 +1,29 @@
-//! Microsoft Graph security: Defender XDR recommended actions for an incident's alerts, and
-//! Defender Threat Intelligence articles about a tactic or technique. A missing licence or
-//! permission is reported as `SourceError::Unavailable`, which callers treat as non-fatal.
+//! Microsoft Graph: Defender XDR recommended actions for an incident's alerts, Defender
+//! Threat Intelligence articles about a tactic or technique, and a user's membership of
+//! Entra groups. A missing licence or permission is reported as `SourceError::Unavailable`.
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Incident, Tactic};
 use crate::sources::{Intel, SourceError};
+use crate::upstream::Upstream;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
-const SYSTEM: &str = "Microsoft Graph";
+const UPSTREAM: Upstream = Upstream::Graph;
+const SYSTEM: &str = UPSTREAM.name();
 
 /// Most alerts looked up one by one for an incident without a Defender incident link.
 const MAX_ALERT_LOOKUPS: usize = 20;
 
 /// Most threat intelligence articles returned per call.
 const MAX_ARTICLES: usize = 5;
+
+/// Most group ids one checkMemberGroups request may carry (Graph's own limit).
+const GROUPS_PER_CHECK: usize = 20;
 
 /// Reads Graph security APIs.
 #[derive(Debug)]
@@ -33,6 +38,13 @@ pub struct GraphClient {
 struct List {
     #[serde(default)]
     value: Vec<Value>,
+}
+
+/// checkMemberGroups' answer: the requested group ids the user is a member of.
+#[derive(Deserialize)]
+struct GroupIds {
+    #[serde(default)]
+    value: Vec<String>,
 }
 
 impl GraphClient {
@@ -58,24 +70,57 @@ impl GraphClient {
             .token(&format!("{}/.default", self.endpoint))
             .await?;
         let url = format!("{}/v1.0{path}", self.endpoint);
-        let response = retry::send(SYSTEM, &self.policy, || {
+        let response = retry::send(UPSTREAM, &self.policy, || {
             self.http
                 .get(&url)
                 .bearer_auth(token.expose_secret())
                 .query(query)
         })
         .await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(SourceError::Unavailable {
-                system: SYSTEM,
-                reason: format!(
-                    "no licence or permission ({})",
-                    retry::error_message(response).await
-                ),
-            }),
-            _ => retry::read_json(SYSTEM, response).await.map(Some),
+        read_answer(response).await
+    }
+
+    /// POSTs `body` to `path` under `/v1.0`; answers like [`GraphClient::get`].
+    async fn post(&self, path: &str, body: &Value) -> Result<Option<Value>, SourceError> {
+        let token = self
+            .tokens
+            .token(&format!("{}/.default", self.endpoint))
+            .await?;
+        let url = format!("{}/v1.0{path}", self.endpoint);
+        let response = retry::send(UPSTREAM, &self.policy, || {
+            self.http
+                .post(&url)
+                .bearer_auth(token.expose_secret())
+                .json(body)
+        })
+        .await?;
+        read_answer(response).await
+    }
+
+    /// The ids among `group_ids` (Entra group object ids) that the user with Entra object id
+    /// `user_id` is a member of, directly or through nested groups. An unknown user is a
+    /// member of nothing. Needs the GroupMember.Read.All and User.Read.All permissions.
+    pub async fn member_groups(
+        &self,
+        user_id: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<String>, SourceError> {
+        let path = format!("/users/{}/checkMemberGroups", urlencoding::encode(user_id));
+        let mut found = Vec::new();
+        for chunk in group_ids.chunks(GROUPS_PER_CHECK) {
+            let Some(answer) = self.post(&path, &json!({ "groupIds": chunk })).await? else {
+                return Ok(Vec::new());
+            };
+            let answer: GroupIds =
+                serde_json::from_value(answer).map_err(|error| SourceError::Failed {
+                    system: SYSTEM,
+                    reason: format!(
+                        "the checkMemberGroups answer is not the expected JSON: {error}"
+                    ),
+                })?;
+            found.extend(answer.value);
         }
+        Ok(found)
     }
 
     /// Defender XDR's recommended actions for the incident, one entry per distinct action.
@@ -147,6 +192,21 @@ impl GraphClient {
         }
         found.truncate(MAX_ARTICLES);
         Ok(found)
+    }
+}
+
+/// A Graph answer: `Ok(None)` for 404, `Unavailable` for 401/403, else the JSON body.
+async fn read_answer(response: reqwest::Response) -> Result<Option<Value>, SourceError> {
+    match response.status() {
+        StatusCode::NOT_FOUND => Ok(None),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(SourceError::Unavailable {
+            system: SYSTEM,
+            reason: format!(
+                "no licence or permission ({})",
+                retry::error_message(response).await
+            ),
+        }),
+        _ => retry::read_json(SYSTEM, response).await.map(Some),
     }
 }
 

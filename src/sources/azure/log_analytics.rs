@@ -6,6 +6,7 @@ use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Incident, IncidentRow, Owner, Severity, Status};
 use crate::sources::SourceError;
+use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -13,7 +14,8 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const SYSTEM: &str = "Log Analytics";
+const UPSTREAM: Upstream = Upstream::LogAnalytics;
+const SYSTEM: &str = UPSTREAM.name();
 
 /// One result table of a query.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -103,7 +105,7 @@ impl LogAnalyticsClient {
             workspaces.extend(self.extra_workspace_ids.iter().cloned());
             body["workspaces"] = json!(workspaces);
         }
-        let response = retry::send(SYSTEM, &self.policy, || {
+        let response = retry::send(UPSTREAM, &self.policy, || {
             self.http
                 .post(&url)
                 .bearer_auth(token.expose_secret())

@@ -28,8 +28,10 @@ use token::{Credential, TokenProvider};
 pub struct AzureSource {
     log_analytics: LogAnalyticsClient,
     sentinel: SentinelClient,
-    /// `None` when Graph is turned off in the configuration.
-    graph: Option<GraphClient>,
+    graph: GraphClient,
+    /// Whether the Graph security APIs are used (`azure.use_graph`); group checks are not
+    /// gated by it, since they run only when Entra groups are configured.
+    graph_security: bool,
 }
 
 /// Picks the credential the configuration asks for, or says what is missing.
@@ -105,9 +107,8 @@ impl AzureSource {
                 &config.workspace_name,
                 policy,
             ),
-            graph: config
-                .use_graph
-                .then(|| GraphClient::new(http, tokens, &endpoints.graph, policy)),
+            graph: GraphClient::new(http, tokens, &endpoints.graph, policy),
+            graph_security: config.use_graph,
         })
     }
 
@@ -129,10 +130,24 @@ impl AzureSource {
     }
 
     fn graph(&self) -> Result<&GraphClient, SourceError> {
-        self.graph.as_ref().ok_or_else(|| SourceError::Unavailable {
-            system: "Microsoft Graph",
-            reason: "turned off in the configuration (azure.use_graph)".to_string(),
-        })
+        if self.graph_security {
+            Ok(&self.graph)
+        } else {
+            Err(SourceError::Unavailable {
+                system: "Microsoft Graph",
+                reason: "turned off in the configuration (azure.use_graph)".to_string(),
+            })
+        }
+    }
+
+    /// The ids among `group_ids` (Entra group object ids) the Entra user `user_id` belongs to,
+    /// through Microsoft Graph.
+    pub async fn member_groups(
+        &self,
+        user_id: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<String>, SourceError> {
+        self.graph.member_groups(user_id, group_ids).await
     }
 }
 

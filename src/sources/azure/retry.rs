@@ -1,8 +1,10 @@
 //! The one way every Azure call goes out: a per-attempt timeout, bounded retries with
 //! exponential backoff and jitter on 429 (honouring Retry-After), 5xx and connection
-//! errors, and failures turned into `SourceError`s that name the system and the reason.
+//! errors, each attempt counted in the upstream metrics, and failures turned into
+//! `SourceError`s that name the system and the reason.
 
 use crate::sources::SourceError;
+use crate::upstream::{self, Upstream};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use std::time::Duration;
 
@@ -46,16 +48,17 @@ impl RetryPolicy {
 
 /// Sends the request built by `build` until it succeeds, fails for good, or attempts run out.
 /// Returns the response for any status that is not worth retrying (2xx, and 4xx except 429);
-/// callers decide what a 404 or 409 means. `system` names the API in errors.
+/// callers decide what a 404 or 409 means. `upstream` labels the metrics and names the API in errors.
 pub async fn send(
-    system: &'static str,
+    upstream: Upstream,
     policy: &RetryPolicy,
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response, SourceError> {
+    let system = upstream.name();
     let attempts = policy.attempts.max(1);
     let mut last_problem = String::new();
     for attempt in 1..=attempts {
-        let wait = match build().timeout(policy.timeout).send().await {
+        let wait = match upstream::send(upstream, build().timeout(policy.timeout)).await {
             Ok(response) if is_retryable(response.status()) => {
                 let hint = retry_after(&response);
                 let status = response.status();
@@ -216,7 +219,7 @@ mod tests {
             timeout: Duration::from_secs(5),
         };
         let http = reqwest::Client::new();
-        let call = send("Sentinel", &policy, || http.get(server.uri()));
+        let call = send(Upstream::Sentinel, &policy, || http.get(server.uri()));
         let response = tokio::time::timeout(Duration::from_secs(5), call)
             .await
             .expect("Retry-After was honoured")

@@ -6,6 +6,7 @@ use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Classification, Incident, Owner, Severity, Status};
 use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, SourceError};
+use crate::upstream::Upstream;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
@@ -13,7 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-const SYSTEM: &str = "Sentinel";
+const UPSTREAM: Upstream = Upstream::Sentinel;
+const SYSTEM: &str = UPSTREAM.name();
 
 /// The stable Microsoft.SecurityInsights api-version spoken.
 pub const API_VERSION: &str = "2024-09-01";
@@ -109,7 +111,7 @@ impl SentinelClient {
     ) -> Result<reqwest::Response, SourceError> {
         let token = self.tokens.token(&self.scope).await?;
         let url = format!("{}{path}", self.incidents_url);
-        retry::send(SYSTEM, &self.policy, || {
+        retry::send(UPSTREAM, &self.policy, || {
             let mut request = self
                 .http
                 .request(method.clone(), &url)
@@ -180,7 +182,7 @@ impl SentinelClient {
                 break;
             };
             let token = self.tokens.token(&self.scope).await?;
-            let response = retry::send(SYSTEM, &self.policy, || {
+            let response = retry::send(UPSTREAM, &self.policy, || {
                 self.http.get(&next).bearer_auth(token.expose_secret())
             })
             .await?;

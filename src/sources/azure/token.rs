@@ -4,6 +4,7 @@
 
 use super::retry::{self, RetryPolicy};
 use crate::sources::SourceError;
+use crate::upstream::Upstream;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -11,7 +12,8 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-const SYSTEM: &str = "Entra ID";
+const UPSTREAM: Upstream = Upstream::EntraToken;
+const SYSTEM: &str = UPSTREAM.name();
 
 /// Tokens this close to expiry are replaced before use.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -160,7 +162,7 @@ impl TokenProvider {
                 secret,
             } => {
                 let url = self.entra_url(tenant_id);
-                retry::send(SYSTEM, &self.policy, || {
+                retry::send(UPSTREAM, &self.policy, || {
                     self.http.post(&url).form(&[
                         ("grant_type", "client_credentials"),
                         ("client_id", client_id.as_str()),
@@ -185,7 +187,7 @@ impl TokenProvider {
                     })?;
                 let assertion = assertion.trim().to_string();
                 let url = self.entra_url(tenant_id);
-                retry::send(SYSTEM, &self.policy, || {
+                retry::send(UPSTREAM, &self.policy, || {
                     self.http.post(&url).form(&[
                         ("grant_type", "client_credentials"),
                         ("client_id", client_id.as_str()),
@@ -203,7 +205,7 @@ impl TokenProvider {
                 let url = format!("{}/metadata/identity/oauth2/token", self.imds_url);
                 // IMDS speaks v1 resources, not v2 scopes.
                 let resource = scope.strip_suffix("/.default").unwrap_or(scope);
-                retry::send(SYSTEM, &self.policy, || {
+                retry::send(UPSTREAM, &self.policy, || {
                     let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
                     if let Some(client_id) = client_id {
                         query.push(("client_id", client_id.as_str()));
