@@ -28,6 +28,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for acknowledged answers and background jobs to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long dedupe keys (Slack event ids, thread markers) are remembered.
 const SEEN_TTL: Duration = Duration::days(2);
@@ -40,6 +44,8 @@ pub struct App {
     pub slack: Option<SlackState>,
     /// Auto-triage, when `[triage] enabled`.
     pub triage: Option<Arc<Triage>>,
+    /// Answers the channels deliver after acknowledging a request; shutdown waits for them.
+    pub tasks: TaskTracker,
 }
 
 /// Builds the bot and channels. With no `[azure]` section the demo data answers.
@@ -93,6 +99,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         settings,
         advisor: Some(advisor.clone()),
     });
+    let tasks = TaskTracker::new();
     let teams = config.teams.as_ref().map(|teams_config| {
         TeamsState::new(
             bot.clone(),
@@ -100,13 +107,15 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
             http.clone(),
             teams::is_loopback_bind(&config.server.bind),
         )
+        .with_tasks(tasks.clone())
     });
     let slack = config
         .slack
         .as_ref()
         .zip(slack_api)
-        .map(|(slack_config, api)| {
-            SlackState::new(
+        .map(|(slack_config, api)| SlackState {
+            tasks: tasks.clone(),
+            ..SlackState::new(
                 bot.clone(),
                 slack_config,
                 api,
@@ -140,6 +149,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         teams,
         slack,
         triage,
+        tasks,
     })
 }
 
@@ -223,6 +233,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .await;
         });
     }
+    let mut socket_listener = None;
     if let (Some(slack_state), Some(slack_config)) = (&app.slack, &config.slack)
         && socket_mode
     {
@@ -230,11 +241,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             bail!("slack.socket_mode needs slack.app_token (xapp-...)");
         };
         let slack_state = slack_state.clone();
-        background.spawn(async move {
+        socket_listener = Some(tokio::spawn(async move {
             if let Err(error) = slack::socket_mode::serve(slack_state, &app_token).await {
                 tracing::error!(error = %format!("{error:#}"), "Slack Socket Mode stopped");
             }
-        });
+        }));
     }
 
     let listener = tokio::net::TcpListener::bind(&config.server.bind)
@@ -252,8 +263,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
         .await
         .context("serving HTTP")?;
-    // Give the scheduler a moment to finish a post in progress; Socket Mode is simply dropped.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+    // In-flight HTTP requests are done. Socket Mode takes no new work; answers already
+    // acknowledged, a report post or a triage poll in progress get a bounded time to finish.
+    if let Some(listener) = socket_listener {
+        listener.abort();
+    }
+    app.tasks.close();
+    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        app.tasks.wait().await;
         while let Some(result) = background.join_next().await {
             if let Err(error) = result {
                 tracing::warn!(%error, "background task ended abnormally");
@@ -261,6 +278,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     })
     .await;
+    if finished.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "shutting down with work still in progress");
+    }
     app.store.close().await;
     Ok(())
 }

@@ -122,6 +122,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
         }),
         seen: seen.clone(),
         clock: Arc::new(move || clock_now),
+        tasks: tokio_util::task::TaskTracker::new(),
     };
     Harness {
         state,
@@ -357,6 +358,42 @@ async fn slash_command_acks_before_the_slow_upstream_then_follows_up() {
     assert_eq!(follow_up["replace_original"], false);
     assert!(!follow_up["blocks"].as_array().unwrap().is_empty());
     assert_within_limits(&follow_up);
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_an_acknowledged_answer_to_be_delivered() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/respond"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
+    let body = command_form("/incident", "42", &format!("{}/respond", server.uri()));
+    let request = signed(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &body,
+        NOW,
+    );
+    let (status, _) = send(&harness.state, request).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // What `serve` does at shutdown: no new work, then wait for what was acknowledged.
+    let tasks = harness.state.tasks.clone();
+    tasks.close();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), tasks.wait())
+            .await
+            .is_err(),
+        "the answer is still in flight"
+    );
+    harness.release.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), tasks.wait())
+        .await
+        .expect("the answer finishes");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -63,7 +63,9 @@ pub fn accept(state: &SlackState, command: SlashCommand) -> Value {
     }
     let request = command.to_request();
     let destination = Destination::ResponseUrl(command.response_url);
-    tokio::spawn(answer_and_deliver(state.clone(), request, destination));
+    state
+        .tasks
+        .spawn(answer_and_deliver(state.clone(), request, destination));
     json!({"response_type": "ephemeral", "text": WORKING})
 }
 

@@ -111,7 +111,7 @@ pub async fn accept(state: &SlackState, envelope: Envelope) -> Option<String> {
         }
     }
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         let (request, channel, thread_ts) = match plan {
             Plan::Refuse { channel, user } => {
                 if let Err(error) = state.api.post_ephemeral(&channel, &user, REFUSAL).await {

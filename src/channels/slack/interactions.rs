@@ -76,7 +76,7 @@ pub async fn accept(state: &SlackState, payload: Payload) {
         tracing::info!("refusing a Slack interaction from a team or channel not allowed");
         if let Some(url) = payload.response_url {
             let api = state.api.clone();
-            tokio::spawn(async move {
+            state.tasks.spawn(async move {
                 let body = json!({"response_type": "ephemeral", "replace_original": false, "text": REFUSAL});
                 if let Err(error) = api.respond(&url, &body).await {
                     tracing::warn!(%error, "could not send the Slack refusal");
@@ -86,7 +86,9 @@ pub async fn accept(state: &SlackState, payload: Payload) {
         return;
     }
     for (request, destination) in plan(state, &payload) {
-        tokio::spawn(answer_and_deliver(state.clone(), request, destination));
+        state
+            .tasks
+            .spawn(answer_and_deliver(state.clone(), request, destination));
     }
 }
 

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
+use tokio_util::task::TaskTracker;
 
 pub use seen::{MemorySeenKeys, SeenKeys};
 pub use web_api::{WebApi, WebApiError};
@@ -92,6 +93,8 @@ pub struct SlackState {
     pub seen: Arc<dyn SeenKeys>,
     /// The clock; `Utc::now` outside tests.
     pub clock: Clock,
+    /// Answers still being delivered after Slack got its acknowledgement; shutdown waits for them.
+    pub tasks: TaskTracker,
 }
 
 impl SlackState {
@@ -108,6 +111,7 @@ impl SlackState {
             settings: Arc::new(SlackSettings::from_config(config)),
             seen,
             clock: Arc::new(Utc::now),
+            tasks: TaskTracker::new(),
         }
     }
 

@@ -54,7 +54,7 @@ pub async fn messages(
     }
     match activity.kind.as_str() {
         "message" => {
-            tokio::spawn(answer_message(state, activity));
+            state.tasks().spawn(answer_message(state.clone(), activity));
             StatusCode::OK.into_response()
         }
         "invoke" if activity.name.as_deref() == Some("adaptiveCard/action") => {

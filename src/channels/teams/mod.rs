@@ -12,11 +12,14 @@ use auth::{AuthSettings, Validator};
 use connector::{Connector, Credentials};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::task::TaskTracker;
 
 /// Shared state of the Teams routes; cheap to clone.
 #[derive(Clone)]
 pub struct TeamsState {
     inner: Arc<Inner>,
+    /// Answers still being sent after Teams got its 200; shutdown waits for them.
+    tasks: TaskTracker,
 }
 
 struct Inner {
@@ -79,7 +82,19 @@ impl TeamsState {
                 playground,
                 typing_after: Duration::from_millis(1500),
             }),
+            tasks: TaskTracker::new(),
         }
+    }
+
+    /// Tracks background answers in `tasks`, shared with the other channels for shutdown.
+    pub fn with_tasks(mut self, tasks: TaskTracker) -> TeamsState {
+        self.tasks = tasks;
+        self
+    }
+
+    /// Answers still in progress after their request was acknowledged.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// Sets the delay before the typing indicator; only effective before the state is cloned.
