@@ -10,8 +10,10 @@
 //!   `/proc/self/status` when idle, then builds the report the way the weekly schedule
 //!   does (`Bot::weekly_report`: both periods' queries, parse, dedupe, aggregate, advice)
 //!   and renders it for Slack and Teams, and reads them again.
-//! - `parse`: only the Log Analytics client and the parse path, with the figures after
-//!   each step, to show where the peak comes from.
+//! - `parse`: only the Log Analytics client and the parse path the Azure source uses
+//!   (`query_incidents`, then `collapse`), with the figures after each step.
+//! - `generic`: the same with the generic reader (`query` into JSON tables, then
+//!   `incident_rows`), which the Azure source used before, for comparison.
 //!
 //! Linux only (it reads `/proc`). Run: `cargo bench --bench memory`.
 
@@ -27,9 +29,10 @@ mod server;
 use sentinel_bot::incident::collapse;
 use sentinel_bot::render::{adaptive_card, block_kit};
 use sentinel_bot::report::{self, Layout};
+use sentinel_bot::sources::azure::RetryPolicy;
+use sentinel_bot::sources::azure::kql::{incidents_query, lookback_start, timespan};
 use sentinel_bot::sources::azure::log_analytics::{LogAnalyticsClient, incident_rows};
 use sentinel_bot::sources::azure::token::{Credential, TokenProvider};
-use sentinel_bot::sources::azure::{RetryPolicy, kql};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,9 +99,8 @@ async fn measure_report(azure_url: &str) {
     report_memory("after rendering Block Kit and Adaptive Card", Some(started));
 }
 
-/// Child: the Log Analytics client and the parse path alone, step by step.
-async fn measure_parse(azure_url: &str) {
-    report_memory("start", None);
+/// The Log Analytics client alone, pointed at the fake.
+fn client(azure_url: &str) -> LogAnalyticsClient {
     let policy = RetryPolicy::default();
     let http = reqwest::Client::new();
     let tokens = Arc::new(TokenProvider::new(
@@ -112,24 +114,53 @@ async fn measure_parse(azure_url: &str) {
         azure_url,
         policy,
     ));
-    let client = LogAnalyticsClient::new(
+    LogAnalyticsClient::new(
         http,
         tokens,
         azure_url,
         "11111111-1111-1111-1111-111111111111",
         &[],
         policy,
-    );
+    )
+}
+
+/// Child: the parse path the Azure source uses, step by step.
+async fn measure_parse(azure_url: &str) {
+    report_memory("start", None);
+    let client = client(azure_url);
+    let window = incidents::week();
+    let started = Instant::now();
+    let answer = client
+        .query_incidents(
+            &incidents_query(window),
+            &timespan(lookback_start(window), window.end),
+        )
+        .await
+        .expect("query");
+    report_memory("after query_incidents (fetch + parse)", Some(started));
+    let started = Instant::now();
+    let incidents = collapse(answer.rows);
+    assert_eq!(incidents.len(), INCIDENTS);
+    report_memory("after collapse", Some(started));
+}
+
+/// Child: the generic reader, step by step, for comparison.
+async fn measure_generic(azure_url: &str) {
+    report_memory("start", None);
+    let client = client(azure_url);
     let window = incidents::week();
     let started = Instant::now();
     let result = client
         .query(
-            &kql::incidents_query(window),
-            &kql::timespan(kql::lookback_start(window), window.end),
+            &incidents_query(window),
+            &timespan(lookback_start(window), window.end),
         )
         .await
         .expect("query");
-    report_memory("after query (fetch + parse JSON)", Some(started));
+    report_memory(
+        "after query (fetch + parse into JSON tables)",
+        Some(started),
+    );
     let started = Instant::now();
     let rows = incident_rows(&result);
     report_memory("after incident_rows", Some(started));
@@ -166,6 +197,7 @@ fn main() {
         match role {
             Some("report") => runtime.block_on(measure_report(&azure_url)),
             Some("parse") => runtime.block_on(measure_parse(&azure_url)),
+            Some("generic") => runtime.block_on(measure_generic(&azure_url)),
             other => panic!("unknown child role {other:?}"),
         }
         return;
@@ -176,8 +208,8 @@ fn main() {
     let body = incidents::log_analytics_body(&rows);
     drop(rows);
     let body_mib = body.len() as f64 / (1024.0 * 1024.0);
-    let timespan = kql::timespan(kql::lookback_start(window), window.end);
-    let azure_url = runtime.block_on(fake_azure::start(body.into(), timespan));
+    let report_timespan = timespan(lookback_start(window), window.end);
+    let azure_url = runtime.block_on(fake_azure::start(body.into(), report_timespan));
     println!("Resident memory of the bot (Linux /proc/self/status; fresh process per part)");
     println!(
         "Report server: idle, then the weekly report from a {INCIDENTS}-incident answer ({body_mib:.1} MiB JSON)"
@@ -185,4 +217,8 @@ fn main() {
     run_child(&["--child", "report", &azure_url]);
     println!("Parse path alone (Log Analytics client, same answer), figures after each step:");
     run_child(&["--child", "parse", &azure_url]);
+    println!(
+        "For comparison, the generic reader into JSON tables (the Azure source's path before):"
+    );
+    run_child(&["--child", "generic", &azure_url]);
 }

@@ -124,15 +124,18 @@ impl IncidentSource for AzureSource {
     async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
         let query = kql::incidents_query(window);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
-        let result = self.log_analytics.query(&query, &timespan).await?;
+        let answer = self
+            .log_analytics
+            .query_incidents(&query, &timespan)
+            .await?;
         // A report from part of the data would show wrong figures, so a partial answer fails.
-        if let Some(message) = result.partial_error {
+        if let Some(message) = answer.partial_error {
             return Err(SourceError::Failed {
                 system: "Log Analytics",
                 reason: format!("the query returned only part of the data: {message}"),
             });
         }
-        Ok(collapse(log_analytics::incident_rows(&result)))
+        Ok(collapse(answer.rows))
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
