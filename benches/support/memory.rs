@@ -3,7 +3,9 @@
 /// Resident set size now (`VmRSS`) and its high-water mark so far (`VmHWM`), in KiB.
 #[derive(Debug, Clone, Copy)]
 pub struct Memory {
+    /// Resident now.
     pub rss_kib: u64,
+    /// Highest resident so far in this process's life.
     pub peak_kib: u64,
 }
 
