@@ -2,6 +2,10 @@
 //! into `SecurityIncident` rows; also the inverse (incidents rendered as such an answer)
 //! for tests and benchmarks.
 
+mod reader;
+
+pub use reader::{IncidentAnswer, parse_incident_rows};
+
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Incident, IncidentRow, Owner, Severity, Status};
@@ -90,6 +94,21 @@ impl LogAnalyticsClient {
     /// Runs `query` over `timespan` (an ISO 8601 interval). A body with an `error` and no
     /// tables is a failure; with tables it is a partial result the caller must judge.
     pub async fn query(&self, query: &str, timespan: &str) -> Result<QueryResult, SourceError> {
+        parse_response(&self.fetch(query, timespan).await?)
+    }
+
+    /// Runs a `SecurityIncident` query and reads the answer straight into incident rows
+    /// ([`parse_incident_rows`]), with the same failure rules as [`LogAnalyticsClient::query`].
+    pub async fn query_incidents(
+        &self,
+        query: &str,
+        timespan: &str,
+    ) -> Result<IncidentAnswer, SourceError> {
+        parse_incident_rows(&self.fetch(query, timespan).await?)
+    }
+
+    /// Sends the query (with retries) and returns the success body.
+    async fn fetch(&self, query: &str, timespan: &str) -> Result<Vec<u8>, SourceError> {
         let token = self
             .tokens
             .token(&format!("{}/.default", self.endpoint))
@@ -113,8 +132,7 @@ impl LogAnalyticsClient {
         })
         .await?;
         let response = retry::require_success(SYSTEM, response).await?;
-        let bytes = response
-            .bytes()
+        read_body(response)
             .await
             .map_err(|error| SourceError::Failed {
                 system: SYSTEM,
@@ -122,18 +140,28 @@ impl LogAnalyticsClient {
                     "reading the response failed: {}",
                     retry::describe_transport(&error)
                 ),
-            })?;
-        parse_response(&bytes)
+            })
     }
+}
+
+/// Largest buffer reserved up front from a `Content-Length`; a bigger answer still reads,
+/// growing as it comes, but a wrong header cannot make us reserve gigabytes.
+const MAX_BODY_RESERVE: u64 = 256 * 1024 * 1024;
+
+/// Reads a body into one buffer sized by its `Content-Length`. `Response::bytes` collects the
+/// chunks and then copies them into one buffer, so a large answer is briefly held twice.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let expected = response.content_length().unwrap_or(0).min(MAX_BODY_RESERVE);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Reads a query API body: `{"tables":[...]}`, maybe with an `"error"` beside them.
 pub fn parse_response(body: &[u8]) -> Result<QueryResult, SourceError> {
-    let parsed: QueryResponse =
-        serde_json::from_slice(body).map_err(|error| SourceError::Failed {
-            system: SYSTEM,
-            reason: format!("the query response is not the expected JSON: {error}"),
-        })?;
+    let parsed: QueryResponse = serde_json::from_slice(body).map_err(not_expected_json)?;
     let error = parsed.error.as_ref().map(describe_error);
     match error {
         Some(message) if parsed.tables.is_empty() => Err(SourceError::Failed {
@@ -144,6 +172,13 @@ pub fn parse_response(body: &[u8]) -> Result<QueryResult, SourceError> {
             tables: parsed.tables,
             partial_error,
         }),
+    }
+}
+
+fn not_expected_json(error: serde_json::Error) -> SourceError {
+    SourceError::Failed {
+        system: SYSTEM,
+        reason: format!("the query response is not the expected JSON: {error}"),
     }
 }
 
@@ -256,37 +291,56 @@ pub fn incident_rows(result: &QueryResult) -> Vec<IncidentRow> {
     let Some(table) = result.tables.first() else {
         return Vec::new();
     };
-    let columns = Columns(
-        table
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(index, column)| (column.name.as_str(), index))
-            .collect(),
-    );
-    let mut skipped = 0usize;
-    let rows: Vec<IncidentRow> = table
-        .rows
-        .iter()
-        .filter_map(|values| {
-            let row = Row {
-                columns: &columns,
-                values,
-            };
-            let parsed = read_row(&row);
-            if parsed.is_none() {
-                skipped += 1;
-            }
-            parsed
-        })
-        .collect();
-    if skipped > 0 {
-        tracing::warn!(
-            skipped,
-            "SecurityIncident rows without number or times were skipped"
-        );
+    let mut reader = RowReader::new(&table.columns);
+    for values in &table.rows {
+        reader.push(values);
     }
-    rows
+    reader.finish()
+}
+
+/// Turns one table's rows into incident rows, one at a time, counting the unreadable ones.
+/// Shared by [`incident_rows`] and the streaming [`parse_incident_rows`], so both read alike.
+struct RowReader<'a> {
+    columns: Columns<'a>,
+    rows: Vec<IncidentRow>,
+    skipped: usize,
+}
+
+impl<'a> RowReader<'a> {
+    fn new(columns: &'a [Column]) -> RowReader<'a> {
+        RowReader {
+            columns: Columns(
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(index, column)| (column.name.as_str(), index))
+                    .collect(),
+            ),
+            rows: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    fn push(&mut self, values: &[Value]) {
+        let row = Row {
+            columns: &self.columns,
+            values,
+        };
+        match read_row(&row) {
+            Some(parsed) => self.rows.push(parsed),
+            None => self.skipped += 1,
+        }
+    }
+
+    fn finish(self) -> Vec<IncidentRow> {
+        if self.skipped > 0 {
+            tracing::warn!(
+                skipped = self.skipped,
+                "SecurityIncident rows without number or times were skipped"
+            );
+        }
+        self.rows
+    }
 }
 
 fn read_row(row: &Row<'_>) -> Option<IncidentRow> {

@@ -114,19 +114,19 @@ impl AzureSource {
 
     /// Runs one incident query; a partial answer fails, since a report from part of the data
     /// would show wrong figures.
-    async fn query_incidents(
+    async fn read_incidents(
         &self,
         query: &str,
         timespan: &str,
     ) -> Result<Vec<Incident>, SourceError> {
-        let result = self.log_analytics.query(query, timespan).await?;
-        if let Some(message) = result.partial_error {
+        let answer = self.log_analytics.query_incidents(query, timespan).await?;
+        if let Some(message) = answer.partial_error {
             return Err(SourceError::Failed {
                 system: "Log Analytics",
                 reason: format!("the query returned only part of the data: {message}"),
             });
         }
-        Ok(collapse(log_analytics::incident_rows(&result)))
+        Ok(collapse(answer.rows))
     }
 
     fn graph(&self) -> Result<&GraphClient, SourceError> {
@@ -156,13 +156,13 @@ impl IncidentSource for AzureSource {
     async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
         let query = kql::incidents_query(window);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
-        self.query_incidents(&query, &timespan).await
+        self.read_incidents(&query, &timespan).await
     }
 
     async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
         let query = kql::created_query(window);
         let timespan = kql::timespan(window.start, window.end);
-        self.query_incidents(&query, &timespan).await
+        self.read_incidents(&query, &timespan).await
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
