@@ -54,8 +54,8 @@ pub fn quick_policy() -> RetryPolicy {
     }
 }
 
-/// A fake Entra that hands out `tok` for an hour, and the source pointed at `server`.
-pub(crate) async fn source(server: &MockServer) -> AzureSource {
+/// A fake Entra token endpoint for `tenant-1` that hands out `tok` for an hour.
+pub(crate) async fn mount_token(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/tenant-1/oauth2/v2.0/token"))
         .respond_with(
@@ -65,6 +65,11 @@ pub(crate) async fn source(server: &MockServer) -> AzureSource {
         )
         .mount(server)
         .await;
+}
+
+/// A fake Entra that hands out `tok` for an hour, and the source pointed at `server`.
+pub(crate) async fn source(server: &MockServer) -> AzureSource {
+    mount_token(server).await;
     AzureSource::with_policy(&config(server), reqwest::Client::new(), quick_policy())
         .expect("source builds")
 }

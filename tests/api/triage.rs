@@ -53,15 +53,7 @@ fn incident(number: u64, severity: Severity, status: Status) -> Incident {
 
 /// Log Analytics answers with `incidents`; Sentinel REST knows each of them.
 async fn mount_sentinel(server: &MockServer, incidents: &[Incident]) {
-    Mock::given(method("POST"))
-        .and(path("/tenant-1/oauth2/v2.0/token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"token_type":"Bearer","expires_in":3599,"access_token":"tok"}),
-            ),
-        )
-        .mount(server)
-        .await;
+    crate::azure::mount_token(server).await;
     let rows: Vec<IncidentRow> = incidents
         .iter()
         .map(|it| IncidentRow {

@@ -7,7 +7,7 @@ use super::token::TokenProvider;
 use crate::incident::{Incident, Tactic};
 use crate::sources::{Intel, SourceError};
 use crate::upstream::Upstream;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -63,35 +63,30 @@ impl GraphClient {
         }
     }
 
-    /// GETs `path` under `/v1.0`; `Ok(None)` for 404, `Unavailable` for 401/403.
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Option<Value>, SourceError> {
+    /// Sends `method` to `path` under `/v1.0` with `query` and an optional JSON `body`;
+    /// `Ok(None)` for 404, `Unavailable` for 401/403.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, SourceError> {
         let token = self
             .tokens
             .token(&format!("{}/.default", self.endpoint))
             .await?;
         let url = format!("{}/v1.0{path}", self.endpoint);
         let response = retry::send(UPSTREAM, &self.policy, || {
-            self.http
-                .get(&url)
+            let request = self
+                .http
+                .request(method.clone(), &url)
                 .bearer_auth(token.expose_secret())
-                .query(query)
-        })
-        .await?;
-        read_answer(response).await
-    }
-
-    /// POSTs `body` to `path` under `/v1.0`; answers like [`GraphClient::get`].
-    async fn post(&self, path: &str, body: &Value) -> Result<Option<Value>, SourceError> {
-        let token = self
-            .tokens
-            .token(&format!("{}/.default", self.endpoint))
-            .await?;
-        let url = format!("{}/v1.0{path}", self.endpoint);
-        let response = retry::send(UPSTREAM, &self.policy, || {
-            self.http
-                .post(&url)
-                .bearer_auth(token.expose_secret())
-                .json(body)
+                .query(query);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
         })
         .await?;
         read_answer(response).await
@@ -108,7 +103,15 @@ impl GraphClient {
         let path = format!("/users/{}/checkMemberGroups", urlencoding::encode(user_id));
         let mut found = Vec::new();
         for chunk in group_ids.chunks(GROUPS_PER_CHECK) {
-            let Some(answer) = self.post(&path, &json!({ "groupIds": chunk })).await? else {
+            let Some(answer) = self
+                .call(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(&json!({ "groupIds": chunk })),
+                )
+                .await?
+            else {
                 return Ok(Vec::new());
             };
             let answer: GroupIds =
@@ -133,7 +136,10 @@ impl GraphClient {
         let mut actions = Vec::new();
         if let Some(defender_id) = incident.url.as_deref().and_then(defender_incident_id) {
             let path = format!("/security/incidents/{defender_id}");
-            if let Some(found) = self.get(&path, &[("$expand", "alerts")]).await? {
+            if let Some(found) = self
+                .call(Method::GET, &path, &[("$expand", "alerts")], None)
+                .await?
+            {
                 let alerts = found.get("alerts").and_then(Value::as_array);
                 for alert in alerts.into_iter().flatten() {
                     push_actions(&mut actions, alert);
@@ -143,7 +149,7 @@ impl GraphClient {
         }
         for alert_id in incident.alert_ids.iter().take(MAX_ALERT_LOOKUPS) {
             let path = format!("/security/alerts_v2/{}", urlencoding::encode(alert_id));
-            if let Some(alert) = self.get(&path, &[]).await? {
+            if let Some(alert) = self.call(Method::GET, &path, &[], None).await? {
                 push_actions(&mut actions, &alert);
             }
         }
@@ -168,9 +174,11 @@ impl GraphClient {
             let search = format!("\"{term}\"");
             let top = MAX_ARTICLES.to_string();
             let Some(list) = self
-                .get(
+                .call(
+                    Method::GET,
                     "/security/threatIntelligence/articles",
                     &[("$search", search.as_str()), ("$top", top.as_str())],
+                    None,
                 )
                 .await?
             else {
