@@ -340,19 +340,10 @@ impl Poster for ReportPoster {
 
 /// Channel keys (`teams:<id>`, `slack:<id>`) of every configured alert channel.
 fn alert_channels(config: &Config) -> Vec<String> {
-    let teams = config.teams.iter().flat_map(|teams| {
-        teams
-            .alert_channels
-            .iter()
-            .map(|channel| format!("teams:{}", channel.channel_id))
-    });
-    let slack = config.slack.iter().flat_map(|slack| {
-        slack
-            .alert_channels
-            .iter()
-            .map(|channel| format!("slack:{channel}"))
-    });
-    teams.chain(slack).collect()
+    schedule::channel_keys(
+        config.teams.iter().flat_map(|teams| &teams.alert_channels),
+        config.slack.iter().flat_map(|slack| &slack.alert_channels),
+    )
 }
 
 /// Posts a reply to a channel named by its key, `teams:<channel id>` or `slack:<channel id>`.

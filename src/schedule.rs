@@ -2,7 +2,7 @@
 //! store under a unique key before posting and marked done after; failures release
 //! the claim for a later retry. Builds no report itself: a [`Poster`] does that.
 
-use crate::config::{Config, ReportConfig};
+use crate::config::{Config, ReportConfig, TeamsChannel};
 use crate::store::{Claim, Store, StoreError};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -130,19 +130,21 @@ pub fn run_key(channel: &str, slot: &Slot) -> String {
 
 /// Channel ids of every configured report channel: `teams:<channel id>` and `slack:<channel id>`.
 pub fn report_channels(config: &Config) -> Vec<String> {
-    let teams = config.teams.iter().flat_map(|teams| {
-        teams
-            .report_channels
-            .iter()
-            .map(|channel| format!("teams:{}", channel.channel_id))
-    });
-    let slack = config.slack.iter().flat_map(|slack| {
-        slack
-            .report_channels
-            .iter()
-            .map(|channel| format!("slack:{channel}"))
-    });
-    teams.chain(slack).collect()
+    channel_keys(
+        config.teams.iter().flat_map(|teams| &teams.report_channels),
+        config.slack.iter().flat_map(|slack| &slack.report_channels),
+    )
+}
+
+/// Keys naming channels across platforms: `teams:<channel id>` and `slack:<channel id>`.
+pub fn channel_keys<'a>(
+    teams: impl Iterator<Item = &'a TeamsChannel>,
+    slack: impl Iterator<Item = &'a String>,
+) -> Vec<String> {
+    teams
+        .map(|channel| format!("teams:{}", channel.channel_id))
+        .chain(slack.map(|channel| format!("slack:{channel}")))
+        .collect()
 }
 
 /// Posts the weekly report to every channel once per week.

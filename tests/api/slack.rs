@@ -238,8 +238,9 @@ async fn documented_vector_passes_the_router_and_a_foreign_team_is_refused_polit
     assert_eq!(body["response_type"], "ephemeral");
 }
 
-#[tokio::test]
-async fn bad_signatures_get_401_and_no_work() {
+/// A fake `response_url` expecting one answer, a harness whose `/incident` waits for
+/// release, and the form of `/incident 42` answering to that URL.
+async fn incident_command() -> (MockServer, Harness, String) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/respond"))
@@ -249,13 +250,24 @@ async fn bad_signatures_get_401_and_no_work() {
         .await;
     let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
     let body = command_form("/incident", "42", &format!("{}/respond", server.uri()));
+    (server, harness, body)
+}
 
-    let valid = signed(
+/// `body` as a correctly signed slash command.
+fn signed_command(body: &str) -> Request<Body> {
+    signed(
         "/slack/commands",
         "application/x-www-form-urlencoded",
-        &body,
+        body,
         NOW,
-    );
+    )
+}
+
+#[tokio::test]
+async fn bad_signatures_get_401_and_no_work() {
+    let (server, harness, body) = incident_command().await;
+
+    let valid = signed_command(&body);
     let mut wrong_secret = valid_clone(&valid, &body);
     let wrong = verify::sign(
         &SecretString::from("another-secret"),
@@ -327,21 +339,8 @@ fn valid_clone(request: &Request<Body>, body: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn slash_command_acks_before_the_slow_upstream_then_follows_up() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/respond"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
-    let body = command_form("/incident", "42", &format!("{}/respond", server.uri()));
-    let request = signed(
-        "/slack/commands",
-        "application/x-www-form-urlencoded",
-        &body,
-        NOW,
-    );
+    let (server, harness, body) = incident_command().await;
+    let request = signed_command(&body);
 
     // The upstream is blocked, yet the ack arrives.
     let (status, ack) = tokio::time::timeout(Duration::from_secs(2), send(&harness.state, request))
@@ -362,21 +361,8 @@ async fn slash_command_acks_before_the_slow_upstream_then_follows_up() {
 
 #[tokio::test]
 async fn shutdown_waits_for_an_acknowledged_answer_to_be_delivered() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/respond"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
-    let body = command_form("/incident", "42", &format!("{}/respond", server.uri()));
-    let request = signed(
-        "/slack/commands",
-        "application/x-www-form-urlencoded",
-        &body,
-        NOW,
-    );
+    let (server, harness, body) = incident_command().await;
+    let request = signed_command(&body);
     let (status, _) = send(&harness.state, request).await;
     assert_eq!(status, StatusCode::OK);
 
