@@ -6,7 +6,6 @@ use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
 use crate::advice::{Advisor, llm::LlmClient};
 use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
 use crate::bot::permissions::Permissions;
-use crate::bot::reply::Reply;
 use crate::bot::{Bot, Settings};
 use crate::channels::slack::seen::SeenKeys;
 use crate::channels::slack::{self, SlackState, WebApi};
@@ -15,6 +14,7 @@ use crate::channels::webhook::{self, WebhookState};
 use crate::config::{Config, TeamsChannel};
 use crate::directory::{self, GroupDirectory};
 use crate::render;
+use crate::reply::Reply;
 use crate::report::Layout;
 use crate::schedule::{self, Poster, ReportSchedule, Scheduler, Slot};
 use crate::server::{self, Ops};
@@ -333,7 +333,7 @@ impl Poster for ReportPoster {
             .await
             .context("building the weekly report")?;
         let reply = crate::report::to_reply(&report, Layout::Chat);
-        let chart = crate::bot::views::daily_chart(&report.summary);
+        let chart = crate::present::daily_chart(&report.summary);
         self.channels.post(channel, &reply, Some(&chart)).await
     }
 }
@@ -375,7 +375,7 @@ impl ChannelPoster {
         &self,
         channel: &str,
         reply: &Reply,
-        chart: Option<&crate::bot::reply::Chart>,
+        chart: Option<&crate::reply::Chart>,
     ) -> anyhow::Result<()> {
         if let Some(channel_id) = channel.strip_prefix("teams:") {
             let Some(teams_state) = &self.teams else {

@@ -3,10 +3,10 @@
 //! fetches incidents and advice and passes `now`.
 
 use crate::analytics::{self, Comparison, Summary, Trend};
-use crate::bot::reply::{Block, Cell, Column, Fact, Reply, Table};
-use crate::bot::views;
 use crate::incident::{Classification, Incident, Severity, Status};
 use crate::period::Window;
+use crate::present as views;
+use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 

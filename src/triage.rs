@@ -7,10 +7,10 @@
 
 use crate::advice::{Advisor, IncidentAdvice};
 use crate::bot::actions::MAX_COMMENT;
-use crate::bot::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::incident::{Incident, Severity, Status};
 use crate::period::Window;
 use crate::render::html::escape;
+use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, SourceError};
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;

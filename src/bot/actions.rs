@@ -2,9 +2,9 @@
 //! An action runs only after the same user presses Confirm; every outcome is audited.
 
 use super::command::{Assignee, CloseReason, Command};
-use super::reply::{Action, ActionStyle, Block, Fact, Reply};
 use super::{BotError, User};
 use crate::incident::{Classification, Owner, Severity, Status};
+use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};

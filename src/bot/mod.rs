@@ -5,16 +5,15 @@ pub mod actions;
 pub mod command;
 pub mod permissions;
 pub mod recommend;
-pub mod reply;
 pub mod views;
 
 use crate::analytics::{self, DEFAULT_LONG_OPEN};
 use crate::period::Window;
+use crate::reply::{self, Reply};
 use crate::report::{self, ReportAdvice, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError};
-use reply::Reply;
 use std::sync::Arc;
 
 /// Tunables of the core.
@@ -344,10 +343,10 @@ mod tests {
     use super::*;
     use crate::incident::Tactic;
     use crate::incident::{Incident, Owner, Severity, Status};
+    use crate::reply::Block;
     use crate::sources::{IncidentDetail, IncidentUpdate, Intel, NewIncident};
     use async_trait::async_trait;
     use chrono::TimeZone;
-    use reply::Block;
     use std::sync::Mutex;
 
     /// Records every write; reads answer with one fixed incident.

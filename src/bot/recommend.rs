@@ -2,12 +2,12 @@
 //! (impact, a recommendations table with each row's source, posture tables, MTTT/MTTR steps).
 
 use super::command::Target;
-use super::reply::{Action, Block, Cell, Column, Reply, Table};
 use super::{Bot, BotError, Request};
 use crate::advice::{Advisor, IncidentAdvice, Recommendation, Source, WeeklyAdvice};
 use crate::analytics;
 use crate::incident::Incident;
 use crate::period::Period;
+use crate::reply::{Action, Block, Cell, Column, Reply, Table};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 

@@ -3,9 +3,7 @@
 
 use super::chart;
 use super::escape;
-use crate::bot::reply::{
-    ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, Reply, Table, Tone,
-};
+use crate::reply::{ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, Reply, Table, Tone};
 use serde_json::{Value, json};
 
 /// Rendering choices.
@@ -322,7 +320,7 @@ fn render_teams_chart(chart: &Chart, row_limit: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::reply::{Action, Column};
+    use crate::reply::{Action, Column};
 
     #[test]
     fn title_is_escaped_and_inert() {

@@ -3,7 +3,7 @@
 
 use super::chart;
 use super::escape;
-use crate::bot::reply::{ActionStyle, Align, Block, Fact, Reply, Table};
+use crate::reply::{ActionStyle, Align, Block, Fact, Reply, Table};
 use serde_json::{Value, json};
 
 /// Blocks per message.

@@ -1,7 +1,7 @@
 //! Charts: PNG drawing with plotters and an embedded font (no system fonts),
 //! and the data table that renderers show when they cannot draw a chart.
 
-use crate::bot::reply::{Cell, Chart, ChartKind, Column, Table};
+use crate::reply::{Cell, Chart, ChartKind, Column, Table};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::sync::OnceLock;
@@ -331,7 +331,7 @@ fn draw_donut(chart: &Chart, root: &Area) -> Result<(), ChartError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::reply::Series;
+    use crate::reply::Series;
 
     fn sample(kind: ChartKind, high: f64) -> Chart {
         Chart {

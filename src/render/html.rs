@@ -1,7 +1,7 @@
 //! Reply -> a standalone HTML page, for report exports. Charts come as inline PNGs
 //! when the caller supplies them, else as tables of their data.
 
-use crate::bot::reply::{Align, Block, Cell, Chart, Reply, Table, Tone};
+use crate::reply::{Align, Block, Cell, Chart, Reply, Table, Tone};
 use std::fmt::Write;
 
 /// Renders a reply as an HTML document; `chart_png` maps each chart (in order) to a PNG, if drawn.
@@ -70,7 +70,7 @@ pub fn render(reply: &Reply, chart_pngs: &[Vec<u8>]) -> String {
 
 /// A chart's data as a table: one row per category, one column per series.
 pub fn chart_table(chart: &Chart) -> Table {
-    use crate::bot::reply::Column;
+    use crate::reply::Column;
     let mut columns = vec![Column::left(
         chart
             .x_label
@@ -182,7 +182,7 @@ dt{font-weight:600}dd{margin:0}.note{color:#666;font-size:0.9em}.alert{backgroun
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::reply::{Column, Fact};
+    use crate::reply::{Column, Fact};
 
     #[test]
     fn untrusted_text_is_escaped() {
@@ -205,9 +205,9 @@ mod tests {
     fn charts_without_png_become_tables() {
         let chart = Chart {
             title: "Per day".to_string(),
-            kind: crate::bot::reply::ChartKind::StackedBar,
+            kind: crate::reply::ChartKind::StackedBar,
             categories: vec!["Mon".to_string(), "Tue".to_string()],
-            series: vec![crate::bot::reply::Series {
+            series: vec![crate::reply::Series {
                 name: "High".to_string(),
                 values: vec![1.0, 2.5],
             }],

@@ -3,7 +3,7 @@
 
 use super::chart;
 use super::escape;
-use crate::bot::reply::{Align, Block, Cell, Fact, Reply, Table};
+use crate::reply::{Align, Block, Cell, Fact, Reply, Table};
 
 /// Renders a reply as Markdown.
 pub fn render(reply: &Reply) -> String {
@@ -124,7 +124,7 @@ fn code_span(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::reply::{Action, Column, Page};
+    use crate::reply::{Action, Column, Page};
 
     #[test]
     fn renders_title_table_actions_and_page() {

@@ -7,11 +7,11 @@ use secrecy::SecretString;
 use sentinel_bot::advice::llm::LlmClient;
 use sentinel_bot::advice::{Advisor, IncidentAdvice, Source, prompt};
 use sentinel_bot::analytics::{Comparison, Durations, Summary, Trend};
-use sentinel_bot::bot::reply::{Block, Reply};
 use sentinel_bot::bot::{Bot, Request, Settings};
 use sentinel_bot::config::{LlmConfig, LlmProvider};
 use sentinel_bot::incident::{Incident, Owner, Severity, Status, Tactic};
 use sentinel_bot::period::Window;
+use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::{
     IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
 };

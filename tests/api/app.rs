@@ -3,10 +3,10 @@
 
 use chrono::{TimeZone, Utc};
 use sentinel_bot::app;
-use sentinel_bot::bot::reply::Block;
 use sentinel_bot::bot::{Request, User};
 use sentinel_bot::config::Config;
 use sentinel_bot::render;
+use sentinel_bot::reply::Block;
 use sentinel_bot::report::{self, Layout};
 
 fn config(dir: &tempfile::TempDir, allowed: &str) -> Config {
@@ -115,7 +115,7 @@ async fn demo_week_report_is_stable_golden_markdown() {
         ]
     );
     // The full layout lists every incident of the week; chat cuts it short.
-    let detail_rows = |reply: &sentinel_bot::bot::reply::Reply| {
+    let detail_rows = |reply: &sentinel_bot::reply::Reply| {
         reply
             .blocks
             .iter()

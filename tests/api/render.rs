@@ -5,15 +5,15 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use sentinel_bot::analytics::{DayVolume, Durations, Summary};
 use sentinel_bot::bot::BotError;
 use sentinel_bot::bot::command::{IncidentsQuery, UsageError, Verb};
-use sentinel_bot::bot::reply::{
-    Action, ActionStyle, Block, Cell, Chart, ChartKind, Column, Fact, Page, Reply, Series, Table,
-    Tone,
-};
 use sentinel_bot::bot::views;
 use sentinel_bot::incident::Tactic;
 use sentinel_bot::period::{Period, Window};
 use sentinel_bot::render::block_kit::{self, Message};
 use sentinel_bot::render::{adaptive_card, chart, markdown};
+use sentinel_bot::reply::{
+    Action, ActionStyle, Block, Cell, Chart, ChartKind, Column, Fact, Page, Reply, Series, Table,
+    Tone,
+};
 use serde_json::Value;
 
 const HOSTILE: &str = "<at>x</at> **bold** [link](http://evil)";
@@ -479,7 +479,7 @@ fn golden_markdown() {
 
 #[test]
 fn chart_png_from_the_incidents_view() {
-    let chart = views::daily_chart(&summary());
+    let chart = sentinel_bot::present::daily_chart(&summary());
     let bytes = chart::png(&chart, 800, 400).expect("chart renders");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     // Set RENDER_PNG_DIR to look at the images by eye.

@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use sentinel_bot::bot::reply::{Action, Block, Cell, Column, Reply, Table};
 use sentinel_bot::bot::{Bot, Settings};
 use sentinel_bot::channels::slack::{
     self, MemorySeenKeys, SeenKeys, SlackSettings, SlackState, WebApi, WebApiError, limits, verify,
@@ -14,6 +13,7 @@ use sentinel_bot::channels::slack::{
 use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::render::block_kit::{self, Message};
+use sentinel_bot::reply::{Action, Block, Cell, Column, Reply, Table};
 use sentinel_bot::sources::{
     IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
 };

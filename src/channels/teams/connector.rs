@@ -1,9 +1,9 @@
 //! Outbound Bot Framework connector: bot token, replies, typing, proactive channel posts.
 
 use super::activity::{ADAPTIVE_CARD, Activity, Attachment};
-use crate::bot::reply::Reply;
 use crate::config::TeamsChannel;
 use crate::render::adaptive_card::{self, Options};
+use crate::reply::Reply;
 use crate::upstream::{self, Upstream};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
