@@ -5,6 +5,7 @@ pub mod commands;
 pub mod events;
 pub mod interactions;
 pub mod limits;
+pub mod report_post;
 pub mod seen;
 pub mod socket_mode;
 pub mod verify;
