@@ -806,6 +806,71 @@ mod platforms {
         }
     }
 
+    #[tokio::test]
+    async fn slack_placeholder_refused_with_429_is_sent_again_at_once() {
+        let server = slack().await;
+        Mock::given(method("POST"))
+            .and(path("/slack/chat.postMessage"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let replica = start(&config(&dir, &server, "slack"), LEASE).await;
+        let outcomes = replica.scheduler.tick(utc(23, 7, 0)).await;
+        // Slack answers 429 before doing anything, so that one is safe to repeat.
+        assert!(
+            matches!(&outcomes[..], [Outcome::Posted { attempt: 1, .. }]),
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            requests(&server, "POST", "/chat.postMessage").await.len(),
+            2
+        );
+        assert!(
+            requests(&server, "GET", "/conversations.history")
+                .await
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn slack_without_history_access_sends_again_and_fills_only_the_new_message() {
+        let server = slack().await;
+        Mock::given(method("POST"))
+            .and(path("/slack/chat.postMessage"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/slack/conversations.history"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"ok": false, "error": "not_in_channel"})),
+            )
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let replica = start(&config(&dir, &server, "slack"), LEASE).await;
+        replica.scheduler.tick(utc(23, 7, 0)).await;
+        let outcomes = replica.scheduler.tick(utc(23, 7, 0) + AFTER_RETRY).await;
+        assert!(
+            matches!(&outcomes[..], [Outcome::Posted { .. }]),
+            "{outcomes:?}"
+        );
+        // The 503's outcome stays unknown without the history: a second placeholder is
+        // sent, and only the one the store recorded is filled with the report.
+        assert_eq!(
+            requests(&server, "POST", "/chat.postMessage").await.len(),
+            2
+        );
+        assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 1);
+    }
+
     /// A fake Bot Connector, Entra token endpoint and Graph.
     async fn teams() -> MockServer {
         let server = MockServer::start().await;
@@ -998,6 +1063,69 @@ mod platforms {
                 .await
                 .len(),
             1
+        );
+    }
+
+    #[tokio::test]
+    async fn teams_history_follows_graphs_pages_and_sends_its_token_nowhere_else() {
+        let server = teams().await;
+        Mock::given(method("POST"))
+            .and(path("/svc/v3/conversations"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let replica = start(&config(&dir, &server, "teams"), LEASE).await;
+        replica.scheduler.tick(utc(23, 7, 0)).await;
+        let created = requests(&server, "POST", "/v3/conversations").await;
+        let at = utc(23, 7, 0);
+        let elsewhere = MockServer::start().await;
+        // Page 1: someone else's message, and a link to page 2 on Graph.
+        Mock::given(method("GET"))
+            .and(path_regex("/messages$"))
+            .and(wiremock::matchers::query_param("$top", "50"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "value": [user_message("1764000000999", at)],
+                "@odata.nextLink": format!(
+                    "{}/graph/v1.0/teams/team-1/channels/x/messages?$skiptoken=page2", server.uri()),
+            })))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        // Page 2: the bot's placeholder, and a link off Graph that must not be followed.
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::query_param("$skiptoken", "page2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "value": [graph_message(&created[0], "1764000000111", at)],
+                "@odata.nextLink": format!("{}/steal?$skiptoken=page3", elsewhere.uri()),
+            })))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let outcomes = replica.scheduler.tick(utc(23, 7, 0) + AFTER_RETRY).await;
+        assert!(
+            matches!(&outcomes[..], [Outcome::Posted { attempt: 2, .. }]),
+            "{outcomes:?}"
+        );
+        assert_eq!(requests(&server, "GET", "/messages").await.len(), 2);
+        assert_eq!(
+            requests(&server, "POST", "/v3/conversations").await.len(),
+            1
+        );
+        assert_eq!(
+            requests(&server, "PUT", "/activities/1764000000111")
+                .await
+                .len(),
+            1
+        );
+        assert!(
+            elsewhere
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .is_empty()
         );
     }
 
