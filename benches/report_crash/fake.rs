@@ -130,11 +130,18 @@ pub struct Fake {
     jitter_ms: u64,
     /// How long a `Timeout` answer is held.
     hold: Duration,
+    /// Refuse every history read (Slack `not_in_channel`, Graph 403), as for a bot
+    /// without the history permissions: the control run.
+    refuse_history: bool,
 }
 
 impl Fake {
     /// Starts the fake; returns it and the harness's end of its event channel.
-    pub async fn start(jitter_ms: u64, hold: Duration) -> (Fake, mpsc::UnboundedReceiver<Event>) {
+    pub async fn start(
+        jitter_ms: u64,
+        hold: Duration,
+        refuse_history: bool,
+    ) -> (Fake, mpsc::UnboundedReceiver<Event>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -146,6 +153,7 @@ impl Fake {
             events,
             jitter_ms,
             hold,
+            refuse_history,
         };
         let router = Router::new()
             .route("/slack/chat.postMessage", post(slack_post))
@@ -339,6 +347,9 @@ async fn slack_history(
 ) -> Response {
     let mut world = fake.world.lock().expect("world");
     world.history_reads += 1;
+    if fake.refuse_history {
+        return ok(json!({"ok": false, "error": "not_in_channel"}));
+    }
     let channel = query.get("channel").cloned().unwrap_or_default();
     let with_metadata = query.get("include_all_metadata").map(String::as_str) == Some("true");
     let messages: Vec<Value> = world
@@ -497,6 +508,13 @@ async fn graph_messages(
 ) -> Response {
     let mut world = fake.world.lock().expect("world");
     world.graph_reads += 1;
+    if fake.refuse_history {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": {"code": "Forbidden", "message": "Missing role permissions on the request."}})),
+        )
+            .into_response();
+    }
     let at = chrono::Utc::now().to_rfc3339();
     let value: Vec<Value> = world
         .teams

@@ -18,7 +18,9 @@
 //! ```
 //!
 //! Options: `--trials N` per platform (a plain `cargo bench` runs 3), `--seed S`, `--lease SECONDS`
-//! (default 4; the bot cuts a post off at half of it). `SENTINEL_BOT_TEST_POSTGRES`
+//! (default 4; the bot cuts a post off at half of it), `--without-history` (the control
+//! run: the fake refuses every history read, as for a bot without `channels:history` or
+//! the Teams consent, to show what the lookup prevents). `SENTINEL_BOT_TEST_POSTGRES`
 //! overrides the database URL. Exits 1 if any trial delivered other than exactly once.
 
 mod fake;
@@ -73,6 +75,8 @@ struct Args {
     lease: u64,
     /// `--trials` was given: a deliberate run, which fails loudly without PostgreSQL.
     deliberate: bool,
+    /// `--without-history`: the control run, with every history read refused.
+    without_history: bool,
 }
 
 fn args() -> Args {
@@ -82,6 +86,7 @@ fn args() -> Args {
         seed: 18,
         lease: 4,
         deliberate: false,
+        without_history: false,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -93,6 +98,7 @@ fn args() -> Args {
             }
             "--seed" => args.seed = value().unwrap_or(18),
             "--lease" => args.lease = value().unwrap_or(4).max(2),
+            "--without-history" => args.without_history = true,
             // `cargo bench` passes `--bench`.
             _ => {}
         }
@@ -213,7 +219,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let hold = Duration::from_secs(args.lease / 2 + 1);
-    let (fake, mut events) = Fake::start(60, hold).await;
+    let (fake, mut events) = Fake::start(60, hold, args.without_history).await;
     let work = tempfile::tempdir()?;
     // A private copy, so a rebuild during a long run cannot swap the binary underneath.
     let binary = work.path().join("sentinel-bot");
@@ -260,12 +266,17 @@ async fn main() -> anyhow::Result<()> {
             .add(&counts);
     }
     println!(
-        "\n{} trials in {:.0} s (seed {}, lease {} s, posts cut off at {} s)\n",
+        "\n{} trials in {:.0} s (seed {}, lease {} s, posts cut off at {} s{})\n",
         args.trials * 2,
         started.elapsed().as_secs_f64(),
         args.seed,
         args.lease,
-        args.lease as f64 / 2.0
+        args.lease as f64 / 2.0,
+        if args.without_history {
+            "; CONTROL RUN: every history read refused"
+        } else {
+            ""
+        }
     );
     print_table(&rows);
     if failures.is_empty() {

@@ -88,9 +88,12 @@ impl Connector {
                     .flatten()
                     .filter_map(channel_message),
             );
-            let older_reached = messages[before..]
-                .iter()
-                .any(|message| message.modified.is_some_and(|at| at < since));
+            // Graph lists newest first; a page entirely older than `since` ends the search.
+            let page_messages = &messages[before..];
+            let older_reached = !page_messages.is_empty()
+                && page_messages
+                    .iter()
+                    .all(|message| message.modified.is_some_and(|at| at < since));
             // The bearer token goes only to Graph itself, whatever the next link says.
             let next = page
                 .get("@odata.nextLink")
