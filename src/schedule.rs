@@ -10,7 +10,7 @@ use crate::config::{Config, ReportConfig, TeamsChannel};
 use crate::store::{Claim, RunLease, Store, StoreError};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
-pub use post::{Delivery, DeliveryError, Lookup, Post};
+pub use post::{Delivery, DeliveryError, Filled, Lookup, Post};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;

@@ -33,6 +33,16 @@ pub enum Lookup {
     Unavailable(String),
 }
 
+/// What filling a placed part found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filled {
+    /// The part now holds its content.
+    Yes,
+    /// The placed message is gone from the channel (someone deleted a placeholder that
+    /// waited too long): the part must be sent again.
+    Gone,
+}
+
 /// One channel's post for one run, rendered for its platform, sent part by part.
 #[async_trait::async_trait]
 pub trait Post: Send + Sync {
@@ -59,7 +69,7 @@ pub trait Post: Send + Sync {
 
     /// Gives the placed part its final content; repeating it changes nothing more
     /// (`chat.update`, Bot Framework `UpdateActivity`).
-    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<()>;
+    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<Filled>;
 }
 
 /// Why a delivery stopped before its last part.
@@ -142,12 +152,39 @@ pub async fn deliver(
                 send_fresh(store, lease, post, &part, now).await?
             }
         };
-        post.fill(&part, &receipt)
-            .await
-            .map_err(|source| platform(&part, source))?;
+        let receipt = fill(store, lease, post, &part, receipt, now).await?;
         held(store.part_done(lease, &part, &receipt, now).await?)?;
     }
     Ok(delivery)
+}
+
+/// Step 5, and once more from step 1 if the placed message was deleted meanwhile.
+/// Returns the receipt of the filled part.
+async fn fill(
+    store: &Store,
+    lease: &RunLease,
+    post: &dyn Post,
+    part: &str,
+    receipt: String,
+    now: DateTime<Utc>,
+) -> Result<String, DeliveryError> {
+    let filled = post
+        .fill(part, &receipt)
+        .await
+        .map_err(|source| platform(part, source))?;
+    if filled == Filled::Yes {
+        return Ok(receipt);
+    }
+    tracing::warn!(key = %lease.key, %part, "the placed part is gone from the channel; sending it again");
+    let receipt = send_fresh(store, lease, post, part, now).await?;
+    match post.fill(part, &receipt).await {
+        Ok(Filled::Yes) => Ok(receipt),
+        Ok(Filled::Gone) => Err(platform(
+            part,
+            anyhow::anyhow!("the part was gone again right after it was sent"),
+        )),
+        Err(source) => Err(platform(part, source)),
+    }
 }
 
 /// Steps 1 to 4 of a part: prepare, record the intent, send, record the receipt.

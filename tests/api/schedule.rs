@@ -6,7 +6,9 @@
 
 use crate::store::{postgres_url, sqlite_url};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use sentinel_bot::schedule::{Lookup, Outcome, Post, Poster, ReportSchedule, Scheduler, Slot};
+use sentinel_bot::schedule::{
+    Filled, Lookup, Outcome, Post, Poster, ReportSchedule, Scheduler, Slot,
+};
 use sentinel_bot::store::Store;
 use std::sync::{Arc, Mutex};
 
@@ -107,8 +109,8 @@ impl Post for OneMessage {
         })
     }
 
-    async fn fill(&self, _part: &str, _receipt: &str) -> anyhow::Result<()> {
-        Ok(())
+    async fn fill(&self, _part: &str, _receipt: &str) -> anyhow::Result<Filled> {
+        Ok(Filled::Yes)
     }
 }
 
@@ -804,6 +806,34 @@ mod platforms {
                 "the delivered share was found, not repeated"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn slack_placeholder_deleted_before_filling_is_sent_again() {
+        let server = slack().await;
+        Mock::given(method("POST"))
+            .and(path("/slack/chat.update"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"ok": false, "error": "message_not_found"})),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let replica = start(&config(&dir, &server, "slack"), LEASE).await;
+        let outcomes = replica.scheduler.tick(utc(23, 7, 0)).await;
+        assert!(
+            matches!(&outcomes[..], [Outcome::Posted { attempt: 1, .. }]),
+            "{outcomes:?}"
+        );
+        // Someone deleted the "preparing…" message: a new one is posted and filled.
+        assert_eq!(
+            requests(&server, "POST", "/chat.postMessage").await.len(),
+            2
+        );
+        assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 2);
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@
 use super::web_api::{HistoryMessage, Metadata, PostedMessage, WebApi, WebApiError};
 use crate::render::block_kit::{self, Message};
 use crate::reply::Reply;
-use crate::schedule::{Lookup, Post};
+use crate::schedule::{Filled, Lookup, Post};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
@@ -162,16 +162,21 @@ impl Post for ReportPost {
         Ok(found.map_or(Lookup::Absent, Lookup::Found))
     }
 
-    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<()> {
+    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<Filled> {
         if part == CHART_PART {
-            return Ok(());
+            return Ok(Filled::Yes);
         }
         let message = self.message(part)?;
         let posted = parse_receipt(receipt)?;
-        self.api
+        match self
+            .api
             .update_message(&posted, message, &self.metadata(part))
-            .await?;
-        Ok(())
+            .await
+        {
+            Ok(()) => Ok(Filled::Yes),
+            Err(WebApiError::Slack { code, .. }) if code == "message_not_found" => Ok(Filled::Gone),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 //! (Teams' `Chart.*` elements), so a Teams post has one part.
 
 use super::activity::{ADAPTIVE_CARD, Activity, Attachment};
-use super::connector::{ChannelThread, Connector};
+use super::connector::{ChannelThread, Connector, TeamsError};
 use super::history::HistoryError;
 use crate::config::TeamsChannel;
 use crate::render::adaptive_card::{self, Options};
 use crate::reply::Reply;
-use crate::schedule::{Lookup, Post};
+use crate::schedule::{Filled, Lookup, Post};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -118,17 +118,20 @@ impl Post for ReportPost {
         }))
     }
 
-    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<()> {
+    async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<Filled> {
         ReportPost::check_part(part)?;
         let thread = parse_receipt(receipt)?;
-        self.connector
-            .update_activity(
-                &self.channel.service_url,
-                &thread,
-                &card_activity(&self.card),
-            )
-            .await?;
-        Ok(())
+        let activity = card_activity(&self.card);
+        match self
+            .connector
+            .update_activity(&self.channel.service_url, &thread, &activity)
+            .await
+        {
+            Ok(()) => Ok(Filled::Yes),
+            // The message was deleted in the channel.
+            Err(TeamsError::Status { status: 404, .. }) => Ok(Filled::Gone),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
