@@ -135,19 +135,21 @@ pub fn daily_blocks(summary: &Summary) -> Vec<Block> {
     if summary.daily.iter().any(|day| day.partial) {
         blocks.push(Block::Note(PARTIAL_DAY_NOTE.to_string()));
     }
-    let anomalies: Vec<String> = summary
+    if let Some(alert) = unusual_volume(summary) {
+        blocks.push(Block::Alert(alert));
+    }
+    blocks
+}
+
+/// "Unusual volume on Fri 04 Dec (27 incidents)." for the flagged days, if any.
+pub fn unusual_volume(summary: &Summary) -> Option<String> {
+    let days: Vec<String> = summary
         .daily
         .iter()
         .filter(|day| day.anomaly)
         .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
         .collect();
-    if !anomalies.is_empty() {
-        blocks.push(Block::Alert(format!(
-            "Unusual volume on {}.",
-            anomalies.join(", ")
-        )));
-    }
-    blocks
+    (!days.is_empty()).then(|| format!("Unusual volume on {}.", days.join(", ")))
 }
 
 /// Every definition behind the figures, with its source; the same text in every view.
@@ -183,6 +185,21 @@ pub fn incident_row(it: &Incident) -> Vec<Cell> {
         Cell::text(it.status),
         Cell::text(it.owner.label().unwrap_or("Unassigned")),
     ]
+}
+
+/// Incidents as a table: number, title, severity, status, owner.
+pub fn incidents_table(listed: &[&Incident]) -> Table {
+    Table {
+        title: None,
+        columns: vec![
+            Column::right("#"),
+            Column::left("Title"),
+            Column::left("Severity"),
+            Column::left("Status"),
+            Column::left("Owner"),
+        ],
+        rows: listed.iter().map(|it| incident_row(it)).collect(),
+    }
 }
 
 /// The combined status x severity table.

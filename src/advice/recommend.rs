@@ -778,14 +778,6 @@ fn offline_insights(facts: &PeriodFacts) -> Vec<String> {
             summary.without_tactics
         ));
     }
-    let anomalies: Vec<String> = summary
-        .daily
-        .iter()
-        .filter(|day| day.anomaly)
-        .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
-        .collect();
-    if !anomalies.is_empty() {
-        insights.push(format!("Unusual volume on {}.", anomalies.join(", ")));
-    }
+    insights.extend(crate::present::unusual_volume(summary));
     insights
 }

@@ -4,8 +4,9 @@
 use super::BotError;
 use super::command::{Command, IncidentsQuery, UsageError, Verb};
 use crate::analytics::{OpenIncident, PeriodFacts};
+use crate::incident::Incident;
 use crate::present::{
-    TACTIC_NOTE, daily_blocks, definitions, duration, headline_blocks, incident_row,
+    TACTIC_NOTE, daily_blocks, definitions, duration, headline_blocks, incidents_table,
     open_incidents_table, severity_tone, status_by_severity, tactics,
 };
 use crate::reply::{Action, ActionStyle, Block, Cell, Column, Fact, Page, Reply, Table};
@@ -104,46 +105,31 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
     }
 
     let filtered = query.severity.is_some() || query.status.is_some();
-    let (heading, listed): (&str, Vec<Vec<Cell>>) = if filtered {
-        let rows = facts.incidents.iter().map(incident_row).collect();
-        ("Incidents (created in this period)", rows)
+    let total = match filtered {
+        true => facts.incidents.len(),
+        false => facts.backlog.open_high.len(),
+    };
+    let page_count = total.div_ceil(page_size.max(1)).max(1);
+    let page = query.page.min(page_count);
+    let shown = (page - 1) * page_size..(page * page_size).min(total);
+    let (heading, table) = if filtered {
+        let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
+        (
+            "Incidents (created in this period)",
+            incidents_table(&listed),
+        )
     } else {
-        let open_high: Vec<&OpenIncident> = facts.backlog.open_high.iter().collect();
-        let table = open_incidents_table(None, &open_high);
+        let listed: Vec<&OpenIncident> = facts.backlog.open_high[shown].iter().collect();
         (
             "Open High-severity incidents (open backlog now, any age)",
-            table.rows,
+            open_incidents_table(None, &listed),
         )
     };
-    let page_count = listed.len().div_ceil(page_size.max(1)).max(1);
-    let page = query.page.min(page_count);
-    let rows: Vec<Vec<Cell>> = listed
-        .into_iter()
-        .skip((page - 1) * page_size)
-        .take(page_size)
-        .collect();
     reply = reply.with(Block::Heading(heading.to_string()));
-    if rows.is_empty() {
-        reply = reply.with(Block::Text("None.".to_string()));
-    } else {
-        let mut table = if filtered {
-            Table {
-                title: None,
-                columns: vec![
-                    Column::right("#"),
-                    Column::left("Title"),
-                    Column::left("Severity"),
-                    Column::left("Status"),
-                    Column::left("Owner"),
-                ],
-                rows: Vec::new(),
-            }
-        } else {
-            open_incidents_table(None, &[])
-        };
-        table.rows = rows;
-        reply = reply.with(Block::Table(table));
-    }
+    reply = reply.with(match table.rows.is_empty() {
+        true => Block::Text("None.".to_string()),
+        false => Block::Table(table),
+    });
     if page_count > 1 {
         reply.page = Some(Page {
             number: page,
