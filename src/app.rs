@@ -365,7 +365,7 @@ impl Poster for ReportPoster {
                 bail!("Slack is not configured");
             };
             // Block Kit cannot draw the chart, so in Slack it follows as a PNG file.
-            let chart = crate::present::daily_chart(&report.summary);
+            let chart = crate::present::daily_chart(&report.facts.created);
             let png = render::chart::png(&chart, 1000, 500).ok();
             return Ok(Box::new(slack::report_post::ReportPost::new(
                 slack_state.api.clone(),

@@ -357,6 +357,7 @@ mod platforms {
     use sentinel_bot::config::Config;
     use sentinel_bot::schedule::{self, Outcome, ReportSchedule, Scheduler};
     use serde_json::{Value, json};
+    use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
     use wiremock::matchers::{method, path, path_regex};
@@ -549,6 +550,31 @@ mod platforms {
         serde_json::from_slice(&request.body).unwrap()
     }
 
+    /// How many requests to `method` (`chat.postMessage`, `chat.update`) each part of the
+    /// post got, by the run-key metadata they carry. The report may span several Block Kit
+    /// messages, each its own part.
+    async fn per_part(server: &MockServer, method: &str) -> BTreeMap<String, usize> {
+        let mut parts = BTreeMap::new();
+        for request in requests(server, "POST", method).await {
+            let body = slack_body(&request);
+            let part = body["metadata"]["event_payload"]["part"]
+                .as_str()
+                .unwrap_or("unmarked")
+                .to_string();
+            *parts.entry(part).or_default() += 1;
+        }
+        parts
+    }
+
+    /// Every part once, `message:0` `first` times.
+    fn once_each_but_first(parts: &BTreeMap<String, usize>, first: usize) -> bool {
+        parts.get("message:0") == Some(&first)
+            && parts
+                .iter()
+                .all(|(part, count)| part == "message:0" || *count == 1)
+            && !parts.contains_key("unmarked")
+    }
+
     #[tokio::test]
     async fn slack_message_sent_and_file_failed_retry_sends_only_the_file() {
         let server = slack().await;
@@ -570,12 +596,12 @@ mod platforms {
                 if error.contains("file:chart") && error.contains("HTTP 500")),
             "{outcomes:?}"
         );
-        let messages = requests(&server, "POST", "/chat.postMessage").await.len();
-        let updates = requests(&server, "POST", "/chat.update").await.len();
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(once_each_but_first(&posted, 1), "{posted:?}");
         assert_eq!(
-            (messages, updates),
-            (1, 1),
-            "the message is posted and filled"
+            per_part(&server, "/chat.update").await,
+            posted,
+            "every message is posted and filled"
         );
 
         let outcomes = replica.scheduler.tick(utc(23, 7, 0) + AFTER_RETRY).await;
@@ -583,11 +609,8 @@ mod platforms {
             matches!(&outcomes[..], [Outcome::Posted { attempt: 2, .. }]),
             "{outcomes:?}"
         );
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            1
-        );
-        assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 1);
+        assert_eq!(per_part(&server, "/chat.postMessage").await, posted);
+        assert_eq!(per_part(&server, "/chat.update").await, posted);
         let shares = requests(&server, "POST", "/files.completeUploadExternal").await;
         assert_eq!(shares.len(), 2, "the failed share, then the retried one");
         // Before uploading again the retry looked whether F1 had been shared after all.
@@ -632,10 +655,8 @@ mod platforms {
                 .is_empty(),
             "nothing could have been shared, so nothing was looked up"
         );
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            1
-        );
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(once_each_but_first(&posted, 1), "{posted:?}");
         assert_eq!(
             requests(&server, "POST", "/files.completeUploadExternal")
                 .await
@@ -696,10 +717,10 @@ mod platforms {
             matches!(&outcomes[..], [Outcome::Posted { attempt: 2, .. }]),
             "{outcomes:?}"
         );
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            1,
-            "the placeholder was found, not posted again"
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(
+            once_each_but_first(&posted, 1),
+            "the placeholder was found, not posted again: {posted:?}"
         );
         let lookup = &requests(&server, "GET", "/conversations.history").await[0];
         let query: Vec<(String, String)> = lookup.url.query_pairs().into_owned().collect();
@@ -711,9 +732,13 @@ mod platforms {
             query.contains(&("channel".into(), "C-SOC".into())),
             "{query:?}"
         );
-        let updates = requests(&server, "POST", "/chat.update").await;
-        assert_eq!(updates.len(), 1);
-        let update = slack_body(&updates[0]);
+        assert_eq!(per_part(&server, "/chat.update").await, posted);
+        let update = requests(&server, "POST", "/chat.update")
+            .await
+            .iter()
+            .map(slack_body)
+            .find(|body| body["metadata"]["event_payload"]["part"] == "message:0")
+            .unwrap();
         assert_eq!(update["ts"], "1764000000.000100");
         assert_eq!(update["channel"], "C-SOC");
         assert!(
@@ -757,9 +782,10 @@ mod platforms {
                 .mount(&server)
                 .await;
             let dir = tempfile::tempdir().unwrap();
-            let lease = TimeDelta::seconds(2);
-            let replica = start(&config(&dir, &server, "slack"), lease).await;
-            let first = replica.scheduler.tick(utc(23, 7, 0)).await;
+            let config = config(&dir, &server, "slack");
+            // A short lease, so the delayed answer outlasts the cut-off at half of it.
+            let first_replica = start(&config, TimeDelta::seconds(2)).await;
+            let first = first_replica.scheduler.tick(utc(23, 7, 0)).await;
             assert!(matches!(&first[..], [Outcome::Failed { .. }]), "{first:?}");
             assert_eq!(
                 requests(&server, "POST", "/chat.postMessage").await.len(),
@@ -769,8 +795,10 @@ mod platforms {
             let posted = requests(&server, "POST", "/chat.postMessage").await;
             slack_history(&server, vec![stored_message(&posted[0], "1.1")], 4).await;
 
-            // Retry: finds the message, fills it, posts the file (whose share then fails
-            // after delivering), and the next retry finds the file.
+            // Retry (here by another replica with the usual lease): finds the message,
+            // fills it, posts the file (whose share then fails after delivering), and the
+            // next retry finds the file.
+            let replica = start(&config, LEASE).await;
             let second = replica.scheduler.tick(utc(23, 7, 0) + AFTER_RETRY).await;
             assert!(
                 matches!(&second[..], [Outcome::Failed { error, .. }] if error.contains("file:chart")),
@@ -793,11 +821,9 @@ mod platforms {
                 matches!(&third[..], [Outcome::Posted { attempt: 3, .. }]),
                 "{third:?}"
             );
-            assert_eq!(
-                requests(&server, "POST", "/chat.postMessage").await.len(),
-                1
-            );
-            assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 1);
+            let posted = per_part(&server, "/chat.postMessage").await;
+            assert!(once_each_but_first(&posted, 1), "{posted:?}");
+            assert_eq!(per_part(&server, "/chat.update").await, posted);
             assert_eq!(
                 requests(&server, "POST", "/files.completeUploadExternal")
                     .await
@@ -829,11 +855,9 @@ mod platforms {
             "{outcomes:?}"
         );
         // Someone deleted the "preparing…" message: a new one is posted and filled.
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            2
-        );
-        assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 2);
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(once_each_but_first(&posted, 2), "{posted:?}");
+        assert_eq!(per_part(&server, "/chat.update").await, posted);
     }
 
     #[tokio::test]
@@ -854,10 +878,8 @@ mod platforms {
             matches!(&outcomes[..], [Outcome::Posted { attempt: 1, .. }]),
             "{outcomes:?}"
         );
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            2
-        );
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(once_each_but_first(&posted, 2), "{posted:?}");
         assert!(
             requests(&server, "GET", "/conversations.history")
                 .await
@@ -894,11 +916,10 @@ mod platforms {
         );
         // The 503's outcome stays unknown without the history: a second placeholder is
         // sent, and only the one the store recorded is filled with the report.
-        assert_eq!(
-            requests(&server, "POST", "/chat.postMessage").await.len(),
-            2
-        );
-        assert_eq!(requests(&server, "POST", "/chat.update").await.len(), 1);
+        let posted = per_part(&server, "/chat.postMessage").await;
+        assert!(once_each_but_first(&posted, 2), "{posted:?}");
+        let filled = per_part(&server, "/chat.update").await;
+        assert!(once_each_but_first(&filled, 1), "{filled:?}");
     }
 
     /// A fake Bot Connector, Entra token endpoint and Graph.
