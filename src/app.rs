@@ -4,7 +4,7 @@
 
 use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
 use crate::advice::{Advisor, llm::LlmClient};
-use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
+use crate::bot::actions::{AuditRecord, Ledger, Proposal};
 use crate::bot::permissions::Permissions;
 use crate::bot::{Bot, Settings};
 use crate::channels::slack::seen::SeenKeys;
@@ -441,10 +441,10 @@ impl Ledger for StoreAdapter {
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let json = serde_json::to_string(action)?;
+        let json = serde_json::to_string(proposal)?;
         Ok(self.0.put_pending(token, user_id, &json, expires).await?)
     }
 
@@ -453,13 +453,19 @@ impl Ledger for StoreAdapter {
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>> {
-        match self.0.take_pending(token, user_id, now).await? {
-            Some(json) => Ok(Some(
-                serde_json::from_str(&json).context("reading a pending action")?,
-            )),
-            None => Ok(None),
-        }
+    ) -> anyhow::Result<Option<Proposal>> {
+        let Some(json) = self.0.take_pending(token, user_id, now).await? else {
+            return Ok(None);
+        };
+        // Rows written before proposals carried the incident's version hold the bare action.
+        let proposal = match serde_json::from_str(&json) {
+            Ok(proposal) => proposal,
+            Err(_) => Proposal {
+                action: serde_json::from_str(&json).context("reading a pending action")?,
+                seen: None,
+            },
+        };
+        Ok(Some(proposal))
     }
 
     async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()> {
@@ -486,6 +492,15 @@ impl SeenKeys for StoreAdapter {
 
     async fn contains(&self, key: &str) -> anyhow::Result<bool> {
         Ok(self.0.seen(key, Utc::now()).await?)
+    }
+
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        Ok(self.0.first_use_of_signature(key, now, until).await?)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod bot;
 pub mod channels;
 pub mod config;
+pub mod deadline;
 pub mod directory;
 pub mod incident;
 pub mod period;

@@ -27,6 +27,8 @@ pub struct SourcedRecommendation {
 pub struct ReportAdvice {
     /// Security posture recommendations from Defender XDR.
     pub posture: Vec<SourcedRecommendation>,
+    /// Why Defender XDR's actions could not be read, when none were (shown instead of "none").
+    pub posture_unread: Option<String>,
     /// Recommendations from threat intelligence by MITRE tactic.
     pub threat_intel: Vec<SourcedRecommendation>,
     /// Steps to reduce time to triage and resolve, built on the measured figures.
@@ -315,7 +317,11 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     ));
     reply = reply.with(recommendation_block(
         &report.advice.posture,
-        "No Defender XDR recommended actions for this period.",
+        report
+            .advice
+            .posture_unread
+            .as_deref()
+            .unwrap_or("No Defender XDR recommended actions for this period."),
     ));
     reply = reply.with(Block::Heading(
         "Recommendations from threat intelligence based on MITRE tactics".to_string(),

@@ -34,8 +34,10 @@ pub async fn run(
         Target::Period(period) => {
             let window = period.window(now);
             let previous_window = window.previous();
-            let incidents = bot.source.incidents(window).await?;
-            let previous = bot.source.incidents(previous_window).await?;
+            let (incidents, previous) = futures::try_join!(
+                bot.source.incidents(window),
+                bot.source.incidents(previous_window)
+            )?;
             let long_open = bot.settings.long_open_after;
             let summary = analytics::summarize(&incidents, window, now, long_open);
             let previous_summary =
@@ -107,7 +109,10 @@ pub fn weekly(period: Period, advice: &WeeklyAdvice) -> Reply {
         reply,
         "Security posture recommendations from Defender XDR",
         &advice.posture_from_defender,
-        "No Defender XDR recommended actions for this period.",
+        advice
+            .posture_unread
+            .as_deref()
+            .unwrap_or("No Defender XDR recommended actions for this period."),
     );
     reply = section(
         reply,

@@ -656,12 +656,21 @@ async fn defender_recommended_actions_come_from_the_linked_incident() {
 async fn threat_intelligence_without_a_licence_is_unavailable_not_failed() {
     let server = MockServer::start().await;
     let source = source(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/security/threatIntelligence/articles"))
-        .and(query_param("$search", "\"T1566\""))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
-        })))
+    // Two searches (the valid technique and the tactic) go out in one batch; the injection
+    // attempt is no technique id and never reaches Graph.
+    let forbidden = json!({
+        "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .and(body_json(json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22T1566%22&$top=5"},
+            {"id": "2", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22TA0001%22&$top=5"}
+        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"responses": [
+            {"id": "2", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden},
+            {"id": "1", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden}
+        ]})))
         .expect(1)
         .mount(&server)
         .await;

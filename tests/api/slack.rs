@@ -455,7 +455,8 @@ async fn duplicate_event_delivery_produces_one_answer_and_threads_continue() {
 
     let mention = fixture("app_mention.json");
     let first = signed("/slack/events", "application/json", &mention, NOW);
-    let mut retry = signed("/slack/events", "application/json", &mention, NOW);
+    // Slack signs a retry afresh: same body, a later timestamp, so it is no replay.
+    let mut retry = signed("/slack/events", "application/json", &mention, NOW + 60);
     retry
         .headers_mut()
         .insert("x-slack-retry-num", "1".parse().unwrap());
