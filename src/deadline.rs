@@ -117,6 +117,13 @@ impl Budget {
         }
     }
 
+    /// Runs `work` with this budget as the current one, without stopping it at the deadline:
+    /// for work that applies the deadline itself (the bot's `answer`), while someone else
+    /// watches [`Budget::waiting_on`].
+    pub fn scope<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
+        CURRENT.scope(self.clone(), work)
+    }
+
     fn enter(&self, system: &'static str) {
         for record in &self.records {
             let mut waiting = lock(record);

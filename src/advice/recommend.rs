@@ -365,11 +365,10 @@ impl Advisor {
         })
     }
 
-    /// Looks `query` up within the lookups' share of the answer's budget (all of what is left
-    /// when no model waits for the results, half of it when one does). A lookup that misses
+    /// Looks `query` up within the lookups' share of the answer's budget. A lookup that misses
     /// its time gives a note for every entry instead of holding the answer back.
     async fn look_up(&self, query: &IntelQuery<'_>) -> Lookups {
-        let answers = match lookup_budget(self.has_model()) {
+        let answers = match lookup_budget() {
             Some(budget) => budget.run(self.intel.look_up(query)).await,
             None => Ok(self.intel.look_up(query).await),
         };
@@ -633,17 +632,18 @@ impl Missing {
         match self {
             Missing::Failed(error) => source_note(what, error),
             Missing::Late(timed_out) => {
-                format!("{what} were left out: {}.", timed_out.describe())
+                format!("{what} could not be read ({}).", timed_out.describe())
             }
         }
     }
 }
 
-/// The lookups' share of the current answer's budget, if there is one.
-fn lookup_budget(model_waits: bool) -> Option<Budget> {
+/// The lookups' share of the current answer's budget, if there is one: half of the advice's
+/// time, so a hung Graph holds the answer back no longer than that, and a model waiting for
+/// the results still has the other half.
+fn lookup_budget() -> Option<Budget> {
     let budget = deadline::current()?;
-    let usable = advice_time(&budget);
-    let share = if model_waits { usable / 2 } else { usable };
+    let share = advice_time(&budget) / 2;
     Some(budget.until(Instant::now() + share))
 }
 

@@ -3,6 +3,8 @@
 mod advice;
 mod app;
 mod azure;
+mod deadlines;
+mod guards;
 mod metrics;
 mod render;
 mod schedule;

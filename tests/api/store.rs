@@ -93,10 +93,29 @@ async fn small_tables_work(store: &Store) {
     assert_eq!(turns[0].text, "m2");
     assert!(store.mark_triaged(5, at(0)).await.unwrap());
     assert!(!store.mark_triaged(5, at(0)).await.unwrap());
+    let window_end = at(301);
+    assert!(
+        store
+            .first_use_of_signature("v0=aa", at(0), window_end)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .first_use_of_signature("v0=aa", at(1), window_end)
+            .await
+            .unwrap()
+    );
     store.cache_put("k", "v", at(0)).await.unwrap();
     assert_eq!(store.cache_get("k").await.unwrap().as_deref(), Some("v"));
     store.purge_expired(at(7200)).await.unwrap();
     assert!(store.first_time("Ev1", at(7200), ttl).await.unwrap());
+    assert!(
+        store
+            .first_use_of_signature("v0=aa", at(7200), at(7501))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

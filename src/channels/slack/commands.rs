@@ -3,6 +3,7 @@
 
 use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
 use crate::bot::{Realm, Request, User};
+use crate::channels::workload::BUSY;
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
@@ -63,9 +64,12 @@ pub fn accept(state: &SlackState, command: SlashCommand) -> Value {
     }
     let request = command.to_request();
     let destination = Destination::ResponseUrl(command.response_url);
+    let Ok(admitted) = state.workload.admit() else {
+        return json!({"response_type": "ephemeral", "text": BUSY});
+    };
     state
         .tasks
-        .spawn(answer_and_deliver(state.clone(), request, destination));
+        .spawn(admitted.run(answer_and_deliver(state.clone(), request, destination)));
     json!({"response_type": "ephemeral", "text": WORKING})
 }
 

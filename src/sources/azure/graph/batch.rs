@@ -88,18 +88,15 @@ impl GraphClient {
             }
         }
         let mut answers = HashMap::new();
-        if let [only] = pending.as_slice() {
-            let query: Vec<(&str, &str)> = only
-                .query
-                .iter()
-                .map(|(name, value)| (*name, value.as_str()))
-                .collect();
-            let answer = self.call(Method::GET, &only.path, &query, None).await;
-            answers.insert(only.clone(), answer);
-            return answers;
-        }
         let attempts = self.policy.attempts.max(1);
         for attempt in 1..=attempts {
+            // A lone request (the only one, or the last one throttled) needs no batch; the
+            // plain call has retries of its own.
+            if let [only] = pending.as_slice() {
+                let answer = self.get(only).await;
+                answers.insert(only.clone(), answer);
+                break;
+            }
             if pending.is_empty() {
                 break;
             }
@@ -162,6 +159,16 @@ impl GraphClient {
             tokio::time::sleep(wait).await;
         }
         answers
+    }
+
+    /// One request as a plain GET.
+    async fn get(&self, request: &Get) -> Answer {
+        let query: Vec<(&str, &str)> = request
+            .query
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        self.call(Method::GET, &request.path, &query, None).await
     }
 
     /// One `$batch` call; every request gets an outcome, the whole chunk the call's error.
