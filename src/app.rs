@@ -200,7 +200,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let ops = Ops::install().with_access(MetricsAccess {
         separate_listener: !config.server.metrics_bind.is_empty(),
-        token: config.server.metrics_token.clone(),
+        token: config.server.metrics_token(),
     });
     let mut channels = axum::Router::new();
     if let Some(teams_state) = &app.teams {
@@ -265,7 +265,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     background.spawn(purge_expired(app.store.clone(), stop.clone()));
     if !config.server.metrics_bind.is_empty() {
         let bind = &config.server.metrics_bind;
-        if !teams::is_loopback_bind(bind) && config.server.metrics_token.is_none() {
+        if !teams::is_loopback_bind(bind) && config.server.metrics_token().is_none() {
             tracing::warn!(
                 bind,
                 "/metrics is served beyond loopback without server.metrics_token"

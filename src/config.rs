@@ -3,7 +3,7 @@
 //! `SecretString`, so `Debug` never prints them.
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -44,7 +44,8 @@ pub struct ServerConfig {
     /// or, when empty, the main listener next to the chat endpoints.
     #[serde(default = "default_metrics_bind")]
     pub metrics_bind: String,
-    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    /// When set (and not blank), `/metrics` answers only requests with
+    /// `Authorization: Bearer <token>`.
     pub metrics_token: Option<SecretString>,
     /// Seconds an answer typed in chat may take before the user gets an apology naming the
     /// slow system; advice that would be later is left out with a note.
@@ -69,6 +70,15 @@ impl Default for ServerConfig {
             max_running_answers: default_running_answers(),
             max_waiting_answers: default_waiting_answers(),
         }
+    }
+}
+
+impl ServerConfig {
+    /// The `/metrics` bearer token; a blank one (an empty deployment secret) means none.
+    pub fn metrics_token(&self) -> Option<SecretString> {
+        self.metrics_token
+            .clone()
+            .filter(|token| !token.expose_secret().trim().is_empty())
     }
 }
 
@@ -563,6 +573,19 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked into Debug output");
         }
         assert!(debug.contains("gpt-4o"));
+    }
+
+    #[test]
+    fn a_blank_metrics_token_means_none() {
+        let blank = Config::from_sources("[server]\nmetrics_token = \" \"\n", Vec::new()).unwrap();
+        assert!(blank.server.metrics_token().is_none());
+        let set = Config::from_sources("[server]\nmetrics_token = \"t\"\n", Vec::new()).unwrap();
+        assert_eq!(
+            set.server
+                .metrics_token()
+                .map(|token| token.expose_secret().to_string()),
+            Some("t".to_string())
+        );
     }
 
     #[test]
