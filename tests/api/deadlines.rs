@@ -239,7 +239,8 @@ fn incident(number: u64, defender: Option<u64>, alerts: &[&str], tactic: Tactic)
         alert_ids: alerts.iter().map(|it| it.to_string()).collect(),
         labels: Vec::new(),
         created,
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified: created,
         closed: None,
         url: defender.map(|id| format!("https://security.microsoft.com/incidents/{id}?tid=t")),
@@ -252,6 +253,7 @@ async fn mount_incidents(server: &MockServer, incidents: &[Incident]) {
         .iter()
         .map(|incident| IncidentRow {
             time_generated: incident.last_modified,
+            modified_by: None,
             incident: incident.clone(),
         })
         .collect();
@@ -713,7 +715,7 @@ async fn silent_intel_leaves_the_report_with_its_figures_and_a_note_in_time() {
     assert!(reply.title.starts_with("Incident report"), "{reply:?}");
     let shown = text(&reply);
     assert!(
-        shown.contains("Incidents created"),
+        shown.contains("Resolution rate:"),
         "the figures are there: {shown}"
     );
     assert!(

@@ -4,6 +4,7 @@ mod advice;
 mod app;
 mod azure;
 mod deadlines;
+mod figures;
 mod guards;
 mod metrics;
 mod render;
