@@ -26,8 +26,8 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Three attempts of up to 30 s each, at most 10 s apart: about 110 s at worst for work
-    /// without a budget. Inside an answer's budget (25 s interactive by default) the
+    /// Three attempts of up to 30 s each with 0.5 to 2 s between them: about 95 s at worst
+    /// for work without a budget. Inside an answer's budget (25 s interactive by default) the
     /// deadline cuts this short, so a hung API costs the budget, never the sum of attempts.
     fn default() -> Self {
         RetryPolicy {
@@ -53,7 +53,7 @@ impl RetryPolicy {
     }
 }
 
-/// The error when the answer's budget ends before `system` answered usably.
+/// [`out_of_time`] under the current budget; `None` outside one.
 pub(crate) fn out_of_time_error(
     system: &'static str,
     attempts: u32,
