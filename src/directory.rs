@@ -1,10 +1,15 @@
-//! The core's group `Directory` over the real APIs: Microsoft Graph for Entra users (Teams)
-//! and the Slack Web API for Slack users, chosen by the user's realm. Wiring, like `app`:
-//! the core owns the trait, the clients own the wire formats, this joins them.
+//! The core's `Directory` over the real APIs: group membership from Microsoft Graph for Entra
+//! users (Teams) and from the Slack Web API for Slack users, chosen by the user's realm; who
+//! a Slack user is (users.info, cached by the client); Entra users by UPN, e-mail or object id
+//! (Graph). Wiring, like `app`: the core owns the trait, the clients own the wire formats,
+//! this joins them.
 
+use crate::bot::people::{Identity, LookupError};
 use crate::bot::permissions::{Directory, DirectoryError};
 use crate::bot::{Realm, User};
 use crate::channels::slack::WebApi;
+use crate::channels::slack::WebApiError;
+use crate::sources::SourceError;
 use crate::sources::azure::AzureSource;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -98,6 +103,67 @@ impl Directory for GroupDirectory {
                     .to_string(),
             )),
         }
+    }
+
+    async fn identify(&self, user: &User) -> Result<Identity, LookupError> {
+        match user.realm {
+            Realm::Slack => {
+                let Some(slack) = &self.slack else {
+                    return Err(LookupError::NotConfigured(
+                        "Slack users are looked up through the Slack Web API, which needs the [slack] section".to_string(),
+                    ));
+                };
+                let found = slack.user(&user.id).await.map_err(slack_lookup_error)?;
+                Ok(Identity {
+                    name: found.name,
+                    email: found.email,
+                    object_id: None,
+                })
+            }
+            Realm::Entra => Ok(Identity {
+                name: user.name.clone(),
+                email: user.email.clone(),
+                object_id: Some(user.id.clone()),
+            }),
+            Realm::Local => Err(LookupError::NotConfigured(
+                "your user id comes from neither Entra ID nor Slack".to_string(),
+            )),
+        }
+    }
+
+    async fn entra_user(&self, key: &str) -> Result<Identity, LookupError> {
+        let Some(azure) = &self.entra else {
+            return Err(LookupError::NotConfigured(
+                "Entra ID users are looked up through Microsoft Graph, which needs the [azure] section".to_string(),
+            ));
+        };
+        match azure.entra_user(key).await {
+            Ok(Some(found)) => Ok(Identity {
+                name: found.display_name,
+                email: found.user_principal_name.or(found.mail),
+                object_id: Some(found.id),
+            }),
+            Ok(None) => Err(LookupError::NotFound(format!(
+                "Microsoft Graph knows no user `{key}`"
+            ))),
+            Err(SourceError::Unavailable { system, reason }) => Err(LookupError::Failed(format!(
+                "{system} refused the lookup ({reason}); the bot's app registration needs the User.Read.All application permission"
+            ))),
+            Err(error) => Err(LookupError::Failed(error.to_string())),
+        }
+    }
+}
+
+/// Says which Slack scope is missing when that is why users.info failed.
+fn slack_lookup_error(error: WebApiError) -> LookupError {
+    match &error {
+        WebApiError::Slack { code, .. } if code == "missing_scope" => LookupError::Failed(format!(
+            "{error} (the Slack app needs the users:read and users:read.email scopes)"
+        )),
+        WebApiError::Slack { code, .. } if code == "user_not_found" => {
+            LookupError::NotFound(error.to_string())
+        }
+        _ => LookupError::Failed(error.to_string()),
     }
 }
 
