@@ -8,6 +8,7 @@ mod metrics;
 mod render;
 mod schedule;
 mod slack;
+mod slack_people;
 mod store;
 mod teams;
 mod triage;
