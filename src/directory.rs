@@ -297,6 +297,89 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn entra_users_are_found_by_upn_else_by_mail_and_failures_say_why() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/tenant-1/oauth2/v2.0/token"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"expires_in": 3600, "access_token": "tok"})),
+            )
+            .mount(&server)
+            .await;
+        let select = "id,displayName,mail,userPrincipalName";
+        // The e-mail is not the UPN: `users/{key}` is 404, the mail filter finds the user.
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/dana%40contoso.com"))
+            .and(query_param("$select", select))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+                "code": "Request_ResourceNotFound",
+                "message": "Resource 'dana@contoso.com' does not exist or one of its queried reference-property objects are not present."
+            }})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users"))
+            .and(query_param("$filter", "mail eq 'dana@contoso.com'"))
+            .and(query_param("$select", select))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,displayName,mail,userPrincipalName)",
+                "value": [{"id": ENTRA_GROUP, "displayName": "Dana Example", "mail": "dana@contoso.com", "userPrincipalName": "dana.example@contoso.onmicrosoft.com"}]
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/o%27brien%40contoso.com"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users"))
+            .and(query_param("$filter", "mail eq 'o''brien@contoso.com'"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/forbidden%40contoso.com"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+                "code": "Authorization_RequestDenied",
+                "message": "Insufficient privileges to complete the operation."
+            }})))
+            .mount(&server)
+            .await;
+        let directory = GroupDirectory {
+            entra: Some(azure(&server)),
+            slack: None,
+        };
+        assert_eq!(
+            directory.entra_user("dana@contoso.com").await,
+            Ok(Identity {
+                name: Some("Dana Example".to_string()),
+                email: Some("dana.example@contoso.onmicrosoft.com".to_string()),
+                object_id: Some(ENTRA_GROUP.to_string()),
+            })
+        );
+        assert!(matches!(
+            directory.entra_user("o'brien@contoso.com").await,
+            Err(LookupError::NotFound(_))
+        ));
+        let Err(LookupError::Failed(reason)) = directory.entra_user("forbidden@contoso.com").await
+        else {
+            panic!("a 403 is a failure");
+        };
+        assert!(reason.contains("User.Read.All"), "{reason}");
+        assert!(reason.contains("Insufficient privileges"), "{reason}");
+        let none = GroupDirectory {
+            entra: None,
+            slack: None,
+        };
+        assert!(matches!(
+            none.entra_user("dana@contoso.com").await,
+            Err(LookupError::NotConfigured(_))
+        ));
+    }
+
     #[test]
     fn group_ids_are_told_apart() {
         assert!(is_entra_group(ENTRA_GROUP));

@@ -11,4 +11,5 @@ mod slack;
 mod slack_people;
 mod store;
 mod teams;
+mod teams_people;
 mod triage;

@@ -88,3 +88,58 @@ async fn resolve(api: &WebApi, id: &str, label: Option<&str>) -> Mention {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+    use serde_json::json;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[tokio::test]
+    async fn the_bots_mentions_go_and_other_mentions_become_their_email() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/users.info"))
+            .and(query_param("user", "UANA"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "ok": true,
+                "user": {"id": "UANA", "name": "ana", "real_name": "Ana Example",
+                         "profile": {"email": "ana@contoso.com", "real_name": "Ana Example"}}
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/users.info"))
+            .and(query_param("user", "UNOMAIL"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "ok": true,
+                "user": {"id": "UNOMAIL", "name": "sam", "real_name": "Sam Doe", "profile": {"real_name": "Sam Doe"}}
+            })))
+            .mount(&server)
+            .await;
+        let api = WebApi::new(&server.uri(), SecretString::from("xoxb-test"));
+
+        let (text, mentions) = read(&api, "<@UBOT> assign 5 <@UANA>", Some("UBOT")).await;
+        assert_eq!(text, "assign 5 ana@contoso.com");
+        assert_eq!(mentions.len(), 1);
+        assert_eq!(mentions[0].key, "ana@contoso.com");
+        assert_eq!(mentions[0].identity.name.as_deref(), Some("Ana Example"));
+
+        // With the bot's id unknown, leading mentions are taken as the bot's.
+        let (text, mentions) = read(&api, "<@UX> <@UY> help", None).await;
+        assert_eq!((text.as_str(), mentions.len()), ("help", 0));
+
+        let (text, mentions) = read(&api, "assign 5 <@UNOMAIL|sam>", None).await;
+        assert_eq!(text, "assign 5 @sam");
+        assert_eq!(mentions[0].identity.name.as_deref(), Some("Sam Doe"));
+        assert!(
+            mentions[0]
+                .missing
+                .as_deref()
+                .is_some_and(|why| why.contains("users:read.email")),
+            "{mentions:?}"
+        );
+    }
+}
