@@ -360,6 +360,23 @@ async fn slack_assign_me_reaches_sentinel_with_the_entra_owner() {
 }
 
 #[tokio::test]
+async fn the_assign_to_me_button_works_from_slack() {
+    let fake = Fake::start().await;
+    mount_assignment(&fake.server, ANA_OBJECT_ID, "Ana Example", "ana@contoso.com").await;
+    // The "Assign to me" button of an incident card carries `/assign 42 me`.
+    fake.press("/assign 42 me").await;
+    let answers = fake.bodies("/respond", 1).await;
+    let (text, buttons) = read_message(&answers[0]);
+    assert!(
+        text.contains("Assign incident 42 to Ana Example (ana@contoso.com)"),
+        "{text}"
+    );
+    fake.press(&confirm_button(&buttons)).await;
+    fake.bodies("/respond", 2).await;
+    fake.server.verify().await;
+}
+
+#[tokio::test]
 async fn slack_text_is_decoded_and_the_comment_says_who_asked() {
     let fake = Fake::start().await;
     mount_comment(&fake.server).await;
