@@ -333,7 +333,7 @@ impl Poster for ReportPoster {
             .await
             .context("building the weekly report")?;
         let reply = crate::report::to_reply(&report, Layout::Chat);
-        let chart = crate::present::daily_chart(&report.summary);
+        let chart = crate::present::daily_chart(&report.facts.created);
         self.channels.post(channel, &reply, Some(&chart)).await
     }
 }

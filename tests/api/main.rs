@@ -3,6 +3,7 @@
 mod advice;
 mod app;
 mod azure;
+mod figures;
 mod manifest;
 mod metrics;
 mod render;

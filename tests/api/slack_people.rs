@@ -362,7 +362,13 @@ async fn slack_assign_me_reaches_sentinel_with_the_entra_owner() {
 #[tokio::test]
 async fn the_assign_to_me_button_works_from_slack() {
     let fake = Fake::start().await;
-    mount_assignment(&fake.server, ANA_OBJECT_ID, "Ana Example", "ana@contoso.com").await;
+    mount_assignment(
+        &fake.server,
+        ANA_OBJECT_ID,
+        "Ana Example",
+        "ana@contoso.com",
+    )
+    .await;
     // The "Assign to me" button of an incident card carries `/assign 42 me`.
     fake.press("/assign 42 me").await;
     let answers = fake.bodies("/respond", 1).await;
