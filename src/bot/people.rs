@@ -192,7 +192,7 @@ async fn me(directory: &dyn Directory, user: &User, number: u64) -> Result<Owner
         Realm::Local => match &user.email {
             Some(email) => named(directory, email, user.name.as_deref()).await,
             None => Err(refusal(format!(
-                "You have no Entra ID identity in this chat: your user id here (`{}`) is a local or test id, not an Entra ID user (the Agents Playground's test user is one), so I cannot assign to you. {by_email}",
+                "You have no Entra ID identity in this chat: your user id here (`{}`) is a test or local id, not an Entra ID user (as in the Agents Playground or the terminal), so I cannot assign to you. {by_email}",
                 user.id
             ))),
         },
