@@ -60,7 +60,7 @@ fn request(text: &str) -> Request {
             id: "U-ANALYST".to_string(),
             ..User::default()
         },
-        thread: None,
+        ..Request::default()
     }
 }
 
