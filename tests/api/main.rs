@@ -3,7 +3,9 @@
 mod advice;
 mod app;
 mod azure;
+mod deadlines;
 mod figures;
+mod guards;
 mod manifest;
 mod metrics;
 mod render;
