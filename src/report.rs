@@ -143,7 +143,9 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     ));
     reply = reply.with(recommendation_block(
         &advice.posture_from_defender,
-        "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        advice.posture_unread.as_deref().unwrap_or(
+            "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        ),
     ));
     reply = reply.with(Block::Heading(
         "Recommendations from threat intelligence based on MITRE tactics".to_string(),

@@ -264,10 +264,11 @@ impl Scheduler {
         }
     }
 
-    /// Builds the channel's post and sends what is not sent yet. A holder whose request is
-    /// still on its way when its lease ends could deliver after the next holder looked in
-    /// the channel, so the attempt is cut off at half the lease: the platform then has the
-    /// other half to finish what it received.
+    /// Builds the channel's post, renews the lease, and sends what is not sent yet. A
+    /// holder whose request is still on its way when its lease ends could deliver after
+    /// the next holder looked in the channel, so sending is cut off at half the lease: the
+    /// platform then has the other half to finish what it received. Building the report
+    /// (bounded by its own deadline) comes before, so a slow build does not eat into it.
     async fn attempt(
         &self,
         lease: &RunLease,
@@ -275,19 +276,22 @@ impl Scheduler {
         slot: &Slot,
         now: DateTime<Utc>,
     ) -> Result<Delivery, DeliveryError> {
+        let started = std::time::Instant::now();
+        let building = self.poster.prepare(channel, slot, &lease.key);
+        let post = tokio::time::timeout(self.lease.to_std().unwrap_or_default(), building)
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out after the lease")))
+            .map_err(|source| DeliveryError::Platform {
+                part: "building the report".to_string(),
+                source,
+            })?;
+        let now = now + elapsed(started);
+        if !self.store.renew_run(lease, now, self.lease).await? {
+            return Err(DeliveryError::LeaseLost);
+        }
         let limit = (self.lease / 2).to_std().unwrap_or_default();
-        let attempt = async {
-            let post = self
-                .poster
-                .prepare(channel, slot, &lease.key)
-                .await
-                .map_err(|source| DeliveryError::Platform {
-                    part: "building the report".to_string(),
-                    source,
-                })?;
-            post::deliver(&self.store, lease, post.as_ref(), now).await
-        };
-        tokio::time::timeout(limit, attempt)
+        let sending = post::deliver(&self.store, lease, post.as_ref(), now);
+        tokio::time::timeout(limit, sending)
             .await
             .unwrap_or_else(|_| {
                 Err(DeliveryError::Platform {

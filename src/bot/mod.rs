@@ -3,11 +3,14 @@
 
 pub mod actions;
 pub mod command;
+pub mod free_text;
+pub mod people;
 pub mod permissions;
 pub mod recommend;
 pub mod views;
 
 use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
+use crate::deadline::{self, Budget};
 use crate::incident::Incident;
 use crate::period::Window;
 use crate::reply::{self, Reply};
@@ -26,6 +29,8 @@ pub struct Settings {
     pub page_size: usize,
     /// Who may change incidents.
     pub permissions: permissions::Permissions,
+    /// How long answers may take.
+    pub deadlines: Deadlines,
 }
 
 impl Default for Settings {
@@ -34,6 +39,27 @@ impl Default for Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
             permissions: permissions::Permissions::default(),
+            deadlines: Deadlines::default(),
+        }
+    }
+}
+
+/// How long an answer may take before the user gets an apology naming the slow system.
+/// Advice that would miss the deadline is left out with a note, so the figures still come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// A command typed in chat or pressed on a card. 25 s by default, so the answer (or the
+    /// apology) is delivered within the 30 s people wait.
+    pub interactive: std::time::Duration,
+    /// The scheduled weekly report and `sentinel-bot report`. 10 minutes by default.
+    pub scheduled: std::time::Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            interactive: std::time::Duration::from_secs(25),
+            scheduled: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -75,6 +101,9 @@ pub struct Request {
     /// A key for the thread the command came from (Teams reply chain, Slack thread),
     /// so follow-ups continue a conversation.
     pub thread: Option<String>,
+    /// The people the text mentions, as the channel resolved them; each stands in `text`
+    /// as its `key`.
+    pub mentions: Vec<people::Mention>,
 }
 
 /// Everything the core needs to answer.
@@ -106,23 +135,34 @@ pub enum BotError {
 }
 
 impl Bot {
-    /// Answers one request. Never fails: errors become an apology or help in the reply.
+    /// Answers one request within the interactive deadline (or the budget the channel set).
+    /// Never fails: errors become an apology or help in the reply, and an answer that misses
+    /// the deadline becomes an apology naming the systems still being waited on.
     pub async fn answer(&self, request: &Request, now: DateTime<Utc>) -> Reply {
+        let budget =
+            deadline::current().unwrap_or_else(|| Budget::new(self.settings.deadlines.interactive));
+        match budget.run(self.answer_now(request, now)).await {
+            Ok(reply) => reply,
+            Err(timed_out) => too_slow(&timed_out),
+        }
+    }
+
+    async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Reply {
         match command::parse(&request.text) {
             Ok(command) => match self.run(command, request, now).await {
                 Ok(reply) => reply,
                 Err(error) => views::error(&error),
             },
-            Err(error) => {
-                // Free text in a thread where the bot advised earlier is a follow-up question.
-                if error.verb.is_none()
-                    && let Some(reply) = recommend::follow_up(self, request).await
-                {
-                    return reply;
-                }
-                views::usage_error(&error)
-            }
+            Err(error) if error.verb.is_some() => views::usage_error(&error),
+            Err(error) => free_text::answer(self, request, &error, now).await,
         }
+    }
+
+    /// Whether a language model answers free text.
+    pub fn has_model(&self) -> bool {
+        self.advisor
+            .as_ref()
+            .is_some_and(|advisor| advisor.has_model())
     }
 
     /// The facts of `window` for the incidents `keep` accepts: one query for the window and,
@@ -156,7 +196,26 @@ impl Bot {
 
     /// Builds the incident report for `window`: its facts with the period before, then the
     /// advice built from those same facts (offline knowledge base when no model is configured).
+    /// Runs within the current answer's budget, or else the scheduled deadline.
     pub async fn weekly_report(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+    ) -> Result<WeeklyReport, BotError> {
+        if deadline::current().is_some() {
+            return self.build_report(window, now).await;
+        }
+        let budget = Budget::new(self.settings.deadlines.scheduled);
+        match budget.run(self.build_report(window, now)).await {
+            Ok(report) => report,
+            Err(timed_out) => Err(BotError::Source(SourceError::TimedOut {
+                system: timed_out.waiting.first().copied().unwrap_or("the report"),
+                waited: timed_out.allowed,
+            })),
+        }
+    }
+
+    async fn build_report(
         &self,
         window: Window,
         now: DateTime<Utc>,
@@ -176,24 +235,36 @@ impl Bot {
 
     async fn ask_confirmation(
         &self,
-        action: actions::PendingAction,
+        draft: actions::PendingAction,
+        command: &Command,
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
-            return Err(self.refuse(request, &action, now, &refusal).await);
+            return Err(self.refuse(request, &draft, now, &refusal).await);
         }
+        let directory = self.settings.permissions.directory.as_ref();
+        let action = actions::complete(draft, command, request, directory).await?;
+        // The incident's version now, so the click cannot overwrite a change made meanwhile.
+        let seen = match action.overwrites() {
+            Some(number) => {
+                let (incident, etag) = self.source.current(number).await?;
+                Some(actions::Seen::of(&incident, etag))
+            }
+            None => None,
+        };
         let token = uuid::Uuid::new_v4().simple().to_string();
+        let proposal = actions::Proposal { action, seen };
         self.ledger
             .put_pending(
                 &token,
                 &request.user.id,
-                &action,
+                &proposal,
                 now + actions::CONFIRMATION_TTL,
             )
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        Ok(actions::confirmation(&action, &token))
+        Ok(actions::confirmation(&proposal.action, &token))
     }
 
     async fn confirm(
@@ -207,14 +278,29 @@ impl Bot {
             .take_pending(token, &request.user.id, now)
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        let Some(action) = taken else {
+        let Some(actions::Proposal { action, seen }) = taken else {
             return Ok(expired());
         };
         // The allow-list or the groups may have changed between the request and the button press.
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
             return Err(self.refuse(request, &action, now, &refusal).await);
         }
-        match actions::execute(self.source.as_ref(), &action).await {
+        if let (Some(seen), Some(number)) = (&seen, action.overwrites()) {
+            let (incident, etag) = self.source.current(number).await?;
+            let current = actions::Seen::of(&incident, etag);
+            if !seen.same_version(&current) {
+                self.audit(
+                    request,
+                    &action,
+                    now,
+                    "refused: the incident changed since the request",
+                )
+                .await?;
+                return Ok(actions::changed_meanwhile(&action, &seen.changes(&current)));
+            }
+        }
+        let etag = seen.as_ref().and_then(|seen| seen.etag.as_deref());
+        match actions::execute(self.source.as_ref(), &action, etag).await {
             Ok(done) => {
                 self.audit(request, &action, now, "ok").await?;
                 Ok(Reply::titled("Done").with(reply::Block::Text(done)))
@@ -274,8 +360,8 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        if let Some(action) = actions::pending_action(&command, &request.user) {
-            return self.ask_confirmation(action?, request, now).await;
+        if let Some(draft) = actions::pending_action(&command) {
+            return self.ask_confirmation(draft, &command, request, now).await;
         }
         match command {
             Command::Help { topic } => Ok(views::help(topic)),
@@ -286,7 +372,7 @@ impl Bot {
                         query
                             .severity
                             .is_none_or(|severity| it.severity == severity)
-                            && query.status.is_none_or(|status| it.status == status)
+                            && query.status.is_none_or(|status| status.matches(it.status))
                     })
                     .await?;
                 Ok(views::incidents(&query, &facts, self.settings.page_size))
@@ -307,7 +393,7 @@ impl Bot {
                     .await
                     .map_err(|error| BotError::Store(format!("{error:#}")))?;
                 match taken {
-                    Some(action) => {
+                    Some(actions::Proposal { action, .. }) => {
                         self.audit(request, &action, now, "cancelled").await?;
                         Ok(Reply::titled("Cancelled").with(reply::Block::Text(format!(
                             "Cancelled: {}.",
@@ -321,6 +407,22 @@ impl Bot {
             other => Ok(views::not_available(&other)),
         }
     }
+}
+
+/// The apology when the answer missed its deadline, naming what it was still waiting for.
+fn too_slow(timed_out: &deadline::TimedOut) -> Reply {
+    let cause = if timed_out.waiting.is_empty() {
+        "the bot's own work took too long".to_string()
+    } else {
+        format!(
+            "still waiting for {}",
+            deadline::join_names(&timed_out.waiting)
+        )
+    };
+    Reply::titled("Sorry, I could not answer in time").with(reply::Block::Alert(format!(
+        "Sorry: no answer within {}; {cause}. Please try again in a few minutes. If you asked for a change, check the incident before asking again.",
+        deadline::seconds(timed_out.allowed)
+    )))
 }
 
 fn expired() -> Reply {
@@ -470,6 +572,7 @@ mod tests {
                 realm: Realm::Slack,
             },
             thread: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -625,6 +728,7 @@ mod tests {
         let teams_user = "5f1c2a34-1b2c-4d5e-8f90-1234567890ab";
         let mut ask = request("/assign 8 me", teams_user);
         ask.user.email = None;
+        ask.user.realm = Realm::Entra;
         ask.user.name = Some("Dana Analyst".to_string());
         let mut bot = h.bot;
         bot.settings
@@ -642,13 +746,209 @@ mod tests {
             "{writes:?}"
         );
 
+        // A Slack user whose e-mail no directory can give: said plainly, nothing stored.
         let mut slack = request("/assign 8 me", "U-ANALYST");
         slack.user.email = None;
         let reply = bot.answer(&slack, now()).await;
         assert!(
-            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("Entra identity")),
+            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("could not find your e-mail address in Slack") && text.contains("/assign 8 you@yourdomain.com")),
             "{reply:?}"
         );
+
+        // The Agents Playground's user: no Entra identity in this chat, and how to assign by e-mail.
+        let mut playground = request("/assign 8 me", "user-id-0");
+        playground.user.email = None;
+        playground.user.realm = Realm::Local;
+        bot.settings
+            .permissions
+            .allowed_users
+            .push("user-id-0".to_string());
+        let reply = bot.answer(&playground, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("You have no Entra ID identity in this chat") && text.contains("`user-id-0`") && text.contains("/assign 8 you@yourdomain.com")),
+            "{reply:?}"
+        );
+        assert!(reply.actions.is_empty(), "no confirmation to press");
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+    }
+
+    /// A directory that knows one Slack user and one Entra user, and counts lookups.
+    struct People {
+        lookups: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl permissions::Directory for People {
+        async fn member_of_any(
+            &self,
+            _user: &User,
+            _groups: &[String],
+        ) -> Result<bool, permissions::DirectoryError> {
+            Ok(false)
+        }
+
+        async fn identify(&self, user: &User) -> Result<people::Identity, people::LookupError> {
+            self.lookups
+                .lock()
+                .unwrap()
+                .push(format!("slack {}", user.id));
+            match user.id.as_str() {
+                "U-ANALYST" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana@contoso.com".to_string()),
+                    object_id: None,
+                }),
+                _ => Err(people::LookupError::Failed(
+                    "Slack refused users.info: missing_scope".to_string(),
+                )),
+            }
+        }
+
+        async fn entra_user(&self, key: &str) -> Result<people::Identity, people::LookupError> {
+            self.lookups.lock().unwrap().push(format!("entra {key}"));
+            match key {
+                "ana@contoso.com" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana.lyst@contoso.onmicrosoft.com".to_string()),
+                    object_id: Some("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab".to_string()),
+                }),
+                _ => Err(people::LookupError::NotFound(format!("no user {key}"))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn assign_me_from_slack_finds_the_entra_user_by_the_slack_email() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 me", "U-ANALYST");
+        ask.user.email = None;
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[0].value == "Assign incident 8 to Ana Lyst (ana.lyst@contoso.onmicrosoft.com)"),
+            "{reply:?}"
+        );
+        ask.text = confirm_command(&reply);
+        h.bot.answer(&ask, now()).await;
+        let writes = h.source.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert!(
+            writes[0].contains("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab")
+                && writes[0].contains("ana.lyst@contoso.onmicrosoft.com")
+                && writes[0].contains("Ana Lyst"),
+            "{writes:?}"
+        );
+        assert_eq!(
+            directory.lookups.lock().unwrap().clone(),
+            vec!["slack U-ANALYST", "entra ana@contoso.com"]
+        );
+
+        // A typed e-mail Entra ID does not know is refused with the reason, before any confirmation.
+        let reply = h
+            .bot
+            .answer(&request("/assign 8 nobody@contoso.com", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text == "No Entra ID user has the user principal name, e-mail or object id `nobody@contoso.com`."),
+            "{reply:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_user_triggers_no_directory_lookup() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let reply = h
+            .bot
+            .answer(
+                &request("/assign 8 someone@contoso.com", "U-INTRUDER"),
+                now(),
+            )
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+        assert_eq!(
+            h.ledger.records.lock().unwrap()[0].action,
+            "Assign incident 8 to someone@contoso.com"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mention_the_channel_resolved_needs_no_lookup_and_an_unknown_one_says_why() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 dana@contoso.com", "U-ANALYST");
+        ask.mentions = vec![people::Mention {
+            key: "dana@contoso.com".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                email: Some("dana@contoso.com".to_string()),
+                object_id: Some("5f1c2a34-1b2c-4d5e-8f90-1234567890ab".to_string()),
+            },
+            missing: None,
+        }];
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+
+        let mut unknown = request("/assign 8 @DanaExample", "U-ANALYST");
+        unknown.mentions = vec![people::Mention {
+            key: "@DanaExample".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                ..people::Identity::default()
+            },
+            missing: Some("Teams did not give their Entra ID".to_string()),
+        }];
+        let reply = h.bot.answer(&unknown, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("I could not find who Dana Example is in Entra ID: Teams did not give their Entra ID.")),
+            "{reply:?}"
+        );
+        let typed = h
+            .bot
+            .answer(&request("/assign 8 @dana", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&typed.blocks[0], Block::Alert(text) if text.starts_with("I cannot tell who `@dana` is")),
+            "{typed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_comment_says_who_asked_and_the_audit_keeps_the_platform_id() {
+        let mut h = harness();
+        h.bot.settings.permissions.directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        let reply = h
+            .bot
+            .answer(&request("/comment 3 host reimaged", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[1].value == "Ana Lyst via sentinel-bot: host reimaged"),
+            "{reply:?}"
+        );
+        h.bot
+            .answer(&request(&confirm_command(&reply), "U-ANALYST"), now())
+            .await;
+        assert_eq!(
+            h.source.writes.lock().unwrap().clone(),
+            vec!["comment 3: Ana Lyst via sentinel-bot: host reimaged"]
+        );
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records[0].user_id, "U-ANALYST");
+        assert_eq!(records[0].action, "Comment on incident 3");
     }
 
     /// A directory with fixed members, or a fixed failure, that records every question.
@@ -822,6 +1122,69 @@ mod tests {
             .await;
         assert_eq!(refused.title, "Not allowed");
         assert!(directory.asked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_typo_is_answered_as_the_command_with_a_note() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("incidnets week", "U-ANALYST"), now())
+            .await;
+        assert!(
+            reply.title.starts_with("Incidents, the last 7 days"),
+            "{reply:?}"
+        );
+        assert_eq!(
+            reply.blocks[0],
+            Block::Note("Did you mean `/incidents week`? That is how I read it.".to_string())
+        );
+        let wrong = h
+            .bot
+            .answer(&request("incidnets soon", "U-ANALYST"), now())
+            .await;
+        assert_eq!(wrong.title, "I could not read that command");
+        assert_eq!(
+            wrong.blocks[0],
+            Block::Alert(
+                "Did you mean `/incidents soon`? `soon` is not a period or a filter.".to_string()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_model_a_follow_up_gets_a_short_honest_answer() {
+        let h = harness();
+        let mut ask = request("what should we do about 501 first?", "U-ANALYST");
+        ask.thread = Some("slack:C1:1700000000.000100".to_string());
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "I can only answer commands here");
+        assert!(
+            !reply
+                .blocks
+                .iter()
+                .any(|block| matches!(block, Block::Table(_))),
+            "not the whole help table"
+        );
+        let text: Vec<&str> = reply
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            text[0].contains("No language model is configured"),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|line| line.starts_with("`/incident 501`")));
+        assert!(text.iter().any(|line| line.starts_with("`/recommend 501`")));
+        let commands: Vec<&str> = reply.actions.iter().map(|it| it.command.as_str()).collect();
+        assert_eq!(commands, vec!["/incident 501", "/recommend 501"]);
+        for command in commands {
+            assert!(command::parse(command).is_ok(), "{command}");
+        }
     }
 
     #[tokio::test]

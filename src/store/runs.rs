@@ -115,6 +115,31 @@ impl Store {
         Ok(updated == 1)
     }
 
+    /// Extends a held claim to `now + lease`; false if it was lost (taken over after it
+    /// ended) or the run is no longer claimed.
+    pub async fn renew_run(
+        &self,
+        lease: &RunLease,
+        now: DateTime<Utc>,
+        length: TimeDelta,
+    ) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE schedule_runs SET lease_until = $3, updated_at = $4 \
+                 WHERE run_key = $1 AND owner = $2 AND status = $5",
+            )
+            .bind(&lease.key)
+            .bind(&lease.owner)
+            .bind((now + length).timestamp())
+            .bind(now.timestamp())
+            .bind(CLAIMED)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
     /// Releases the claim after a failure so the run is retried from `retry_at` on,
     /// keeping the error text; the attempt count is kept in the row.
     pub async fn fail_run(
@@ -339,6 +364,16 @@ mod tests {
                 .unwrap()
         );
         assert!(!store.finish_run(&crashed, later).await.unwrap());
+        assert!(!store.renew_run(&crashed, later, LEASE).await.unwrap());
+        assert!(store.renew_run(&takeover, later, LEASE).await.unwrap());
+        // Renewed: still busy for others until the new end.
+        assert_eq!(
+            store
+                .claim_run("k", later + LEASE - TimeDelta::seconds(1), LEASE)
+                .await
+                .unwrap(),
+            Claim::Busy
+        );
         assert!(store.finish_run(&takeover, later).await.unwrap());
     }
 
