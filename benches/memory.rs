@@ -76,7 +76,7 @@ async fn assert_healthy(server_url: &str) {
 /// Child: the whole server, idle and then through the weekly report.
 async fn measure_report(azure_url: &str) {
     // Nothing is posted to Slack here, so its Web API points at a closed local port.
-    let bot = server::start("http://127.0.0.1:9", Some(azure_url)).await;
+    let bot = server::start("http://127.0.0.1:9", Some(azure_url), "").await;
     assert_healthy(&bot.url).await;
     // Let start-up work (migrations, pool connections) settle before reading.
     tokio::time::sleep(Duration::from_millis(500)).await;

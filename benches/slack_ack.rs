@@ -9,6 +9,12 @@
 //! 200 with the "Working on it" body. The background answers (help text, or the demo
 //! week's incident table) still run and are posted to the fake; the run waits for them.
 //!
+//! Identical questions share their answer (`bot::shared`): for each run it prints how many
+//! answers were computed, how many requests waited for one being computed, and how many
+//! reused a finished one. A second server with the cache turned off
+//! (`answer_cache_seconds = 0`) then takes bursts of 32 simultaneous `/incidents week`,
+//! to show the single-flight alone: one computation per burst.
+//!
 //! Run: `cargo bench --bench slack_ack`.
 
 #[path = "support/fake_slack.rs"]
@@ -173,7 +179,7 @@ fn main() {
         .build()
         .expect("client runtime");
     let slack = client_runtime.block_on(fake_slack::start());
-    let bot = server_runtime.block_on(server::start(&slack.url, None));
+    let bot = server_runtime.block_on(server::start(&slack.url, None, ""));
     let response_url = format!("{}/commands/T1/1/hook", slack.url);
     client_runtime.block_on(refuses_a_bad_signature(&bot.url, &response_url));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -206,7 +212,9 @@ fn main() {
             requests: 20_000,
         },
     ];
+    let shared = bot.app.bot.settings.shared_answers.clone();
     for (index, scenario) in scenarios.iter().enumerate() {
+        let stats_before = shared.stats();
         let before = slack.received.load(Ordering::Relaxed);
         let outcome = client_runtime.block_on(fire(&bot.url, &response_url, scenario));
         // Wait for the background answers, so the next run starts quiet.
@@ -234,12 +242,66 @@ fn main() {
             outcome.other,
             delivered,
         );
+        let stats = shared.stats();
         println!(
-            "{:<16}   load {:.2} s; background answers all posted {:.2} s after the last ack",
+            "{:<16}   load {:.2} s; background answers all posted {:.2} s after the last ack; \
+             answers computed {}, waited for one in flight {}, reused {}",
             "",
             outcome.elapsed.as_secs_f64(),
-            drain_started.elapsed().as_secs_f64()
+            drain_started.elapsed().as_secs_f64(),
+            stats.computed - stats_before.computed,
+            stats.joined - stats_before.joined,
+            stats.reused - stats_before.reused,
         );
     }
+    server_runtime.block_on(bot.app.store.close());
+    bursts(&server_runtime, &client_runtime, &slack);
+}
+
+/// Bursts of 32 simultaneous `/incidents week` against a server that keeps no finished
+/// answer: each burst should compute once, the other 31 requests waiting for it.
+fn bursts(
+    server_runtime: &tokio::runtime::Runtime,
+    client_runtime: &tokio::runtime::Runtime,
+    slack: &fake_slack::Slack,
+) {
+    const BURSTS: usize = 20;
+    let bot = server_runtime.block_on(server::start(
+        &slack.url,
+        None,
+        "[report]\nanswer_cache_seconds = 0\n",
+    ));
+    let response_url = format!("{}/commands/T1/1/hook", slack.url);
+    let shared = bot.app.bot.settings.shared_answers.clone();
+    let scenario = Scenario {
+        command: "/incidents",
+        text: "week",
+        clients: 32,
+        requests: 32,
+    };
+    let mut acked = 0;
+    let started = Instant::now();
+    for _ in 0..BURSTS {
+        let before = slack.received.load(Ordering::Relaxed);
+        let outcome = client_runtime.block_on(fire(&bot.url, &response_url, &scenario));
+        acked += outcome.acked;
+        let drain_started = Instant::now();
+        while slack.received.load(Ordering::Relaxed) - before < outcome.acked
+            && drain_started.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let stats = shared.stats();
+    println!(
+        "bursts, no cache: {BURSTS} bursts of {} simultaneous `/incidents week` ({acked} acked) in {:.2} s: \
+         answers computed {} ({:.2} per burst), waited for one in flight {}, reused {}",
+        scenario.clients,
+        started.elapsed().as_secs_f64(),
+        stats.computed,
+        stats.computed as f64 / BURSTS as f64,
+        stats.joined,
+        stats.reused,
+    );
     server_runtime.block_on(bot.app.store.close());
 }

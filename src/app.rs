@@ -90,6 +90,9 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
     let settings = Settings {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: permissions(config, azure, slack_api.clone()),
+        shared_answers: Arc::new(crate::bot::shared::SharedAnswers::new(
+            std::time::Duration::from_secs(config.report.answer_cache_seconds),
+        )),
         ..Settings::default()
     };
     let bot = Arc::new(Bot {

@@ -41,6 +41,10 @@ enum Job {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// End of the period (RFC 3339, e.g. `2026-11-23T00:00:00Z`), to rebuild a past
+        /// report; the default is now.
+        #[arg(long)]
+        end: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Build the Teams app package (manifest.json and icons) for an app id.
     Manifest {
@@ -90,8 +94,9 @@ async fn main() -> anyhow::Result<()> {
             format,
             period,
             out,
+            end,
         } => {
-            let now = chrono::Utc::now();
+            let now = end.unwrap_or_else(chrono::Utc::now);
             let period = match command::parse(&format!("/report {period}")) {
                 Ok(Command::Report { period }) => period,
                 Ok(_) => anyhow::bail!("`{period}` is not a period"),

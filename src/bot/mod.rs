@@ -5,6 +5,7 @@ pub mod actions;
 pub mod command;
 pub mod permissions;
 pub mod recommend;
+pub mod shared;
 pub mod views;
 
 use crate::analytics::{self, DEFAULT_LONG_OPEN};
@@ -25,6 +26,8 @@ pub struct Settings {
     pub page_size: usize,
     /// Who may change incidents.
     pub permissions: permissions::Permissions,
+    /// Identical questions asked together share one answer ([`shared::SharedAnswers`]).
+    pub shared_answers: Arc<shared::SharedAnswers>,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
             permissions: permissions::Permissions::default(),
+            shared_answers: Arc::new(shared::SharedAnswers::default()),
         }
     }
 }
@@ -87,6 +91,19 @@ pub struct Bot {
     pub advisor: Option<Arc<crate::advice::Advisor>>,
 }
 
+/// The key under which `command`'s answer is shared, for questions whose answer does
+/// not depend on who asks: the command and the minute it is asked in (the data's
+/// freshness: Sentinel's ingestion delay is minutes). `None` for everything else.
+fn shared_key(command: &Command, now: DateTime<Utc>) -> Option<String> {
+    match command {
+        Command::Incidents(_) | Command::Report { .. } => Some(format!(
+            "{command:?} at minute {}",
+            now.timestamp().div_euclid(60)
+        )),
+        _ => None,
+    }
+}
+
 /// Why a command could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -108,9 +125,20 @@ impl Bot {
     /// Answers one request. Never fails: errors become an apology or help in the reply.
     pub async fn answer(&self, request: &Request, now: DateTime<Utc>) -> Reply {
         match command::parse(&request.text) {
-            Ok(command) => match self.run(command, request, now).await {
-                Ok(reply) => reply,
-                Err(error) => views::error(&error),
+            Ok(command) => match shared_key(&command, now) {
+                Some(key) => {
+                    let answering = async {
+                        match self.run(command, request, now).await {
+                            Ok(reply) => (reply, true),
+                            Err(error) => (views::error(&error), false),
+                        }
+                    };
+                    self.settings.shared_answers.answer(key, answering).await
+                }
+                None => match self.run(command, request, now).await {
+                    Ok(reply) => reply,
+                    Err(error) => views::error(&error),
+                },
             },
             Err(error) => {
                 // Free text in a thread where the bot advised earlier is a follow-up question.
@@ -216,6 +244,8 @@ impl Bot {
         }
         match actions::execute(self.source.as_ref(), &action).await {
             Ok(done) => {
+                // Answers computed before the change would show the incident as it was.
+                self.settings.shared_answers.forget();
                 self.audit(request, &action, now, "ok").await?;
                 Ok(Reply::titled("Done").with(reply::Block::Text(done)))
             }

@@ -15,26 +15,30 @@ const MARKDOWN_INLINE: &[char] = &[
 /// into a list.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    markdown_into(text, &mut out);
+    out
+}
+
+/// [`markdown`], appended to `out`: renderers of long documents escape straight into
+/// their output instead of allocating a string per piece of text.
+pub fn markdown_into(text: &str, out: &mut String) {
     for (index, line) in text.split('\n').enumerate() {
         if index > 0 {
             out.push('\n');
         }
-        escape_markdown_line(line, &mut out);
+        escape_markdown_line(line, out);
     }
-    out
 }
 
 fn escape_markdown_line(line: &str, out: &mut String) {
     let body = line.trim_start_matches([' ', '\t']);
     out.push_str(&line[..line.len() - body.len()]);
     // Ordered-list markers are digits followed by `.` or `)`; escape that dot.
-    let digits = body.chars().take_while(char::is_ascii_digit).count();
-    let chars: Vec<char> = body.chars().collect();
-    for (position, &ch) in chars.iter().enumerate() {
+    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    let mut chars = body.chars().enumerate().peekable();
+    while let Some((position, ch)) = chars.next() {
         // A list marker only counts when a space or the line end follows it.
-        let ends_marker = chars
-            .get(position + 1)
-            .is_none_or(|next| next.is_whitespace());
+        let ends_marker = chars.peek().is_none_or(|(_, next)| next.is_whitespace());
         let list_marker = position == 0 && (ch == '=' || (matches!(ch, '-' | '+') && ends_marker));
         let number_marker =
             digits > 0 && position == digits && matches!(ch, '.' | ')') && ends_marker;
@@ -113,7 +117,12 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
 /// target (parentheses, spaces and angle brackets percent-encoded), else `None`.
 pub fn https_url(url: &str) -> Option<String> {
     let url = url.trim();
-    if !url.to_ascii_lowercase().starts_with("https://") || url.len() <= "https://".len() {
+    let scheme = "https://";
+    if !url
+        .get(..scheme.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+        || url.len() <= scheme.len()
+    {
         return None;
     }
     if url.chars().any(char::is_control) {

@@ -6,7 +6,7 @@ use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 /// A KQL `datetime(...)` literal; RFC 3339 output of a typed time cannot contain a quote or paren.
-fn datetime(time: DateTime<Utc>) -> String {
+pub(crate) fn datetime(time: DateTime<Utc>) -> String {
     format!(
         "datetime({})",
         time.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -55,6 +55,24 @@ pub fn created_query(window: Window) -> String {
          | where CreatedTime >= {start} and CreatedTime < {end}\n\
          | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"
     )
+}
+
+/// Every query the bot can send about `window`, named, for the test that checks each with
+/// Microsoft's Kusto language service (`tests/api/kusto.rs`). A new query builder belongs here.
+pub fn every_query(window: Window) -> Vec<(&'static str, String)> {
+    let now = window.end;
+    vec![
+        ("incidents_query", incidents_query(window)),
+        ("created_query", created_query(window)),
+        (
+            "aggregate::summary_query",
+            super::aggregate::summary_query(window),
+        ),
+        (
+            "aggregate::long_open_query",
+            super::aggregate::long_open_query(window, now, Duration::days(3)),
+        ),
+    ]
 }
 
 /// The ISO 8601 interval sent as the query's `timespan`, so the service scans no more
