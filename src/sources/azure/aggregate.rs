@@ -36,7 +36,7 @@ pub fn summary_query(window: Window) -> String {
     let end = kql::datetime(window.end);
     format!(
         "{latest}\n\
-         let created = latest\n\
+         let created = incident_state\n\
          | where CreatedTime >= {start} and CreatedTime < {end};\n\
          let triage = created\n\
          | extend Ms = tolong((FirstTriaged - CreatedTime) / 1ms)\n\
@@ -75,13 +75,13 @@ pub fn long_open_query(window: Window, now: DateTime<Utc>, long_open_after: Dura
     let before = kql::datetime(now - long_open_after);
     format!(
         "{latest}\n\
-         latest\n\
+         incident_state\n\
          | where Status != \"Closed\" and CreatedTime < {before}",
         latest = latest_with_triage(window),
     )
 }
 
-/// `latest`: each incident's latest row as of the window's end with its first triage
+/// `incident_state`: each incident's latest row as of the window's end with its first triage
 /// time, exactly as the report query reads them (`kql::incidents_query`).
 fn latest_with_triage(window: Window) -> String {
     let from = kql::datetime(kql::lookback_start(window));
@@ -93,7 +93,7 @@ fn latest_with_triage(window: Window) -> String {
          let triage_times = changes\n\
          | where Status != \"New\" or isnotempty(tostring(Owner.assignedTo)) or isnotempty(tostring(Owner.objectId))\n\
          | summarize FirstTriaged = min(TimeGenerated) by TenantId, IncidentNumber;\n\
-         let latest = changes\n\
+         let incident_state = changes\n\
          | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber\n\
          | join kind=leftouter triage_times on TenantId, IncidentNumber\n\
          | project-away TenantId1, IncidentNumber1;"
@@ -343,7 +343,7 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
-    /// `latest` as the service holds it: the report query's answer rows.
+    /// `incident_state` as the service holds it: the report query's answer rows.
     fn latest_rows(now: DateTime<Utc>) -> Value {
         let incidents = collapse(crate::sources::demo::rows(now, 3_000, 17));
         let rows: Vec<IncidentRow> = incidents
@@ -362,7 +362,7 @@ mod tests {
             .map(|it| it.with_timezone(&Utc))
     }
 
-    /// Evaluates the aggregate query's parts over `latest`.
+    /// Evaluates the aggregate query's parts over `incident_state`.
     fn evaluate(latest: &Value, window: Window) -> Value {
         let table = &latest["tables"][0];
         let column = |name: &str| {
