@@ -42,9 +42,10 @@ def load():
 
 
 def fixture_binary():
-    """Builds the peer_fixture bench binary and returns its path."""
+    """Builds the peer_fixture bench binary (dev profile: it only writes and serves the
+    files, so it is never timed) and returns its path."""
     output = subprocess.run(
-        ["cargo", "bench", "--bench", "peer_fixture", "--no-run", "--message-format=json"],
+        ["cargo", "build", "--bench", "peer_fixture", "--message-format=json"],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -432,7 +432,7 @@ mod tests {
             rows.push(json!([name, "", "", values.len(), sum, null]));
             let count = values.len();
             if count > 0 {
-                let ranks = [(count + 1) / 2, count / 2 + 1];
+                let ranks = [count.div_ceil(2), count / 2 + 1];
                 rows.push(json!([
                     format!("{name}-median"),
                     "",

@@ -33,6 +33,10 @@ enum Text {
 
 /// Time columns (RFC 3339 text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the SecurityIncident column names"
+)]
 enum Time {
     TimeGenerated,
     CreatedTime,
