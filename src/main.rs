@@ -108,16 +108,24 @@ async fn main() -> anyhow::Result<()> {
                 .weekly_report(period.window(now), now)
                 .await
                 .context("building the report")?;
-            let reply = report::to_reply(&report, Layout::Full);
             let text = match format {
-                Format::Md => render::markdown::render(&reply),
-                Format::Html => {
-                    let chart = sentinel_bot::present::daily_chart(&report.summary);
-                    let pngs: Vec<Vec<u8>> =
-                        render::chart::png(&chart, 1000, 500).into_iter().collect();
-                    render::html::render(&reply, &pngs)
-                }
                 Format::Json => serde_json::to_string_pretty(&report)?,
+                Format::Md | Format::Html => {
+                    let chart = matches!(format, Format::Html)
+                        .then(|| sentinel_bot::present::daily_chart(&report.summary));
+                    let reply = report::to_reply(&report, Layout::Full);
+                    // The laid-out reply holds everything the export shows: free the
+                    // incidents before rendering, so both are never resident together.
+                    drop(report);
+                    match chart {
+                        Some(chart) => {
+                            let pngs: Vec<Vec<u8>> =
+                                render::chart::png(&chart, 1000, 500).into_iter().collect();
+                            render::html::render(&reply, &pngs)
+                        }
+                        None => render::markdown::render(&reply),
+                    }
+                }
             };
             match out {
                 Some(path) => std::fs::write(&path, text)

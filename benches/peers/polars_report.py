@@ -46,22 +46,17 @@ def main(answer_path, window_path):
     created = incidents.filter((pl.col("CreatedTime") >= start) & (pl.col("CreatedTime") < end))
     status_by_severity = created.group_by("Severity", "Status").len()
     by_tactic = created.select(pl.col("tactics").explode()).drop_nulls().group_by("tactics").len()
+    triage = pl.col("FirstTriaged") - pl.col("CreatedTime")
+    triage = triage.filter(triage >= timedelta(0))
+    resolve = pl.col("ClosedTime") - pl.col("CreatedTime")
+    resolve = resolve.filter((pl.col("Status") == "Closed") & (resolve >= timedelta(0)))
     durations = created.select(
         total=pl.len(),
         without_tactics=(pl.col("tactics").list.len().fill_null(0) == 0).sum(),
-        triage=(pl.col("FirstTriaged") - pl.col("CreatedTime")).filter(
-            pl.col("FirstTriaged") >= pl.col("CreatedTime")
-        ),
-        resolve=(pl.col("ClosedTime") - pl.col("CreatedTime")).filter(
-            (pl.col("Status") == "Closed") & (pl.col("ClosedTime") >= pl.col("CreatedTime"))
-        ),
-    ).select(
-        "total",
-        "without_tactics",
-        mttt_mean=pl.col("triage").mean(),
-        mttt_median=pl.col("triage").median(),
-        mttr_mean=pl.col("resolve").mean(),
-        mttr_median=pl.col("resolve").median(),
+        mttt_mean=triage.mean(),
+        mttt_median=triage.median(),
+        mttr_mean=resolve.mean(),
+        mttr_median=resolve.median(),
     )
     daily = created.group_by(pl.col("CreatedTime").dt.date(), "Severity").len()
     long_open = (

@@ -139,9 +139,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--bot", default=str(ROOT / "target/release/sentinel-bot"))
+    parser.add_argument("--bot", help="a built sentinel-bot to measure (default: build the release one)")
     arguments = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--bin", "sentinel-bot"], cwd=ROOT, check=True)
+    if arguments.bot is None:
+        subprocess.run(["cargo", "build", "--release", "--bin", "sentinel-bot"], cwd=ROOT, check=True)
+        arguments.bot = str(ROOT / "target/release/sentinel-bot")
     fixture = fixture_binary()
     workdir = ROOT / "target" / "peers"
     workdir.mkdir(parents=True, exist_ok=True)
