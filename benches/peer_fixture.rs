@@ -29,6 +29,8 @@ fn describe(count: usize) -> String {
         "end": window.end.to_rfc3339(),
         "now": incidents::report_now(window).to_rfc3339(),
         "long_open_days": 3,
+        // What the report query sends as its `timespan`, so a fake can tell it apart.
+        "timespan": timespan(lookback_start(window), window.end),
     })
     .to_string()
 }
