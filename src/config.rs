@@ -3,7 +3,7 @@
 //! `SecretString`, so `Debug` never prints them.
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -40,6 +40,23 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
+    /// Where `/metrics` is served: its own listener (default `127.0.0.1:9464`, loopback only),
+    /// or, when empty, the main listener next to the chat endpoints.
+    #[serde(default = "default_metrics_bind")]
+    pub metrics_bind: String,
+    /// When set (and not blank), `/metrics` answers only requests with
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretString>,
+    /// Seconds an answer typed in chat may take before the user gets an apology naming the
+    /// slow system; advice that would be later is left out with a note.
+    #[serde(default = "default_answer_seconds")]
+    pub answer_seconds: u64,
+    /// Answers computed at once after their request was acknowledged.
+    #[serde(default = "default_running_answers")]
+    pub max_running_answers: usize,
+    /// Answers that may wait for a free slot; past this the user is told the bot is busy.
+    #[serde(default = "default_waiting_answers")]
+    pub max_waiting_answers: usize,
 }
 
 impl Default for ServerConfig {
@@ -47,8 +64,38 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: default_bind(),
             body_limit: default_body_limit(),
+            metrics_bind: default_metrics_bind(),
+            metrics_token: None,
+            answer_seconds: default_answer_seconds(),
+            max_running_answers: default_running_answers(),
+            max_waiting_answers: default_waiting_answers(),
         }
     }
+}
+
+impl ServerConfig {
+    /// The `/metrics` bearer token; a blank one (an empty deployment secret) means none.
+    pub fn metrics_token(&self) -> Option<SecretString> {
+        self.metrics_token
+            .clone()
+            .filter(|token| !token.expose_secret().trim().is_empty())
+    }
+}
+
+fn default_metrics_bind() -> String {
+    "127.0.0.1:9464".to_string()
+}
+
+fn default_answer_seconds() -> u64 {
+    25
+}
+
+fn default_running_answers() -> usize {
+    16
+}
+
+fn default_waiting_answers() -> usize {
+    64
 }
 
 fn default_bind() -> String {
@@ -285,6 +332,10 @@ pub struct ReportConfig {
     /// question asked again; 0 shares only answers still being computed.
     #[serde(default = "default_answer_cache_seconds")]
     pub answer_cache_seconds: u64,
+    /// Seconds the scheduled report (and `sentinel-bot report`) may take; advice that would be
+    /// later is left out with a note.
+    #[serde(default = "default_report_seconds")]
+    pub deadline_seconds: u64,
 }
 
 impl Default for ReportConfig {
@@ -295,12 +346,17 @@ impl Default for ReportConfig {
             long_open_days: default_long_open_days(),
             enabled: true,
             answer_cache_seconds: default_answer_cache_seconds(),
+            deadline_seconds: default_report_seconds(),
         }
     }
 }
 
 fn default_answer_cache_seconds() -> u64 {
     crate::bot::shared::DEFAULT_TTL.as_secs()
+}
+
+fn default_report_seconds() -> u64 {
+    600
 }
 
 fn default_cron() -> String {
@@ -462,6 +518,10 @@ mod tests {
         assert_eq!(config.server.bind, "127.0.0.1:3978");
         assert_eq!(config.report.cron, "0 0 8 * * Mon");
         assert_eq!(config.report.long_open_days, 3);
+        assert_eq!(config.server.metrics_bind, "127.0.0.1:9464");
+        assert!(config.server.metrics_token.is_none());
+        assert_eq!(config.server.answer_seconds, 25);
+        assert_eq!(config.report.deadline_seconds, 600);
     }
 
     #[test]
@@ -507,6 +567,8 @@ mod tests {
             api_key = "sk-live-secret"
             [store]
             url = "postgres://bot:hunter2@db/sentinel"
+            [server]
+            metrics_token = "scrape-me-not"
         "#;
         let config = Config::from_sources(file, Vec::new()).unwrap();
         let debug = format!("{config:?}");
@@ -515,10 +577,24 @@ mod tests {
             "8f742231b10e8888abcd99yyyzzz85a5",
             "sk-live-secret",
             "hunter2",
+            "scrape-me-not",
         ] {
             assert!(!debug.contains(secret), "{secret} leaked into Debug output");
         }
         assert!(debug.contains("gpt-4o"));
+    }
+
+    #[test]
+    fn a_blank_metrics_token_means_none() {
+        let blank = Config::from_sources("[server]\nmetrics_token = \" \"\n", Vec::new()).unwrap();
+        assert!(blank.server.metrics_token().is_none());
+        let set = Config::from_sources("[server]\nmetrics_token = \"t\"\n", Vec::new()).unwrap();
+        assert_eq!(
+            set.server
+                .metrics_token()
+                .map(|token| token.expose_secret().to_string()),
+            Some("t".to_string())
+        );
     }
 
     #[test]

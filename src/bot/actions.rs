@@ -2,8 +2,9 @@
 //! An action runs only after the same user presses Confirm; every outcome is audited.
 
 use super::command::{Assignee, CloseReason, Command};
-use super::{BotError, User};
-use crate::incident::{Classification, Owner, Severity, Status};
+use super::permissions::Directory;
+use super::{BotError, Request, people};
+use crate::incident::{Classification, Incident, Owner, Severity, Status};
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
 use async_trait::async_trait;
@@ -21,11 +22,17 @@ pub const MAX_COMMENT: usize = 30_000;
 /// A change waiting for confirmation, as stored between the request and the button press.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PendingAction {
-    /// `owner` is an e-mail/UPN, or a label when `object_id` (an Entra object id) identifies the user.
+    /// `owner` labels the assignee for people; `name`, `email` (UPN or e-mail) and `object_id`
+    /// (Entra) are Sentinel's owner fields. Records stored before `name` and `email` existed
+    /// carry the e-mail in `owner`, or with an object id, the name.
     Assign {
         number: u64,
         owner: String,
         object_id: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
     },
     SetStatus {
         number: u64,
@@ -37,9 +44,12 @@ pub enum PendingAction {
         reason: Option<String>,
         comment: Option<String>,
     },
+    /// `author` is who asked, named in the comment written to Sentinel.
     Comment {
         number: u64,
         text: String,
+        #[serde(default)]
+        author: Option<String>,
     },
     Create {
         title: String,
@@ -74,6 +84,29 @@ impl PendingAction {
         }
     }
 
+    /// The incident whose fields it overwrites, if any: assign, status and close do; a
+    /// comment adds to the incident and overwrites nothing.
+    pub fn overwrites(&self) -> Option<u64> {
+        match self {
+            PendingAction::Assign { number, .. }
+            | PendingAction::SetStatus { number, .. }
+            | PendingAction::Close { number, .. } => Some(*number),
+            PendingAction::Comment { .. } | PendingAction::Create { .. } => None,
+        }
+    }
+
+    /// The comment as it will be written to Sentinel: signed with who asked, when known.
+    pub fn comment_message(&self) -> Option<String> {
+        let PendingAction::Comment { text, author, .. } = self else {
+            return None;
+        };
+        let message = match author {
+            Some(author) => format!("{author} via sentinel-bot: {text}"),
+            None => text.clone(),
+        };
+        Some(message.chars().take(MAX_COMMENT).collect())
+    }
+
     /// The incident it touches, if any.
     pub fn incident(&self) -> Option<u64> {
         match self {
@@ -84,6 +117,76 @@ impl PendingAction {
             PendingAction::Create { .. } => None,
         }
     }
+}
+
+/// What an incident looked like when a change to it was proposed: its version, and the
+/// fields another analyst's change most likely touched, to say what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Sentinel's etag; sent with the change so Sentinel refuses it if the incident moved on.
+    pub etag: Option<String>,
+    /// `lastModifiedTimeUtc`; the version when the source gives no etag.
+    pub last_modified: DateTime<Utc>,
+    pub status: Status,
+    /// The owner's label, if assigned.
+    pub owner: Option<String>,
+    pub classification: Option<Classification>,
+}
+
+impl Seen {
+    /// The incident as read now, with its etag.
+    pub fn of(incident: &Incident, etag: Option<String>) -> Seen {
+        Seen {
+            etag,
+            last_modified: incident.last_modified,
+            status: incident.status,
+            owner: incident.owner.label().map(str::to_string),
+            classification: incident.classification,
+        }
+    }
+
+    /// True when `now` is the same version of the incident (same etag, or with no etags, the
+    /// same last-modified time).
+    pub fn same_version(&self, now: &Seen) -> bool {
+        match (&self.etag, &now.etag) {
+            (Some(then), Some(current)) => then == current,
+            _ => self.last_modified == now.last_modified,
+        }
+    }
+
+    /// One line per field that differs, e.g. "status: Active → Closed".
+    pub fn changes(&self, now: &Seen) -> Vec<String> {
+        let none = || "(none)".to_string();
+        let mut changes = Vec::new();
+        if self.status != now.status {
+            changes.push(format!("status: {} → {}", self.status, now.status));
+        }
+        if self.owner != now.owner {
+            changes.push(format!(
+                "owner: {} → {}",
+                self.owner.clone().unwrap_or_else(none),
+                now.owner.clone().unwrap_or_else(none)
+            ));
+        }
+        if self.classification != now.classification {
+            let label = |it: Option<Classification>| it.map_or_else(none, |it| it.to_string());
+            changes.push(format!(
+                "classification: {} → {}",
+                label(self.classification),
+                label(now.classification)
+            ));
+        }
+        changes
+    }
+}
+
+/// A change waiting for confirmation, with the incident as it was when the change was
+/// proposed (`None` for actions that overwrite nothing: comments, new incidents).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub action: PendingAction,
+    #[serde(default)]
+    pub seen: Option<Seen>,
 }
 
 /// One line of the audit log.
@@ -103,27 +206,27 @@ pub struct AuditRecord {
 /// Where pending confirmations and audit records live (the SQL store, or memory).
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Keeps an action until `expires` for `user_id` under `token`.
+    /// Keeps a proposal until `expires` for `user_id` under `token`.
     async fn put_pending(
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()>;
-    /// Removes and returns the action if it exists, belongs to `user_id` and has not expired.
+    /// Removes and returns the proposal if it exists, belongs to `user_id` and has not expired.
     async fn take_pending(
         &self,
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>>;
+    ) -> anyhow::Result<Option<Proposal>>;
     /// Appends an audit record.
     async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()>;
 }
 
-/// A pending action with its owner and expiry.
-type Pending = (String, PendingAction, DateTime<Utc>);
+/// A proposal with its owner and expiry.
+type Pending = (String, Proposal, DateTime<Utc>);
 
 /// A process-local ledger, for the CLI and tests.
 #[derive(Default)]
@@ -139,7 +242,7 @@ impl Ledger for MemoryLedger {
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let mut pending = self
@@ -148,7 +251,7 @@ impl Ledger for MemoryLedger {
             .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
         pending.insert(
             token.to_string(),
-            (user_id.to_string(), action.clone(), expires),
+            (user_id.to_string(), proposal.clone(), expires),
         );
         Ok(())
     }
@@ -158,7 +261,7 @@ impl Ledger for MemoryLedger {
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>> {
+    ) -> anyhow::Result<Option<Proposal>> {
         let mut pending = self
             .pending
             .lock()
@@ -182,33 +285,21 @@ impl Ledger for MemoryLedger {
     }
 }
 
-/// Turns an action command into a pending action; `None` for commands that are not actions.
-pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAction, BotError>> {
-    Some(Ok(match command {
-        Command::Assign { number, assignee } => {
-            let (owner, object_id) = match assignee {
-                Assignee::Me => match (&user.email, uuid::Uuid::parse_str(&user.id)) {
-                    (Some(email), _) => (email.clone(), None),
-                    // Teams gives the user's Entra object id, which Sentinel accepts as owner.
-                    (None, Ok(_)) => (
-                        user.name.clone().unwrap_or_else(|| user.id.clone()),
-                        Some(user.id.clone()),
-                    ),
-                    (None, Err(_)) => {
-                        return Some(Err(BotError::Usage(super::command::UsageError {
-                            message: "I don't know your Entra identity here; use /assign N you@yourdomain instead.".to_string(),
-                            verb: Some(super::command::Verb::Assign),
-                        })));
-                    }
-                },
-                Assignee::User(name) => (name.clone(), None),
-            };
-            PendingAction::Assign {
-                number: *number,
-                owner,
-                object_id,
-            }
-        }
+/// Turns an action command into a draft pending action, with no directory asked yet (so a
+/// refusal is audited before any lookup); `None` for commands that are not actions.
+/// [`complete`] fills in the rest once the user may act.
+pub fn pending_action(command: &Command) -> Option<PendingAction> {
+    Some(match command {
+        Command::Assign { number, assignee } => PendingAction::Assign {
+            number: *number,
+            owner: match assignee {
+                Assignee::Me => "me".to_string(),
+                Assignee::User(key) => key.clone(),
+            },
+            object_id: None,
+            email: None,
+            name: None,
+        },
         Command::SetStatus { number, status } => PendingAction::SetStatus {
             number: *number,
             status: *status,
@@ -227,6 +318,7 @@ pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAc
         Command::Comment { number, text } => PendingAction::Comment {
             number: *number,
             text: text.clone(),
+            author: None,
         },
         Command::Create {
             title,
@@ -238,7 +330,51 @@ pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAc
             description: description.clone(),
         },
         _ => return None,
-    }))
+    })
+}
+
+/// Completes a draft from the directories: the assignee's Entra ID identity for `/assign`
+/// (from the request's mentions, Slack and Microsoft Graph), the requester's name for a
+/// comment. A lookup that fails is a usage error saying what is missing.
+pub async fn complete(
+    draft: PendingAction,
+    command: &Command,
+    request: &Request,
+    directory: &dyn Directory,
+) -> Result<PendingAction, BotError> {
+    Ok(match (draft, command) {
+        (PendingAction::Assign { number, .. }, Command::Assign { assignee, .. }) => {
+            let key = match assignee {
+                Assignee::Me => None,
+                Assignee::User(key) => Some(key.as_str()),
+            };
+            let owner = people::owner(directory, request, key, number).await?;
+            PendingAction::Assign {
+                number,
+                owner: owner_label(&owner),
+                object_id: owner.object_id,
+                email: owner.email,
+                name: owner.name,
+            }
+        }
+        (PendingAction::Comment { number, text, .. }, _) => PendingAction::Comment {
+            number,
+            text,
+            author: Some(people::author(directory, &request.user).await),
+        },
+        (draft, _) => draft,
+    })
+}
+
+/// `Dana Example (dana@contoso.com)`, or whichever of the three is known.
+fn owner_label(owner: &Owner) -> String {
+    match (&owner.name, &owner.email, &owner.object_id) {
+        (Some(name), Some(email), _) => format!("{name} ({email})"),
+        (Some(name), None, _) => name.clone(),
+        (None, Some(email), _) => email.clone(),
+        (None, None, Some(object_id)) => object_id.clone(),
+        (None, None, None) => "nobody".to_string(),
+    }
 }
 
 /// The confirmation card for a pending action.
@@ -248,9 +384,14 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         PendingAction::Close {
             comment: Some(text),
             ..
-        }
-        | PendingAction::Comment { text, .. } => {
+        } => {
             facts.push(Fact::new("Comment", text));
+        }
+        PendingAction::Comment { .. } => {
+            facts.push(Fact::new(
+                "Comment",
+                action.comment_message().unwrap_or_default(),
+            ));
         }
         PendingAction::Create {
             title, description, ..
@@ -280,34 +421,85 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         })
 }
 
-/// Carries out a confirmed action against Sentinel; the text says what happened.
+/// The answer when the incident changed between the proposal and the click: nothing is
+/// written, and the user sees what changed.
+pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
+    let number = action.incident().unwrap_or_default();
+    let mut reply = Reply::titled(format!("Incident {number} changed since you asked")).with(
+        Block::Alert(format!(
+            "Nothing was changed: someone else changed incident {number} after you asked to {}.",
+            lowercase_first(&action.describe())
+        )),
+    );
+    if changes.is_empty() {
+        reply = reply.with(Block::Note(
+            "Its status, owner and classification are as they were; other fields changed."
+                .to_string(),
+        ));
+    } else {
+        let facts = changes
+            .iter()
+            .map(|change| match change.split_once(": ") {
+                Some((field, values)) => Fact::new(capitalise(field), values),
+                None => Fact::new("Change", change),
+            })
+            .collect();
+        reply = reply.with(Block::Facts(facts));
+    }
+    reply.with(Block::Note(
+        "Look at the incident, then ask again if the change is still needed.".to_string(),
+    ))
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Carries out a confirmed action against Sentinel; the text says what happened. `etag` is the
+/// incident's version when the change was proposed: Sentinel refuses the write if it moved on.
 pub async fn execute(
     source: &dyn IncidentSource,
     action: &PendingAction,
+    etag: Option<&str>,
 ) -> Result<String, BotError> {
     match action {
         PendingAction::Assign {
             number,
             owner,
             object_id,
+            email,
+            name,
         } => {
-            let owner_value = match object_id {
-                Some(id) => Owner {
-                    email: None,
-                    name: Some(owner.clone()),
-                    object_id: Some(id.clone()),
+            let owner_value = match (email, name) {
+                // A record stored before `email` and `name` existed.
+                (None, None) => Owner {
+                    email: object_id.is_none().then(|| owner.clone()),
+                    name: object_id.is_some().then(|| owner.clone()),
+                    object_id: object_id.clone(),
                 },
-                None => Owner {
-                    email: Some(owner.clone()),
-                    name: None,
-                    object_id: None,
+                _ => Owner {
+                    email: email.clone(),
+                    name: name.clone(),
+                    object_id: object_id.clone(),
                 },
             };
             let update = IncidentUpdate {
                 owner: Some(owner_value),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok(format!("Incident {number} is assigned to {owner}."))
         }
         PendingAction::SetStatus { number, status } => {
@@ -315,7 +507,7 @@ pub async fn execute(
                 status: Some(*status),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok(format!("Incident {number} is now {status}."))
         }
         PendingAction::Close {
@@ -331,11 +523,11 @@ pub async fn execute(
                 classification_reason: reason.clone(),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok(format!("Incident {number} is closed as {classification}."))
         }
-        PendingAction::Comment { number, text } => {
-            let text: String = text.chars().take(MAX_COMMENT).collect();
+        PendingAction::Comment { number, .. } => {
+            let text = action.comment_message().unwrap_or_default();
             source.add_comment(*number, &text).await?;
             Ok(format!("Comment added to incident {number}."))
         }

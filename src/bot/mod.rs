@@ -3,15 +3,19 @@
 
 pub mod actions;
 pub mod command;
+pub mod free_text;
+pub mod people;
 pub mod permissions;
 pub mod recommend;
 pub mod shared;
 pub mod views;
 
-use crate::analytics::{self, DEFAULT_LONG_OPEN};
+use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
+use crate::deadline::{self, Budget};
+use crate::incident::Incident;
 use crate::period::Window;
 use crate::reply::{self, Reply};
-use crate::report::{self, ReportAdvice, WeeklyReport};
+use crate::report::{self, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError};
@@ -28,6 +32,8 @@ pub struct Settings {
     pub permissions: permissions::Permissions,
     /// Identical questions asked together share one answer ([`shared::SharedAnswers`]).
     pub shared_answers: Arc<shared::SharedAnswers>,
+    /// How long answers may take.
+    pub deadlines: Deadlines,
 }
 
 impl Default for Settings {
@@ -37,6 +43,27 @@ impl Default for Settings {
             page_size: 10,
             permissions: permissions::Permissions::default(),
             shared_answers: Arc::new(shared::SharedAnswers::default()),
+            deadlines: Deadlines::default(),
+        }
+    }
+}
+
+/// How long an answer may take before the user gets an apology naming the slow system.
+/// Advice that would miss the deadline is left out with a note, so the figures still come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// A command typed in chat or pressed on a card. 25 s by default, so the answer (or the
+    /// apology) is delivered within the 30 s people wait.
+    pub interactive: std::time::Duration,
+    /// The scheduled weekly report and `sentinel-bot report`. 10 minutes by default.
+    pub scheduled: std::time::Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            interactive: std::time::Duration::from_secs(25),
+            scheduled: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -78,6 +105,9 @@ pub struct Request {
     /// A key for the thread the command came from (Teams reply chain, Slack thread),
     /// so follow-ups continue a conversation.
     pub thread: Option<String>,
+    /// The people the text mentions, as the channel resolved them; each stands in `text`
+    /// as its `key`.
+    pub mentions: Vec<people::Mention>,
 }
 
 /// Everything the core needs to answer.
@@ -122,8 +152,19 @@ pub enum BotError {
 }
 
 impl Bot {
-    /// Answers one request. Never fails: errors become an apology or help in the reply.
+    /// Answers one request within the interactive deadline (or the budget the channel set).
+    /// Never fails: errors become an apology or help in the reply, and an answer that misses
+    /// the deadline becomes an apology naming the systems still being waited on.
     pub async fn answer(&self, request: &Request, now: DateTime<Utc>) -> Reply {
+        let budget =
+            deadline::current().unwrap_or_else(|| Budget::new(self.settings.deadlines.interactive));
+        match budget.run(self.answer_now(request, now)).await {
+            Ok(reply) => reply,
+            Err(timed_out) => too_slow(&timed_out),
+        }
+    }
+
+    async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Reply {
         match command::parse(&request.text) {
             Ok(command) => match shared_key(&command, now) {
                 Some(key) => {
@@ -140,38 +181,74 @@ impl Bot {
                     Err(error) => views::error(&error),
                 },
             },
-            Err(error) => {
-                // Free text in a thread where the bot advised earlier is a follow-up question.
-                if error.verb.is_none()
-                    && let Some(reply) = recommend::follow_up(self, request).await
-                {
-                    return reply;
-                }
-                views::usage_error(&error)
-            }
+            Err(error) if error.verb.is_some() => views::usage_error(&error),
+            Err(error) => free_text::answer(self, request, &error, now).await,
         }
     }
 
-    /// Builds the incident report for `window`: one query for it and one for the period before,
-    /// then the advice sections (offline knowledge base when no model is configured).
+    /// Whether a language model answers free text.
+    pub fn has_model(&self) -> bool {
+        self.advisor
+            .as_ref()
+            .is_some_and(|advisor| advisor.has_model())
+    }
+
+    /// The facts of `window` for the incidents `keep` accepts: one query for the window and,
+    /// when `with_previous`, one for the period before, run together. Every view of a period
+    /// (`/incidents`, `/report`, `/recommend week`, the export) is built from this.
+    pub async fn period_facts(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+        with_previous: bool,
+        keep: impl Fn(&Incident) -> bool,
+    ) -> Result<PeriodFacts, BotError> {
+        let previous_window = window.previous();
+        let (current, previous) = tokio::join!(self.source.incidents(window), async {
+            match with_previous {
+                true => self.source.incidents(previous_window).await.map(Some),
+                false => Ok(None),
+            }
+        });
+        let current: Vec<Incident> = current?.into_iter().filter(|it| keep(it)).collect();
+        let previous: Option<Vec<Incident>> =
+            previous?.map(|found| found.into_iter().filter(|it| keep(it)).collect());
+        Ok(PeriodFacts::compute(
+            &current,
+            previous.as_deref(),
+            window,
+            now,
+            self.settings.long_open_after,
+        ))
+    }
+
+    /// Builds the incident report for `window`: its facts with the period before, then the
+    /// advice built from those same facts (offline knowledge base when no model is configured).
+    /// Runs within the current answer's budget, or else the scheduled deadline.
     pub async fn weekly_report(
         &self,
         window: Window,
         now: DateTime<Utc>,
     ) -> Result<WeeklyReport, BotError> {
-        let (current, previous) = tokio::join!(
-            self.source.incidents(window),
-            self.source.incidents(window.previous())
-        );
-        let (current, previous) = (current?, previous?);
-        let mut report = report::build(
-            &current,
-            &previous,
-            window,
-            now,
-            self.settings.long_open_after,
-            ReportAdvice::default(),
-        );
+        if deadline::current().is_some() {
+            return self.build_report(window, now).await;
+        }
+        let budget = Budget::new(self.settings.deadlines.scheduled);
+        match budget.run(self.build_report(window, now)).await {
+            Ok(report) => report,
+            Err(timed_out) => Err(BotError::Source(SourceError::TimedOut {
+                system: timed_out.waiting.first().copied().unwrap_or("the report"),
+                waited: timed_out.allowed,
+            })),
+        }
+    }
+
+    async fn build_report(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+    ) -> Result<WeeklyReport, BotError> {
+        let facts = self.period_facts(window, now, true, |_| true).await?;
         let offline;
         let advisor = match &self.advisor {
             Some(advisor) => advisor.as_ref(),
@@ -180,48 +257,42 @@ impl Bot {
                 &offline
             }
         };
-        let advice = advisor
-            .weekly_recommendations(&report.summary, Some(&report.comparison), &report.incidents)
-            .await;
-        let sourced = |items: Vec<crate::advice::Recommendation>| {
-            items
-                .into_iter()
-                .map(|item| report::SourcedRecommendation {
-                    text: item.text,
-                    source: item.source.to_string(),
-                })
-                .collect()
-        };
-        report.advice = ReportAdvice {
-            posture: sourced(advice.posture_from_defender),
-            threat_intel: sourced(advice.from_threat_intel),
-            response_steps: advice.mttt_mttr_steps,
-            insights: advice.operational_insights,
-            note: advice.note,
-        };
-        Ok(report)
+        let advice = advisor.weekly_recommendations(&facts).await;
+        Ok(WeeklyReport { facts, advice })
     }
 
     async fn ask_confirmation(
         &self,
-        action: actions::PendingAction,
+        draft: actions::PendingAction,
+        command: &Command,
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
-            return Err(self.refuse(request, &action, now, &refusal).await);
+            return Err(self.refuse(request, &draft, now, &refusal).await);
         }
+        let directory = self.settings.permissions.directory.as_ref();
+        let action = actions::complete(draft, command, request, directory).await?;
+        // The incident's version now, so the click cannot overwrite a change made meanwhile.
+        let seen = match action.overwrites() {
+            Some(number) => {
+                let (incident, etag) = self.source.current(number).await?;
+                Some(actions::Seen::of(&incident, etag))
+            }
+            None => None,
+        };
         let token = uuid::Uuid::new_v4().simple().to_string();
+        let proposal = actions::Proposal { action, seen };
         self.ledger
             .put_pending(
                 &token,
                 &request.user.id,
-                &action,
+                &proposal,
                 now + actions::CONFIRMATION_TTL,
             )
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        Ok(actions::confirmation(&action, &token))
+        Ok(actions::confirmation(&proposal.action, &token))
     }
 
     async fn confirm(
@@ -235,14 +306,29 @@ impl Bot {
             .take_pending(token, &request.user.id, now)
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        let Some(action) = taken else {
+        let Some(actions::Proposal { action, seen }) = taken else {
             return Ok(expired());
         };
         // The allow-list or the groups may have changed between the request and the button press.
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
             return Err(self.refuse(request, &action, now, &refusal).await);
         }
-        match actions::execute(self.source.as_ref(), &action).await {
+        if let (Some(seen), Some(number)) = (&seen, action.overwrites()) {
+            let (incident, etag) = self.source.current(number).await?;
+            let current = actions::Seen::of(&incident, etag);
+            if !seen.same_version(&current) {
+                self.audit(
+                    request,
+                    &action,
+                    now,
+                    "refused: the incident changed since the request",
+                )
+                .await?;
+                return Ok(actions::changed_meanwhile(&action, &seen.changes(&current)));
+            }
+        }
+        let etag = seen.as_ref().and_then(|seen| seen.etag.as_deref());
+        match actions::execute(self.source.as_ref(), &action, etag).await {
             Ok(done) => {
                 // Answers computed before the change would show the incident as it was.
                 self.settings.shared_answers.forget();
@@ -304,31 +390,22 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        if let Some(action) = actions::pending_action(&command, &request.user) {
-            return self.ask_confirmation(action?, request, now).await;
+        if let Some(draft) = actions::pending_action(&command) {
+            return self.ask_confirmation(draft, &command, request, now).await;
         }
         match command {
             Command::Help { topic } => Ok(views::help(topic)),
             Command::Incidents(query) => {
                 let window = query.period.window(now);
-                let incidents = self.source.incidents(window).await?;
-                let filtered: Vec<_> = incidents
-                    .into_iter()
-                    .filter(|it| {
+                let facts = self
+                    .period_facts(window, now, false, |it| {
                         query
                             .severity
                             .is_none_or(|severity| it.severity == severity)
+                            && query.status.is_none_or(|status| status.matches(it.status))
                     })
-                    .filter(|it| query.status.is_none_or(|status| it.status == status))
-                    .collect();
-                let summary =
-                    analytics::summarize(&filtered, window, now, self.settings.long_open_after);
-                Ok(views::incidents(
-                    &query,
-                    &summary,
-                    &filtered,
-                    self.settings.page_size,
-                ))
+                    .await?;
+                Ok(views::incidents(&query, &facts, self.settings.page_size))
             }
             Command::Incident { number } => {
                 let detail = self.source.incident(number).await?;
@@ -346,7 +423,7 @@ impl Bot {
                     .await
                     .map_err(|error| BotError::Store(format!("{error:#}")))?;
                 match taken {
-                    Some(action) => {
+                    Some(actions::Proposal { action, .. }) => {
                         self.audit(request, &action, now, "cancelled").await?;
                         Ok(Reply::titled("Cancelled").with(reply::Block::Text(format!(
                             "Cancelled: {}.",
@@ -360,6 +437,22 @@ impl Bot {
             other => Ok(views::not_available(&other)),
         }
     }
+}
+
+/// The apology when the answer missed its deadline, naming what it was still waiting for.
+fn too_slow(timed_out: &deadline::TimedOut) -> Reply {
+    let cause = if timed_out.waiting.is_empty() {
+        "the bot's own work took too long".to_string()
+    } else {
+        format!(
+            "still waiting for {}",
+            deadline::join_names(&timed_out.waiting)
+        )
+    };
+    Reply::titled("Sorry, I could not answer in time").with(reply::Block::Alert(format!(
+        "Sorry: no answer within {}; {cause}. Please try again in a few minutes. If you asked for a change, check the incident before asking again.",
+        deadline::seconds(timed_out.allowed)
+    )))
 }
 
 fn expired() -> Reply {
@@ -403,7 +496,8 @@ mod tests {
             alert_ids: vec![],
             labels: vec![],
             created,
-            first_triaged: None,
+            first_modified: None,
+            first_human_action: None,
             last_modified: created,
             closed: None,
             url: None,
@@ -508,6 +602,7 @@ mod tests {
                 realm: Realm::Slack,
             },
             thread: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -663,6 +758,7 @@ mod tests {
         let teams_user = "5f1c2a34-1b2c-4d5e-8f90-1234567890ab";
         let mut ask = request("/assign 8 me", teams_user);
         ask.user.email = None;
+        ask.user.realm = Realm::Entra;
         ask.user.name = Some("Dana Analyst".to_string());
         let mut bot = h.bot;
         bot.settings
@@ -680,13 +776,209 @@ mod tests {
             "{writes:?}"
         );
 
+        // A Slack user whose e-mail no directory can give: said plainly, nothing stored.
         let mut slack = request("/assign 8 me", "U-ANALYST");
         slack.user.email = None;
         let reply = bot.answer(&slack, now()).await;
         assert!(
-            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("Entra identity")),
+            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("could not find your e-mail address in Slack") && text.contains("/assign 8 you@yourdomain.com")),
             "{reply:?}"
         );
+
+        // The Agents Playground's user: no Entra identity in this chat, and how to assign by e-mail.
+        let mut playground = request("/assign 8 me", "user-id-0");
+        playground.user.email = None;
+        playground.user.realm = Realm::Local;
+        bot.settings
+            .permissions
+            .allowed_users
+            .push("user-id-0".to_string());
+        let reply = bot.answer(&playground, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("You have no Entra ID identity in this chat") && text.contains("`user-id-0`") && text.contains("/assign 8 you@yourdomain.com")),
+            "{reply:?}"
+        );
+        assert!(reply.actions.is_empty(), "no confirmation to press");
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+    }
+
+    /// A directory that knows one Slack user and one Entra user, and counts lookups.
+    struct People {
+        lookups: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl permissions::Directory for People {
+        async fn member_of_any(
+            &self,
+            _user: &User,
+            _groups: &[String],
+        ) -> Result<bool, permissions::DirectoryError> {
+            Ok(false)
+        }
+
+        async fn identify(&self, user: &User) -> Result<people::Identity, people::LookupError> {
+            self.lookups
+                .lock()
+                .unwrap()
+                .push(format!("slack {}", user.id));
+            match user.id.as_str() {
+                "U-ANALYST" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana@contoso.com".to_string()),
+                    object_id: None,
+                }),
+                _ => Err(people::LookupError::Failed(
+                    "Slack refused users.info: missing_scope".to_string(),
+                )),
+            }
+        }
+
+        async fn entra_user(&self, key: &str) -> Result<people::Identity, people::LookupError> {
+            self.lookups.lock().unwrap().push(format!("entra {key}"));
+            match key {
+                "ana@contoso.com" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana.lyst@contoso.onmicrosoft.com".to_string()),
+                    object_id: Some("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab".to_string()),
+                }),
+                _ => Err(people::LookupError::NotFound(format!("no user {key}"))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn assign_me_from_slack_finds_the_entra_user_by_the_slack_email() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 me", "U-ANALYST");
+        ask.user.email = None;
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[0].value == "Assign incident 8 to Ana Lyst (ana.lyst@contoso.onmicrosoft.com)"),
+            "{reply:?}"
+        );
+        ask.text = confirm_command(&reply);
+        h.bot.answer(&ask, now()).await;
+        let writes = h.source.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert!(
+            writes[0].contains("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab")
+                && writes[0].contains("ana.lyst@contoso.onmicrosoft.com")
+                && writes[0].contains("Ana Lyst"),
+            "{writes:?}"
+        );
+        assert_eq!(
+            directory.lookups.lock().unwrap().clone(),
+            vec!["slack U-ANALYST", "entra ana@contoso.com"]
+        );
+
+        // A typed e-mail Entra ID does not know is refused with the reason, before any confirmation.
+        let reply = h
+            .bot
+            .answer(&request("/assign 8 nobody@contoso.com", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text == "No Entra ID user has the user principal name, e-mail or object id `nobody@contoso.com`."),
+            "{reply:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_user_triggers_no_directory_lookup() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let reply = h
+            .bot
+            .answer(
+                &request("/assign 8 someone@contoso.com", "U-INTRUDER"),
+                now(),
+            )
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+        assert_eq!(
+            h.ledger.records.lock().unwrap()[0].action,
+            "Assign incident 8 to someone@contoso.com"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mention_the_channel_resolved_needs_no_lookup_and_an_unknown_one_says_why() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 dana@contoso.com", "U-ANALYST");
+        ask.mentions = vec![people::Mention {
+            key: "dana@contoso.com".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                email: Some("dana@contoso.com".to_string()),
+                object_id: Some("5f1c2a34-1b2c-4d5e-8f90-1234567890ab".to_string()),
+            },
+            missing: None,
+        }];
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+
+        let mut unknown = request("/assign 8 @DanaExample", "U-ANALYST");
+        unknown.mentions = vec![people::Mention {
+            key: "@DanaExample".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                ..people::Identity::default()
+            },
+            missing: Some("Teams did not give their Entra ID".to_string()),
+        }];
+        let reply = h.bot.answer(&unknown, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("I could not find who Dana Example is in Entra ID: Teams did not give their Entra ID.")),
+            "{reply:?}"
+        );
+        let typed = h
+            .bot
+            .answer(&request("/assign 8 @dana", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&typed.blocks[0], Block::Alert(text) if text.starts_with("I cannot tell who `@dana` is")),
+            "{typed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_comment_says_who_asked_and_the_audit_keeps_the_platform_id() {
+        let mut h = harness();
+        h.bot.settings.permissions.directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        let reply = h
+            .bot
+            .answer(&request("/comment 3 host reimaged", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[1].value == "Ana Lyst via sentinel-bot: host reimaged"),
+            "{reply:?}"
+        );
+        h.bot
+            .answer(&request(&confirm_command(&reply), "U-ANALYST"), now())
+            .await;
+        assert_eq!(
+            h.source.writes.lock().unwrap().clone(),
+            vec!["comment 3: Ana Lyst via sentinel-bot: host reimaged"]
+        );
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records[0].user_id, "U-ANALYST");
+        assert_eq!(records[0].action, "Comment on incident 3");
     }
 
     /// A directory with fixed members, or a fixed failure, that records every question.
@@ -860,6 +1152,69 @@ mod tests {
             .await;
         assert_eq!(refused.title, "Not allowed");
         assert!(directory.asked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_typo_is_answered_as_the_command_with_a_note() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("incidnets week", "U-ANALYST"), now())
+            .await;
+        assert!(
+            reply.title.starts_with("Incidents, the last 7 days"),
+            "{reply:?}"
+        );
+        assert_eq!(
+            reply.blocks[0],
+            Block::Note("Did you mean `/incidents week`? That is how I read it.".to_string())
+        );
+        let wrong = h
+            .bot
+            .answer(&request("incidnets soon", "U-ANALYST"), now())
+            .await;
+        assert_eq!(wrong.title, "I could not read that command");
+        assert_eq!(
+            wrong.blocks[0],
+            Block::Alert(
+                "Did you mean `/incidents soon`? `soon` is not a period or a filter.".to_string()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_model_a_follow_up_gets_a_short_honest_answer() {
+        let h = harness();
+        let mut ask = request("what should we do about 501 first?", "U-ANALYST");
+        ask.thread = Some("slack:C1:1700000000.000100".to_string());
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "I can only answer commands here");
+        assert!(
+            !reply
+                .blocks
+                .iter()
+                .any(|block| matches!(block, Block::Table(_))),
+            "not the whole help table"
+        );
+        let text: Vec<&str> = reply
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            text[0].contains("No language model is configured"),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|line| line.starts_with("`/incident 501`")));
+        assert!(text.iter().any(|line| line.starts_with("`/recommend 501`")));
+        let commands: Vec<&str> = reply.actions.iter().map(|it| it.command.as_str()).collect();
+        assert_eq!(commands, vec!["/incident 501", "/recommend 501"]);
+        for command in commands {
+            assert!(command::parse(command).is_ok(), "{command}");
+        }
     }
 
     #[tokio::test]

@@ -160,7 +160,12 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
     assert_eq!(phishing.alert_ids.len(), 2);
     assert_eq!(phishing.labels, vec!["phishing".to_string()]);
     assert_eq!(phishing.created, time("2026-11-17T08:00:00Z"));
-    assert_eq!(phishing.first_triaged, Some(time("2026-11-17T08:20:00Z")));
+    // FirstModifiedTime (the workbook's triage) and the query's first change by a person.
+    assert_eq!(phishing.first_modified, Some(time("2026-11-17T08:20:00Z")));
+    assert_eq!(
+        phishing.first_human_action,
+        Some(time("2026-11-17T08:45:00Z"))
+    );
     assert_eq!(phishing.closed, Some(time("2026-11-18T09:30:00Z")));
     assert_eq!(
         phishing.url.as_deref(),
@@ -170,7 +175,8 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
     let untouched = &incidents[2];
     assert_eq!(untouched.status, Status::New);
     assert!(!untouched.owner.is_assigned());
-    assert_eq!(untouched.first_triaged, None);
+    assert_eq!(untouched.first_modified, None);
+    assert_eq!(untouched.first_human_action, None);
     assert_eq!(untouched.closed, None);
 
     // "Critical" is no Sentinel severity: the field falls back, the incident stays.
@@ -317,13 +323,15 @@ fn generated_rows(count: u64) -> Vec<IncidentRow> {
                 alert_ids: vec![format!("alert-{number}")],
                 labels: Vec::new(),
                 created,
-                first_triaged: triaged.then(|| created + Duration::minutes(10)),
+                first_modified: triaged.then(|| created + Duration::minutes(10)),
+                first_human_action: triaged.then(|| created + Duration::minutes(10)),
                 last_modified: created + Duration::hours(1),
                 closed: (status == Status::Closed).then(|| created + Duration::hours(1)),
                 url: Some(format!("https://portal.azure.com/#incident/{number}")),
             };
             IncidentRow {
                 time_generated: created + Duration::hours(1),
+                modified_by: None,
                 incident,
             }
         })
@@ -347,7 +355,7 @@ async fn ten_thousand_incidents_are_parsed_exactly() {
 }
 
 /// The list answer for `$filter=properties/incidentNumber eq 42`.
-fn incident_resource(status: &str) -> Value {
+pub(crate) fn incident_resource(status: &str) -> Value {
     json!({
         "id": format!("{INCIDENTS}/guid-42"),
         "name": "guid-42",
@@ -369,7 +377,7 @@ fn incident_resource(status: &str) -> Value {
     })
 }
 
-async fn mount_lookup(server: &MockServer) {
+pub(crate) async fn mount_lookup(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path(INCIDENTS))
         .and(query_param("api-version", "2024-09-01"))
@@ -656,12 +664,21 @@ async fn defender_recommended_actions_come_from_the_linked_incident() {
 async fn threat_intelligence_without_a_licence_is_unavailable_not_failed() {
     let server = MockServer::start().await;
     let source = source(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/security/threatIntelligence/articles"))
-        .and(query_param("$search", "\"T1566\""))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
-        })))
+    // Two searches (the valid technique and the tactic) go out in one batch; the injection
+    // attempt is no technique id and never reaches Graph.
+    let forbidden = json!({
+        "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .and(body_json(json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22T1566%22&$top=5"},
+            {"id": "2", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22TA0001%22&$top=5"}
+        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"responses": [
+            {"id": "2", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden},
+            {"id": "1", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden}
+        ]})))
         .expect(1)
         .mount(&server)
         .await;
@@ -725,17 +742,25 @@ async fn a_slow_answer_times_out_and_says_so() {
         .await;
     Mock::given(method("POST"))
         .and(path(query_path()))
-        .respond_with(ResponseTemplate::new(200).set_delay(StdDuration::from_millis(500)))
+        .respond_with(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(10)))
         .expect(2)
         .mount(&server)
         .await;
     let policy = RetryPolicy {
         attempts: 2,
-        timeout: StdDuration::from_millis(50),
+        timeout: StdDuration::from_millis(250),
         ..quick_policy()
     };
-    let source = AzureSource::with_policy(&config(&server), reqwest::Client::new(), policy)
-        .expect("source builds");
+    // Only the query is meant to time out: on a loaded machine a short limit on the token
+    // call too would make Entra ID fail first, now and then. The limit is long enough for
+    // each attempt to reach the server, which counts them.
+    let source = AzureSource::with_policies(
+        &config(&server),
+        reqwest::Client::new(),
+        policy,
+        quick_policy(),
+    )
+    .expect("source builds");
 
     let error = source.incidents(week()).await.expect_err("times out");
     let text = error.to_string();

@@ -10,6 +10,7 @@ use sentinel_bot::bot::{Bot, Settings};
 use sentinel_bot::channels::slack::{
     self, MemorySeenKeys, SeenKeys, SlackSettings, SlackState, WebApi, WebApiError, limits, verify,
 };
+use sentinel_bot::channels::workload::Workload;
 use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::render::block_kit::{self, Message};
@@ -25,9 +26,9 @@ use tower::ServiceExt;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "test-signing-secret";
+pub(crate) const SECRET: &str = "test-signing-secret";
 /// A fixed "now" for every signed request.
-const NOW: i64 = 1_700_000_000;
+pub(crate) const NOW: i64 = 1_700_000_000;
 
 /// `/incident 666` makes the test source panic.
 const PANIC_NUMBER: u64 = 666;
@@ -123,6 +124,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
         seen: seen.clone(),
         clock: Arc::new(move || clock_now),
         tasks: tokio_util::task::TaskTracker::new(),
+        workload: Workload::default(),
     };
     Harness {
         state,
@@ -131,7 +133,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
     }
 }
 
-fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<Body> {
+pub(crate) fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<Body> {
     let timestamp = timestamp.to_string();
     let signature =
         verify::sign(&SecretString::from(SECRET), &timestamp, body.as_bytes()).expect("signable");
@@ -143,7 +145,7 @@ fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<
         .expect("request")
 }
 
-async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value) {
     let response = slack::router(state.clone())
         .oneshot(request)
         .await
@@ -156,7 +158,7 @@ async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value)
     (status, body)
 }
 
-fn command_form(command: &str, text: &str, response_url: &str) -> String {
+pub(crate) fn command_form(command: &str, text: &str, response_url: &str) -> String {
     format!(
         "token=x&team_id=T1&team_domain=soc&channel_id=C1&channel_name=soc&user_id=UANA&user_name=ana&command={}&text={}&response_url={}&trigger_id=1.2.3&api_app_id=A1",
         urlencoding::encode(command),
@@ -166,7 +168,7 @@ fn command_form(command: &str, text: &str, response_url: &str) -> String {
 }
 
 /// Waits (briefly, polling) until the mock server has seen `count` requests.
-async fn wait_for_requests(server: &MockServer, count: usize) -> Vec<wiremock::Request> {
+pub(crate) async fn wait_for_requests(server: &MockServer, count: usize) -> Vec<wiremock::Request> {
     for _ in 0..200 {
         let received = server.received_requests().await.unwrap_or_default();
         if received.len() >= count {
@@ -455,7 +457,8 @@ async fn duplicate_event_delivery_produces_one_answer_and_threads_continue() {
 
     let mention = fixture("app_mention.json");
     let first = signed("/slack/events", "application/json", &mention, NOW);
-    let mut retry = signed("/slack/events", "application/json", &mention, NOW);
+    // Slack signs a retry afresh: same body, a later timestamp, so it is no replay.
+    let mut retry = signed("/slack/events", "application/json", &mention, NOW + 60);
     retry
         .headers_mut()
         .insert("x-slack-retry-num", "1".parse().unwrap());

@@ -1,7 +1,7 @@
 //! Interactivity: `block_actions` from our buttons. A button's `value` is the
 //! command text it runs (that is how the renderer encodes buttons).
 
-use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
+use super::{Destination, REFUSAL, SlackState, spawn_answer};
 use crate::bot::{Realm, Request, User};
 use axum::Form;
 use axum::extract::State;
@@ -86,9 +86,7 @@ pub async fn accept(state: &SlackState, payload: Payload) {
         return;
     }
     for (request, destination) in plan(state, &payload) {
-        state
-            .tasks
-            .spawn(answer_and_deliver(state.clone(), request, destination));
+        spawn_answer(state, request, destination);
     }
 }
 
@@ -156,6 +154,7 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
                     (Some(channel), Some(ts)) => Some(super::thread_key(channel, ts)),
                     _ => None,
                 },
+                mentions: Vec::new(),
             };
             (request, destination.clone())
         })

@@ -1,9 +1,10 @@
 //! Counts and durations computed in Log Analytics itself (KQL `summarize`), for periods
 //! whose incidents would not fit in memory: the service sends a few hundred aggregate
-//! rows instead of one row per incident, and only the listed incidents (the
-//! long-unresolved ones) travel as rows. The result is the same [`Summary`] that
-//! `analytics::summarize` computes from every incident (a test runs both on generated
-//! data), under these assumptions about the data, which Sentinel's own values meet:
+//! rows instead of one row per incident, and only the listed incidents (the open ones, for
+//! the backlog and its long-unresolved list: [`open_query`]) travel as rows. The result is
+//! the same [`Summary`] that `analytics::summarize` computes from every incident (a test
+//! runs both on generated data), under these assumptions about the data, which Sentinel's
+//! own values meet:
 //! severities and statuses are spelt as Sentinel spells them (local reading also takes
 //! loose spellings), and tactics are compared as Sentinel writes them.
 //!
@@ -11,13 +12,12 @@
 
 use super::kql;
 use super::log_analytics::QueryResult;
-use crate::analytics::{DayVolume, Durations, LongOpen, Summary, flag_anomalies};
-use crate::incident::{Incident, Severity, Status, Tactic};
+use crate::analytics::{self, Durations, Summary, flag_anomalies};
+use crate::incident::{Severity, Status, Tactic};
 use crate::period::Window;
 use crate::sources::SourceError;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use serde_json::Value;
-use std::cmp::Reverse;
 
 const SYSTEM: &str = "Log Analytics";
 
@@ -27,76 +27,91 @@ const SYSTEM: &str = "Log Analytics";
 /// - `status`: `Key` severity, `Key2` status, `Count` incidents created in the window;
 /// - `tactics`: `Key` the incident's distinct tactics as a sorted JSON array, `Count`
 ///   incidents created in the window with exactly that set;
-/// - `triage` / `resolve`: `Count` durations (milliseconds, negative ones left out, as
-///   `analytics::durations` does), `Low` their sum; `triage-median` / `resolve-median`:
-///   `Low` and `High` the two middle values (equal for an odd count);
+/// - `triage`, `human` and `resolve` (creation to the first change, to the first change by
+///   a person, to closing): `Count` durations (milliseconds, negative ones left out, as
+///   `analytics::durations` does), `Low` their sum; `triage-median`, `human-median`,
+///   `resolve-median`: `Low` and `High` the two middle values (equal for an odd count);
 /// - `day`: `Key` the UTC day (`yyyy-MM-dd`), `Key2` severity, `Count` incidents created.
 pub fn summary_query(window: Window) -> String {
     let start = kql::datetime(window.start);
     let end = kql::datetime(window.end);
+    let kinds = [
+        ("triage", "Triaged"),
+        ("human", "FirstHumanAction"),
+        ("resolve", "Resolved"),
+    ];
+    let lets: String = kinds
+        .iter()
+        .map(|(kind, column)| {
+            format!(
+                "let {kind}_ms = created | extend Ms = tolong(({column} - CreatedTime) / 1ms) | where isnotnull(Ms) and Ms >= 0;\n\
+                 let {kind}_count = toscalar({kind}_ms | count);\n"
+            )
+        })
+        .collect();
+    // The two middle values are found by rank, so the median is exact (`percentile`
+    // would only estimate it).
+    let parts: String = kinds
+        .iter()
+        .map(|(kind, _)| {
+            format!(
+                "({kind}_ms | summarize Count = count(), Low = sum(Ms) | extend Kind = \"{kind}\"),\n\
+                 ({kind}_ms | sort by Ms asc | extend Rank = row_number()\n\
+                  | where Rank == ({kind}_count + 1) / 2 or Rank == {kind}_count / 2 + 1\n\
+                  | summarize Low = min(Ms), High = max(Ms) | extend Kind = \"{kind}-median\"),\n"
+            )
+        })
+        .collect();
     format!(
-        "{latest}\n\
+        "{incident_state}\n\
          let created = incident_state\n\
-         | where CreatedTime >= {start} and CreatedTime < {end};\n\
-         let triage = created\n\
-         | extend Ms = tolong((FirstTriaged - CreatedTime) / 1ms)\n\
-         | where isnotnull(Ms) and Ms >= 0;\n\
-         let resolve = created\n\
-         | where Status == \"Closed\"\n\
-         | extend Ms = tolong((ClosedTime - CreatedTime) / 1ms)\n\
-         | where isnotnull(Ms) and Ms >= 0;\n\
-         let triage_count = toscalar(triage | count);\n\
-         let resolve_count = toscalar(resolve | count);\n\
+         | where CreatedTime >= {start} and CreatedTime < {end}\n\
+         | extend Triaged = coalesce(FirstModifiedTime, iff(LastModifiedTime > CreatedTime, LastModifiedTime, datetime(null)))\n\
+         | extend Resolved = iff(Status == \"Closed\", ClosedTime, datetime(null));\n\
+         {lets}\
          union\n\
          (created | summarize Count = count() by Key = Severity, Key2 = Status | extend Kind = \"status\"),\n\
          (created\n\
           | extend Key = tostring(array_sort_asc(set_union(AdditionalData.tactics, dynamic([]))))\n\
           | summarize Count = count() by Key\n\
           | extend Kind = \"tactics\"),\n\
-         (triage | summarize Count = count(), Low = sum(Ms) | extend Kind = \"triage\"),\n\
-         (triage | sort by Ms asc | extend Rank = row_number()\n\
-          | where Rank == (triage_count + 1) / 2 or Rank == triage_count / 2 + 1\n\
-          | summarize Low = min(Ms), High = max(Ms) | extend Kind = \"triage-median\"),\n\
-         (resolve | summarize Count = count(), Low = sum(Ms) | extend Kind = \"resolve\"),\n\
-         (resolve | sort by Ms asc | extend Rank = row_number()\n\
-          | where Rank == (resolve_count + 1) / 2 or Rank == resolve_count / 2 + 1\n\
-          | summarize Low = min(Ms), High = max(Ms) | extend Kind = \"resolve-median\"),\n\
+         {parts}\
          (created\n\
           | summarize Count = count() by Key = format_datetime(startofday(CreatedTime), \"yyyy-MM-dd\"), Key2 = Severity\n\
           | extend Kind = \"day\")\n\
          | project Kind, Key, Key2, Count, Low, High",
-        latest = latest_with_triage(window),
+        incident_state = incident_state(window),
     )
 }
 
-/// The listed incidents' query: every incident still open at `now` that was created more
-/// than `long_open_after` before it, in the report query's row shape.
-pub fn long_open_query(window: Window, now: DateTime<Utc>, long_open_after: Duration) -> String {
-    let before = kql::datetime(now - long_open_after);
+/// The listed incidents' query: every incident open at the window's end, in the report
+/// query's row shape, for the backlog (`analytics::PeriodFacts`) and its lists.
+pub fn open_query(window: Window) -> String {
     format!(
-        "{latest}\n\
+        "{incident_state}\n\
          incident_state\n\
-         | where Status != \"Closed\" and CreatedTime < {before}",
-        latest = latest_with_triage(window),
+         | where Status != \"Closed\"",
+        incident_state = incident_state(window),
     )
 }
 
-/// `incident_state`: each incident's latest row as of the window's end with its first triage
-/// time, exactly as the report query reads them (`kql::incidents_query`).
-fn latest_with_triage(window: Window) -> String {
+/// `incident_state`: each incident's latest row as of the window's end with its first
+/// change by a person, exactly as the report query reads them (`kql::incidents_query`).
+fn incident_state(window: Window) -> String {
     let from = kql::datetime(kql::lookback_start(window));
     let end = kql::datetime(window.end);
     format!(
         "let changes = SecurityIncident\n\
          | where TimeGenerated >= {from} and TimeGenerated < {end}\n\
          | where CreatedTime >= {from};\n\
-         let triage_times = changes\n\
-         | where Status != \"New\" or isnotempty(tostring(Owner.assignedTo)) or isnotempty(tostring(Owner.objectId))\n\
-         | summarize FirstTriaged = min(TimeGenerated) by TenantId, IncidentNumber;\n\
+         let human = changes\n\
+         | where LastModifiedTime > CreatedTime and {by_person}\n\
+         | summarize FirstHumanAction = min(LastModifiedTime) by TenantId, IncidentNumber;\n\
          let incident_state = changes\n\
          | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber\n\
-         | join kind=leftouter triage_times on TenantId, IncidentNumber\n\
-         | project-away TenantId1, IncidentNumber1;"
+         | join kind=leftouter human on TenantId, IncidentNumber\n\
+         | project-away TenantId1, IncidentNumber1;",
+        by_person = kql::by_person(),
     )
 }
 
@@ -161,21 +176,16 @@ fn status(text: &str) -> Status {
     text.parse().unwrap_or(Status::Active)
 }
 
-/// The figures for `window` from the aggregate answer and the listed long-open incidents
-/// (read by the usual row reader from [`long_open_query`]'s answer).
-pub fn read_summary(
-    result: &QueryResult,
-    long_open: &[Incident],
-    window: Window,
-    now: DateTime<Utc>,
-    long_open_after: Duration,
-) -> Result<Summary, SourceError> {
+/// The figures for `window` from the aggregate answer ([`summary_query`]).
+pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, SourceError> {
     let mut status_by_severity = [[0usize; 3]; 4];
     let mut tactic_counts = [0usize; Tactic::ALL.len()];
     let mut without_tactics = 0;
     let mut triage = Pieces::default();
+    let mut human = Pieces::default();
     let mut resolve = Pieces::default();
-    let mut days: Vec<DayVolume> = day_list(window);
+    // The day list (with its partial days) as the local path makes it, counts still zero.
+    let mut days = analytics::daily_volume(&[], window);
     for group in groups(result)? {
         match group.kind {
             "status" => {
@@ -200,6 +210,8 @@ pub fn read_summary(
             }
             "triage" => triage.total = Some((group.count, group.low.unwrap_or(0))),
             "triage-median" => triage.middle = group.low.zip(group.high),
+            "human" => human.total = Some((group.count, group.low.unwrap_or(0))),
+            "human-median" => human.middle = group.low.zip(group.high),
             "resolve" => resolve.total = Some((group.count, group.low.unwrap_or(0))),
             "resolve-median" => resolve.middle = group.low.zip(group.high),
             "day" => {
@@ -220,18 +232,21 @@ pub fn read_summary(
     let by_severity = Severity::ALL.map(|it| status_by_severity[it.index()].iter().sum());
     let total: usize = by_severity.iter().sum();
     let closed: usize = by_status[Status::Closed.index()];
+    let day_count =
+        window.length().num_milliseconds() as f64 / Duration::days(1).num_milliseconds() as f64;
     Ok(Summary {
         window,
         total,
         by_status,
         by_severity,
         status_by_severity,
-        by_tactic: rank_tactics(&tactic_counts),
+        by_tactic: analytics::rank_tactics(&tactic_counts),
         without_tactics,
         resolution_rate: (total > 0).then(|| closed as f64 / total as f64),
+        daily_average: (day_count >= 1.0).then(|| total as f64 / day_count),
         time_to_triage: triage.durations(),
+        time_to_first_human_action: human.durations(),
         time_to_resolve: resolve.durations(),
-        long_unresolved: long_unresolved(long_open, now, long_open_after),
         daily: days,
     })
 }
@@ -270,76 +285,18 @@ fn millis(value: i128) -> Duration {
     Duration::milliseconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
-/// One empty entry per UTC day the window touches.
-fn day_list(window: Window) -> Vec<DayVolume> {
-    if window.end <= window.start {
-        return Vec::new();
-    }
-    let last = (window.end - Duration::nanoseconds(1)).date_naive();
-    window
-        .start
-        .date_naive()
-        .iter_days()
-        .take_while(|date| *date <= last)
-        .map(|date| DayVolume {
-            date,
-            by_severity: [0; 4],
-            total: 0,
-            anomaly: false,
-        })
-        .collect()
-}
-
-fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
-    let mut ranked: Vec<(Tactic, usize)> = Tactic::ALL
-        .into_iter()
-        .zip(counts.iter().copied())
-        .filter(|&(_, count)| count > 0)
-        .collect();
-    ranked.sort_by_key(|&(_, count)| Reverse(count));
-    ranked
-}
-
-fn long_unresolved(
-    incidents: &[Incident],
-    now: DateTime<Utc>,
-    long_open_after: Duration,
-) -> Vec<LongOpen> {
-    let mut found: Vec<LongOpen> = incidents
-        .iter()
-        .filter(|it| it.status.is_open() && now - it.created > long_open_after)
-        .map(|it| LongOpen {
-            number: it.number,
-            title: it.title.clone(),
-            severity: it.severity,
-            status: it.status,
-            owner: it.owner.label().map(str::to_string),
-            created: it.created,
-            age: now - it.created,
-            url: it.url.clone(),
-        })
-        .collect();
-    found.sort_by(|left, right| {
-        left.created
-            .cmp(&right.created)
-            .then(left.number.cmp(&right.number))
-    });
-    found.dedup_by_key(|entry| entry.number);
-    found
-}
-
 #[cfg(test)]
 mod tests {
     //! The aggregate path against the local one on generated data. The service is stood in
     //! for by a small evaluator of the aggregate query's `union` parts, working on the raw
     //! answer rows (text and JSON text, as Log Analytics holds them), not on incidents.
     use super::*;
-    use crate::analytics::{self, DEFAULT_LONG_OPEN};
+    use crate::analytics;
     use crate::incident::{IncidentRow, collapse};
     use crate::sources::azure::log_analytics::{
         incident_rows, parse_response, to_log_analytics_response,
     };
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
     use std::collections::BTreeMap;
 
@@ -350,6 +307,7 @@ mod tests {
             .into_iter()
             .map(|incident| IncidentRow {
                 time_generated: incident.last_modified,
+                modified_by: None,
                 incident,
             })
             .collect();
@@ -371,16 +329,19 @@ mod tests {
                 .and_then(|columns| columns.iter().position(|it| it["name"] == name))
                 .expect("column")
         };
-        let (severity, status, created, triaged, closed, additional) = (
+        let (severity, status, created, first_modified, last_modified, human, closed, additional) = (
             column("Severity"),
             column("Status"),
             column("CreatedTime"),
-            column("FirstTriaged"),
+            column("FirstModifiedTime"),
+            column("LastModifiedTime"),
+            column("FirstHumanAction"),
             column("ClosedTime"),
             column("AdditionalData"),
         );
         let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
         let mut triage: Vec<i64> = Vec::new();
+        let mut humans: Vec<i64> = Vec::new();
         let mut resolve: Vec<i64> = Vec::new();
         for row in table["rows"].as_array().expect("rows") {
             let Some(created_at) = time(&row[created]) else {
@@ -414,8 +375,12 @@ mod tests {
                     text(severity),
                 ))
                 .or_default() += 1;
-            if let Some(at) = time(&row[triaged]) {
+            let changed = time(&row[last_modified]).filter(|at| *at > created_at);
+            if let Some(at) = time(&row[first_modified]).or(changed) {
                 triage.push((at - created_at).num_milliseconds());
+            }
+            if let Some(at) = time(&row[human]) {
+                humans.push((at - created_at).num_milliseconds());
             }
             if let (Some(at), "Closed") = (time(&row[closed]), text(status).as_str()) {
                 resolve.push((at - created_at).num_milliseconds());
@@ -425,7 +390,7 @@ mod tests {
             .into_iter()
             .map(|((kind, key, key2), count)| json!([kind, key, key2, count, null, null]))
             .collect();
-        for (name, mut values) in [("triage", triage), ("resolve", resolve)] {
+        for (name, mut values) in [("triage", triage), ("human", humans), ("resolve", resolve)] {
             values.retain(|it| *it >= 0);
             values.sort_unstable();
             let sum: i64 = values.iter().sum();
@@ -466,21 +431,16 @@ mod tests {
                 start: now - Duration::days(days),
                 end: now,
             };
-            let local = analytics::summarize(&incidents, window, now, DEFAULT_LONG_OPEN);
+            let local = analytics::summarize(&incidents, window);
             assert!(
-                local.total > 0 && local.time_to_resolve.count > 0,
+                local.total > 0
+                    && local.time_to_resolve.count > 0
+                    && local.time_to_triage.count > 0,
                 "{days} days"
             );
             let answer = evaluate(&latest, window).to_string();
             let aggregates = parse_response(answer.as_bytes()).expect("aggregates");
-            // Only the long-open incidents travel as rows.
-            let listed: Vec<Incident> = incidents
-                .iter()
-                .filter(|it| it.status.is_open() && it.created < now - DEFAULT_LONG_OPEN)
-                .cloned()
-                .collect();
-            let remote =
-                read_summary(&aggregates, &listed, window, now, DEFAULT_LONG_OPEN).expect("reads");
+            let remote = read_summary(&aggregates, window).expect("reads");
             assert_eq!(remote, local, "{days} days");
         }
     }
@@ -497,18 +457,14 @@ mod tests {
                 .single()
                 .expect("time"),
         };
-        let now = window.end;
         let wrong = parse_response(br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Kind","type":"string"}],"rows":[["status"]]}]}"#)
             .expect("parses");
-        assert!(read_summary(&wrong, &[], window, now, DEFAULT_LONG_OPEN).is_err());
+        assert!(read_summary(&wrong, window).is_err());
         let empty =
             parse_response(br#"{"tables":[{"name":"PrimaryResult","columns":[],"rows":[]}]}"#)
                 .expect("parses");
-        let summary = read_summary(&empty, &[], window, now, DEFAULT_LONG_OPEN).expect("empty");
-        assert_eq!(
-            summary,
-            analytics::summarize(&[], window, now, DEFAULT_LONG_OPEN)
-        );
+        let summary = read_summary(&empty, window).expect("empty");
+        assert_eq!(summary, analytics::summarize(&[], window));
     }
 
     #[test]
@@ -526,10 +482,11 @@ mod tests {
         let query = summary_query(window);
         assert!(query.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z) and CreatedTime < datetime(2026-11-23T00:00:00.000Z)"), "{query}");
         assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
-        let listed = long_open_query(window, window.end, DEFAULT_LONG_OPEN);
         assert!(
-            listed.contains("CreatedTime < datetime(2026-11-20T00:00:00.000Z)"),
-            "{listed}"
+            query.contains("FirstHumanAction = min(LastModifiedTime)"),
+            "{query}"
         );
+        let listed = open_query(window);
+        assert!(listed.ends_with("| where Status != \"Closed\""), "{listed}");
     }
 }

@@ -13,7 +13,6 @@ use crate::incident::{IncidentRow, Owner};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -126,10 +125,7 @@ impl LogAnalyticsClient {
 
     /// Sends the query (with retries) and returns the successful response, body unread.
     async fn send(&self, query: &str, timespan: &str) -> Result<reqwest::Response, SourceError> {
-        let token = self
-            .tokens
-            .token(&format!("{}/.default", self.endpoint))
-            .await?;
+        let scope = format!("{}/.default", self.endpoint);
         let url = format!(
             "{}/v1/workspaces/{}/query",
             self.endpoint,
@@ -141,13 +137,12 @@ impl LogAnalyticsClient {
             workspaces.extend(self.extra_workspace_ids.iter().cloned());
             body["workspaces"] = json!(workspaces);
         }
-        let response = retry::send(UPSTREAM, &self.policy, || {
-            self.http
-                .post(&url)
-                .bearer_auth(token.expose_secret())
-                .json(&body)
-        })
-        .await?;
+        let response = self
+            .tokens
+            .send_authorized(UPSTREAM, &self.policy, &scope, |token| {
+                self.http.post(&url).bearer_auth(token).json(&body)
+            })
+            .await?;
         retry::require_success(SYSTEM, response).await
     }
 }
@@ -283,7 +278,9 @@ pub fn to_log_analytics_response(rows: &[IncidentRow]) -> Value {
         ("AdditionalData", "dynamic"),
         ("IncidentUrl", "string"),
         ("Labels", "dynamic"),
-        ("FirstTriaged", "datetime"),
+        ("FirstModifiedTime", "datetime"),
+        ("ModifiedBy", "string"),
+        ("FirstHumanAction", "datetime"),
     ]
     .iter()
     .map(|(name, kind)| json!({ "name": name, "type": kind }))
@@ -329,7 +326,9 @@ pub fn to_log_analytics_response(rows: &[IncidentRow]) -> Value {
                 additional.to_string(),
                 incident.url.as_deref().unwrap_or(""),
                 Value::Array(labels).to_string(),
-                incident.first_triaged.map(format_time),
+                incident.first_modified.map(format_time),
+                row.modified_by.as_deref().unwrap_or(""),
+                incident.first_human_action.map(format_time),
             ])
         })
         .collect();

@@ -29,6 +29,7 @@ enum Text {
     Classification,
     ClassificationComment,
     IncidentUrl,
+    ModifiedBy,
 }
 
 /// Time columns (RFC 3339 text).
@@ -42,7 +43,8 @@ enum Time {
     CreatedTime,
     LastModifiedTime,
     ClosedTime,
-    FirstTriaged,
+    FirstModifiedTime,
+    FirstHumanAction,
 }
 
 /// What a column is to the row rules.
@@ -65,7 +67,8 @@ fn field(name: &str) -> Field {
         "CreatedTime" => Field::Time(Time::CreatedTime),
         "LastModifiedTime" => Field::Time(Time::LastModifiedTime),
         "ClosedTime" => Field::Time(Time::ClosedTime),
-        "FirstTriaged" => Field::Time(Time::FirstTriaged),
+        "FirstModifiedTime" => Field::Time(Time::FirstModifiedTime),
+        "FirstHumanAction" => Field::Time(Time::FirstHumanAction),
         "IncidentName" => Field::Text(Text::IncidentName),
         "Title" => Field::Text(Text::Title),
         "Description" => Field::Text(Text::Description),
@@ -74,6 +77,7 @@ fn field(name: &str) -> Field {
         "Classification" => Field::Text(Text::Classification),
         "ClassificationComment" => Field::Text(Text::ClassificationComment),
         "IncidentUrl" => Field::Text(Text::IncidentUrl),
+        "ModifiedBy" => Field::Text(Text::ModifiedBy),
         "Owner" => Field::Owner,
         "AdditionalData" => Field::AdditionalData,
         "AlertIds" => Field::AlertIds,
@@ -132,8 +136,8 @@ struct OwnerFields {
 #[derive(Debug, Default)]
 struct RawRow<'a> {
     number: Option<u64>,
-    times: [Option<DateTime<Utc>>; 5],
-    texts: [Option<Cow<'a, str>>; 8],
+    times: [Option<DateTime<Utc>>; 6],
+    texts: [Option<Cow<'a, str>>; 9],
     owner: Option<OwnerFields>,
     additional: Option<Additional>,
     alert_ids: Vec<String>,
@@ -257,7 +261,9 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
     let additional = raw.additional.take().unwrap_or_default();
     let owner = raw.owner.take().unwrap_or_default();
     let incident_url = raw.take_text(Text::IncidentUrl);
-    let first_triaged = raw.time(Time::FirstTriaged);
+    let first_modified = raw.time(Time::FirstModifiedTime);
+    let first_human_action = raw.time(Time::FirstHumanAction);
+    let modified_by = raw.take_text(Text::ModifiedBy);
     let last_modified = raw.time(Time::LastModifiedTime).unwrap_or(time_generated);
     let closed = raw.time(Time::ClosedTime);
     let incident = Incident {
@@ -285,7 +291,8 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
         alert_ids: raw.alert_ids,
         labels: raw.labels,
         created,
-        first_triaged,
+        first_modified,
+        first_human_action,
         last_modified,
         closed,
         // The Defender portal link, when there is one, is the one analysts work in.
@@ -293,6 +300,7 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
     };
     Some(IncidentRow {
         time_generated,
+        modified_by,
         incident,
     })
 }
