@@ -51,6 +51,7 @@ pub struct App {
 
 /// Builds the bot and channels. With no `[azure]` section the demo data answers.
 pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
+    crate::return_freed_memory_promptly();
     let store = Store::connect(config.store.url.expose_secret())
         .await
         .context("opening the store")?;
