@@ -328,6 +328,10 @@ pub struct ReportConfig {
     /// Whether the scheduler runs in `serve`.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// For how many seconds an answer to `/incidents` or `/report` is reused for the same
+    /// question asked again; 0 shares only answers still being computed.
+    #[serde(default = "default_answer_cache_seconds")]
+    pub answer_cache_seconds: u64,
     /// Seconds the scheduled report (and `sentinel-bot report`) may take; advice that would be
     /// later is left out with a note.
     #[serde(default = "default_report_seconds")]
@@ -341,9 +345,14 @@ impl Default for ReportConfig {
             time_zone: default_time_zone(),
             long_open_days: default_long_open_days(),
             enabled: true,
+            answer_cache_seconds: default_answer_cache_seconds(),
             deadline_seconds: default_report_seconds(),
         }
     }
+}
+
+fn default_answer_cache_seconds() -> u64 {
+    crate::bot::shared::DEFAULT_TTL.as_secs()
 }
 
 fn default_report_seconds() -> u64 {
