@@ -344,6 +344,10 @@ pub struct ReportConfig {
     /// Seconds before a failed weekly post is tried again.
     #[serde(default = "default_retry_seconds")]
     pub retry_seconds: u64,
+    /// For how many seconds an answer to `/incidents` or `/report` is reused for the same
+    /// question asked again; 0 shares only answers still being computed.
+    #[serde(default = "default_answer_cache_seconds")]
+    pub answer_cache_seconds: u64,
     /// Seconds the scheduled report (and `sentinel-bot report`) may take; advice that would be
     /// later is left out with a note.
     #[serde(default = "default_report_seconds")]
@@ -359,9 +363,14 @@ impl Default for ReportConfig {
             enabled: true,
             lease_seconds: default_lease_seconds(),
             retry_seconds: default_retry_seconds(),
+            answer_cache_seconds: default_answer_cache_seconds(),
             deadline_seconds: default_report_seconds(),
         }
     }
+}
+
+fn default_answer_cache_seconds() -> u64 {
+    crate::bot::shared::DEFAULT_TTL.as_secs()
 }
 
 fn default_report_seconds() -> u64 {

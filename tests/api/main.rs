@@ -6,6 +6,7 @@ mod azure;
 mod deadlines;
 mod figures;
 mod guards;
+mod kusto;
 mod manifest;
 mod metrics;
 mod render;
