@@ -230,7 +230,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::info!("no report channels configured; the weekly post is off");
         } else {
             let poster = report_poster(&app, &config);
-            let scheduler = Scheduler::new(app.store.clone(), schedule, channels, poster);
+            let seconds = |value: u64, default: Duration| {
+                i64::try_from(value.max(1))
+                    .ok()
+                    .and_then(Duration::try_seconds)
+                    .unwrap_or(default)
+            };
+            let scheduler = Scheduler::new(app.store.clone(), schedule, channels, poster)
+                .with_timing(
+                    seconds(config.report.lease_seconds, schedule::DEFAULT_LEASE),
+                    seconds(config.report.retry_seconds, schedule::DEFAULT_RETRY_DELAY),
+                );
             let mut stop = stop.clone();
             background.spawn(scheduler.run(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
@@ -372,7 +382,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// The scheduler's poster: builds the report for the slot's week and posts it to a Teams or Slack channel.
+/// The scheduler's poster: builds the report for the slot's week as a post for a Teams or
+/// Slack channel, sent part by part.
 pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
     Arc::new(ReportPoster {
         bot: app.bot.clone(),
@@ -380,7 +391,7 @@ pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
     })
 }
 
-/// Posts the weekly report to Teams and Slack channels for the scheduler.
+/// Builds the weekly report posts to Teams and Slack channels for the scheduler.
 struct ReportPoster {
     bot: Arc<Bot>,
     channels: ChannelPoster,
@@ -388,7 +399,12 @@ struct ReportPoster {
 
 #[async_trait]
 impl Poster for ReportPoster {
-    async fn post(&self, channel: &str, slot: &Slot) -> anyhow::Result<()> {
+    async fn prepare(
+        &self,
+        channel: &str,
+        slot: &Slot,
+        run_key: &str,
+    ) -> anyhow::Result<Box<dyn schedule::Post>> {
         let window = crate::period::Window {
             start: slot.at - Duration::days(7),
             end: slot.at,
@@ -399,8 +415,34 @@ impl Poster for ReportPoster {
             .await
             .context("building the weekly report")?;
         let reply = crate::report::to_reply(&report, Layout::Chat);
-        let chart = crate::present::daily_chart(&report.facts.created);
-        self.channels.post(channel, &reply, Some(&chart)).await
+        let placeholder = schedule::placeholder_text(slot);
+        if let Some(channel_id) = channel.strip_prefix("teams:") {
+            let (teams_state, target) = self.channels.teams_target(channel_id)?;
+            return Ok(Box::new(teams::report_post::ReportPost::new(
+                teams_state.connector().clone(),
+                target.clone(),
+                run_key,
+                &placeholder,
+                &reply,
+            )));
+        }
+        if let Some(channel_id) = channel.strip_prefix("slack:") {
+            let Some(slack_state) = &self.channels.slack else {
+                bail!("Slack is not configured");
+            };
+            // Block Kit cannot draw the chart, so in Slack it follows as a PNG file.
+            let chart = crate::present::daily_chart(&report.facts.created);
+            let png = render::chart::png(&chart, 1000, 500).ok();
+            return Ok(Box::new(slack::report_post::ReportPost::new(
+                slack_state.api.clone(),
+                channel_id,
+                run_key,
+                &placeholder,
+                render::block_kit::render(&reply),
+                png,
+            )));
+        }
+        bail!("unknown channel kind in `{channel}`")
     }
 }
 
@@ -436,6 +478,19 @@ impl ChannelPoster {
         }
     }
 
+    /// The Teams client and the configured channel with this id.
+    fn teams_target(&self, channel_id: &str) -> anyhow::Result<(&TeamsState, &TeamsChannel)> {
+        let Some(teams_state) = &self.teams else {
+            bail!("Teams is not configured");
+        };
+        let target = self
+            .teams_channels
+            .iter()
+            .find(|target| target.channel_id == channel_id)
+            .context("Teams channel is not configured")?;
+        Ok((teams_state, target))
+    }
+
     /// Posts `reply`; in Slack the chart (if any) follows as a PNG, since Block Kit cannot draw it.
     async fn post(
         &self,
@@ -444,14 +499,7 @@ impl ChannelPoster {
         chart: Option<&crate::reply::Chart>,
     ) -> anyhow::Result<()> {
         if let Some(channel_id) = channel.strip_prefix("teams:") {
-            let Some(teams_state) = &self.teams else {
-                bail!("Teams is not configured");
-            };
-            let target = self
-                .teams_channels
-                .iter()
-                .find(|target| target.channel_id == channel_id)
-                .context("Teams channel is not configured")?;
+            let (teams_state, target) = self.teams_target(channel_id)?;
             teams_state
                 .connector()
                 .post_to_channel(target, reply)

@@ -223,6 +223,10 @@ pub struct TeamsConfig {
     /// Base URL of the Entra token endpoint for the bot's own token.
     #[serde(default = "default_login")]
     pub login_url: String,
+    /// Base URL of Microsoft Graph, where the bot reads report channels' recent messages
+    /// back (needs `team_id` on the channel and the `ChannelMessage.Read.Group` consent).
+    #[serde(default = "default_graph")]
+    pub graph_url: String,
 }
 
 fn default_openid() -> String {
@@ -237,6 +241,11 @@ pub struct TeamsChannel {
     /// Channel id, `19:...@thread.tacv2`.
     pub channel_id: String,
     pub tenant_id: String,
+    /// The team's Microsoft 365 group id (a GUID, `groupId` in the channel's link). With it,
+    /// and the `ChannelMessage.Read.Group` consent, a weekly post whose answer was lost in
+    /// a crash is found in the channel instead of being posted again.
+    #[serde(default)]
+    pub team_id: Option<String>,
 }
 
 /// Slack app credentials and policy.
@@ -328,6 +337,13 @@ pub struct ReportConfig {
     /// Whether the scheduler runs in `serve`.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Seconds a replica holds the claim on a channel's weekly post; after a crash another
+    /// replica takes over when it ends. Posts are cut off at half of it.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+    /// Seconds before a failed weekly post is tried again.
+    #[serde(default = "default_retry_seconds")]
+    pub retry_seconds: u64,
     /// For how many seconds an answer to `/incidents` or `/report` is reused for the same
     /// question asked again; 0 shares only answers still being computed.
     #[serde(default = "default_answer_cache_seconds")]
@@ -345,6 +361,8 @@ impl Default for ReportConfig {
             time_zone: default_time_zone(),
             long_open_days: default_long_open_days(),
             enabled: true,
+            lease_seconds: default_lease_seconds(),
+            retry_seconds: default_retry_seconds(),
             answer_cache_seconds: default_answer_cache_seconds(),
             deadline_seconds: default_report_seconds(),
         }
@@ -367,6 +385,12 @@ fn default_time_zone() -> String {
 }
 fn default_long_open_days() -> u32 {
     3
+}
+fn default_lease_seconds() -> u64 {
+    600
+}
+fn default_retry_seconds() -> u64 {
+    300
 }
 
 /// Where state lives.

@@ -1,11 +1,16 @@
 //! The weekly report job: exactly once per channel and week. A run is claimed in the
-//! store under a unique key before posting and marked done after; failures release
-//! the claim for a later retry. Builds no report itself: a [`Poster`] does that.
+//! store under a unique key and a lease (mutual exclusion between replicas), its post is
+//! sent part by part with each part's state in the store ([`post`]), and the run is marked
+//! done after; failures release the claim for a later retry, which resumes at the first
+//! part not yet sent. Builds no report itself: a [`Poster`] does that.
+
+pub mod post;
 
 use crate::config::{Config, ReportConfig, TeamsChannel};
-use crate::store::{Claim, Store, StoreError};
+use crate::store::{Claim, RunLease, Store, StoreError};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
+pub use post::{Delivery, DeliveryError, Filled, Lookup, Post};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -99,19 +104,30 @@ impl ReportSchedule {
     }
 }
 
-/// Posts the weekly report to one channel; implemented by the lead's wiring over
-/// the Teams and Slack clients.
+/// Builds the weekly report post for one channel; implemented by the wiring over the
+/// Teams and Slack clients.
 #[async_trait::async_trait]
 pub trait Poster: Send + Sync {
-    /// Sends the report for `slot` to `channel` (`teams:<id>` or `slack:<id>`).
-    /// Must fail rather than half-succeed: an error means "not posted, retry".
-    async fn post(&self, channel: &str, slot: &Slot) -> anyhow::Result<()>;
+    /// Builds the report for `slot`, rendered for `channel` (`teams:<id>` or `slack:<id>`),
+    /// as a [`Post`] whose parts are marked with `run_key`. Sends nothing.
+    async fn prepare(
+        &self,
+        channel: &str,
+        slot: &Slot,
+        run_key: &str,
+    ) -> anyhow::Result<Box<dyn Post>>;
+}
+
+/// The text of a post's placeholder, shown until its content is filled in.
+pub fn placeholder_text(slot: &Slot) -> String {
+    format!("Weekly incident report for week {}: preparing…", slot.week)
 }
 
 /// What one tick did for one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Posted now; `attempt` counts earlier failed tries too.
+    /// Posted now (or finished what an earlier attempt started); `attempt` counts earlier
+    /// tries too.
     Posted { channel: String, attempt: i64 },
     /// Already posted for this week.
     AlreadyDone { channel: String },
@@ -188,7 +204,11 @@ impl Scheduler {
             return Vec::new();
         };
         let mut outcomes = Vec::with_capacity(self.channels.len());
+        let started = std::time::Instant::now();
         for channel in &self.channels {
+            // Each channel's claim starts its own lease when it is taken, not when the tick
+            // began: earlier channels' posts take time.
+            let now = now + elapsed(started);
             let outcome = match self.post_once(channel, &slot, now).await {
                 Ok(outcome) => outcome,
                 Err(err) => Outcome::StoreFailed {
@@ -214,26 +234,27 @@ impl Scheduler {
             Claim::Done => return Ok(Outcome::AlreadyDone { channel }),
             Claim::Busy => return Ok(Outcome::Busy { channel }),
         };
-        // A post that outlives the lease could be repeated by another replica, so it
-        // is cut off at half the lease.
-        let limit = (self.lease / 2).to_std().unwrap_or_default();
-        let result = match tokio::time::timeout(limit, self.poster.post(&channel, slot)).await {
-            Ok(result) => result,
-            Err(_) => Err(anyhow::anyhow!("posting timed out after {limit:?}")),
-        };
+        let started = std::time::Instant::now();
+        let result = self.attempt(&lease, &channel, slot, now).await;
+        let now = now + elapsed(started);
         match result {
-            Ok(()) => {
+            Ok(delivery) => {
                 if !self.store.finish_run(&lease, now).await? {
                     tracing::warn!(%key, "report posted but the claim was lost meanwhile");
                 }
-                tracing::info!(%key, attempt = lease.attempt, "weekly report posted");
+                tracing::info!(%key, attempt = lease.attempt, ?delivery, "weekly report posted");
                 Ok(Outcome::Posted {
                     channel,
                     attempt: lease.attempt,
                 })
             }
+            Err(DeliveryError::LeaseLost) => {
+                tracing::warn!(%key, "another holder took the report run over; stopping");
+                Ok(Outcome::Busy { channel })
+            }
+            Err(DeliveryError::Store(error)) => Err(error),
             Err(err) => {
-                let error = format!("{err:#}");
+                let error = err.to_string();
                 tracing::warn!(%key, attempt = lease.attempt, error = %error, "weekly report post failed; will retry");
                 self.store
                     .fail_run(&lease, &error, now + self.retry_delay, now)
@@ -241,6 +262,43 @@ impl Scheduler {
                 Ok(Outcome::Failed { channel, error })
             }
         }
+    }
+
+    /// Builds the channel's post, renews the lease, and sends what is not sent yet. A
+    /// holder whose request is still on its way when its lease ends could deliver after
+    /// the next holder looked in the channel, so sending is cut off at half the lease: the
+    /// platform then has the other half to finish what it received. Building the report
+    /// (bounded by its own deadline) comes before, so a slow build does not eat into it.
+    async fn attempt(
+        &self,
+        lease: &RunLease,
+        channel: &str,
+        slot: &Slot,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, DeliveryError> {
+        let started = std::time::Instant::now();
+        let building = self.poster.prepare(channel, slot, &lease.key);
+        let post = tokio::time::timeout(self.lease.to_std().unwrap_or_default(), building)
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out after the lease")))
+            .map_err(|source| DeliveryError::Platform {
+                part: "building the report".to_string(),
+                source,
+            })?;
+        let now = now + elapsed(started);
+        if !self.store.renew_run(lease, now, self.lease).await? {
+            return Err(DeliveryError::LeaseLost);
+        }
+        let limit = (self.lease / 2).to_std().unwrap_or_default();
+        let sending = post::deliver(&self.store, lease, post.as_ref(), now);
+        tokio::time::timeout(limit, sending)
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeliveryError::Platform {
+                    part: "the post".to_string(),
+                    source: anyhow::anyhow!("timed out after {limit:?}"),
+                })
+            })
     }
 
     /// Ticks now and at every scheduled time, retrying failures, until `shutdown` completes.
@@ -273,6 +331,10 @@ impl Scheduler {
             }
         }
     }
+}
+
+fn elapsed(since: std::time::Instant) -> TimeDelta {
+    TimeDelta::from_std(since.elapsed()).unwrap_or_default()
 }
 
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {

@@ -30,7 +30,7 @@ mod triage;
 
 pub use audit::AuditEntry;
 pub use conversations::{MAX_TURNS_PER_THREAD, Role, TURN_TTL, Turn};
-pub use runs::{Claim, RunLease};
+pub use runs::{Claim, PartState, RunLease};
 
 /// Migrations for the embedded SQLite database.
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

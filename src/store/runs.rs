@@ -1,4 +1,5 @@
-//! Schedule runs: a unique key claimed under a lease before posting, marked done after.
+//! Schedule runs: a unique key claimed under a lease before posting, marked done after;
+//! and the state of each part of a run's post, written only by the lease holder.
 
 use super::{Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -114,6 +115,31 @@ impl Store {
         Ok(updated == 1)
     }
 
+    /// Extends a held claim to `now + lease`; false if it was lost (taken over after it
+    /// ended) or the run is no longer claimed.
+    pub async fn renew_run(
+        &self,
+        lease: &RunLease,
+        now: DateTime<Utc>,
+        length: TimeDelta,
+    ) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE schedule_runs SET lease_until = $3, updated_at = $4 \
+                 WHERE run_key = $1 AND owner = $2 AND status = $5",
+            )
+            .bind(&lease.key)
+            .bind(&lease.owner)
+            .bind((now + length).timestamp())
+            .bind(now.timestamp())
+            .bind(CLAIMED)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
     /// Releases the claim after a failure so the run is retried from `retry_at` on,
     /// keeping the error text; the attempt count is kept in the row.
     pub async fn fail_run(
@@ -168,6 +194,127 @@ impl Store {
     }
 }
 
+/// What the store knows of one part of a run's post (a message, the chart file, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartState {
+    /// No send was ever started.
+    Unsent,
+    /// A send started at `since` and may have reached the platform: its answer was never
+    /// recorded. `hint` is what identifies the part in the channel besides its marker.
+    Sending {
+        hint: Option<String>,
+        since: DateTime<Utc>,
+    },
+    /// The platform holds the part under `receipt` (its ids); it may still need filling.
+    Placed { receipt: String },
+    /// Sent and filled; never touched again.
+    Done { receipt: String },
+}
+
+const SENDING: &str = "sending";
+const PLACED: &str = "placed";
+
+/// Upserts a part row, but only while `$7` still holds the claim on the run: a holder
+/// whose lease was taken over cannot overwrite what the new holder records.
+const UPSERT_PART: &str = "INSERT INTO schedule_parts (run_key, part, state, hint, receipt, since, updated_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE EXISTS (SELECT 1 FROM schedule_runs \
+     WHERE run_key = $1 AND owner = $7 AND status = $8) \
+     ON CONFLICT (run_key, part) DO UPDATE SET state = excluded.state, hint = excluded.hint, \
+     receipt = excluded.receipt, since = excluded.since, updated_at = excluded.updated_at";
+
+impl Store {
+    /// The recorded state of `part` of the run `key`.
+    pub async fn part_state(&self, key: &str, part: &str) -> Result<PartState, StoreError> {
+        type Row = (String, Option<String>, Option<String>, i64);
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT state, hint, receipt, since FROM schedule_parts WHERE run_key = $1 AND part = $2",
+            )
+            .bind(key)
+            .bind(part)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((state, hint, receipt, since)) = row else {
+            return Ok(PartState::Unsent);
+        };
+        match (state.as_str(), receipt) {
+            (DONE, Some(receipt)) => Ok(PartState::Done { receipt }),
+            (PLACED, Some(receipt)) => Ok(PartState::Placed { receipt }),
+            (SENDING, _) => Ok(PartState::Sending {
+                hint,
+                since: super::from_epoch(since)?,
+            }),
+            (other, _) => Err(StoreError::BadData(format!(
+                "part {part} of {key} is in unknown state {other:?}"
+            ))),
+        }
+    }
+
+    /// Records, before sending, that a send of `part` starts now (write-ahead: after a crash
+    /// the next holder knows to look in the channel first). False if the lease was lost.
+    pub async fn part_sending(
+        &self,
+        lease: &RunLease,
+        part: &str,
+        hint: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.upsert_part(lease, part, SENDING, hint, None, now)
+            .await
+    }
+
+    /// Records that the platform holds `part` under `receipt`. False if the lease was lost.
+    pub async fn part_placed(
+        &self,
+        lease: &RunLease,
+        part: &str,
+        receipt: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.upsert_part(lease, part, PLACED, None, Some(receipt), now)
+            .await
+    }
+
+    /// Records that `part` is finished. False if the lease was lost.
+    pub async fn part_done(
+        &self,
+        lease: &RunLease,
+        part: &str,
+        receipt: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.upsert_part(lease, part, DONE, None, Some(receipt), now)
+            .await
+    }
+
+    async fn upsert_part(
+        &self,
+        lease: &RunLease,
+        part: &str,
+        state: &str,
+        hint: Option<&str>,
+        receipt: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => {
+            sqlx::query(UPSERT_PART)
+                .bind(&lease.key)
+                .bind(part)
+                .bind(state)
+                .bind(hint)
+                .bind(receipt)
+                .bind(now.timestamp())
+                .bind(&lease.owner)
+                .bind(CLAIMED)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +364,16 @@ mod tests {
                 .unwrap()
         );
         assert!(!store.finish_run(&crashed, later).await.unwrap());
+        assert!(!store.renew_run(&crashed, later, LEASE).await.unwrap());
+        assert!(store.renew_run(&takeover, later, LEASE).await.unwrap());
+        // Renewed: still busy for others until the new end.
+        assert_eq!(
+            store
+                .claim_run("k", later + LEASE - TimeDelta::seconds(1), LEASE)
+                .await
+                .unwrap(),
+            Claim::Busy
+        );
         assert!(store.finish_run(&takeover, later).await.unwrap());
     }
 
@@ -246,5 +403,78 @@ mod tests {
         );
         assert!(store.finish_run(&second, at(301)).await.unwrap());
         assert_eq!(store.run_attempts("k").await.unwrap(), Some((2, None)));
+    }
+
+    #[tokio::test]
+    async fn parts_move_forward_and_only_the_lease_holder_writes_them() {
+        let (store, _dir) = sqlite_store().await;
+        let Claim::Acquired(crashed) = store.claim_run("k", at(0), LEASE).await.unwrap() else {
+            panic!("first claim must succeed");
+        };
+        assert_eq!(
+            store.part_state("k", "message:0").await.unwrap(),
+            PartState::Unsent
+        );
+        assert!(
+            store
+                .part_sending(&crashed, "file:chart", Some("F1"), at(5))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.part_state("k", "file:chart").await.unwrap(),
+            PartState::Sending {
+                hint: Some("F1".to_string()),
+                since: at(5)
+            }
+        );
+        // The holder dies; the next one takes over and finds the part where it was left.
+        let later = at(LEASE.num_seconds());
+        let Claim::Acquired(takeover) = store.claim_run("k", later, LEASE).await.unwrap() else {
+            panic!("expired lease must be taken over");
+        };
+        assert!(
+            !store
+                .part_placed(&crashed, "file:chart", "stale", later)
+                .await
+                .unwrap(),
+            "a holder that lost its lease writes nothing"
+        );
+        assert!(
+            store
+                .part_placed(&takeover, "file:chart", "F1", later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.part_state("k", "file:chart").await.unwrap(),
+            PartState::Placed {
+                receipt: "F1".to_string()
+            }
+        );
+        assert!(
+            store
+                .part_done(&takeover, "file:chart", "F1", later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.part_state("k", "file:chart").await.unwrap(),
+            PartState::Done {
+                receipt: "F1".to_string()
+            }
+        );
+        // Once the run is done nobody holds it, so nothing can be written any more.
+        assert!(store.finish_run(&takeover, later).await.unwrap());
+        assert!(
+            !store
+                .part_sending(&takeover, "file:chart", None, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.part_state("k", "message:0").await.unwrap(),
+            PartState::Unsent
+        );
     }
 }

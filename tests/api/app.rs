@@ -144,12 +144,23 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     let slack = MockServer::start().await;
+    // A placeholder first, then the report fills it.
     Mock::given(path("/chat.postMessage"))
         .and(header("authorization", "Bearer xoxb-test"))
         .and(body_string_contains("C-SOC"))
+        .and(body_string_contains("preparing"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"ok": true, "channel": "C-SOC", "ts": "1.1"})),
+        )
+        .mount(&slack)
+        .await;
+    Mock::given(path("/chat.update"))
+        .and(header("authorization", "Bearer xoxb-test"))
         .and(body_string_contains("Incident report"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "ts": "1.1"})),
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"ok": true, "channel": "C-SOC", "ts": "1.1"})),
         )
         .mount(&slack)
         .await;
@@ -209,10 +220,13 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
     );
     let first = received
         .iter()
-        .find(|request| request.url.path() == "/chat.postMessage")
+        .find(|request| request.url.path() == "/chat.update")
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
-    assert_eq!(body["channel"], "C-SOC");
+    assert_eq!(
+        (&body["channel"], &body["ts"]),
+        (&"C-SOC".into(), &"1.1".into())
+    );
     assert!(
         body["blocks"]
             .as_array()

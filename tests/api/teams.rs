@@ -80,6 +80,7 @@ impl Fake {
             local_playground: false,
             openid_metadata_url: format!("{}/openid", self.server.uri()),
             login_url: format!("{}/login", self.server.uri()),
+            graph_url: format!("{}/graph", self.server.uri()),
         }
     }
 
@@ -633,6 +634,7 @@ async fn proactive_post_creates_a_channel_thread_and_retries_429() {
         service_url: format!("{}/svc/", fake.server.uri()),
         channel_id: "19:soc@thread.tacv2".to_string(),
         tenant_id: "tenant-1".to_string(),
+        team_id: None,
     };
     let reply = Reply {
         title: "Weekly report".to_string(),
@@ -683,6 +685,7 @@ async fn proactive_post_gives_up_on_a_permanent_error() {
         service_url: format!("{}/svc", fake.server.uri()),
         channel_id: "19:soc@thread.tacv2".to_string(),
         tenant_id: "tenant-1".to_string(),
+        team_id: None,
     };
     let reply = Reply {
         title: "r".to_string(),

@@ -6,6 +6,7 @@ pub mod events;
 pub mod interactions;
 pub mod limits;
 pub mod mentions;
+pub mod report_post;
 pub mod seen;
 pub mod socket_mode;
 pub mod text;

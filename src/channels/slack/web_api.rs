@@ -1,6 +1,7 @@
-//! Slack Web API client: chat.postMessage, response_url follow-ups, the files upload v2
-//! flow, user group members and users (users.info, cached), with per-channel pacing and
-//! 429 Retry-After handling.
+//! Slack Web API client: chat.postMessage (with message metadata), chat.update,
+//! conversations.history, response_url follow-ups, the files upload v2 flow, user group
+//! members and users (users.info, cached), with per-channel pacing and 429 Retry-After
+//! handling.
 
 use crate::render::block_kit::Message;
 use crate::upstream::{self, Upstream};
@@ -14,6 +15,47 @@ use tokio::time::Instant;
 
 /// Longest Retry-After we are willing to wait for in one step.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Messages asked for per conversations.history page (Slack may return fewer).
+const HISTORY_PAGE: &str = "100";
+
+/// Which answers a call may be sent again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// The call is idempotent or harmless to repeat: retry 429 and 5xx.
+    Always,
+    /// The call posts something and Slack may have done so before answering 5xx: retry only
+    /// 429, which Slack answers before doing anything.
+    OnlyThrottled,
+}
+
+/// Slack message metadata: an app-defined event type and a JSON payload, stored with the
+/// message and returned by conversations.history with `include_all_metadata`
+/// (https://docs.slack.dev/messaging/message-metadata).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata {
+    /// e.g. `sentinel_bot_report`.
+    pub event_type: String,
+    /// A flat JSON object.
+    pub payload: Value,
+}
+
+/// Where a posted message lives: Slack's channel id and the message `ts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedMessage {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// A message from conversations.history, reduced to what finds the bot's own posts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryMessage {
+    pub ts: String,
+    /// Present when the message was posted with metadata.
+    pub metadata: Option<Metadata>,
+    /// Ids of the files the message shares.
+    pub file_ids: Vec<String>,
+}
 
 /// How long a users.info answer is trusted: names and e-mails change rarely, but they do.
 const USER_TTL: Duration = Duration::from_secs(60 * 60);
@@ -134,8 +176,110 @@ impl WebApi {
         if let Some(thread_ts) = thread_ts {
             body["thread_ts"] = json!(thread_ts);
         }
-        let answer = self.call_json("chat.postMessage", &body).await?;
+        let answer = self
+            .call_json("chat.postMessage", &body, Resend::Always)
+            .await?;
         text_field(&answer, "chat.postMessage", "ts")
+    }
+
+    /// Posts one message carrying `metadata`, sent at most once: a 5xx or a timeout may
+    /// hide a delivery, so it is returned as an error for the caller to look in the history
+    /// ([`WebApi::history`]) before posting again. Only 429 is retried.
+    pub async fn post_message_once(
+        &self,
+        channel: &str,
+        message: &Message,
+        metadata: &Metadata,
+    ) -> Result<PostedMessage, WebApiError> {
+        self.pace(channel).await;
+        let method = "chat.postMessage";
+        let body = json!({
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+            "metadata": metadata_json(metadata),
+            "unfurl_links": false,
+            "unfurl_media": false,
+        });
+        let answer = self.call_json(method, &body, Resend::OnlyThrottled).await?;
+        Ok(PostedMessage {
+            channel: text_field(&answer, method, "channel")?,
+            ts: text_field(&answer, method, "ts")?,
+        })
+    }
+
+    /// Replaces a message's text, blocks and metadata (chat.update); repeating it is harmless.
+    pub async fn update_message(
+        &self,
+        posted: &PostedMessage,
+        message: &Message,
+        metadata: &Metadata,
+    ) -> Result<(), WebApiError> {
+        let body = json!({
+            "channel": posted.channel,
+            "ts": posted.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "metadata": metadata_json(metadata),
+        });
+        self.call_json("chat.update", &body, Resend::Always)
+            .await
+            .map(|_| ())
+    }
+
+    /// The channel's messages since `oldest` (epoch seconds), newest first, with their
+    /// metadata (conversations.history with `include_all_metadata`), at most `max_pages`
+    /// pages. Needs `channels:history` (public) or `groups:history` (private channels), and
+    /// the bot in the channel.
+    pub async fn history(
+        &self,
+        channel: &str,
+        oldest: i64,
+        max_pages: usize,
+    ) -> Result<Vec<HistoryMessage>, WebApiError> {
+        let method = "conversations.history";
+        let url = format!("{}/{method}", self.base_url);
+        let oldest = format!("{oldest}.000000");
+        let mut messages = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..max_pages.max(1) {
+            let mut query = vec![
+                ("channel", channel),
+                ("oldest", oldest.as_str()),
+                ("limit", HISTORY_PAGE),
+                ("include_all_metadata", "true"),
+            ];
+            if !cursor.is_empty() {
+                query.push(("cursor", cursor.as_str()));
+            }
+            let response = self
+                .send_with_retries(method, Resend::Always, || {
+                    self.http
+                        .get(&url)
+                        .bearer_auth(self.token.expose_secret())
+                        .query(&query)
+                })
+                .await?;
+            let answer = read_answer(method, response).await?;
+            let page =
+                answer
+                    .get("messages")
+                    .and_then(Value::as_array)
+                    .ok_or(WebApiError::Malformed {
+                        method: method.to_string(),
+                        field: "messages",
+                    })?;
+            messages.extend(page.iter().filter_map(history_message));
+            cursor = answer
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(messages)
     }
 
     /// Shows `text` to one user in a channel, visible only to them (chat.postEphemeral).
@@ -146,7 +290,7 @@ impl WebApi {
         text: &str,
     ) -> Result<(), WebApiError> {
         let body = json!({"channel": channel, "user": user, "text": text});
-        self.call_json("chat.postEphemeral", &body)
+        self.call_json("chat.postEphemeral", &body, Resend::Always)
             .await
             .map(|_| ())
     }
@@ -180,10 +324,27 @@ impl WebApi {
         bytes: Vec<u8>,
         thread_ts: Option<&str>,
     ) -> Result<String, WebApiError> {
+        let file_id = self.upload_unshared(filename, bytes).await?;
+        self.complete_upload(channel, &file_id, title, thread_ts, Resend::Always)
+            .await?;
+        Ok(file_id)
+    }
+
+    /// The first two steps of files upload v2: an upload URL, then the bytes. The file is
+    /// in Slack but in no channel yet. Returns its id.
+    pub async fn upload_unshared(
+        &self,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, WebApiError> {
         let method = "files.getUploadURLExternal";
         let length = bytes.len().to_string();
         let ticket = self
-            .call_form(method, &[("filename", filename), ("length", &length)])
+            .call_form(
+                method,
+                &[("filename", filename), ("length", &length)],
+                Resend::Always,
+            )
             .await?;
         let upload_url = text_field(&ticket, method, "upload_url")?;
         let file_id = text_field(&ticket, method, "file_id")?;
@@ -199,14 +360,38 @@ impl WebApi {
             });
         }
 
+        Ok(file_id)
+    }
+
+    /// Shares an uploaded file into `channel` (files.completeUploadExternal), sent at most
+    /// once like [`WebApi::post_message_once`]. Slack shares asynchronously: the file's
+    /// message shows in the history a few seconds later.
+    pub async fn share_file_once(
+        &self,
+        channel: &str,
+        file_id: &str,
+        title: &str,
+    ) -> Result<(), WebApiError> {
+        self.complete_upload(channel, file_id, title, None, Resend::OnlyThrottled)
+            .await
+    }
+
+    async fn complete_upload(
+        &self,
+        channel: &str,
+        file_id: &str,
+        title: &str,
+        thread_ts: Option<&str>,
+        resend: Resend,
+    ) -> Result<(), WebApiError> {
         let files = json!([{"id": file_id, "title": title}]).to_string();
         let mut form = vec![("files", files.as_str()), ("channel_id", channel)];
         if let Some(thread_ts) = thread_ts {
             form.push(("thread_ts", thread_ts));
         }
-        self.call_form("files.completeUploadExternal", &form)
-            .await?;
-        Ok(file_id)
+        self.call_form("files.completeUploadExternal", &form, resend)
+            .await
+            .map(|_| ())
     }
 
     /// The user ids in the user group `usergroup` (`S...`), by usergroups.users.list; needs the
@@ -215,7 +400,7 @@ impl WebApi {
         let method = "usergroups.users.list";
         let url = format!("{}/{method}", self.base_url);
         let response = self
-            .send_with_retries(method, || {
+            .send_with_retries(method, Resend::Always, || {
                 self.http
                     .get(&url)
                     .bearer_auth(self.token.expose_secret())
@@ -248,7 +433,7 @@ impl WebApi {
         let method = "users.info";
         let url = format!("{}/{method}", self.base_url);
         let response = self
-            .send_with_retries(method, || {
+            .send_with_retries(method, Resend::Always, || {
                 self.http
                     .get(&url)
                     .bearer_auth(self.token.expose_secret())
@@ -270,7 +455,9 @@ impl WebApi {
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), WebApiError> {
         let method = "response_url";
         let response = self
-            .send_with_retries(method, || self.http.post(response_url).json(body))
+            .send_with_retries(method, Resend::Always, || {
+                self.http.post(response_url).json(body)
+            })
             .await?;
         // response_url answers `ok` as text or `{"ok":true}`; errors come as JSON.
         let text = response
@@ -285,10 +472,15 @@ impl WebApi {
         Ok(())
     }
 
-    async fn call_json(&self, method: &str, body: &Value) -> Result<Value, WebApiError> {
+    async fn call_json(
+        &self,
+        method: &str,
+        body: &Value,
+        resend: Resend,
+    ) -> Result<Value, WebApiError> {
         let url = format!("{}/{method}", self.base_url);
         let response = self
-            .send_with_retries(method, || {
+            .send_with_retries(method, resend, || {
                 self.http
                     .post(&url)
                     .bearer_auth(self.token.expose_secret())
@@ -298,10 +490,15 @@ impl WebApi {
         read_answer(method, response).await
     }
 
-    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, WebApiError> {
+    async fn call_form(
+        &self,
+        method: &str,
+        form: &[(&str, &str)],
+        resend: Resend,
+    ) -> Result<Value, WebApiError> {
         let url = format!("{}/{method}", self.base_url);
         let response = self
-            .send_with_retries(method, || {
+            .send_with_retries(method, resend, || {
                 self.http
                     .post(&url)
                     .bearer_auth(self.token.expose_secret())
@@ -311,10 +508,12 @@ impl WebApi {
         read_answer(method, response).await
     }
 
-    /// Sends, waiting out 429 Retry-After and backing off on 5xx, a bounded number of times.
+    /// Sends, waiting out 429 Retry-After and (when `resend` allows) backing off on 5xx, a
+    /// bounded number of times.
     async fn send_with_retries(
         &self,
         method: &str,
+        resend: Resend,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, WebApiError> {
         let mut attempt = 0;
@@ -326,7 +525,7 @@ impl WebApi {
             let status = response.status();
             let wait = if status.as_u16() == 429 {
                 retry_after(&response).unwrap_or(Duration::from_secs(1))
-            } else if status.is_server_error() {
+            } else if status.is_server_error() && resend == Resend::Always {
                 Duration::from_millis(200 * u64::from(attempt))
             } else if status.is_success() {
                 return Ok(response);
@@ -418,6 +617,35 @@ async fn read_answer(method: &str, response: reqwest::Response) -> Result<Value,
     } else {
         Err(slack_error(method, &answer))
     }
+}
+
+fn metadata_json(metadata: &Metadata) -> Value {
+    json!({"event_type": metadata.event_type, "event_payload": metadata.payload})
+}
+
+fn history_message(message: &Value) -> Option<HistoryMessage> {
+    let metadata = message.get("metadata").and_then(|metadata| {
+        Some(Metadata {
+            event_type: metadata.get("event_type")?.as_str()?.to_string(),
+            payload: metadata
+                .get("event_payload")
+                .cloned()
+                .unwrap_or(Value::Null),
+        })
+    });
+    let file_ids = message
+        .get("files")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|file| file.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    Some(HistoryMessage {
+        ts: message.get("ts")?.as_str()?.to_string(),
+        metadata,
+        file_ids,
+    })
 }
 
 fn slack_error(method: &str, answer: &Value) -> WebApiError {

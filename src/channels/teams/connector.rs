@@ -1,4 +1,5 @@
-//! Outbound Bot Framework connector: bot token, replies, typing, proactive channel posts.
+//! Outbound Bot Framework connector: bot token, replies, typing, proactive channel posts,
+//! and updates of posted activities.
 
 use super::activity::{ADAPTIVE_CARD, Activity, Attachment};
 use crate::config::TeamsChannel;
@@ -19,6 +20,24 @@ const SCOPE: &str = "https://api.botframework.com/.default";
 const SENDS_PER_SECOND: usize = 7;
 /// Attempts per send, including the first, for retryable statuses.
 const MAX_ATTEMPTS: u32 = 4;
+
+/// Which answers a call may be sent again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resend {
+    /// Repeating the call is harmless (an update, a read): retry 412, 429, 502, 503, 504.
+    Always,
+    /// The call posts something, and a gateway error or timeout may hide a delivery:
+    /// retry only 429, which Teams answers without posting.
+    OnlyThrottled,
+}
+
+/// A thread the bot started in a channel: the new conversation (`<channel id>;messageid=<id>`)
+/// and the id of its first activity, which [`Connector::update_activity`] replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelThread {
+    pub conversation_id: String,
+    pub activity_id: String,
+}
 
 /// Why an outbound call failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +79,8 @@ pub struct Credentials {
     pub tenant_id: Option<String>,
     /// Base URL of the Entra login endpoint.
     pub login_url: String,
+    /// Base URL of Microsoft Graph (reading channel messages back).
+    pub graph_url: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -82,12 +103,14 @@ struct TokenResponse {
     expires_in: u64,
 }
 
-/// Sends activities to Teams; Clone shares the token cache and rate limiter.
+/// Sends activities to Teams; Clone shares the token caches and rate limiter.
 #[derive(Clone)]
 pub struct Connector {
-    http: reqwest::Client,
-    credentials: Arc<Credentials>,
+    pub(super) http: reqwest::Client,
+    pub(super) credentials: Arc<Credentials>,
     token: Arc<Mutex<Option<CachedToken>>>,
+    /// Graph tokens by tenant, for reading channel messages back.
+    graph_tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
     /// Client-side per-thread send limit.
     limiter: Arc<ThreadLimiter>,
 }
@@ -99,8 +122,14 @@ impl Connector {
             http,
             credentials: Arc::new(credentials),
             token: Arc::new(Mutex::new(None)),
+            graph_tokens: Arc::new(Mutex::new(HashMap::new())),
             limiter: Arc::new(ThreadLimiter::new(SENDS_PER_SECOND, Duration::from_secs(1))),
         }
+    }
+
+    /// The bot's Microsoft App ID.
+    pub fn app_id(&self) -> &str {
+        &self.credentials.app_id
     }
 
     /// The bot token, cached and refreshed 5 minutes before expiry; `None` without a password.
@@ -120,16 +149,55 @@ impl Connector {
             .as_deref()
             .filter(|t| !t.is_empty())
             .unwrap_or("botframework.com");
+        let fresh = self.fetch_token(password, tenant, SCOPE).await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(Some(token))
+    }
+
+    /// An app-only Microsoft Graph token of the bot's own app registration in `tenant`,
+    /// cached like the bot token; `None` without a password. What it may read comes from
+    /// the resource-specific consent the team granted at install.
+    pub(super) async fn graph_token(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<SecretString>, TeamsError> {
+        let Some(password) = &self.credentials.app_password else {
+            return Ok(None);
+        };
+        let mut cached = self.graph_tokens.lock().await;
+        if let Some(token) = cached.get(tenant)
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(Some(token.token.clone()));
+        }
+        let scope = format!(
+            "{}/.default",
+            self.credentials.graph_url.trim_end_matches('/')
+        );
+        let fresh = self.fetch_token(password, tenant, &scope).await?;
+        let token = fresh.token.clone();
+        cached.insert(tenant.to_string(), fresh);
+        Ok(Some(token))
+    }
+
+    /// Client-credentials token for `scope` from `tenant`, refreshed 5 minutes before expiry.
+    async fn fetch_token(
+        &self,
+        password: &SecretString,
+        tenant: &str,
+        scope: &str,
+    ) -> Result<CachedToken, TeamsError> {
         let url = format!(
             "{}/{}/oauth2/v2.0/token",
             self.credentials.login_url.trim_end_matches('/'),
-            tenant
+            urlencoding::encode(tenant)
         );
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.credentials.app_id.as_str()),
             ("client_secret", password.expose_secret()),
-            ("scope", SCOPE),
+            ("scope", scope),
         ];
         let response =
             upstream::send(Upstream::EntraToken, self.http.post(url).form(&form)).await?;
@@ -138,11 +206,10 @@ impl Connector {
         }
         let body: TokenResponse = response.json().await?;
         let lifetime = Duration::from_secs(body.expires_in.saturating_sub(300));
-        *cached = Some(CachedToken {
-            token: body.access_token.clone(),
+        Ok(CachedToken {
+            token: body.access_token,
             refresh_at: Instant::now() + lifetime,
-        });
-        Ok(Some(body.access_token))
+        })
     }
 
     /// Replies to `to` in its thread with the reply rendered as an Adaptive Card.
@@ -187,15 +254,93 @@ impl Connector {
             url.push_str(&urlencoding::encode(id));
         }
         let body = serde_json::to_value(activity).unwrap_or(Value::Null);
-        self.post(conversation, &url, &body).await
+        let answer = self
+            .send(conversation, Resend::Always, || {
+                self.http.post(&url).json(&body)
+            })
+            .await?;
+        Ok(posted_id(&answer))
     }
 
-    /// Starts a new thread in a channel with the reply (the weekly report).
+    /// Starts a new thread in a channel with the reply (alerts).
     pub async fn post_to_channel(
         &self,
         channel: &TeamsChannel,
         reply: &Reply,
     ) -> Result<PostedId, TeamsError> {
+        let answer = self
+            .create_thread(channel, &card_activity(reply), Resend::Always)
+            .await?;
+        Ok(posted_id(&answer))
+    }
+
+    /// Starts a new thread in a channel with `activity`, sent at most once: a gateway error
+    /// or a timeout may hide a delivery, so it is returned as an error (only 429 is retried)
+    /// for the caller to look for the message before sending again.
+    pub async fn start_thread_once(
+        &self,
+        channel: &TeamsChannel,
+        activity: &Activity,
+    ) -> Result<ChannelThread, TeamsError> {
+        let answer = self
+            .create_thread(channel, activity, Resend::OnlyThrottled)
+            .await?;
+        let conversation_id = answer
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        // Teams names a channel thread `<channel id>;messageid=<root activity id>`.
+        let activity_id = answer
+            .get("activityId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                conversation_id
+                    .split_once(";messageid=")
+                    .map(|(_, id)| id.to_string())
+            })
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| TeamsError::Status {
+                status: 200,
+                body: "the connector answered without an activity id".to_string(),
+            })?;
+        Ok(ChannelThread {
+            conversation_id,
+            activity_id,
+        })
+    }
+
+    /// Replaces a posted activity (Bot Framework `UpdateActivity`:
+    /// `PUT v3/conversations/{id}/activities/{activityId}`); repeating it is harmless.
+    pub async fn update_activity(
+        &self,
+        service_url: &str,
+        thread: &ChannelThread,
+        activity: &Activity,
+    ) -> Result<(), TeamsError> {
+        let url = format!(
+            "{}/v3/conversations/{}/activities/{}",
+            service_url.trim_end_matches('/'),
+            urlencoding::encode(&thread.conversation_id),
+            urlencoding::encode(&thread.activity_id)
+        );
+        let mut activity = activity.clone();
+        activity.id = Some(thread.activity_id.clone());
+        let body = serde_json::to_value(&activity).unwrap_or(Value::Null);
+        self.send(&thread.conversation_id, Resend::Always, || {
+            self.http.put(&url).json(&body)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn create_thread(
+        &self,
+        channel: &TeamsChannel,
+        activity: &Activity,
+        resend: Resend,
+    ) -> Result<Value, TeamsError> {
         let url = format!(
             "{}/v3/conversations",
             channel.service_url.trim_end_matches('/')
@@ -207,9 +352,12 @@ impl Connector {
                 "tenant": {"id": channel.tenant_id},
             },
             "tenantId": channel.tenant_id,
-            "activity": card_activity(reply),
+            "activity": activity,
         });
-        self.post(&channel.channel_id, &url, &body).await
+        self.send(&channel.channel_id, resend, || {
+            self.http.post(&url).json(&body)
+        })
+        .await
     }
 
     /// One member of `to`'s conversation, by their Bot Framework id (`29:...`), from the roster:
@@ -251,28 +399,31 @@ impl Connector {
         Ok(response.json().await?)
     }
 
-    /// POSTs with the per-thread limit and bounded retries on 429/412/502/503/504.
-    async fn post(&self, thread: &str, url: &str, body: &Value) -> Result<PostedId, TeamsError> {
+    /// Sends with the per-thread limit and bounded retries (which statuses: `resend`);
+    /// returns the answer's JSON body (`Null` if it has none).
+    async fn send(
+        &self,
+        thread: &str,
+        resend: Resend,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Value, TeamsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.limiter.acquire(thread).await;
-            let mut request = self.http.post(url).json(body);
+            let mut request = build();
             if let Some(token) = self.bot_token().await? {
                 request = request.bearer_auth(token.expose_secret());
             }
             let response = upstream::send(Upstream::BotConnector, request).await?;
             let status = response.status().as_u16();
             if response.status().is_success() {
-                let value: Value = response.json().await.unwrap_or(Value::Null);
-                let id = value
-                    .get("id")
-                    .or_else(|| value.get("activityId"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                return Ok(PostedId(id.to_string()));
+                return Ok(response.json().await.unwrap_or(Value::Null));
             }
-            let retryable = matches!(status, 412 | 429 | 502 | 503 | 504);
+            let retryable = match resend {
+                Resend::Always => matches!(status, 412 | 429 | 502 | 503 | 504),
+                Resend::OnlyThrottled => status == 429,
+            };
             if !retryable || attempt >= MAX_ATTEMPTS {
                 let body = response.text().await.unwrap_or_default();
                 return Err(TeamsError::Status { status, body });
@@ -286,6 +437,16 @@ impl Connector {
             tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(attempt))).await;
         }
     }
+}
+
+/// The id a send answered with: the new conversation's, or the activity's.
+fn posted_id(answer: &Value) -> PostedId {
+    let id = answer
+        .get("id")
+        .or_else(|| answer.get("activityId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    PostedId(id.to_string())
 }
 
 /// A sliding-window limit per thread: at most `limit` sends in any `window`.

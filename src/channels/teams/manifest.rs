@@ -59,6 +59,12 @@ mod tests {
             serde_json::from_str(&manifest_json(id).expect("manifest")).expect("json");
         assert_eq!(json["id"], id);
         assert_eq!(json["bots"][0]["botId"], id);
+        // Resource-specific consent names the bot's own app registration.
+        assert_eq!(json["webApplicationInfo"]["id"], id);
+        assert_eq!(
+            json["authorization"]["permissions"]["resourceSpecific"][0]["name"],
+            "ChannelMessage.Read.Group"
+        );
         assert!(manifest_json("not-a-guid").is_err());
         assert!(manifest_json("12345678-9abc-def0-1234-56789abcdef\"").is_err());
     }

@@ -4,7 +4,9 @@ pub mod activity;
 pub mod auth;
 pub mod connector;
 pub mod handler;
+pub mod history;
 pub mod manifest;
+pub mod report_post;
 
 use crate::bot::Bot;
 use crate::channels::workload::Workload;
@@ -82,6 +84,7 @@ impl TeamsState {
             },
             tenant_id: config.tenant_id.clone(),
             login_url: config.login_url.clone(),
+            graph_url: config.graph_url.clone(),
         };
         TeamsState {
             inner: Arc::new(Inner {
