@@ -86,28 +86,67 @@ pub fn tactics(summary: &Summary) -> Table {
     }
 }
 
-/// Daily volume by severity as a stacked bar chart.
+/// Periods up to this many days are charted a bar a day; longer ones a bar a week.
+pub const DAILY_BARS_UP_TO: usize = 14;
+
+/// Volume by severity as a stacked bar chart: a bar a day up to [`DAILY_BARS_UP_TO`] days,
+/// else a bar a week (weeks end on the last day; the oldest may be shorter, and the axis says
+/// so), so the chart stays readable at 30 and 90 days.
 pub fn daily_chart(summary: &Summary) -> Chart {
+    let days = &summary.daily;
+    let daily = days.len() <= DAILY_BARS_UP_TO;
+    let buckets: Vec<&[crate::analytics::DayVolume]> = if daily {
+        days.chunks(1).collect()
+    } else {
+        let mut buckets = Vec::new();
+        let mut end = days.len();
+        while end > 0 {
+            let start = end.saturating_sub(7);
+            buckets.push(&days[start..end]);
+            end = start;
+        }
+        buckets.reverse();
+        buckets
+    };
+    let label = |bucket: &[crate::analytics::DayVolume]| {
+        bucket.first().map_or_else(String::new, |day| {
+            let format = if daily { "%a %d" } else { "%d %b" };
+            day.date.format(format).to_string()
+        })
+    };
+    let x_label = match buckets.first() {
+        _ if daily => "Day (UTC)".to_string(),
+        Some(first) if first.len() < 7 => format!(
+            "Week starting (UTC); the first bar covers {} day{}",
+            first.len(),
+            if first.len() == 1 { "" } else { "s" }
+        ),
+        _ => "Week starting (UTC)".to_string(),
+    };
     Chart {
-        title: "Incidents per day by severity".to_string(),
+        title: if daily {
+            "Incidents per day by severity".to_string()
+        } else {
+            "Incidents per week by severity".to_string()
+        },
         kind: ChartKind::StackedBar,
-        categories: summary
-            .daily
-            .iter()
-            .map(|day| day.date.format("%a %d").to_string())
-            .collect(),
+        categories: buckets.iter().map(|bucket| label(bucket)).collect(),
         series: Severity::ALL
             .iter()
             .map(|severity| Series {
                 name: severity.as_str().to_string(),
-                values: summary
-                    .daily
+                values: buckets
                     .iter()
-                    .map(|day| day.by_severity[severity.index()] as f64)
+                    .map(|bucket| {
+                        bucket
+                            .iter()
+                            .map(|day| day.by_severity[severity.index()])
+                            .sum::<usize>() as f64
+                    })
                     .collect(),
             })
             .collect(),
-        x_label: Some("Day (UTC)".to_string()),
+        x_label: Some(x_label),
         y_label: Some("Incidents".to_string()),
     }
 }

@@ -195,10 +195,9 @@ pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAc
                         Some(user.id.clone()),
                     ),
                     (None, Err(_)) => {
-                        return Some(Err(BotError::Usage(super::command::UsageError {
-                            message: "I don't know your Entra identity here; use /assign N you@yourdomain instead.".to_string(),
-                            verb: Some(super::command::Verb::Assign),
-                        })));
+                        return Some(Err(BotError::Cannot(
+                            "I don't know your Entra identity here; use /assign N you@yourdomain instead.".to_string(),
+                        )));
                     }
                 },
                 Assignee::User(name) => (name.clone(), None),
@@ -262,29 +261,103 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         }
         _ => {}
     }
+    // Both buttons replace this card with the outcome, so a used confirmation keeps no live buttons.
     Reply::titled("Please confirm")
         .with(Block::Facts(facts))
         .with(Block::Note(format!(
             "Only you can confirm; the request expires in {} minutes.",
             CONFIRMATION_TTL.num_minutes()
         )))
-        .with_action(Action {
-            label: "Confirm".to_string(),
-            command: format!("/confirm {token}"),
-            style: ActionStyle::Primary,
-        })
-        .with_action(Action {
-            label: "Cancel".to_string(),
-            command: format!("/cancel {token}"),
-            style: ActionStyle::Danger,
-        })
+        .with_action(
+            Action::new("Confirm", format!("/confirm {token}"))
+                .styled(ActionStyle::Primary)
+                .in_place(),
+        )
+        .with_action(Action::new("Cancel", format!("/cancel {token}")).in_place())
+        .with_summary(format!("Please confirm: {}", action.describe()))
 }
 
-/// Carries out a confirmed action against Sentinel; the text says what happened.
+/// What a confirmed action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// One sentence, e.g. "Incident 12 is closed as FalsePositive."
+    pub message: String,
+    /// The incident changed or created, for the "Show incident" next step.
+    pub incident: Option<u64>,
+}
+
+/// Who pressed and when, for outcome cards: "Dana at 09:12 UTC".
+fn by_whom(user_label: &str, at: DateTime<Utc>) -> String {
+    format!("{user_label} at {}", at.format("%H:%M UTC"))
+}
+
+/// The card a confirmation becomes once carried out: what happened, by whom, and the
+/// incident to look at next. No confirmation buttons remain.
+pub fn done(done: &Done, user_label: &str, at: DateTime<Utc>) -> Reply {
+    let mut reply = Reply::titled("Done")
+        .with(Block::Text(done.message.clone()))
+        .with(Block::Note(format!(
+            "Confirmed by {}.",
+            by_whom(user_label, at)
+        )))
+        .with_summary(format!("Done: {}", done.message));
+    if let Some(number) = done.incident {
+        reply = reply.with_action(Action::new("Show incident", format!("/incident {number}")));
+    }
+    reply
+}
+
+/// The card a confirmation becomes once cancelled: nothing changed, and the incident to look at.
+pub fn cancelled(action: &PendingAction, user_label: &str, at: DateTime<Utc>) -> Reply {
+    let mut reply = Reply::titled("Cancelled")
+        .with(Block::Text(format!(
+            "Cancelled: {}. Nothing was changed.",
+            action.describe()
+        )))
+        .with(Block::Note(format!(
+            "Cancelled by {}.",
+            by_whom(user_label, at)
+        )))
+        .with_summary(format!("Cancelled: {}", action.describe()));
+    if let Some(number) = action.incident() {
+        reply = reply.with_action(Action::new("Show incident", format!("/incident {number}")));
+    }
+    reply
+}
+
+/// The answer to a confirmation button that is expired, used, or someone else's: a notice to
+/// the presser only, so the card (perhaps still waiting for its owner) stays as it is.
+pub fn nothing_to_confirm() -> Reply {
+    let message = "This confirmation has expired, was already used, or belongs to someone else. Nothing was changed.";
+    Reply {
+        notice: true,
+        ..Reply::titled("Nothing to confirm")
+            .with(Block::Alert(message.to_string()))
+            .with_summary(message)
+    }
+}
+
+/// Carries out a confirmed action against Sentinel and says what happened.
 pub async fn execute(
     source: &dyn IncidentSource,
     action: &PendingAction,
-) -> Result<String, BotError> {
+) -> Result<Done, BotError> {
+    let message = run(source, action).await?;
+    let incident = match action {
+        PendingAction::Create { .. } => message.1,
+        _ => action.incident(),
+    };
+    Ok(Done {
+        message: message.0,
+        incident,
+    })
+}
+
+/// The change itself: the sentence saying what happened, and a created incident's number.
+async fn run(
+    source: &dyn IncidentSource,
+    action: &PendingAction,
+) -> Result<(String, Option<u64>), BotError> {
     match action {
         PendingAction::Assign {
             number,
@@ -308,7 +381,7 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, None).await?;
-            Ok(format!("Incident {number} is assigned to {owner}."))
+            Ok((format!("Incident {number} is assigned to {owner}."), None))
         }
         PendingAction::SetStatus { number, status } => {
             let update = IncidentUpdate {
@@ -316,7 +389,7 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, None).await?;
-            Ok(format!("Incident {number} is now {status}."))
+            Ok((format!("Incident {number} is now {status}."), None))
         }
         PendingAction::Close {
             number,
@@ -332,12 +405,15 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, None).await?;
-            Ok(format!("Incident {number} is closed as {classification}."))
+            Ok((
+                format!("Incident {number} is closed as {classification}."),
+                None,
+            ))
         }
         PendingAction::Comment { number, text } => {
             let text: String = text.chars().take(MAX_COMMENT).collect();
             source.add_comment(*number, &text).await?;
-            Ok(format!("Comment added to incident {number}."))
+            Ok((format!("Comment added to incident {number}."), None))
         }
         PendingAction::Create {
             title,
@@ -352,7 +428,10 @@ pub async fn execute(
                     owner: None,
                 })
                 .await?;
-            Ok(format!("Created incident {}.", created.number))
+            Ok((
+                format!("Created incident {}.", created.number),
+                Some(created.number),
+            ))
         }
     }
 }

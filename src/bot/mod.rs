@@ -9,7 +9,7 @@ pub mod views;
 
 use crate::analytics::{self, DEFAULT_LONG_OPEN};
 use crate::period::Window;
-use crate::reply::{self, Reply};
+use crate::reply::Reply;
 use crate::report::{self, ReportAdvice, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
@@ -99,6 +99,10 @@ pub enum BotError {
     /// The user may not do this.
     #[error("{0}")]
     NotAllowed(String),
+    /// The command was read but cannot be carried out as asked (e.g. "assign to me" without
+    /// a known identity); the message says why and what to type instead.
+    #[error("{0}")]
+    Cannot(String),
     /// The bot's own state (the store) failed.
     #[error("the bot's store failed: {0}")]
     Store(String),
@@ -208,7 +212,7 @@ impl Bot {
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
         let Some(action) = taken else {
-            return Ok(expired());
+            return Ok(actions::nothing_to_confirm());
         };
         // The allow-list or the groups may have changed between the request and the button press.
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
@@ -217,7 +221,7 @@ impl Bot {
         match actions::execute(self.source.as_ref(), &action).await {
             Ok(done) => {
                 self.audit(request, &action, now, "ok").await?;
-                Ok(Reply::titled("Done").with(reply::Block::Text(done)))
+                Ok(actions::done(&done, &user_label(&request.user), now))
             }
             Err(error) => {
                 self.audit(request, &action, now, &format!("failed: {error}"))
@@ -318,12 +322,9 @@ impl Bot {
                 match taken {
                     Some(action) => {
                         self.audit(request, &action, now, "cancelled").await?;
-                        Ok(Reply::titled("Cancelled").with(reply::Block::Text(format!(
-                            "Cancelled: {}.",
-                            action.describe()
-                        ))))
+                        Ok(actions::cancelled(&action, &user_label(&request.user), now))
                     }
-                    None => Ok(expired()),
+                    None => Ok(actions::nothing_to_confirm()),
                 }
             }
             Command::Recommend(target) => recommend::run(self, target, request, now).await,
@@ -332,10 +333,9 @@ impl Bot {
     }
 }
 
-fn expired() -> Reply {
-    Reply::titled("Nothing to confirm").with(reply::Block::Alert(
-        "This confirmation has expired, was already used, or belongs to someone else. Nothing was changed.".to_string(),
-    ))
+/// How outcome cards name the person who pressed: their name, else their id.
+fn user_label(user: &User) -> String {
+    user.name.clone().unwrap_or_else(|| user.id.clone())
 }
 
 #[cfg(test)]

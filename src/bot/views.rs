@@ -55,6 +55,9 @@ pub fn error(error: &BotError) -> Reply {
         BotError::NotAllowed(message) => {
             Reply::titled("Not allowed").with(Block::Alert(message.clone()))
         }
+        BotError::Cannot(message) => {
+            Reply::titled("I could not do that").with(Block::Alert(message.clone()))
+        }
         BotError::Store(message) => Reply::titled("Sorry, I could not answer")
             .with(Block::Alert(format!("Sorry: {message}."))),
     }
@@ -276,11 +279,9 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
                     .collect(),
             }));
     }
-    let mut reply = reply.with_action(Action {
-        label: "Recommend".to_string(),
-        command: format!("/recommend {}", it.number),
-        style: ActionStyle::Primary,
-    });
+    let mut reply = reply.with_action(
+        Action::new("Recommend", format!("/recommend {}", it.number)).styled(ActionStyle::Primary),
+    );
     if it.status.is_open() {
         reply = reply.with_action(Action::new(
             "Assign to me",

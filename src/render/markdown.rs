@@ -18,7 +18,11 @@ pub fn render(reply: &Reply) -> String {
         let lines: Vec<String> = reply
             .actions
             .iter()
-            .map(|action| format!("Next: {}", code_span(&action.command)))
+            .filter_map(|action| match &action.url {
+                Some(url) => escape::https_url(url)
+                    .map(|url| format!("{}: <{url}>", one_line(&action.label))),
+                None => Some(format!("Next: {}", code_span(&action.command))),
+            })
             .collect();
         parts.push(lines.join("  \n"));
     }
@@ -103,8 +107,12 @@ fn table_text(text: &str) -> String {
 
 fn table_cell(cell: &Cell) -> String {
     let text = table_text(&cell.text);
-    match cell.url.as_deref().and_then(escape::https_url) {
+    let text = match cell.url.as_deref().and_then(escape::https_url) {
         Some(url) => format!("[{text}]({url})"),
+        None => text,
+    };
+    match &cell.detail {
+        Some(detail) => format!("{text} — _{}_", table_text(detail)),
         None => text,
     }
 }

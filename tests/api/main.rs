@@ -3,6 +3,7 @@
 mod advice;
 mod app;
 mod azure;
+mod cards;
 mod metrics;
 mod render;
 mod schedule;

@@ -630,12 +630,7 @@ async fn proactive_post_creates_a_channel_thread_and_retries_429() {
         channel_id: "19:soc@thread.tacv2".to_string(),
         tenant_id: "tenant-1".to_string(),
     };
-    let reply = Reply {
-        title: "Weekly report".to_string(),
-        blocks: Vec::new(),
-        actions: Vec::new(),
-        page: None,
-    };
+    let reply = Reply::titled("Weekly report");
     let posted = state
         .connector()
         .post_to_channel(&channel, &reply)
@@ -680,12 +675,7 @@ async fn proactive_post_gives_up_on_a_permanent_error() {
         channel_id: "19:soc@thread.tacv2".to_string(),
         tenant_id: "tenant-1".to_string(),
     };
-    let reply = Reply {
-        title: "r".to_string(),
-        blocks: Vec::new(),
-        actions: Vec::new(),
-        page: None,
-    };
+    let reply = Reply::titled("r");
     let error = state.connector().post_to_channel(&channel, &reply).await;
     assert!(matches!(
         error,
