@@ -23,6 +23,7 @@ use crate::sources::demo::DemoSource;
 use crate::sources::{IncidentSource, ThreatIntel};
 use crate::store::{AuditEntry, Role, Store};
 use crate::triage::{Announcer, Triage};
+use crate::web_report::{self, WebReports};
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -90,6 +91,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
     let settings = Settings {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: permissions(config, azure, slack_api.clone()),
+        web_reports: WebReports::from_config(config, store.clone()),
         ..Settings::default()
     };
     let bot = Arc::new(Bot {
@@ -195,6 +197,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let socket_mode = config.slack.as_ref().is_some_and(|slack| slack.socket_mode);
     if let (Some(slack_state), false) = (&app.slack, socket_mode) {
         channels = channels.merge(slack::router(slack_state.clone()));
+    }
+    if config.report.web_pages {
+        channels = channels.merge(web_report::router(app.store.clone()));
     }
     if let (Some(triage), Some(secret)) = (&app.triage, &config.triage.webhook_secret) {
         channels = channels.merge(webhook::router(WebhookState {
@@ -332,10 +337,25 @@ impl Poster for ReportPoster {
             .weekly_report(window, slot.at)
             .await
             .context("building the weekly report")?;
-        let reply = crate::report::to_reply(&report, Layout::Chat);
-        let chart = crate::present::daily_chart(&report.summary);
-        self.channels.post(channel, &reply, Some(&chart)).await
+        let mut reply = crate::report::to_reply(&report, Layout::Chat);
+        if let Some(pages) = &self.bot.settings.web_reports {
+            reply = pages.link(reply, &report, slot.at).await;
+        }
+        let files = ReportFiles {
+            chart: Some(crate::present::daily_chart(&report.summary)),
+            page: Some(web_report::page(&report, None)),
+        };
+        self.channels.post(channel, &reply, &files).await
     }
+}
+
+/// What a report post carries besides the reply, for platforms that cannot show it inline:
+/// in Slack the chart follows as a PNG and the full report as an HTML file, whose access
+/// follows the channel's membership.
+#[derive(Default)]
+struct ReportFiles {
+    chart: Option<crate::reply::Chart>,
+    page: Option<String>,
 }
 
 /// Channel keys (`teams:<id>`, `slack:<id>`) of every configured alert channel.
@@ -370,13 +390,8 @@ impl ChannelPoster {
         }
     }
 
-    /// Posts `reply`; in Slack the chart (if any) follows as a PNG, since Block Kit cannot draw it.
-    async fn post(
-        &self,
-        channel: &str,
-        reply: &Reply,
-        chart: Option<&crate::reply::Chart>,
-    ) -> anyhow::Result<()> {
+    /// Posts `reply`; in Slack the `files` follow it (Block Kit cannot draw a chart).
+    async fn post(&self, channel: &str, reply: &Reply, files: &ReportFiles) -> anyhow::Result<()> {
         if let Some(channel_id) = channel.strip_prefix("teams:") {
             let Some(teams_state) = &self.teams else {
                 bail!("Teams is not configured");
@@ -397,11 +412,26 @@ impl ChannelPoster {
                 bail!("Slack is not configured");
             };
             let messages = render::block_kit::render(reply);
-            let png = chart.and_then(|chart| render::chart::png(chart, 1000, 500).ok());
+            let png = files
+                .chart
+                .as_ref()
+                .and_then(|chart| render::chart::png(chart, 1000, 500).ok());
             slack_state
                 .api
                 .post_report(channel_id, &messages, png)
                 .await?;
+            if let Some(page) = &files.page {
+                slack_state
+                    .api
+                    .upload_file(
+                        channel_id,
+                        "incident-report.html",
+                        "Full incident report",
+                        page.clone().into_bytes(),
+                        None,
+                    )
+                    .await?;
+            }
             return Ok(());
         }
         bail!("unknown channel kind in `{channel}`")
@@ -420,7 +450,11 @@ impl Announcer for ChannelAnnouncer {
         // Every channel is tried, so one failing channel does not silence the others.
         let mut failures = Vec::new();
         for channel in &self.alert_channels {
-            if let Err(error) = self.channels.post(channel, reply, None).await {
+            if let Err(error) = self
+                .channels
+                .post(channel, reply, &ReportFiles::default())
+                .await
+            {
                 failures.push(format!("{channel}: {error:#}"));
             }
         }

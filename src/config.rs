@@ -40,6 +40,9 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
+    /// The bot's public `https://` base URL, e.g. `https://sentinel-bot.contoso.com`; with it,
+    /// reports carry an "Open full report" link to `{public_url}/reports/{id}`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: default_bind(),
             body_limit: default_body_limit(),
+            public_url: None,
         }
     }
 }
@@ -281,6 +285,13 @@ pub struct ReportConfig {
     /// Whether the scheduler runs in `serve`.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Whether full reports are kept as web pages at `/reports/{id}` (linked from chat when
+    /// `server.public_url` is set). Anyone holding a link can read the page until it expires.
+    #[serde(default = "yes")]
+    pub web_pages: bool,
+    /// Days a web report page stays readable; after that it answers 404.
+    #[serde(default = "default_web_page_days")]
+    pub web_page_days: u32,
 }
 
 impl Default for ReportConfig {
@@ -290,8 +301,14 @@ impl Default for ReportConfig {
             time_zone: default_time_zone(),
             long_open_days: default_long_open_days(),
             enabled: true,
+            web_pages: true,
+            web_page_days: default_web_page_days(),
         }
     }
+}
+
+fn default_web_page_days() -> u32 {
+    14
 }
 
 fn default_cron() -> String {

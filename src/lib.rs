@@ -20,3 +20,4 @@ pub mod sources;
 pub mod store;
 pub mod triage;
 pub mod upstream;
+pub mod web_report;

@@ -25,6 +25,8 @@ pub struct Settings {
     pub page_size: usize,
     /// Who may change incidents.
     pub permissions: permissions::Permissions,
+    /// Where `/report` keeps its full report as a web page; `None` gives no link.
+    pub web_reports: Option<crate::web_report::WebReports>,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
             permissions: permissions::Permissions::default(),
+            web_reports: None,
         }
     }
 }
@@ -310,7 +313,11 @@ impl Bot {
             }
             Command::Report { period } => {
                 let report = self.weekly_report(period.window(now), now).await?;
-                Ok(report::to_reply(&report, report::Layout::Chat))
+                let reply = report::to_reply(&report, report::Layout::Chat);
+                Ok(match &self.settings.web_reports {
+                    Some(pages) => pages.link(reply, &report, now).await,
+                    None => reply,
+                })
             }
             Command::Confirm { token } => self.confirm(&token, request, now).await,
             Command::Cancel { token } => {

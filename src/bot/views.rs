@@ -162,8 +162,14 @@ pub fn incidents(
             number: page,
             of: page_count,
         });
+        // Paging replaces the card in place, so both directions are offered.
+        if page > 1 {
+            reply = reply
+                .with_action(Action::new("Previous page", next_page(query, page - 1)).in_place());
+        }
         if page < page_count {
-            reply = reply.with_action(Action::new("Next page", next_page(query, page + 1)));
+            reply =
+                reply.with_action(Action::new("Next page", next_page(query, page + 1)).in_place());
         }
     }
     reply

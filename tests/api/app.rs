@@ -151,16 +151,17 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
         )
         .mount(&slack)
         .await;
+    // Two files follow the post: the chart (PNG) and the full report (HTML).
     Mock::given(path("/files.getUploadURLExternal"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "ok": true, "upload_url": format!("{}/upload/F1", slack.uri()), "file_id": "F1"
         })))
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
     Mock::given(path("/upload/F1"))
         .respond_with(ResponseTemplate::new(200))
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
     Mock::given(path("/files.completeUploadExternal"))
@@ -168,7 +169,7 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"ok": true, "files": [{"id": "F1"}]})),
         )
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
 
@@ -197,13 +198,26 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
         .filter(|request| request.url.path() == "/chat.postMessage")
         .count();
     assert!(messages >= 1, "the report was posted");
-    let uploads = received
+    let uploads: Vec<&wiremock::Request> = received
         .iter()
         .filter(|request| request.url.path() == "/upload/F1")
-        .count();
+        .collect();
     assert_eq!(
-        uploads, 1,
-        "one chart upload: the second start saw the week's post done"
+        uploads.len(),
+        2,
+        "one chart and one report file: the second start saw the week's post done"
+    );
+    assert!(uploads[0].body.starts_with(b"\x89PNG"));
+    let page = String::from_utf8_lossy(&uploads[1].body);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<h1>Incident report, "));
+    let names: Vec<String> = received
+        .iter()
+        .filter(|request| request.url.path() == "/files.getUploadURLExternal")
+        .map(|request| String::from_utf8_lossy(&request.body).to_string())
+        .collect();
+    assert!(
+        names[1].contains("filename=incident-report.html"),
+        "{names:?}"
     );
     let first = received
         .iter()

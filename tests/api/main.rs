@@ -11,3 +11,4 @@ mod slack;
 mod store;
 mod teams;
 mod triage;
+mod web_report;
