@@ -10,7 +10,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sentinel_bot::advice::llm::estimate_tokens;
 use sentinel_bot::advice::prompt;
-use sentinel_bot::analytics::{DayVolume, Durations, Summary};
+use sentinel_bot::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
 use sentinel_bot::incident::{Incident, Owner, Severity, Status, Tactic};
 use sentinel_bot::period::Window;
 
@@ -57,90 +57,14 @@ fn generate(count: usize, now: DateTime<Utc>, seed: u64) -> Vec<Incident> {
                 alert_ids: vec![format!("alert-{index}")],
                 labels: Vec::new(),
                 created,
-                first_triaged: triaged,
+                first_modified: triaged,
+                first_human_action: triaged,
                 last_modified: closed.or(triaged).unwrap_or(created),
                 closed,
                 url: Some(format!("https://security.microsoft.com/incidents/{index}")),
             }
         })
         .collect()
-}
-
-fn durations(mut values: Vec<Duration>) -> Durations {
-    values.sort();
-    let count = values.len();
-    let total: Duration = values.iter().copied().fold(Duration::zero(), |a, b| a + b);
-    Durations {
-        count,
-        mean: (count > 0).then(|| total / count as i32),
-        median: values.get(count / 2).copied(),
-    }
-}
-
-/// A minimal aggregation standing in for `analytics::summarize`, so the bench does not
-/// depend on it; the prompt's size depends only on the Summary's shape.
-fn summarize(incidents: &[Incident], window: Window) -> Summary {
-    let mut summary = Summary {
-        window,
-        total: incidents.len(),
-        by_status: [0; 3],
-        by_severity: [0; 4],
-        status_by_severity: [[0; 3]; 4],
-        by_tactic: Vec::new(),
-        without_tactics: 0,
-        resolution_rate: None,
-        time_to_triage: durations(Vec::new()),
-        time_to_resolve: durations(Vec::new()),
-        long_unresolved: Vec::new(),
-        daily: Vec::new(),
-    };
-    let mut tactics = [0usize; 14];
-    for it in incidents {
-        summary.by_status[it.status.index()] += 1;
-        summary.by_severity[it.severity.index()] += 1;
-        summary.status_by_severity[it.severity.index()][it.status.index()] += 1;
-        for tactic in &it.tactics {
-            tactics[tactic.index()] += 1;
-        }
-    }
-    summary.by_tactic = Tactic::ALL
-        .into_iter()
-        .zip(tactics)
-        .filter(|(_, count)| *count > 0)
-        .collect();
-    summary
-        .by_tactic
-        .sort_by_key(|(_, count)| std::cmp::Reverse(*count));
-    summary.resolution_rate = (!incidents.is_empty())
-        .then(|| summary.by_status[Status::Closed.index()] as f64 / incidents.len() as f64);
-    summary.time_to_triage = durations(
-        incidents
-            .iter()
-            .filter_map(|it| Some(it.first_triaged? - it.created))
-            .collect(),
-    );
-    summary.time_to_resolve = durations(
-        incidents
-            .iter()
-            .filter_map(|it| Some(it.closed? - it.created))
-            .collect(),
-    );
-    summary.daily = (0..7)
-        .map(|day| {
-            let date = (window.start + Duration::days(day)).date_naive();
-            let total = incidents
-                .iter()
-                .filter(|it| it.created.date_naive() == date)
-                .count();
-            DayVolume {
-                date,
-                by_severity: [0; 4],
-                total,
-                anomaly: false,
-            }
-        })
-        .collect();
-    summary
 }
 
 fn main() {
@@ -160,11 +84,11 @@ fn main() {
     let mut facts_sizes = Vec::new();
     for count in [100, 1_000, 10_000] {
         let incidents = generate(count, now, 7);
-        let summary = summarize(&incidents, window);
+        let facts = PeriodFacts::compute(&incidents, None, window, now, DEFAULT_LONG_OPEN);
         let facts_prompt = format!(
             "{}\n{}",
             prompt::WEEKLY_SYSTEM,
-            prompt::weekly_prompt(&summary, None)
+            prompt::weekly_prompt(&facts)
         );
         let raw_rows: String = incidents
             .iter()

@@ -18,11 +18,12 @@ mod fake_azure;
 #[path = "support/incidents.rs"]
 mod incidents;
 
+use sentinel_bot::advice::WeeklyAdvice;
 use sentinel_bot::bot::Settings;
 use sentinel_bot::config::{AzureAuth, AzureConfig, AzureEndpoints};
 use sentinel_bot::incident::collapse;
 use sentinel_bot::render::{adaptive_card, block_kit, markdown};
-use sentinel_bot::report::{self, Layout, ReportAdvice};
+use sentinel_bot::report::{self, Layout};
 use sentinel_bot::sources::IncidentSource;
 use sentinel_bot::sources::azure::log_analytics::{
     incident_rows, parse_incident_rows, parse_response,
@@ -72,7 +73,7 @@ fn run_once(body: &[u8]) -> [f64; STAGES.len()] {
         window,
         now,
         Settings::default().long_open_after,
-        ReportAdvice::default(),
+        WeeklyAdvice::default(),
     );
     lap(started);
     let started = Instant::now();

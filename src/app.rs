@@ -342,7 +342,7 @@ impl Poster for ReportPoster {
             reply = pages.link(reply, &report, slot.at).await;
         }
         let files = ReportFiles {
-            chart: Some(crate::present::daily_chart(&report.summary)),
+            chart: Some(crate::present::daily_chart(&report.facts.created)),
             page: Some(web_report::page(&report, None)),
         };
         self.channels.post(channel, &reply, &files).await

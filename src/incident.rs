@@ -1,7 +1,7 @@
 //! The incident model: what Sentinel calls a SecurityIncident, as typed values.
 //! Knows nothing of HTTP, chat platforms or storage.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -351,8 +351,12 @@ pub struct Incident {
     pub labels: Vec<String>,
     /// When the incident was created (`CreatedTime`).
     pub created: DateTime<Utc>,
-    /// When a person first touched it: status left New or an owner was assigned.
-    pub first_triaged: Option<DateTime<Utc>>,
+    /// When it was first changed by anyone or anything (`FirstModifiedTime`): the
+    /// Security Operations Efficiency workbook's end of triage.
+    pub first_modified: Option<DateTime<Utc>>,
+    /// When a person first changed it: the first change whose `ModifiedBy` is not
+    /// automation (see [`is_automation`]).
+    pub first_human_action: Option<DateTime<Utc>>,
     /// Last change (`LastModifiedTime`).
     pub last_modified: DateTime<Utc>,
     /// When it was closed (`ClosedTime`).
@@ -362,10 +366,50 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// True when a person has acted on this incident as it stands.
-    pub fn shows_triage(&self) -> bool {
-        self.status != Status::New || self.owner.is_assigned()
+    /// Time to triage as the Security Operations Efficiency workbook defines it:
+    /// `FirstModifiedTime - CreatedTime`; `None` until the first change.
+    pub fn time_to_triage(&self) -> Option<Duration> {
+        self.first_modified.map(|first| first - self.created)
     }
+
+    /// Creation to the first change made by a person; `None` until a person acts.
+    pub fn time_to_first_human_action(&self) -> Option<Duration> {
+        self.first_human_action.map(|first| first - self.created)
+    }
+
+    /// Time to resolve (the workbook's time to closure): `ClosedTime - CreatedTime`, for
+    /// closed incidents only; a reopened incident keeps an old `ClosedTime` but has none.
+    pub fn time_to_resolve(&self) -> Option<Duration> {
+        match (self.status, self.closed) {
+            (Status::Closed, Some(closed)) => Some(closed - self.created),
+            _ => None,
+        }
+    }
+}
+
+/// `ModifiedBy` values of changes made by Sentinel itself, as the Security Operations
+/// Efficiency workbook lists them (its "actions per user" filter).
+pub const AUTOMATION_MODIFIERS: [&str; 3] =
+    ["Alert Grouping", "Fusion", "Incident created from alert"];
+
+/// Parts of a `ModifiedBy` value that name automation: the workbook's "Automation rule",
+/// Logic Apps playbooks, and this bot's own comments and triage.
+pub const AUTOMATION_MARKERS: [&str; 4] =
+    ["Automation rule", "Playbook", "Logic App", "sentinel-bot"];
+
+/// True when a change's `ModifiedBy` names automation rather than a person: one of
+/// [`AUTOMATION_MODIFIERS`], or containing one of [`AUTOMATION_MARKERS`] (case-insensitive,
+/// as KQL's `in~` and `contains`). An empty value is not a person either.
+pub fn is_automation(modified_by: &str) -> bool {
+    let value = modified_by.trim();
+    let lower = value.to_lowercase();
+    value.is_empty()
+        || AUTOMATION_MODIFIERS
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(value))
+        || AUTOMATION_MARKERS
+            .iter()
+            .any(|marker| lower.contains(&marker.to_lowercase()))
 }
 
 /// One row of the `SecurityIncident` table: an incident as it was at `time_generated`.
@@ -373,41 +417,66 @@ impl Incident {
 pub struct IncidentRow {
     /// When Sentinel wrote this row (`TimeGenerated`).
     pub time_generated: DateTime<Utc>,
+    /// Who made the change this row records (`ModifiedBy`): a user, or automation.
+    pub modified_by: Option<String>,
     /// The incident as of this row.
     pub incident: Incident,
 }
 
 /// Collapses change rows into incidents: the latest row per number wins (KQL's
-/// `arg_max(TimeGenerated, *) by IncidentNumber`), and the first row that shows
-/// triage gives the time to triage. Repeated rows count once. Output is sorted by number.
+/// `arg_max(TimeGenerated, *) by IncidentNumber`). The first change by a person is the
+/// earliest row after creation whose `ModifiedBy` is not automation; `FirstModifiedTime`
+/// comes from the rows, or else from the earliest row after creation. Repeated rows count
+/// once. Output is sorted by number.
 pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
     use std::collections::HashMap;
-    let mut latest: HashMap<u64, (DateTime<Utc>, Incident)> = HashMap::new();
-    let mut triaged: HashMap<u64, DateTime<Utc>> = HashMap::new();
-    for row in rows {
-        let number = row.incident.number;
-        let triage_time = if row.incident.shows_triage() {
-            Some(row.time_generated)
-        } else {
-            None
-        };
-        for time in triage_time.into_iter().chain(row.incident.first_triaged) {
-            triaged
-                .entry(number)
-                .and_modify(|first| *first = (*first).min(time))
-                .or_insert(time);
+    #[derive(Default)]
+    struct Firsts {
+        /// `FirstModifiedTime` as Sentinel reported it, which wins when present.
+        reported: Option<DateTime<Utc>>,
+        /// The earliest change row, for data without that column.
+        modified: Option<DateTime<Utc>>,
+        human: Option<DateTime<Utc>>,
+    }
+    fn earliest(slot: &mut Option<DateTime<Utc>>, time: Option<DateTime<Utc>>) {
+        if let Some(time) = time {
+            *slot = Some(slot.map_or(time, |seen| seen.min(time)));
         }
-        match latest.get(&number) {
+    }
+    let mut latest: HashMap<u64, (DateTime<Utc>, Incident)> = HashMap::new();
+    let mut firsts: HashMap<u64, Firsts> = HashMap::new();
+    for row in rows {
+        let incident = &row.incident;
+        let changed = incident.last_modified > incident.created;
+        let first = firsts.entry(incident.number).or_default();
+        earliest(&mut first.reported, incident.first_modified);
+        earliest(
+            &mut first.modified,
+            changed.then_some(incident.last_modified),
+        );
+        earliest(&mut first.human, incident.first_human_action);
+        let by_person = row
+            .modified_by
+            .as_deref()
+            .is_some_and(|who| !is_automation(who));
+        earliest(
+            &mut first.human,
+            (changed && by_person).then_some(incident.last_modified),
+        );
+        match latest.get(&incident.number) {
             Some((seen, _)) if *seen >= row.time_generated => {}
             _ => {
-                latest.insert(number, (row.time_generated, row.incident));
+                latest.insert(incident.number, (row.time_generated, row.incident));
             }
         }
     }
     let mut incidents: Vec<Incident> = latest
         .into_values()
         .map(|(_, mut incident)| {
-            incident.first_triaged = triaged.get(&incident.number).copied();
+            if let Some(first) = firsts.remove(&incident.number) {
+                incident.first_modified = first.reported.or(first.modified);
+                incident.first_human_action = first.human;
+            }
             incident
         })
         .collect();
@@ -427,6 +496,11 @@ mod tests {
     fn row(number: u64, hour: u32, status: Status, owner: Option<&str>) -> IncidentRow {
         IncidentRow {
             time_generated: at(hour),
+            modified_by: Some(if hour == 1 {
+                "Incident created from alert".to_string()
+            } else {
+                owner.unwrap_or("Automation rule - auto-assign").to_string()
+            }),
             incident: Incident {
                 number,
                 id: format!("id-{number}"),
@@ -446,7 +520,8 @@ mod tests {
                 alert_ids: Vec::new(),
                 labels: Vec::new(),
                 created: at(1),
-                first_triaged: None,
+                first_modified: None,
+                first_human_action: None,
                 last_modified: at(hour),
                 closed: None,
                 url: None,
@@ -461,8 +536,8 @@ mod tests {
             row(7, 5, Status::Closed, Some("Dana")),
             row(7, 5, Status::Closed, Some("Dana")),
             row(7, 3, Status::Active, Some("Dana")),
-            row(8, 2, Status::New, None),
-            row(8, 2, Status::New, None),
+            row(8, 1, Status::New, None),
+            row(8, 1, Status::New, None),
         ];
         let incidents = collapse(rows);
         assert_eq!(incidents.len(), 2);
@@ -470,25 +545,60 @@ mod tests {
         assert_eq!(incidents[0].status, Status::Closed);
         assert_eq!(incidents[0].title, "Incident 7 at 5");
         assert_eq!(incidents[1].number, 8);
-        assert_eq!(incidents[1].first_triaged, None);
+        assert_eq!(incidents[1].first_modified, None);
+        assert_eq!(incidents[1].first_human_action, None);
     }
 
     #[test]
-    fn first_triage_is_first_row_leaving_new_or_assigned() {
-        // Assigned while New at 2, started at 4: triage is 2.
-        let assigned = vec![
+    fn triage_is_the_first_change_and_human_action_skips_automation() {
+        // An automation rule changes it at 2, Ravi at 4.
+        let rows = vec![
             row(1, 1, Status::New, None),
             row(1, 4, Status::Active, Some("Ravi")),
-            row(1, 2, Status::New, Some("Ravi")),
+            row(1, 2, Status::New, None),
         ];
-        assert_eq!(collapse(assigned)[0].first_triaged, Some(at(2)));
-        // Activated without an owner at 3.
-        let activated = vec![
-            row(2, 1, Status::New, None),
-            row(2, 3, Status::Active, None),
-            row(2, 6, Status::Closed, Some("Ravi")),
-        ];
-        assert_eq!(collapse(activated)[0].first_triaged, Some(at(3)));
+        let incident = &collapse(rows)[0];
+        assert_eq!(incident.first_modified, Some(at(2)));
+        assert_eq!(incident.first_human_action, Some(at(4)));
+        assert_eq!(incident.time_to_triage(), Some(Duration::hours(1)));
+        assert_eq!(
+            incident.time_to_first_human_action(),
+            Some(Duration::hours(3))
+        );
+    }
+
+    #[test]
+    fn reported_first_modified_time_wins_over_the_rows() {
+        let mut latest = row(3, 6, Status::Active, Some("Ravi"));
+        latest.incident.first_modified = Some(at(5));
+        let rows = vec![row(3, 2, Status::New, None), latest];
+        assert_eq!(collapse(rows)[0].first_modified, Some(at(5)));
+    }
+
+    #[test]
+    fn a_reopened_incident_has_no_time_to_resolve() {
+        let mut reopened = row(4, 6, Status::Active, Some("Ravi")).incident;
+        reopened.closed = Some(at(5));
+        assert_eq!(reopened.time_to_resolve(), None);
+        reopened.status = Status::Closed;
+        assert_eq!(reopened.time_to_resolve(), Some(Duration::hours(4)));
+    }
+
+    #[test]
+    fn automation_is_recognised_as_the_workbook_filters_it() {
+        for automation in [
+            "Alert Grouping",
+            "fusion",
+            "Incident created from alert",
+            "Automation rule - Assign to Tier 1",
+            "Playbook: enrich-ip",
+            "",
+        ] {
+            assert!(is_automation(automation), "{automation}");
+        }
+        for person in ["dana@contoso.com", "Ravi Kumar"] {
+            assert!(!is_automation(person), "{person}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod advice;
 pub mod analytics;
 pub mod app;
+pub mod attack;
 pub mod bot;
 pub mod channels;
 pub mod config;

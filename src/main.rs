@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
             let text = match format {
                 Format::Md => render::markdown::render(&reply),
                 Format::Html => {
-                    let chart = sentinel_bot::present::daily_chart(&report.summary);
+                    let chart = sentinel_bot::present::daily_chart(&report.facts.created);
                     let pngs: Vec<Vec<u8>> =
                         render::chart::png(&chart, 1000, 500).into_iter().collect();
                     render::html::render(&reply, &pngs)

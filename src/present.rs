@@ -2,10 +2,175 @@
 //! for people (durations, percentages, shares), severity tones, the status and
 //! tactic tables and the daily chart. Knows nothing of chat platforms or the bot core.
 
-use crate::analytics::{Durations, Summary};
+use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
 use crate::incident::{Incident, Severity, Status};
-use crate::reply::{Cell, Chart, ChartKind, Column, Series, Table, Tone};
+use crate::reply::{Block, Cell, Chart, ChartKind, Column, Fact, Series, Table, Tone};
+use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::Duration;
+
+/// Heading of the figures about incidents created in the period.
+pub const CREATED_HEADING: &str = "Created in this period";
+
+/// Heading of the figures about incidents open now, whatever their creation date.
+pub const BACKLOG_HEADING: &str = "Open backlog now";
+
+/// Said under every tactic table: why shares may add up to more than 100%.
+pub const TACTIC_NOTE: &str = "An incident with several tactics counts once for each, so shares can add up to more than 100%.";
+
+/// The figures of the incidents created in the period, labelled the same in every view.
+pub fn created_facts(summary: &Summary) -> Vec<Fact> {
+    let count = |status: Status| summary.by_status[status.index()];
+    vec![
+        Fact::new("Created", summary.total),
+        Fact::new(
+            "Open (New or Active)",
+            count(Status::New) + count(Status::Active),
+        ),
+        Fact::new("Closed", count(Status::Closed)),
+        Fact::new("Resolution rate", percent(summary.resolution_rate)),
+        Fact::new("MTTT (mean time to triage)", mean(&summary.time_to_triage)),
+        Fact::new(
+            "Mean time to first human action",
+            mean(&summary.time_to_first_human_action),
+        ),
+        Fact::new(
+            "MTTR (mean time to respond)",
+            mean(&summary.time_to_resolve),
+        ),
+    ]
+}
+
+/// The figures of the open backlog now, labelled the same in every view.
+pub fn backlog_facts(backlog: &Backlog) -> Vec<Fact> {
+    vec![
+        Fact::new("Open now", backlog.open),
+        Fact::new(
+            "Open High severity",
+            backlog.by_severity[Severity::High.index()],
+        ),
+        Fact::new("Open without an owner", backlog.unowned),
+        Fact::new(
+            format!("Open longer than {}", duration(backlog.long_open_after)),
+            backlog.long_unresolved.len(),
+        ),
+    ]
+}
+
+/// Both groups of headline figures, each under its heading.
+pub fn headline_blocks(facts: &PeriodFacts) -> Vec<Block> {
+    vec![
+        Block::Heading(CREATED_HEADING.to_string()),
+        Block::Facts(created_facts(&facts.created)),
+        Block::Heading(format!(
+            "{BACKLOG_HEADING} (as of {})",
+            facts.backlog.as_of.format("%a %d %b %H:%M UTC")
+        )),
+        Block::Facts(backlog_facts(&facts.backlog)),
+    ]
+}
+
+/// Open incidents as a table: number, title, severity, status, owner, age.
+pub fn open_incidents_table(title: Option<String>, listed: &[&OpenIncident]) -> Table {
+    let rows = listed
+        .iter()
+        .map(|open| {
+            let number = match &open.url {
+                Some(url) => Cell::link(open.number, url.clone()),
+                None => Cell::text(open.number),
+            };
+            vec![
+                number,
+                Cell::text(&open.title),
+                Cell::toned(open.severity, severity_tone(open.severity)),
+                Cell::text(open.status),
+                Cell::text(open.owner.as_deref().unwrap_or("Unassigned")),
+                Cell::text(duration(open.age)),
+            ]
+        })
+        .collect();
+    Table {
+        title,
+        columns: vec![
+            Column::right("#"),
+            Column::left("Title"),
+            Column::left("Severity"),
+            Column::left("Status"),
+            Column::left("Owner"),
+            Column::right("Open for"),
+        ],
+        rows,
+    }
+}
+
+/// Incidents per Sentinel status, with their share of those created.
+pub fn status_table(summary: &Summary) -> Table {
+    let rows = Status::ALL
+        .iter()
+        .map(|status| {
+            let count = summary.by_status[status.index()];
+            vec![
+                Cell::text(status),
+                Cell::text(count),
+                Cell::text(share(count, summary.total)),
+            ]
+        })
+        .collect();
+    Table {
+        title: None,
+        columns: vec![
+            Column::left("Status"),
+            Column::right("Incidents"),
+            Column::right("Share"),
+        ],
+        rows,
+    }
+}
+
+/// The daily chart, with the partial-day note and the unusual-volume alert when they apply.
+pub fn daily_blocks(summary: &Summary) -> Vec<Block> {
+    if summary.total == 0 {
+        return Vec::new();
+    }
+    let mut blocks = vec![Block::Chart(daily_chart(summary))];
+    if summary.daily.iter().any(|day| day.partial) {
+        blocks.push(Block::Note(PARTIAL_DAY_NOTE.to_string()));
+    }
+    if let Some(alert) = unusual_volume(summary) {
+        blocks.push(Block::Alert(alert));
+    }
+    blocks
+}
+
+/// "Unusual volume on Fri 04 Dec (27 incidents)." for the flagged days, if any.
+pub fn unusual_volume(summary: &Summary) -> Option<String> {
+    let days: Vec<String> = summary
+        .daily
+        .iter()
+        .filter(|day| day.anomaly)
+        .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
+        .collect();
+    (!days.is_empty()).then(|| format!("Unusual volume on {}.", days.join(", ")))
+}
+
+/// Every definition behind the figures, with its source; the same text in every view.
+pub fn definitions(facts: &PeriodFacts) -> String {
+    format!(
+        "Definitions. Created in this period: incidents whose CreatedTime falls in the period, with their status now. \
+         Open = New or Active; Closed = Closed (Sentinel's statuses). Resolution rate = of the incidents created in the period, the share closed now. \
+         MTTT, mean time to triage = FirstModifiedTime - CreatedTime, the time from creation to the first change (Microsoft Sentinel Security Operations Efficiency workbook). \
+         Mean time to first human action = creation to the first change by a person: changes by automation rules, playbooks, alert grouping, Fusion and incident creation are left out (the workbook's ModifiedBy filter). \
+         MTTR, mean time to respond = ClosedTime - CreatedTime, over incidents closed now (the workbook's time to closure); a reopened incident has none. \
+         Open backlog now = incidents New or Active now, whatever their creation date (created in the {OPEN_LOOKBACK_DAYS} days before the period's end); open longer than {} = open for more than {}. \
+         Daily average = incidents created / the period's length in days. Days are UTC days; a day the period covers only in part is marked * and left out of the anomaly baseline. \
+         Unusual volume = a whole day more than 3 scaled median absolute deviations above the median whole day and at least twice it. \
+         Tactics and techniques: MITRE ATT&CK names and ids; an incident with several tactics counts once for each; a technique is listed only under the tactics ATT&CK assigns it (ATT&CK Enterprise v18.1). \
+         Changes compare with the {} before. Source: Sentinel's SecurityIncident table, latest row per incident; computed {}.",
+        duration(facts.backlog.long_open_after),
+        duration(facts.backlog.long_open_after),
+        duration(facts.window.length()),
+        facts.generated.format("%Y-%m-%d %H:%M UTC"),
+    )
+}
 
 /// A table row for an incident in a list.
 pub fn incident_row(it: &Incident) -> Vec<Cell> {
@@ -20,6 +185,21 @@ pub fn incident_row(it: &Incident) -> Vec<Cell> {
         Cell::text(it.status),
         Cell::text(it.owner.label().unwrap_or("Unassigned")),
     ]
+}
+
+/// Incidents as a table: number, title, severity, status, owner.
+pub fn incidents_table(listed: &[&Incident]) -> Table {
+    Table {
+        title: None,
+        columns: vec![
+            Column::right("#"),
+            Column::left("Title"),
+            Column::left("Severity"),
+            Column::left("Status"),
+            Column::left("Owner"),
+        ],
+        rows: listed.iter().map(|it| incident_row(it)).collect(),
+    }
 }
 
 /// The combined status x severity table.
@@ -86,12 +266,17 @@ pub fn tactics(summary: &Summary) -> Table {
     }
 }
 
+/// Said under the daily chart when a day is only partly in the period.
+pub const PARTIAL_DAY_NOTE: &str =
+    "* Partial day: the period covers only part of it, so its bar is not comparable.";
+
 /// Periods up to this many days are charted a bar a day; longer ones a bar a week.
 pub const DAILY_BARS_UP_TO: usize = 14;
 
 /// Volume by severity as a stacked bar chart: a bar a day up to [`DAILY_BARS_UP_TO`] days,
 /// else a bar a week (weeks end on the last day; the oldest may be shorter, and the axis says
-/// so), so the chart stays readable at 30 and 90 days.
+/// so), so the chart stays readable at 30 and 90 days. A bar holding a partial day is
+/// labelled with `*` ([`PARTIAL_DAY_NOTE`]).
 pub fn daily_chart(summary: &Summary) -> Chart {
     let days = &summary.daily;
     let daily = days.len() <= DAILY_BARS_UP_TO;
@@ -109,9 +294,14 @@ pub fn daily_chart(summary: &Summary) -> Chart {
         buckets
     };
     let label = |bucket: &[crate::analytics::DayVolume]| {
+        let partial = if bucket.iter().any(|day| day.partial) {
+            "*"
+        } else {
+            ""
+        };
         bucket.first().map_or_else(String::new, |day| {
             let format = if daily { "%a %d" } else { "%d %b" };
-            day.date.format(format).to_string()
+            format!("{}{partial}", day.date.format(format))
         })
     };
     let x_label = match buckets.first() {
@@ -160,13 +350,16 @@ pub fn severity_tone(severity: Severity) -> Tone {
     }
 }
 
-/// A duration as analysts read it: `45m`, `3h 20m`, `2d 4h`.
+/// A duration as analysts read it: `45m`, `3h 20m`, `6h`, `2d 4h`, `3d` (rounded down to
+/// the minute below a day and to the hour above).
 pub fn duration(value: Duration) -> String {
     let minutes = value.num_minutes().max(0);
     let (days, hours, mins) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
-    match (days, hours) {
-        (0, 0) => format!("{mins}m"),
-        (0, _) => format!("{hours}h {mins}m"),
+    match (days, hours, mins) {
+        (0, 0, _) => format!("{mins}m"),
+        (0, _, 0) => format!("{hours}h"),
+        (0, _, _) => format!("{hours}h {mins}m"),
+        (_, 0, _) => format!("{days}d"),
         _ => format!("{days}d {hours}h"),
     }
 }
@@ -189,4 +382,22 @@ pub fn percent(ratio: Option<f64>) -> String {
 /// `count` as a share of `total`, or "n/a".
 pub fn share(count: usize, total: usize) -> String {
     percent((total > 0).then(|| count as f64 / total as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_analysts_write_them() {
+        assert_eq!(duration(Duration::minutes(45)), "45m");
+        assert_eq!(duration(Duration::minutes(370)), "6h 10m");
+        assert_eq!(duration(Duration::hours(6)), "6h");
+        assert_eq!(duration(Duration::hours(52)), "2d 4h");
+        assert_eq!(duration(Duration::days(3)), "3d");
+        assert_eq!(duration(Duration::minutes(-5)), "0m");
+        assert_eq!(percent(Some(0.619)), "61.9%");
+        assert_eq!(share(1, 3), "33.3%");
+        assert_eq!(share(1, 0), "n/a");
+    }
 }

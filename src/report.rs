@@ -2,7 +2,8 @@
 //! advisor, laid out as a `Reply` in the order analysts read it. Pure: the caller
 //! fetches incidents and advice and passes `now`.
 
-use crate::analytics::{self, Comparison, Summary, Trend};
+use crate::advice::{Recommendation, WeeklyAdvice};
+use crate::analytics::{self, OpenIncident, PeriodFacts, Trend};
 use crate::incident::{Classification, Incident, Severity, Status};
 use crate::period::Window;
 use crate::present as views;
@@ -13,43 +14,12 @@ use serde::Serialize;
 /// Rows of the incident detail table shown in chat; exports show all.
 pub const CHAT_DETAIL_ROWS: usize = 15;
 
-/// One recommendation and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SourcedRecommendation {
-    /// What to do; words from Defender, threat intelligence, the knowledge base or the model.
-    pub text: String,
-    /// Where it came from, e.g. "Defender XDR" or "Threat intelligence (MITRE Initial Access)".
-    pub source: String,
-}
-
-/// The advice sections of the report.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct ReportAdvice {
-    /// Security posture recommendations from Defender XDR.
-    pub posture: Vec<SourcedRecommendation>,
-    /// Recommendations from threat intelligence by MITRE tactic.
-    pub threat_intel: Vec<SourcedRecommendation>,
-    /// Steps to reduce time to triage and resolve, built on the measured figures.
-    pub response_steps: Vec<String>,
-    /// Operational insights from the advisor (grounding-checked model text, or figures offline).
-    pub insights: Vec<String>,
-    /// A note on how the advice was produced (e.g. the model was unavailable).
-    pub note: Option<String>,
-}
-
-/// Everything the weekly report shows.
+/// Everything the weekly report shows: the period's facts, computed once, and the advice
+/// built from those same facts.
 #[derive(Debug, Clone, Serialize)]
 pub struct WeeklyReport {
-    pub window: Window,
-    pub summary: Summary,
-    pub previous: Summary,
-    pub comparison: Comparison,
-    /// Incidents created in the window, most severe and newest first.
-    pub incidents: Vec<Incident>,
-    pub advice: ReportAdvice,
-    pub generated: DateTime<Utc>,
-    /// Threshold for "unresolved for long".
-    pub long_open_after: Duration,
+    pub facts: PeriodFacts,
+    pub advice: WeeklyAdvice,
 }
 
 /// How much of the report to lay out.
@@ -61,231 +31,88 @@ pub enum Layout {
     Full,
 }
 
-/// Computes the report's figures from the two periods' incidents.
+/// Computes the report's facts from the two periods' incidents and attaches `advice`.
 pub fn build(
     current_incidents: &[Incident],
     previous_incidents: &[Incident],
     window: Window,
     now: DateTime<Utc>,
     long_open_after: Duration,
-    advice: ReportAdvice,
+    advice: WeeklyAdvice,
 ) -> WeeklyReport {
-    let summary = analytics::summarize(current_incidents, window, now, long_open_after);
-    let previous = analytics::summarize(
-        previous_incidents,
-        window.previous(),
-        window.start,
-        long_open_after,
-    );
-    let comparison = analytics::compare(&summary, &previous);
-    let mut incidents: Vec<Incident> = current_incidents
-        .iter()
-        .filter(|it| window.contains(it.created))
-        .cloned()
-        .collect();
-    incidents.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
     WeeklyReport {
-        window,
-        summary,
-        previous,
-        comparison,
-        incidents,
+        facts: PeriodFacts::compute(
+            current_incidents,
+            Some(previous_incidents),
+            window,
+            now,
+            long_open_after,
+        ),
         advice,
-        generated: now,
-        long_open_after,
     }
 }
 
 /// Lays the report out as a reply.
 pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
-    let summary = &report.summary;
-    let window = report.window;
+    let facts = &report.facts;
+    let summary = &facts.created;
+    let window = facts.window;
+    let limit = match layout {
+        Layout::Chat => 10,
+        Layout::Full => usize::MAX,
+    };
     let mut reply = Reply::titled(format!(
         "Incident report, {} to {}",
         window.start.format("%a %d %b %Y"),
         window.end.format("%a %d %b %Y")
     ));
-
-    // 1. Totals, patterns and anomalies.
-    let days = summary.daily.len().max(1);
-    let peak = summary
-        .daily
-        .iter()
-        .max_by_key(|day| (day.total, std::cmp::Reverse(day.date)));
-    let mut facts = vec![
-        Fact::new("Incidents created", summary.total),
-        Fact::new(
-            "Previous period",
-            format!(
-                "{} ({})",
-                report.comparison.total.previous,
-                change(&report.comparison.total)
-            ),
-        ),
-        Fact::new(
-            "Daily average",
-            format!("{:.1}", summary.total as f64 / days as f64),
-        ),
-    ];
-    if let Some(peak) = peak {
-        facts.push(Fact::new(
-            "Busiest day",
-            format!(
-                "{} ({} incidents)",
-                peak.date.format("%a %d %b"),
-                peak.total
-            ),
-        ));
+    for block in views::headline_blocks(facts) {
+        reply = reply.with(block);
     }
-    facts.push(Fact::new(
-        "High severity",
-        format!(
-            "{} ({})",
-            summary.by_severity[Severity::High.index()],
-            change(&report.comparison.by_severity[Severity::High.index()])
-        ),
-    ));
+
+    // 1. Volume, patterns and anomalies of the incidents created in the period.
     reply = reply
         .with(Block::Heading("Volume".to_string()))
-        .with(Block::Facts(facts));
+        .with(Block::Facts(volume_facts(report)));
     for line in volume_patterns(report) {
         reply = reply.with(Block::Text(line));
     }
-    let anomalies: Vec<String> = summary
-        .daily
-        .iter()
-        .filter(|day| day.anomaly)
-        .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
-        .collect();
-    if !anomalies.is_empty() {
-        reply = reply.with(Block::Alert(format!(
-            "Unusual volume on {}.",
-            anomalies.join(", ")
-        )));
-    }
-    if summary.total > 0 {
-        reply = reply.with(Block::Chart(views::daily_chart(summary)));
+    for block in views::daily_blocks(summary) {
+        reply = reply.with(block);
     }
 
-    // 2. Status and tactics summaries.
-    let status_rows = [
-        ("Open (New)", Status::New),
-        ("In progress (Active)", Status::Active),
-        ("Resolved (Closed)", Status::Closed),
-    ]
-    .into_iter()
-    .map(|(label, status)| {
-        let count = summary.by_status[status.index()];
-        vec![
-            Cell::text(label),
-            Cell::text(count),
-            Cell::text(views::share(count, summary.total)),
-        ]
-    })
-    .collect();
+    // 2. Status and tactics of the incidents created in the period.
     reply = reply
-        .with(Block::Heading("Status summary".to_string()))
-        .with(Block::Table(Table {
-            title: None,
-            columns: vec![
-                Column::left("Status"),
-                Column::right("Incidents"),
-                Column::right("Share"),
-            ],
-            rows: status_rows,
-        }))
+        .with(Block::Heading(
+            "Status (created in this period)".to_string(),
+        ))
+        .with(Block::Table(views::status_table(summary)))
         .with(Block::Table(views::status_by_severity(summary)))
-        .with(Block::Heading("Tactics summary (MITRE ATT&CK)".to_string()))
-        .with(Block::Table(tactic_table(report)));
+        .with(Block::Heading(
+            "MITRE ATT&CK tactics (created in this period)".to_string(),
+        ))
+        .with(Block::Table(tactic_table(report)))
+        .with(Block::Note(views::TACTIC_NOTE.to_string()));
 
-    // 3. Resolution rate and long-unresolved incidents.
+    // 3. MTTT, MTTR and the resolution rate, then the open backlog's lists.
     reply = reply
-        .with(Block::Heading("Resolution".to_string()))
-        .with(Block::Facts(vec![
-            Fact::new(
-                "Resolution rate",
-                format!(
-                    "{} (previous {})",
-                    views::percent(summary.resolution_rate),
-                    views::percent(report.previous.resolution_rate)
-                ),
-            ),
-            Fact::new(
-                "Mean time to triage",
-                format!(
-                    "{} (median {})",
-                    views::mean(&summary.time_to_triage),
-                    median(&summary.time_to_triage)
-                ),
-            ),
-            Fact::new(
-                "Mean time to resolve",
-                format!(
-                    "{} (median {})",
-                    views::mean(&summary.time_to_resolve),
-                    median(&summary.time_to_resolve)
-                ),
-            ),
-            Fact::new("Unresolved for long", summary.long_unresolved.len()),
-        ]));
-    if !summary.long_unresolved.is_empty() {
-        let limit = match layout {
-            Layout::Chat => 10,
-            Layout::Full => usize::MAX,
-        };
-        let rows = summary
-            .long_unresolved
-            .iter()
-            .take(limit)
-            .map(|open| {
-                let number = match &open.url {
-                    Some(url) => Cell::link(open.number, url.clone()),
-                    None => Cell::text(open.number),
-                };
-                vec![
-                    number,
-                    Cell::text(&open.title),
-                    Cell::toned(open.severity, views::severity_tone(open.severity)),
-                    Cell::text(open.status),
-                    Cell::text(open.owner.as_deref().unwrap_or("Unassigned")),
-                    Cell::text(views::duration(open.age)),
-                ]
-            })
-            .collect();
-        reply = reply.with(Block::Table(Table {
-            title: Some("Incidents unresolved for long".to_string()),
-            columns: vec![
-                Column::right("#"),
-                Column::left("Title"),
-                Column::left("Severity"),
-                Column::left("Status"),
-                Column::left("Owner"),
-                Column::right("Open for"),
-            ],
-            rows,
-        }));
-        if summary.long_unresolved.len() > limit {
-            reply = reply.with(Block::Note(format!(
-                "{} more in the full report.",
-                summary.long_unresolved.len() - limit
-            )));
-        }
-    }
+        .with(Block::Heading(
+            "Resolution, MTTT and MTTR (created in this period)".to_string(),
+        ))
+        .with(Block::Facts(resolution_facts(report)));
+    reply = open_lists(reply, &facts.backlog, limit);
 
     // 4. Incident detail.
     let limit = match layout {
         Layout::Chat => CHAT_DETAIL_ROWS,
         Layout::Full => usize::MAX,
     };
-    if !report.incidents.is_empty() {
-        let rows = report
-            .incidents
-            .iter()
-            .take(limit)
-            .map(detail_row)
-            .collect();
+    if !facts.incidents.is_empty() {
+        let rows = facts.incidents.iter().take(limit).map(detail_row).collect();
         reply = reply
-            .with(Block::Heading("Incident detail".to_string()))
+            .with(Block::Heading(
+                "Incident detail (created in this period)".to_string(),
+            ))
             .with(Block::Table(Table {
                 title: None,
                 columns: vec![
@@ -301,36 +128,35 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
                 ],
                 rows,
             }));
-        if report.incidents.len() > limit {
+        if facts.incidents.len() > limit {
             reply = reply.with(Block::Note(format!(
                 "Showing {limit} of {} incidents; the full table is in the export (`sentinel-bot report --format html`).",
-                report.incidents.len()
+                facts.incidents.len()
             )));
         }
     }
 
     // 5. Recommendations with their sources.
+    let advice = &report.advice;
     reply = reply.with(Block::Heading(
         "Security posture recommendations from Defender XDR".to_string(),
     ));
     reply = reply.with(recommendation_block(
-        &report.advice.posture,
-        "No Defender XDR recommended actions for this period.",
+        &advice.posture_from_defender,
+        "No Defender XDR recommended actions for the open incidents or this period's true positives.",
     ));
     reply = reply.with(Block::Heading(
         "Recommendations from threat intelligence based on MITRE tactics".to_string(),
     ));
     reply = reply.with(recommendation_block(
-        &report.advice.threat_intel,
+        &advice.from_threat_intel,
         "No threat intelligence for the tactics seen this period.",
     ));
-    reply = reply.with(Block::Heading(
-        "Steps to reduce time to triage and resolve".to_string(),
-    ));
-    for step in &report.advice.response_steps {
+    reply = reply.with(Block::Heading("Steps to reduce MTTT and MTTR".to_string()));
+    for step in &advice.mttt_mttr_steps {
         reply = reply.with(Block::Text(step.clone()));
     }
-    if let Some(note) = &report.advice.note {
+    if let Some(note) = &advice.note {
         reply = reply.with(Block::Note(note.clone()));
     }
 
@@ -344,21 +170,127 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     reply = reply.with(Block::Heading("Operational insights".to_string()));
     for line in operational_insights(report)
         .into_iter()
-        .chain(report.advice.insights.iter().cloned())
+        .chain(advice.operational_insights.iter().cloned())
     {
         reply = reply.with(Block::Text(line));
     }
 
     // 7. Definitions.
-    reply.with(Block::Note(format!(
-        "Definitions: open = New or Active; resolved = Closed. Resolution rate = incidents created in the period that are now closed / incidents created in the period. \
-         Time to triage = creation to the first change by a person (status left New or an owner was assigned). Time to resolve = creation to closing. \
-         Unresolved for long = open for more than {}. Anomalous day = more than 3 scaled median absolute deviations above the median day and at least twice the median. \
-         Changes compare with the {} before. Figures are computed from Sentinel's SecurityIncident table; generated {}.",
-        views::duration(report.long_open_after),
-        views::duration(window.length()),
-        report.generated.format("%Y-%m-%d %H:%M UTC"),
-    )))
+    reply.with(Block::Note(views::definitions(facts)))
+}
+
+/// Totals of the incidents created in the period against the period before.
+fn volume_facts(report: &WeeklyReport) -> Vec<Fact> {
+    let summary = &report.facts.created;
+    let mut facts = Vec::new();
+    if let Some(comparison) = &report.facts.comparison {
+        facts.push(Fact::new(
+            "Previous period",
+            format!(
+                "{} ({})",
+                comparison.total.previous,
+                change(&comparison.total)
+            ),
+        ));
+    }
+    facts.push(Fact::new(
+        "Daily average",
+        summary
+            .daily_average
+            .map_or_else(|| "n/a".to_string(), |average| format!("{average:.1}")),
+    ));
+    let peak = summary
+        .daily
+        .iter()
+        .filter(|day| !day.partial)
+        .max_by_key(|day| (day.total, std::cmp::Reverse(day.date)));
+    if let Some(peak) = peak {
+        facts.push(Fact::new(
+            "Busiest whole day",
+            format!(
+                "{} ({} incidents)",
+                peak.date.format("%a %d %b"),
+                peak.total
+            ),
+        ));
+    }
+    let high = summary.by_severity[Severity::High.index()];
+    facts.push(Fact::new(
+        "High severity",
+        match &report.facts.comparison {
+            Some(comparison) => format!(
+                "{high} ({})",
+                change(&comparison.by_severity[Severity::High.index()])
+            ),
+            None => high.to_string(),
+        },
+    ));
+    facts
+}
+
+/// Medians and the previous period's values beside the headline means; labels differ from
+/// the headline's so each label means one figure everywhere.
+fn resolution_facts(report: &WeeklyReport) -> Vec<Fact> {
+    let summary = &report.facts.created;
+    let median = |values: &analytics::Durations| {
+        values
+            .median
+            .map_or_else(|| "n/a".to_string(), views::duration)
+    };
+    let mut facts = vec![
+        Fact::new("MTTT median", median(&summary.time_to_triage)),
+        Fact::new(
+            "Median time to first human action",
+            median(&summary.time_to_first_human_action),
+        ),
+        Fact::new("MTTR median", median(&summary.time_to_resolve)),
+    ];
+    if let Some(previous) = &report.facts.previous {
+        facts.push(Fact::new(
+            "Resolution rate, previous period",
+            views::percent(previous.resolution_rate),
+        ));
+        facts.push(Fact::new(
+            "MTTT, previous period",
+            views::mean(&previous.time_to_triage),
+        ));
+        facts.push(Fact::new(
+            "MTTR, previous period",
+            views::mean(&previous.time_to_resolve),
+        ));
+    }
+    facts
+}
+
+/// The open High incidents and the long-unresolved ones, whatever their creation date.
+fn open_lists(mut reply: Reply, backlog: &analytics::Backlog, limit: usize) -> Reply {
+    let long_title = format!(
+        "Open longer than {} (open backlog now)",
+        views::duration(backlog.long_open_after)
+    );
+    for (title, listed) in [
+        (
+            "Open High-severity incidents (open backlog now)".to_string(),
+            &backlog.open_high,
+        ),
+        (long_title, &backlog.long_unresolved),
+    ] {
+        if listed.is_empty() {
+            continue;
+        }
+        let shown: Vec<&OpenIncident> = listed.iter().take(limit).collect();
+        reply = reply.with(Block::Table(views::open_incidents_table(
+            Some(title),
+            &shown,
+        )));
+        if listed.len() > limit {
+            reply = reply.with(Block::Note(format!(
+                "{} more in the full report.",
+                listed.len() - limit
+            )));
+        }
+    }
+    reply
 }
 
 fn detail_row(it: &Incident) -> Vec<Cell> {
@@ -380,22 +312,22 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
         }),
         Cell::text(it.created.format("%a %d %H:%M")),
         Cell::text(
-            it.first_triaged
-                .map(|at| views::duration(at - it.created))
-                .unwrap_or_else(|| "-".to_string()),
+            it.time_to_triage()
+                .map_or_else(|| "-".to_string(), views::duration),
         ),
         Cell::text(
-            it.closed
-                .map(|at| views::duration(at - it.created))
-                .unwrap_or_else(|| "-".to_string()),
+            it.time_to_resolve()
+                .map_or_else(|| "-".to_string(), views::duration),
         ),
     ]
 }
 
 fn tactic_table(report: &WeeklyReport) -> Table {
-    let summary = &report.summary;
-    let mut rows: Vec<Vec<Cell>> = report
-        .comparison
+    let summary = &report.facts.created;
+    let Some(comparison) = &report.facts.comparison else {
+        return views::tactics(summary);
+    };
+    let mut rows: Vec<Vec<Cell>> = comparison
         .by_tactic
         .iter()
         .filter(|(_, trend)| trend.current > 0)
@@ -431,7 +363,7 @@ fn tactic_table(report: &WeeklyReport) -> Table {
     }
 }
 
-fn recommendation_block(items: &[SourcedRecommendation], empty: &str) -> Block {
+fn recommendation_block(items: &[Recommendation], empty: &str) -> Block {
     if items.is_empty() {
         return Block::Text(empty.to_string());
     }
@@ -440,15 +372,18 @@ fn recommendation_block(items: &[SourcedRecommendation], empty: &str) -> Block {
         columns: vec![Column::left("Recommendation"), Column::left("Source")],
         rows: items
             .iter()
-            .map(|item| vec![Cell::text(&item.text), Cell::text(&item.source)])
+            .map(|item| vec![Cell::text(&item.text), Cell::text(item.source)])
             .collect(),
     })
 }
 
 /// Sentences about volume: change against the previous period and the busiest severities.
 fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
-    let trend = report.comparison.total;
+    let summary = &report.facts.created;
     let mut lines = Vec::new();
+    let Some(trend) = report.facts.comparison.as_ref().map(|it| it.total) else {
+        return lines;
+    };
     match trend.change_pct {
         Some(pct) if pct.abs() >= 20.0 => lines.push(format!(
             "Volume {} by {:.0}% against the previous period ({} -> {}).",
@@ -467,13 +402,13 @@ fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
         )),
         None => lines.push("No incidents in this period or the previous one.".to_string()),
     }
-    if let Some((tactic, count)) = report.summary.by_tactic.first() {
+    if let Some((tactic, count)) = summary.by_tactic.first() {
         lines.push(format!(
             "The most frequent tactic is {} ({}), in {} of {} incidents.",
             tactic.name(),
             tactic.id(),
             count,
-            report.summary.total
+            summary.total
         ));
     }
     lines
@@ -481,16 +416,19 @@ fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
 
 /// Recommendations that follow from severity and tactic trends; every figure from analytics.
 fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
+    let summary = &report.facts.created;
     let mut lines = Vec::new();
-    let high = report.comparison.by_severity[Severity::High.index()];
+    let Some(comparison) = &report.facts.comparison else {
+        return lines;
+    };
+    let high = comparison.by_severity[Severity::High.index()];
     if high.current > high.previous {
         lines.push(format!(
             "High-severity incidents rose from {} to {}: review the analytics rules and entities behind them first, and make sure they are assigned within the hour.",
             high.previous, high.current
         ));
     }
-    for (tactic, trend) in report
-        .comparison
+    for (tactic, trend) in comparison
         .by_tactic
         .iter()
         .filter(|(_, trend)| trend.current >= 3)
@@ -508,10 +446,10 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
             ));
         }
     }
-    if report.summary.without_tactics > 0 {
+    if summary.without_tactics > 0 {
         lines.push(format!(
             "{} incidents carry no MITRE tactic: map their analytics rules to ATT&CK so trends stay visible.",
-            report.summary.without_tactics
+            summary.without_tactics
         ));
     }
     if lines.is_empty() {
@@ -522,7 +460,7 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
 
 /// Automation, resourcing and monitoring insights from the figures.
 fn operational_insights(report: &WeeklyReport) -> Vec<String> {
-    let incidents = &report.incidents;
+    let incidents = &report.facts.incidents;
     let mut lines = Vec::new();
     let closed: Vec<&Incident> = incidents
         .iter()
@@ -539,19 +477,10 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
         .count();
     if !closed.is_empty() {
         lines.push(format!(
-            "Automation: {} of {} closed incidents ({}) were false or benign positives; tune or auto-close the rules that raise them most.",
+            "Automation: {} of the {} incidents created in the period and closed now ({}) were false or benign positives; tune or auto-close the rules that raise them most.",
             benign,
             closed.len(),
             views::share(benign, closed.len())
-        ));
-    }
-    let unassigned = incidents
-        .iter()
-        .filter(|it| it.status.is_open() && !it.owner.is_assigned())
-        .count();
-    if unassigned > 0 {
-        lines.push(format!(
-            "Resources: {unassigned} open incidents have no owner; an automation rule can assign new incidents by severity or product."
         ));
     }
     let mut products: Vec<(String, usize)> = Vec::new();
@@ -577,11 +506,4 @@ fn change(trend: &Trend) -> String {
         None if trend.current > 0 => "new".to_string(),
         None => "no change".to_string(),
     }
-}
-
-fn median(values: &analytics::Durations) -> String {
-    values
-        .median
-        .map(views::duration)
-        .unwrap_or_else(|| "n/a".to_string())
 }

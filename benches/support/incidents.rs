@@ -133,6 +133,7 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
             let last_modified = closed.or(triaged).unwrap_or(created);
             IncidentRow {
                 time_generated: last_modified,
+                modified_by: None,
                 incident: Incident {
                     number,
                     id: guid(&mut rng),
@@ -150,7 +151,8 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
                     alert_ids,
                     labels,
                     created,
-                    first_triaged: triaged,
+                    first_modified: triaged,
+                    first_human_action: triaged,
                     last_modified,
                     closed,
                     url: Some(format!("https://security.microsoft.com/incidents/{number}?tid=11111111-1111-1111-1111-111111111111")),

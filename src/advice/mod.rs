@@ -2,7 +2,6 @@
 //! base, conversation memory and the answer cache, and the `Advisor` that combines them with
 //! Defender XDR and threat intelligence into recommendations. Knows nothing of chat platforms.
 
-pub mod format;
 pub mod grounding;
 pub mod llm;
 pub mod memory;

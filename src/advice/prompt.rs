@@ -2,9 +2,9 @@
 //! period, computed in code. Incident text goes inside a fence labelled untrusted data.
 //! Prompts carry aggregates, never raw rows, so their size stays flat as incidents grow.
 
-use super::format::{duration, percent};
-use crate::analytics::{Comparison, Summary};
+use crate::analytics::PeriodFacts;
 use crate::incident::Incident;
+use crate::present::{duration, percent};
 use crate::sources::IncidentDetail;
 use std::fmt::Write;
 
@@ -139,7 +139,9 @@ pub fn incident_prompt(detail: &IncidentDetail, defender_actions: &[String]) -> 
 }
 
 /// The trusted facts of a period: aggregates only.
-pub fn weekly_facts(summary: &Summary, comparison: Option<&Comparison>) -> String {
+pub fn weekly_facts(period: &PeriodFacts) -> String {
+    let summary = &period.created;
+    let comparison = period.comparison.as_ref();
     let mut facts = String::from("FACTS\n");
     let _ = writeln!(
         facts,
@@ -175,22 +177,34 @@ pub fn weekly_facts(summary: &Summary, comparison: Option<&Comparison>) -> Strin
     );
     let _ = writeln!(
         facts,
-        "Time to triage: mean {}, median {}, over {} incidents",
+        "MTTT (mean time to triage, creation to first change): mean {}, median {}, over {} incidents",
         optional_duration(summary.time_to_triage.mean),
         optional_duration(summary.time_to_triage.median),
         summary.time_to_triage.count
     );
     let _ = writeln!(
         facts,
-        "Time to resolve: mean {}, median {}, over {} incidents",
+        "Time to first human action: mean {}, median {}, over {} incidents",
+        optional_duration(summary.time_to_first_human_action.mean),
+        optional_duration(summary.time_to_first_human_action.median),
+        summary.time_to_first_human_action.count
+    );
+    let _ = writeln!(
+        facts,
+        "MTTR (mean time to respond, creation to closing): mean {}, median {}, over {} incidents",
         optional_duration(summary.time_to_resolve.mean),
         optional_duration(summary.time_to_resolve.median),
         summary.time_to_resolve.count
     );
+    let backlog = &period.backlog;
     let _ = writeln!(
         facts,
-        "Long-unresolved open incidents: {}",
-        summary.long_unresolved.len()
+        "Open backlog now (any creation date): {} open, {} without an owner, {} open longer than {}, {} open High",
+        backlog.open,
+        backlog.unowned,
+        backlog.long_unresolved.len(),
+        duration(backlog.long_open_after),
+        backlog.open_high.len()
     );
     let anomalies: Vec<String> = summary
         .daily
@@ -214,8 +228,8 @@ pub fn weekly_facts(summary: &Summary, comparison: Option<&Comparison>) -> Strin
 }
 
 /// The user prompt for a period.
-pub fn weekly_prompt(summary: &Summary, comparison: Option<&Comparison>) -> String {
-    let mut prompt = weekly_facts(summary, comparison);
+pub fn weekly_prompt(facts: &PeriodFacts) -> String {
+    let mut prompt = weekly_facts(facts);
     prompt.push_str("\nGive operational insights and posture recommendations as JSON.");
     prompt
 }

@@ -3,13 +3,13 @@
 //! grounding check, the answer cache and conversation memory. The model's output is only
 //! ever text: it is never parsed as a command and can trigger no action.
 
-use super::format::{duration, percent};
 use super::grounding::Grounding;
 use super::llm::{LlmClient, LlmError, Message, Role, TokenBudget};
 use super::memory::{AnswerCache, ConversationMemory, InMemoryCache, InMemoryConversations, Turn};
 use super::{IncidentAdvice, Recommendation, Source, WeeklyAdvice, mitre, prompt};
-use crate::analytics::{Comparison, Summary};
-use crate::incident::{Incident, Severity, Tactic};
+use crate::analytics::{Comparison, PeriodFacts};
+use crate::incident::{Classification, Incident, Severity, Status, Tactic};
+use crate::present::{duration, percent};
 use crate::sources::{IncidentDetail, SourceError, ThreatIntel};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -396,19 +396,15 @@ impl Advisor {
         rows
     }
 
-    /// Posture recommendations for a period: Defender XDR, threat intelligence by tactic,
-    /// steps to reduce time to triage and resolve from the measured figures, trends, and
-    /// insights. Never fails.
-    pub async fn weekly_recommendations(
-        &self,
-        summary: &Summary,
-        comparison: Option<&Comparison>,
-        incidents: &[Incident],
-    ) -> WeeklyAdvice {
+    /// Posture recommendations for a period, all from its one `PeriodFacts`: Defender XDR,
+    /// threat intelligence by tactic, steps to reduce MTTT and MTTR from the measured
+    /// figures, trends, and insights. Never fails.
+    pub async fn weekly_recommendations(&self, facts: &PeriodFacts) -> WeeklyAdvice {
         let mut notes = Vec::new();
-        let posture_from_defender = self.defender_posture(incidents, &mut notes).await;
+        let posture_from_defender = self.defender_posture(facts, &mut notes).await;
 
-        let tactics: Vec<Tactic> = summary
+        let tactics: Vec<Tactic> = facts
+            .created
             .by_tactic
             .iter()
             .map(|(tactic, _)| *tactic)
@@ -416,7 +412,7 @@ impl Advisor {
             .collect();
         let mut from_threat_intel = Vec::new();
         for &tactic in &tactics {
-            let techniques = techniques_for(incidents, tactic);
+            let techniques = techniques_for(&facts.incidents, tactic);
             from_threat_intel.extend(
                 self.tactic_recommendations(&[tactic], &techniques, &mut notes)
                     .await,
@@ -427,13 +423,17 @@ impl Advisor {
         let mut advice = WeeklyAdvice {
             posture_from_defender,
             from_threat_intel,
-            mttt_mttr_steps: mttt_mttr_steps(summary, comparison, incidents),
-            trend_notes: comparison.map(trend_notes).unwrap_or_default(),
-            operational_insights: offline_insights(summary),
+            mttt_mttr_steps: mttt_mttr_steps(facts),
+            trend_notes: facts
+                .comparison
+                .as_ref()
+                .map(trend_notes)
+                .unwrap_or_default(),
+            operational_insights: offline_insights(facts),
             note: None,
             unverified: 0,
         };
-        match self.weekly_model(summary, comparison).await {
+        match self.weekly_model(facts).await {
             Ok((insights, unverified)) => {
                 advice.operational_insights = insights;
                 advice.unverified = unverified;
@@ -455,15 +455,11 @@ impl Advisor {
         advice
     }
 
-    async fn weekly_model(
-        &self,
-        summary: &Summary,
-        comparison: Option<&Comparison>,
-    ) -> Result<(Vec<String>, usize), String> {
+    async fn weekly_model(&self, facts: &PeriodFacts) -> Result<(Vec<String>, usize), String> {
         let Some(llm) = &self.llm else {
             return Err("no [llm] is configured".to_string());
         };
-        let user_prompt = prompt::weekly_prompt(summary, comparison);
+        let user_prompt = prompt::weekly_prompt(facts);
         let grounding = Grounding::from_facts(&user_prompt);
         let messages = [
             Message::new(Role::System, prompt::WEEKLY_SYSTEM),
@@ -497,25 +493,31 @@ impl Advisor {
         Ok((checked, unverified))
     }
 
-    /// Defender XDR actions of the most severe incidents, most frequent first.
+    /// Defender XDR actions for the period: open incidents first, most severe and oldest
+    /// first, then closed true positives created in the period; most frequent action first.
+    /// Closed incidents give no containment actions (the threat is over) and closed false
+    /// or benign positives give none at all.
     async fn defender_posture(
         &self,
-        incidents: &[Incident],
+        facts: &PeriodFacts,
         notes: &mut Vec<String>,
     ) -> Vec<Recommendation> {
-        let mut ranked: Vec<&Incident> = incidents.iter().collect();
-        ranked.sort_by_key(|it| {
-            (
-                it.severity,
-                !it.status.is_open(),
-                std::cmp::Reverse(it.created),
-            )
+        let closed_real = facts.incidents.iter().filter(|it| {
+            it.status == Status::Closed
+                && !matches!(
+                    it.classification,
+                    Some(Classification::FalsePositive | Classification::BenignPositive)
+                )
         });
+        let ranked: Vec<&Incident> = facts.open.iter().chain(closed_real).collect();
         let mut counted: Vec<(String, usize)> = Vec::new();
         for incident in ranked.into_iter().take(DEFENDER_INCIDENTS) {
             match self.intel.recommended_actions(incident).await {
                 Ok(actions) => {
-                    for action in distinct(&actions) {
+                    let kept = distinct(&actions)
+                        .into_iter()
+                        .filter(|action| incident.status.is_open() || !is_containment(action));
+                    for action in kept {
                         match counted.iter_mut().find(|(seen, _)| *seen == action) {
                             Some((_, count)) => *count += 1,
                             None => counted.push((action, 1)),
@@ -544,6 +546,24 @@ impl Advisor {
     }
 }
 
+/// Words that start a containment step: isolating, blocking or disabling something. Such a
+/// step only makes sense while the incident is open.
+const CONTAINMENT_WORDS: [&str; 7] = [
+    "isolate",
+    "contain",
+    "quarantine",
+    "block",
+    "disable",
+    "suspend",
+    "revoke",
+];
+
+/// True when a recommended action contains, isolates or blocks something.
+fn is_containment(action: &str) -> bool {
+    let lower = action.to_lowercase();
+    CONTAINMENT_WORDS.iter().any(|word| lower.contains(word))
+}
+
 /// One sentence about a source that gave nothing.
 fn source_note(what: &str, error: &SourceError) -> String {
     match error {
@@ -566,13 +586,27 @@ fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
     seen
 }
 
+/// Techniques of the period's incidents that ATT&CK assigns to `tactic`, most frequent
+/// first, at most five. An incident's technique is not listed under another of its tactics.
 fn techniques_for(incidents: &[Incident], tactic: Tactic) -> Vec<String> {
-    let all: Vec<String> = incidents
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    let found = incidents
         .iter()
         .filter(|it| it.tactics.contains(&tactic))
-        .flat_map(|it| it.techniques.iter().cloned())
-        .collect();
-    distinct(&all).into_iter().take(5).collect()
+        .flat_map(|it| distinct(&it.techniques))
+        .filter(|technique| crate::attack::belongs_to(technique, tactic));
+    for technique in found {
+        match counted.iter_mut().find(|(seen, _)| *seen == technique) {
+            Some((_, count)) => *count += 1,
+            None => counted.push((technique, 1)),
+        }
+    }
+    counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    counted
+        .into_iter()
+        .take(5)
+        .map(|(technique, _)| technique)
+        .collect()
 }
 
 fn offline_rows(tactic: Tactic) -> Vec<Recommendation> {
@@ -619,17 +653,15 @@ fn offline_impact(incident: &Incident) -> String {
 }
 
 /// Steps to reduce MTTT and MTTR, quoting figures formatted here, never by the model.
-fn mttt_mttr_steps(
-    summary: &Summary,
-    comparison: Option<&Comparison>,
-    incidents: &[Incident],
-) -> Vec<String> {
+fn mttt_mttr_steps(facts: &PeriodFacts) -> Vec<String> {
+    let summary = &facts.created;
     let mut steps = Vec::new();
     let triage = &summary.time_to_triage;
+    let human = &summary.time_to_first_human_action;
     match (triage.mean, triage.median) {
         (Some(mean), Some(median)) => {
             let mut step = format!(
-                "Mean time to triage is {} (median {}, over {} incidents): auto-assign new High and Medium incidents with an automation rule and page the on-call analyst, so none waits unowned.",
+                "MTTT (mean time to triage) is {} (median {}, over {} incidents): auto-assign new High and Medium incidents with an automation rule and page the on-call analyst, so none waits unowned.",
                 duration(mean),
                 duration(median),
                 triage.count
@@ -637,43 +669,49 @@ fn mttt_mttr_steps(
             if mean > median * 2 {
                 step.push_str(" The mean is more than twice the median: a few incidents waited far longer than the rest; review why.");
             }
+            if let Some(human_mean) = human.mean
+                && human_mean > mean * 2
+            {
+                step.push_str(&format!(
+                    " A person first acted after {} on average: automation makes the first change, so MTTT alone flatters triage.",
+                    duration(human_mean)
+                ));
+            }
             steps.push(step);
         }
         _ => steps.push(
-            "No incident in the period was triaged, so time to triage cannot be measured: make sure analysts set an owner or status when they pick an incident up.".to_string(),
+            "No incident created in the period was changed after creation, so MTTT cannot be measured: make sure analysts set an owner or status when they pick an incident up.".to_string(),
         ),
     }
-    let unassigned = incidents
-        .iter()
-        .filter(|it| it.status.is_open() && !it.owner.is_assigned())
-        .count();
-    if unassigned > 0 {
+    if facts.backlog.unowned > 0 {
         steps.push(format!(
-            "{unassigned} open incidents have no owner: assign them in the daily stand-up."
+            "{} open incidents (open backlog now) have no owner: assign them in the daily stand-up.",
+            facts.backlog.unowned
         ));
     }
     let resolve = &summary.time_to_resolve;
     match (resolve.mean, resolve.median) {
         (Some(mean), Some(median)) => steps.push(format!(
-            "Mean time to resolve is {} (median {}, over {} closed incidents): automate containment for the most frequent incident types with playbooks, and tune the analytics rules behind false positives.",
+            "MTTR (mean time to respond) is {} (median {}, over {} closed incidents): automate containment for the most frequent incident types with playbooks, and tune the analytics rules behind false positives.",
             duration(mean),
             duration(median),
             resolve.count
         )),
         _ => steps.push(
-            "No incident created in the period was closed, so time to resolve cannot be measured yet.".to_string(),
+            "No incident created in the period is closed, so MTTR cannot be measured yet.".to_string(),
         ),
     }
-    if !summary.long_unresolved.is_empty() {
+    if !facts.backlog.long_unresolved.is_empty() {
         steps.push(format!(
-            "{} incidents are open longer than the threshold: review them daily until closed.",
-            summary.long_unresolved.len()
+            "{} open incidents have been open longer than {}: review them daily until closed.",
+            facts.backlog.long_unresolved.len(),
+            duration(facts.backlog.long_open_after)
         ));
     }
-    if let Some(comparison) = comparison {
+    if let Some(comparison) = &facts.comparison {
         for (label, change) in [
-            ("triage", comparison.time_to_triage_change),
-            ("resolve", comparison.time_to_resolve_change),
+            ("MTTT", comparison.time_to_triage_change),
+            ("MTTR", comparison.time_to_resolve_change),
         ] {
             if let Some(change) = change {
                 let direction = if change > chrono::Duration::zero() {
@@ -682,7 +720,7 @@ fn mttt_mttr_steps(
                     "fell"
                 };
                 steps.push(format!(
-                    "Mean time to {label} {direction} by {} since the previous period.",
+                    "{label} {direction} by {} since the previous period.",
                     duration(change.abs())
                 ));
             }
@@ -720,11 +758,12 @@ fn trend_notes(comparison: &Comparison) -> Vec<String> {
     notes
 }
 
-fn offline_insights(summary: &Summary) -> Vec<String> {
+fn offline_insights(facts: &PeriodFacts) -> Vec<String> {
+    let summary = &facts.created;
     let mut insights = vec![format!(
-        "{} incidents were created; {} were resolved in the period (resolution rate {}).",
+        "{} incidents were created in the period; {} of them are closed now (resolution rate {}).",
         summary.total,
-        summary.by_status[crate::incident::Status::Closed.index()],
+        summary.by_status[Status::Closed.index()],
         percent(summary.resolution_rate)
     )];
     if let Some((tactic, count)) = summary.by_tactic.first() {
@@ -739,14 +778,6 @@ fn offline_insights(summary: &Summary) -> Vec<String> {
             summary.without_tactics
         ));
     }
-    let anomalies: Vec<String> = summary
-        .daily
-        .iter()
-        .filter(|day| day.anomaly)
-        .map(|day| format!("{} ({} incidents)", day.date, day.total))
-        .collect();
-    if !anomalies.is_empty() {
-        insights.push(format!("Unusually busy days: {}.", anomalies.join(", ")));
-    }
+    insights.extend(crate::present::unusual_volume(summary));
     insights
 }

@@ -1,7 +1,8 @@
-//! Pure analytics over incident records: breakdowns, resolution rate, time to
-//! triage and resolve, long-unresolved incidents, daily volume with anomalies,
-//! and week-over-week change. No I/O, no clock: the caller passes `now`.
-//! Every figure a message shows comes from here.
+//! Pure analytics over incident records: breakdowns, resolution rate, MTTT and MTTR,
+//! the open backlog with its long-unresolved and High incidents, daily volume with
+//! anomalies, and period-over-period change, gathered in one [`PeriodFacts`] per period.
+//! No I/O, no clock: the caller passes `now`. Every figure a message shows comes from here,
+//! and every view of a period reads the same `PeriodFacts`.
 
 use crate::incident::{Incident, Severity, Status, Tactic};
 use crate::period::Window;
@@ -12,17 +13,40 @@ use std::cmp::Reverse;
 /// Default threshold after which an open incident counts as long-unresolved.
 pub const DEFAULT_LONG_OPEN: Duration = Duration::days(3);
 
-/// Count, mean and median of a set of durations; `None` when the set is empty.
+/// Count, mean and median of a set of durations; `None` when the set is empty. Exports
+/// carry them as whole seconds (`mean_seconds`, `median_seconds`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Durations {
     pub count: usize,
+    #[serde(rename = "mean_seconds", serialize_with = "seconds::optional")]
     pub mean: Option<Duration>,
+    #[serde(rename = "median_seconds", serialize_with = "seconds::optional")]
     pub median: Option<Duration>,
 }
 
-/// An open incident older than the threshold.
+/// Durations in exports as whole seconds, which every consumer reads.
+mod seconds {
+    use chrono::Duration;
+    use serde::Serializer;
+
+    pub fn exact<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(value.num_seconds())
+    }
+
+    pub fn optional<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => exact(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// An open incident as the backlog lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LongOpen {
+pub struct OpenIncident {
     pub number: u64,
     pub title: String,
     pub severity: Severity,
@@ -30,8 +54,24 @@ pub struct LongOpen {
     pub owner: Option<String>,
     pub created: DateTime<Utc>,
     /// `now - created`.
+    #[serde(rename = "age_seconds", serialize_with = "seconds::exact")]
     pub age: Duration,
     pub url: Option<String>,
+}
+
+impl OpenIncident {
+    fn new(incident: &Incident, now: DateTime<Utc>) -> OpenIncident {
+        OpenIncident {
+            number: incident.number,
+            title: incident.title.clone(),
+            severity: incident.severity,
+            status: incident.status,
+            owner: incident.owner.label().map(str::to_string),
+            created: incident.created,
+            age: now - incident.created,
+            url: incident.url.clone(),
+        }
+    }
 }
 
 /// Incidents created on one UTC day.
@@ -41,11 +81,14 @@ pub struct DayVolume {
     /// Indexed by [`Severity::index`].
     pub by_severity: [usize; 4],
     pub total: usize,
+    /// The window covers only part of this day, so its count is not comparable with a
+    /// whole day's: marked in charts, left out of the anomaly baseline, never flagged.
+    pub partial: bool,
     /// See [`flag_anomalies`].
     pub anomaly: bool,
 }
 
-/// The figures for one window.
+/// The figures of the incidents created in one window ("created in this period").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub window: Window,
@@ -58,20 +101,111 @@ pub struct Summary {
     /// `[severity][status]` counts.
     pub status_by_severity: [[usize; 3]; 4],
     /// Incidents per tactic, most frequent first, ties in kill-chain order; zero counts left out.
-    /// An incident with several tactics counts once for each.
+    /// An incident with several tactics counts once for each, so shares add up to more than 100%.
     pub by_tactic: Vec<(Tactic, usize)>,
     /// Incidents created in the window that carry no tactic.
     pub without_tactics: usize,
-    /// Closed / created in the window; `None` when nothing was created.
+    /// Of those created in the window, the share closed now; `None` when nothing was created.
     pub resolution_rate: Option<f64>,
-    /// CreatedTime -> first triage, over incidents created in the window that were triaged.
+    /// Incidents created per day: `total` / the window's length in days; `None` for a
+    /// window shorter than a day, where it would be a guess.
+    pub daily_average: Option<f64>,
+    /// MTTT, mean time to triage: `FirstModifiedTime - CreatedTime` (the Security Operations
+    /// Efficiency workbook), over incidents created in the window that were changed since.
     pub time_to_triage: Durations,
-    /// CreatedTime -> ClosedTime, over incidents created in the window that are closed.
+    /// Creation to the first change by a person (automation left out, see
+    /// [`crate::incident::is_automation`]), over incidents created in the window.
+    pub time_to_first_human_action: Durations,
+    /// MTTR, mean time to respond: `ClosedTime - CreatedTime` (the workbook's time to closure),
+    /// over incidents created in the window that are closed now.
     pub time_to_resolve: Durations,
-    /// Every open incident given (created in the window or before) older than the threshold, oldest first.
-    pub long_unresolved: Vec<LongOpen>,
-    /// One entry per UTC day the window touches, oldest first.
+    /// One entry per UTC day the window touches, oldest first; partial days marked.
     pub daily: Vec<DayVolume>,
+}
+
+/// Open incidents now, whenever they were created ("open backlog now"). Sources return open
+/// incidents created up to [`crate::sources::OPEN_LOOKBACK_DAYS`] before the window's end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backlog {
+    /// When the backlog was counted.
+    pub as_of: DateTime<Utc>,
+    /// Open incidents: New or Active.
+    pub open: usize,
+    /// Of those, by status; indexed by [`Status::index`] (Closed is always 0).
+    pub by_status: [usize; 3],
+    /// By severity; indexed by [`Severity::index`].
+    pub by_severity: [usize; 4],
+    /// Open incidents without an owner.
+    pub unowned: usize,
+    /// The threshold for long-unresolved.
+    #[serde(rename = "long_open_after_seconds", serialize_with = "seconds::exact")]
+    pub long_open_after: Duration,
+    /// Open for longer than `long_open_after`, oldest first.
+    pub long_unresolved: Vec<OpenIncident>,
+    /// Every open High-severity incident, whatever its age, oldest first.
+    pub open_high: Vec<OpenIncident>,
+}
+
+/// Everything a view of one period shows, computed once: the incidents created in the period,
+/// the same figures for the period before, their comparison, and the open backlog now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodFacts {
+    pub window: Window,
+    /// When the facts were computed.
+    pub generated: DateTime<Utc>,
+    pub created: Summary,
+    /// The period of the same length just before; `None` when it was not read.
+    pub previous: Option<Summary>,
+    pub comparison: Option<Comparison>,
+    pub backlog: Backlog,
+    /// Incidents created in the window, most severe and newest first.
+    pub incidents: Vec<Incident>,
+    /// Open incidents, most severe first, then oldest first.
+    pub open: Vec<Incident>,
+}
+
+impl PeriodFacts {
+    /// Computes the facts for `window` from the incidents a source returned for it (created
+    /// in it, or open at its end) and, when given, those returned for the period before.
+    pub fn compute(
+        current: &[Incident],
+        previous: Option<&[Incident]>,
+        window: Window,
+        now: DateTime<Utc>,
+        long_open_after: Duration,
+    ) -> PeriodFacts {
+        let created = summarize(current, window);
+        let previous = previous.map(|incidents| summarize(incidents, window.previous()));
+        let comparison = previous.as_ref().map(|before| compare(&created, before));
+        let mut incidents: Vec<Incident> = current
+            .iter()
+            .filter(|it| window.contains(it.created))
+            .cloned()
+            .collect();
+        incidents.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
+        let mut open: Vec<Incident> = distinct_open(current);
+        open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
+        PeriodFacts {
+            window,
+            generated: now,
+            backlog: backlog(&open, now, long_open_after),
+            created,
+            previous,
+            comparison,
+            incidents,
+            open,
+        }
+    }
+}
+
+/// Open incidents, each once (a caller may pass the same incident twice).
+fn distinct_open(incidents: &[Incident]) -> Vec<Incident> {
+    let mut seen = std::collections::HashSet::new();
+    incidents
+        .iter()
+        .filter(|it| it.status.is_open() && seen.insert(it.number))
+        .cloned()
+        .collect()
 }
 
 /// Change of one figure between two periods.
@@ -93,19 +227,22 @@ pub struct Comparison {
     pub by_tactic: Vec<(Tactic, Trend)>,
     /// Resolution rate difference in percentage points; `None` if either is `None`.
     pub resolution_rate_change_pts: Option<f64>,
-    /// Mean time to triage, current minus previous.
+    /// MTTT, current minus previous.
+    #[serde(
+        rename = "time_to_triage_change_seconds",
+        serialize_with = "seconds::optional"
+    )]
     pub time_to_triage_change: Option<Duration>,
-    /// Mean time to resolve, current minus previous.
+    /// MTTR, current minus previous.
+    #[serde(
+        rename = "time_to_resolve_change_seconds",
+        serialize_with = "seconds::optional"
+    )]
     pub time_to_resolve_change: Option<Duration>,
 }
 
-/// Computes the figures for `window` from `incidents` (which may include older open ones).
-pub fn summarize(
-    incidents: &[Incident],
-    window: Window,
-    now: DateTime<Utc>,
-    long_open_after: Duration,
-) -> Summary {
+/// Computes the figures of the incidents created in `window`; others are ignored.
+pub fn summarize(incidents: &[Incident], window: Window) -> Summary {
     let created: Vec<&Incident> = incidents
         .iter()
         .filter(|incident| window.contains(incident.created))
@@ -134,18 +271,8 @@ pub fn summarize(
     }
     let total = created.len();
     let closed = by_status[Status::Closed.index()];
-    let resolution_rate = (total > 0).then(|| closed as f64 / total as f64);
-    let time_to_triage = durations(created.iter().filter_map(|incident| {
-        incident
-            .first_triaged
-            .map(|triaged| triaged - incident.created)
-    }));
-    let time_to_resolve = durations(
-        created
-            .iter()
-            .filter(|incident| incident.status == Status::Closed)
-            .filter_map(|incident| incident.closed.map(|closed| closed - incident.created)),
-    );
+    let days =
+        window.length().num_milliseconds() as f64 / Duration::days(1).num_milliseconds() as f64;
     Summary {
         window,
         total,
@@ -154,11 +281,54 @@ pub fn summarize(
         status_by_severity,
         by_tactic: rank_tactics(&tactic_counts),
         without_tactics,
-        resolution_rate,
-        time_to_triage,
-        time_to_resolve,
-        long_unresolved: long_unresolved(incidents, now, long_open_after),
+        resolution_rate: (total > 0).then(|| closed as f64 / total as f64),
+        daily_average: (days >= 1.0).then(|| total as f64 / days),
+        time_to_triage: durations(created.iter().filter_map(|it| it.time_to_triage())),
+        time_to_first_human_action: durations(
+            created
+                .iter()
+                .filter_map(|it| it.time_to_first_human_action()),
+        ),
+        time_to_resolve: durations(created.iter().filter_map(|it| it.time_to_resolve())),
         daily: daily_volume(&created, window),
+    }
+}
+
+/// The backlog of `open` incidents (all open, each once) as of `now`.
+fn backlog(open: &[Incident], now: DateTime<Utc>, long_open_after: Duration) -> Backlog {
+    let mut by_status = [0; 3];
+    let mut by_severity = [0; 4];
+    for incident in open {
+        by_status[incident.status.index()] += 1;
+        by_severity[incident.severity.index()] += 1;
+    }
+    let oldest_first = |mut listed: Vec<OpenIncident>| {
+        listed.sort_by(|left, right| {
+            left.created
+                .cmp(&right.created)
+                .then(left.number.cmp(&right.number))
+        });
+        listed
+    };
+    Backlog {
+        as_of: now,
+        open: open.len(),
+        by_status,
+        by_severity,
+        unowned: open.iter().filter(|it| !it.owner.is_assigned()).count(),
+        long_open_after,
+        long_unresolved: oldest_first(
+            open.iter()
+                .filter(|it| now - it.created > long_open_after)
+                .map(|it| OpenIncident::new(it, now))
+                .collect(),
+        ),
+        open_high: oldest_first(
+            open.iter()
+                .filter(|it| it.severity == Severity::High)
+                .map(|it| OpenIncident::new(it, now))
+                .collect(),
+        ),
     }
 }
 
@@ -173,38 +343,7 @@ fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
     ranked
 }
 
-/// Open incidents older than the threshold, oldest first.
-fn long_unresolved(
-    incidents: &[Incident],
-    now: DateTime<Utc>,
-    long_open_after: Duration,
-) -> Vec<LongOpen> {
-    let mut found: Vec<LongOpen> = incidents
-        .iter()
-        .filter(|incident| incident.status.is_open())
-        .filter(|incident| now - incident.created > long_open_after)
-        .map(|incident| LongOpen {
-            number: incident.number,
-            title: incident.title.clone(),
-            severity: incident.severity,
-            status: incident.status,
-            owner: incident.owner.label().map(str::to_string),
-            created: incident.created,
-            age: now - incident.created,
-            url: incident.url.clone(),
-        })
-        .collect();
-    found.sort_by(|left, right| {
-        left.created
-            .cmp(&right.created)
-            .then(left.number.cmp(&right.number))
-    });
-    // The caller may pass the same incident twice (window plus lookback); list it once.
-    found.dedup_by_key(|entry| entry.number);
-    found
-}
-
-/// One entry per UTC day the window touches, with anomalies flagged.
+/// One entry per UTC day the window touches, partial days marked, anomalies flagged.
 fn daily_volume(created: &[&Incident], window: Window) -> Vec<DayVolume> {
     if window.end <= window.start {
         return Vec::new();
@@ -215,11 +354,15 @@ fn daily_volume(created: &[&Incident], window: Window) -> Vec<DayVolume> {
     let mut days: Vec<DayVolume> = first
         .iter_days()
         .take_while(|date| *date <= last)
-        .map(|date| DayVolume {
-            date,
-            by_severity: [0; 4],
-            total: 0,
-            anomaly: false,
+        .map(|date| {
+            let midnight = date.and_time(chrono::NaiveTime::MIN).and_utc();
+            DayVolume {
+                date,
+                by_severity: [0; 4],
+                total: 0,
+                partial: window.start > midnight || window.end < midnight + Duration::days(1),
+                anomaly: false,
+            }
         })
         .collect();
     for incident in created {
@@ -337,17 +480,25 @@ fn from_millis(millis: i128) -> Duration {
     Duration::milliseconds(i64::try_from(millis).unwrap_or(i64::MAX))
 }
 
-/// Marks anomalous days: a day is anomalous when its count exceeds the median of all the
-/// days by more than 3 scaled MADs (MAD x 1.4826, taken as at least 1) and is at least twice the median.
+/// Marks anomalous days: a whole day is anomalous when its count exceeds the median of the
+/// whole days by more than 3 scaled MADs (MAD x 1.4826, taken as at least 1) and is at least
+/// twice that median. Partial days are neither part of the baseline nor flagged.
 pub fn flag_anomalies(days: &mut [DayVolume]) {
-    let totals: Vec<f64> = days.iter().map(|day| day.total as f64).collect();
+    let totals: Vec<f64> = days
+        .iter()
+        .filter(|day| !day.partial)
+        .map(|day| day.total as f64)
+        .collect();
+    for day in days.iter_mut() {
+        day.anomaly = false;
+    }
     let Some(center) = median(totals.clone()) else {
         return;
     };
     let deviations: Vec<f64> = totals.iter().map(|total| (total - center).abs()).collect();
     let mad = median(deviations).unwrap_or(0.0);
     let scaled_mad = (mad * 1.4826).max(1.0);
-    for day in days.iter_mut() {
+    for day in days.iter_mut().filter(|day| !day.partial) {
         let total = day.total as f64;
         day.anomaly = total > center + 3.0 * scaled_mad && total >= 2.0 * center;
     }

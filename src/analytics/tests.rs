@@ -1,7 +1,8 @@
 //! Hand-computed checks of the analytics over tiny incident sets.
 
 use super::*;
-use crate::incident::{Classification, Owner};
+use crate::incident::{Classification, IncidentRow, Owner};
+use crate::period::Period;
 use chrono::{Datelike, TimeZone};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -25,7 +26,8 @@ fn incident(number: u64, created: DateTime<Utc>, severity: Severity, status: Sta
         alert_ids: Vec::new(),
         labels: Vec::new(),
         created,
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified: created,
         closed: None,
         url: None,
@@ -44,6 +46,7 @@ fn day(date_day: u32, total: usize) -> DayVolume {
         date: NaiveDate::from_ymd_opt(2026, 11, date_day).unwrap(),
         by_severity: [0, total, 0, 0],
         total,
+        partial: false,
         anomaly: false,
     }
 }
@@ -61,12 +64,7 @@ fn counts_by_status_severity_tactic_and_both() {
     let mut outside = incident(5, at(10, 9), Severity::High, Status::Active);
     outside.tactics = vec![Tactic::Impact];
 
-    let summary = summarize(
-        &[first, second, third, fourth, outside],
-        week(),
-        at(23, 0),
-        DEFAULT_LONG_OPEN,
-    );
+    let summary = summarize(&[first, second, third, fourth, outside], week());
 
     assert_eq!(summary.total, 4);
     assert_eq!(summary.by_status, [1, 1, 2]);
@@ -89,7 +87,7 @@ fn counts_by_status_severity_tactic_and_both() {
 
 #[test]
 fn empty_period_is_all_zeros_with_no_rates() {
-    let summary = summarize(&[], week(), at(23, 0), DEFAULT_LONG_OPEN);
+    let summary = summarize(&[], week());
     assert_eq!(summary.total, 0);
     assert_eq!(summary.by_status, [0; 3]);
     assert_eq!(summary.by_severity, [0; 4]);
@@ -99,7 +97,7 @@ fn empty_period_is_all_zeros_with_no_rates() {
     assert_eq!(summary.time_to_triage.count, 0);
     assert_eq!(summary.time_to_triage.mean, None);
     assert_eq!(summary.time_to_resolve.median, None);
-    assert!(summary.long_unresolved.is_empty());
+    assert_eq!(summary.daily_average, Some(0.0));
     assert_eq!(summary.daily.len(), 7);
     assert!(
         summary
@@ -112,23 +110,18 @@ fn empty_period_is_all_zeros_with_no_rates() {
 #[test]
 fn triage_and_resolve_means_and_medians() {
     let mut quick = incident(1, at(16, 0), Severity::Low, Status::Closed);
-    quick.first_triaged = Some(at(16, 1));
+    quick.first_modified = Some(at(16, 1));
     quick.closed = Some(at(16, 3));
     let mut slow = incident(2, at(17, 0), Severity::Low, Status::Closed);
-    slow.first_triaged = Some(at(17, 3));
+    slow.first_modified = Some(at(17, 3));
     slow.closed = Some(at(17, 9));
     let mut open = incident(3, at(18, 0), Severity::Low, Status::Active);
-    open.first_triaged = Some(at(18, 8));
-    // Triaged "before" creation: bad data, skipped.
+    open.first_modified = Some(at(18, 8));
+    // Modified "before" creation: bad data, skipped.
     let mut broken = incident(4, at(19, 5), Severity::Low, Status::New);
-    broken.first_triaged = Some(at(19, 1));
+    broken.first_modified = Some(at(19, 1));
 
-    let summary = summarize(
-        &[quick, slow, open, broken],
-        week(),
-        at(23, 0),
-        Duration::days(30),
-    );
+    let summary = summarize(&[quick, slow, open, broken], week());
 
     // Triage: 1 h, 3 h, 8 h.
     assert_eq!(summary.time_to_triage.count, 3);
@@ -139,6 +132,177 @@ fn triage_and_resolve_means_and_medians() {
     assert_eq!(summary.time_to_resolve.mean, Some(Duration::hours(6)));
     assert_eq!(summary.time_to_resolve.median, Some(Duration::hours(6)));
     assert_eq!(summary.resolution_rate, Some(0.5));
+}
+
+#[test]
+fn mttt_follows_the_workbook_and_human_action_skips_automation() {
+    // An automation rule tags both incidents 2 minutes after creation; Dana picks the first
+    // up after 2 hours, nobody has touched the second.
+    let rows = |number: u64, human: Option<DateTime<Utc>>| {
+        let created = at(17, 9);
+        let mut base = incident(number, created, Severity::Medium, Status::New);
+        let mut tagged = base.clone();
+        tagged.last_modified = created + Duration::minutes(2);
+        let mut rows = vec![
+            IncidentRow {
+                time_generated: created,
+                modified_by: Some("Incident created from alert".to_string()),
+                incident: base.clone(),
+            },
+            IncidentRow {
+                time_generated: tagged.last_modified,
+                modified_by: Some("Automation rule - Tag by product".to_string()),
+                incident: tagged,
+            },
+        ];
+        if let Some(time) = human {
+            base.status = Status::Active;
+            base.last_modified = time;
+            rows.push(IncidentRow {
+                time_generated: time,
+                modified_by: Some("dana@contoso.com".to_string()),
+                incident: base,
+            });
+        }
+        rows
+    };
+    let all: Vec<IncidentRow> = rows(1, Some(at(17, 11)))
+        .into_iter()
+        .chain(rows(2, None))
+        .collect();
+    let summary = summarize(&crate::incident::collapse(all), week());
+    // Workbook MTTT: both were first modified 2 minutes after creation.
+    assert_eq!(summary.time_to_triage.count, 2);
+    assert_eq!(summary.time_to_triage.mean, Some(Duration::minutes(2)));
+    // A person acted on one of them, after 2 hours.
+    assert_eq!(summary.time_to_first_human_action.count, 1);
+    assert_eq!(
+        summary.time_to_first_human_action.mean,
+        Some(Duration::hours(2))
+    );
+}
+
+#[test]
+fn a_reopened_incident_has_no_resolve_time() {
+    let mut reopened = incident(1, at(16, 0), Severity::High, Status::Active);
+    reopened.closed = Some(at(16, 5));
+    let mut closed = incident(2, at(17, 0), Severity::High, Status::Closed);
+    closed.closed = Some(at(17, 2));
+    let summary = summarize(&[reopened, closed], week());
+    assert_eq!(summary.time_to_resolve.count, 1);
+    assert_eq!(summary.time_to_resolve.mean, Some(Duration::hours(2)));
+}
+
+#[test]
+fn daily_average_divides_by_the_period_length_not_the_day_buckets() {
+    // 84 incidents in the 7 days from 10:00 on the 16th: 8 calendar days touched.
+    let now = at(23, 10);
+    let window = Period::Week.window(now);
+    let incidents: Vec<Incident> = (0..84)
+        .map(|number| {
+            let created = window.start + Duration::hours(2 * number as i64);
+            incident(number, created, Severity::Low, Status::New)
+        })
+        .collect();
+    let summary = summarize(&incidents, window);
+    assert_eq!(summary.total, 84);
+    assert_eq!(summary.daily.len(), 8);
+    assert_eq!(summary.daily_average, Some(12.0));
+    // 30 days: 252 incidents make 8.4 a day.
+    let month = Period::Month.window(now);
+    let incidents: Vec<Incident> = (0..252)
+        .map(|number| {
+            incident(
+                number,
+                month.start + Duration::hours(2),
+                Severity::Low,
+                Status::New,
+            )
+        })
+        .collect();
+    let average = summarize(&incidents, month).daily_average.unwrap();
+    assert!((average - 8.4).abs() < 1e-9, "{average}");
+    // Under a day there is no daily average.
+    assert_eq!(
+        summarize(&[], Period::Hours(6).window(now)).daily_average,
+        None
+    );
+}
+
+#[test]
+fn partial_days_are_marked_and_never_flagged() {
+    // The week from 10:00 on the 16th: the 16th and 23rd are partial. A burst of 20 in the
+    // three hours of the 23rd and 3 a day otherwise.
+    let now = at(23, 13);
+    let window = Period::Week.window(now);
+    let mut incidents = Vec::new();
+    for date_day in 17..23 {
+        for index in 0..3 {
+            incidents.push(incident(
+                index,
+                at(date_day, 12),
+                Severity::Low,
+                Status::New,
+            ));
+        }
+    }
+    for index in 0..20 {
+        incidents.push(incident(
+            100 + index,
+            at(23, 11),
+            Severity::Low,
+            Status::New,
+        ));
+    }
+    let summary = summarize(&incidents, window);
+    let partial: Vec<u32> = summary
+        .daily
+        .iter()
+        .filter(|day| day.partial)
+        .map(|day| day.date.day())
+        .collect();
+    assert_eq!(partial, vec![16, 23]);
+    assert!(summary.daily.iter().all(|day| !day.anomaly));
+    // The same burst on a whole day is flagged.
+    for index in 0..20 {
+        incidents.push(incident(
+            200 + index,
+            at(19, 11),
+            Severity::Low,
+            Status::New,
+        ));
+    }
+    let flagged: Vec<u32> = summarize(&incidents, window)
+        .daily
+        .iter()
+        .filter(|day| day.anomaly)
+        .map(|day| day.date.day())
+        .collect();
+    assert_eq!(flagged, vec![19]);
+}
+
+#[test]
+fn an_old_open_high_incident_is_in_the_backlog() {
+    let now = at(23, 0);
+    // Opened 60 days ago, still Active: nothing about it is in this week's creations.
+    let lsass = incident(1, now - Duration::days(60), Severity::High, Status::Active);
+    let fresh = incident(2, at(20, 0), Severity::High, Status::New);
+    let closed = incident(3, at(19, 0), Severity::High, Status::Closed);
+    let facts = PeriodFacts::compute(
+        &[lsass, fresh, closed],
+        None,
+        week(),
+        now,
+        DEFAULT_LONG_OPEN,
+    );
+    let open_high: Vec<u64> = facts.backlog.open_high.iter().map(|it| it.number).collect();
+    assert_eq!(open_high, vec![1, 2]);
+    assert_eq!(facts.backlog.open_high[0].age, Duration::days(60));
+    assert_eq!(facts.backlog.open, 2);
+    assert_eq!(facts.backlog.unowned, 2);
+    // Created in the period: the fresh one and the closed one only.
+    assert_eq!(facts.created.total, 2);
+    assert_eq!(facts.incidents.len(), 2);
 }
 
 #[test]
@@ -179,21 +343,27 @@ fn long_unresolved_includes_older_open_incidents_oldest_first() {
     );
     let closed_old = incident(5, at(2, 0), Severity::High, Status::Closed);
 
-    let summary = summarize(
+    let facts = PeriodFacts::compute(
         &[recent_long, boundary, closed_old, just_over, old],
+        None,
         week(),
         now,
         DEFAULT_LONG_OPEN,
     );
 
-    let numbers: Vec<u64> = summary.long_unresolved.iter().map(|it| it.number).collect();
+    let backlog = &facts.backlog;
+    let numbers: Vec<u64> = backlog.long_unresolved.iter().map(|it| it.number).collect();
     assert_eq!(numbers, vec![1, 2, 4]);
-    let oldest = &summary.long_unresolved[0];
+    let oldest = &backlog.long_unresolved[0];
     assert_eq!(oldest.age, Duration::days(22));
     assert_eq!(oldest.owner.as_deref(), Some("Dana Analyst"));
     assert_eq!(oldest.status, Status::Active);
-    // The older incidents are listed but not counted in the window's totals.
-    assert_eq!(summary.total, 3);
+    // Four open incidents, one with an owner.
+    assert_eq!(backlog.open, 4);
+    assert_eq!(backlog.unowned, 3);
+    assert_eq!(backlog.by_status, [3, 1, 0]);
+    // The older incidents are in the backlog, not in the period's creations.
+    assert_eq!(facts.created.total, 3);
 }
 
 #[test]
@@ -212,8 +382,9 @@ fn daily_volume_by_severity_with_one_spike() {
             incidents.push(incident(number, at(date_day, 10), severity, Status::New));
         }
     }
-    let summary = summarize(&incidents, week(), at(23, 0), DEFAULT_LONG_OPEN);
+    let summary = summarize(&incidents, week());
     assert_eq!(summary.daily.len(), 7);
+    assert!(summary.daily.iter().all(|day| !day.partial));
     assert_eq!(
         summary.daily[0].date,
         NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()
@@ -236,10 +407,12 @@ fn daily_volume_touches_partial_days() {
         start: at(16, 10),
         end: at(18, 10),
     };
-    let summary = summarize(&[], window, at(18, 10), DEFAULT_LONG_OPEN);
+    let summary = summarize(&[], window);
     assert_eq!(summary.daily.len(), 3);
+    let partial: Vec<bool> = summary.daily.iter().map(|day| day.partial).collect();
+    assert_eq!(partial, vec![true, false, true]);
     // Ending exactly at midnight does not touch the next day.
-    let summary = summarize(&[], week(), at(23, 0), DEFAULT_LONG_OPEN);
+    let summary = summarize(&[], week());
     assert_eq!(
         summary.daily.last().map(|day| day.date),
         NaiveDate::from_ymd_opt(2026, 11, 22)
@@ -275,18 +448,17 @@ fn compare_handles_zero_previous() {
     let mut current_incident = incident(1, at(20, 0), Severity::High, Status::Closed);
     current_incident.tactics = vec![Tactic::Execution];
     current_incident.classification = Some(Classification::TruePositive);
-    current_incident.first_triaged = Some(at(20, 2));
+    current_incident.first_modified = Some(at(20, 2));
     current_incident.closed = Some(at(20, 4));
     let mut second = incident(2, at(20, 0), Severity::Medium, Status::New);
     second.tactics = vec![Tactic::Execution];
     let mut before = incident(3, at(12, 0), Severity::Medium, Status::Closed);
     before.tactics = vec![Tactic::Impact];
-    before.first_triaged = Some(at(12, 5));
+    before.first_modified = Some(at(12, 5));
     before.closed = Some(at(12, 6));
     let all = [current_incident, second, before];
-    let now = at(23, 0);
-    let current = summarize(&all, week(), now, DEFAULT_LONG_OPEN);
-    let previous = summarize(&all, week().previous(), now, DEFAULT_LONG_OPEN);
+    let current = summarize(&all, week());
+    let previous = summarize(&all, week().previous());
 
     let comparison = compare(&current, &previous);
 
@@ -327,7 +499,7 @@ fn compare_handles_zero_previous() {
     assert_eq!(comparison.time_to_triage_change, Some(Duration::hours(-3)));
     assert_eq!(comparison.time_to_resolve_change, Some(Duration::hours(-2)));
 
-    let empty = summarize(&[], week().previous().previous(), now, DEFAULT_LONG_OPEN);
+    let empty = summarize(&[], week().previous().previous());
     let against_empty = compare(&current, &empty);
     assert_eq!(against_empty.total.change_pct, None);
     assert_eq!(against_empty.resolution_rate_change_pts, None);
@@ -353,7 +525,7 @@ mod properties {
                         Severity::ALL[severity],
                         Status::ALL[status],
                     );
-                    it.first_triaged = triage.map(|delay| created + Duration::hours(delay));
+                    it.first_modified = triage.map(|delay| created + Duration::hours(delay));
                     if it.status == Status::Closed {
                         it.closed = Some(created + Duration::hours(triage.unwrap_or(1).abs() + 1));
                     }
@@ -374,7 +546,8 @@ mod properties {
             0..60,
         )) {
             let incidents = build(&specs);
-            let summary = summarize(&incidents, week(), at(23, 0), DEFAULT_LONG_OPEN);
+            let facts = PeriodFacts::compute(&incidents, None, week(), at(23, 0), DEFAULT_LONG_OPEN);
+            let summary = &facts.created;
             let in_window = incidents.iter().filter(|it| week().contains(it.created)).count();
             prop_assert_eq!(summary.total, in_window);
             prop_assert_eq!(summary.by_status.iter().sum::<usize>(), in_window);
@@ -395,7 +568,10 @@ mod properties {
             if let (Some(mean), Some(median)) = (summary.time_to_triage.mean, summary.time_to_triage.median) {
                 prop_assert!(mean >= Duration::zero() && median >= Duration::zero());
             }
-            prop_assert!(summary.long_unresolved.windows(2).all(|pair| pair[0].created <= pair[1].created));
+            prop_assert!(facts.backlog.long_unresolved.windows(2).all(|pair| pair[0].created <= pair[1].created));
+            let open = incidents.iter().filter(|it| it.status.is_open()).count();
+            prop_assert_eq!(facts.backlog.open, open);
+            prop_assert_eq!(facts.backlog.by_severity.iter().sum::<usize>(), open);
         }
     }
 }

@@ -7,10 +7,11 @@ pub mod permissions;
 pub mod recommend;
 pub mod views;
 
-use crate::analytics::{self, DEFAULT_LONG_OPEN};
+use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
+use crate::incident::Incident;
 use crate::period::Window;
 use crate::reply::Reply;
-use crate::report::{self, ReportAdvice, WeeklyReport};
+use crate::report::{self, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError};
@@ -131,26 +132,43 @@ impl Bot {
         }
     }
 
-    /// Builds the incident report for `window`: one query for it and one for the period before,
-    /// then the advice sections (offline knowledge base when no model is configured).
+    /// The facts of `window` for the incidents `keep` accepts: one query for the window and,
+    /// when `with_previous`, one for the period before, run together. Every view of a period
+    /// (`/incidents`, `/report`, `/recommend week`, the export) is built from this.
+    pub async fn period_facts(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+        with_previous: bool,
+        keep: impl Fn(&Incident) -> bool,
+    ) -> Result<PeriodFacts, BotError> {
+        let previous_window = window.previous();
+        let (current, previous) = tokio::join!(self.source.incidents(window), async {
+            match with_previous {
+                true => self.source.incidents(previous_window).await.map(Some),
+                false => Ok(None),
+            }
+        });
+        let current: Vec<Incident> = current?.into_iter().filter(|it| keep(it)).collect();
+        let previous: Option<Vec<Incident>> =
+            previous?.map(|found| found.into_iter().filter(|it| keep(it)).collect());
+        Ok(PeriodFacts::compute(
+            &current,
+            previous.as_deref(),
+            window,
+            now,
+            self.settings.long_open_after,
+        ))
+    }
+
+    /// Builds the incident report for `window`: its facts with the period before, then the
+    /// advice built from those same facts (offline knowledge base when no model is configured).
     pub async fn weekly_report(
         &self,
         window: Window,
         now: DateTime<Utc>,
     ) -> Result<WeeklyReport, BotError> {
-        let (current, previous) = tokio::join!(
-            self.source.incidents(window),
-            self.source.incidents(window.previous())
-        );
-        let (current, previous) = (current?, previous?);
-        let mut report = report::build(
-            &current,
-            &previous,
-            window,
-            now,
-            self.settings.long_open_after,
-            ReportAdvice::default(),
-        );
+        let facts = self.period_facts(window, now, true, |_| true).await?;
         let offline;
         let advisor = match &self.advisor {
             Some(advisor) => advisor.as_ref(),
@@ -159,26 +177,8 @@ impl Bot {
                 &offline
             }
         };
-        let advice = advisor
-            .weekly_recommendations(&report.summary, Some(&report.comparison), &report.incidents)
-            .await;
-        let sourced = |items: Vec<crate::advice::Recommendation>| {
-            items
-                .into_iter()
-                .map(|item| report::SourcedRecommendation {
-                    text: item.text,
-                    source: item.source.to_string(),
-                })
-                .collect()
-        };
-        report.advice = ReportAdvice {
-            posture: sourced(advice.posture_from_defender),
-            threat_intel: sourced(advice.from_threat_intel),
-            response_steps: advice.mttt_mttr_steps,
-            insights: advice.operational_insights,
-            note: advice.note,
-        };
-        Ok(report)
+        let advice = advisor.weekly_recommendations(&facts).await;
+        Ok(WeeklyReport { facts, advice })
     }
 
     async fn ask_confirmation(
@@ -288,24 +288,15 @@ impl Bot {
             Command::Help { topic } => Ok(views::help(topic)),
             Command::Incidents(query) => {
                 let window = query.period.window(now);
-                let incidents = self.source.incidents(window).await?;
-                let filtered: Vec<_> = incidents
-                    .into_iter()
-                    .filter(|it| {
+                let facts = self
+                    .period_facts(window, now, false, |it| {
                         query
                             .severity
                             .is_none_or(|severity| it.severity == severity)
+                            && query.status.is_none_or(|status| it.status == status)
                     })
-                    .filter(|it| query.status.is_none_or(|status| it.status == status))
-                    .collect();
-                let summary =
-                    analytics::summarize(&filtered, window, now, self.settings.long_open_after);
-                Ok(views::incidents(
-                    &query,
-                    &summary,
-                    &filtered,
-                    self.settings.page_size,
-                ))
+                    .await?;
+                Ok(views::incidents(&query, &facts, self.settings.page_size))
             }
             Command::Incident { number } => {
                 let detail = self.source.incident(number).await?;
@@ -380,7 +371,8 @@ mod tests {
             alert_ids: vec![],
             labels: vec![],
             created,
-            first_triaged: None,
+            first_modified: None,
+            first_human_action: None,
             last_modified: created,
             closed: None,
             url: None,

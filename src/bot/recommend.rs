@@ -3,11 +3,12 @@
 
 use super::command::Target;
 use super::{Bot, BotError, Request};
-use crate::advice::{Advisor, IncidentAdvice, Recommendation, Source, WeeklyAdvice};
-use crate::analytics;
+use crate::advice::{Advisor, IncidentAdvice, Recommendation, Source};
 use crate::incident::Incident;
 use crate::period::Period;
+use crate::present;
 use crate::reply::{Action, Block, Cell, Column, Reply, Table};
+use crate::report::WeeklyReport;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -32,19 +33,8 @@ pub async fn run(
             Ok(incident(&detail.incident, &advice))
         }
         Target::Period(period) => {
-            let window = period.window(now);
-            let previous_window = window.previous();
-            let incidents = bot.source.incidents(window).await?;
-            let previous = bot.source.incidents(previous_window).await?;
-            let long_open = bot.settings.long_open_after;
-            let summary = analytics::summarize(&incidents, window, now, long_open);
-            let previous_summary =
-                analytics::summarize(&previous, previous_window, window.start, long_open);
-            let comparison = analytics::compare(&summary, &previous_summary);
-            let advice = advisor
-                .weekly_recommendations(&summary, Some(&comparison), &incidents)
-                .await;
-            Ok(weekly(period, &advice))
+            let report = bot.weekly_report(period.window(now), now).await?;
+            Ok(weekly(period, &report))
         }
     }
 }
@@ -100,14 +90,19 @@ pub fn incident(incident: &Incident, advice: &IncidentAdvice) -> Reply {
     ))
 }
 
-/// The reply to `/recommend week|Nd`.
-pub fn weekly(period: Period, advice: &WeeklyAdvice) -> Reply {
+/// The reply to `/recommend week|Nd`: the period's headline figures (the same as in
+/// `/incidents` and `/report`), then the advice built from those facts.
+pub fn weekly(period: Period, report: &WeeklyReport) -> Reply {
+    let advice = &report.advice;
     let mut reply = Reply::titled(format!("Posture recommendations for {period}"));
+    for block in present::headline_blocks(&report.facts) {
+        reply = reply.with(block);
+    }
     reply = section(
         reply,
         "Security posture recommendations from Defender XDR",
         &advice.posture_from_defender,
-        "No Defender XDR recommended actions for this period.",
+        "No Defender XDR recommended actions for the open incidents or this period's true positives.",
     );
     reply = section(
         reply,
@@ -116,10 +111,7 @@ pub fn weekly(period: Period, advice: &WeeklyAdvice) -> Reply {
         "No MITRE tactics were recorded in this period.",
     );
     for (heading, lines) in [
-        (
-            "Reducing time to triage and resolve",
-            &advice.mttt_mttr_steps,
-        ),
+        ("Steps to reduce MTTT and MTTR", &advice.mttt_mttr_steps),
         ("Trends", &advice.trend_notes),
         ("Operational insights", &advice.operational_insights),
     ] {
@@ -133,7 +125,7 @@ pub fn weekly(period: Period, advice: &WeeklyAdvice) -> Reply {
     if let Some(note) = &advice.note {
         reply = reply.with(Block::Note(note.clone()));
     }
-    reply
+    reply.with(Block::Note(present::definitions(&report.facts)))
 }
 
 fn section(reply: Reply, title: &str, rows: &[Recommendation], empty: &str) -> Reply {
@@ -177,10 +169,15 @@ pub fn source_label(source: Source) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advice::WeeklyAdvice;
+    use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
     use crate::incident::Tactic;
 
     #[test]
     fn weekly_reply_has_the_two_report_tables() {
+        let now = chrono::Utc::now();
+        let window = Period::Week.window(now);
+        let facts = PeriodFacts::compute(&[], None, window, now, DEFAULT_LONG_OPEN);
         let advice = WeeklyAdvice {
             posture_from_defender: vec![Recommendation {
                 text: "Turn on tamper protection".to_string(),
@@ -190,10 +187,10 @@ mod tests {
                 text: "Enforce MFA".to_string(),
                 source: Source::OfflineKnowledgeBase(Tactic::InitialAccess),
             }],
-            mttt_mttr_steps: vec!["Mean time to triage is 1h 0m".to_string()],
+            mttt_mttr_steps: vec!["MTTT (mean time to triage) is 1h".to_string()],
             ..WeeklyAdvice::default()
         };
-        let reply = weekly(Period::Week, &advice);
+        let reply = weekly(Period::Week, &WeeklyReport { facts, advice });
         let titles: Vec<_> = reply
             .blocks
             .iter()
@@ -212,7 +209,7 @@ mod tests {
         assert!(
             reply
                 .blocks
-                .contains(&Block::Text("Mean time to triage is 1h 0m".to_string()))
+                .contains(&Block::Text("MTTT (mean time to triage) is 1h".to_string()))
         );
     }
 }

@@ -1,12 +1,13 @@
-//! Builds `Reply` documents from analytics figures and incident records.
-//! Formatting of numbers, durations and percentages lives here.
+//! Builds the chat `Reply` documents: help, errors, `/incidents` and `/incident N`.
+//! Figures come from analytics; their formatting and shared blocks from `present`.
 
 use super::BotError;
 use super::command::{Command, IncidentsQuery, UsageError, Verb};
-use crate::analytics::Summary;
-use crate::incident::{Incident, Severity, Status};
+use crate::analytics::{OpenIncident, PeriodFacts};
+use crate::incident::Incident;
 use crate::present::{
-    daily_chart, duration, incident_row, mean, percent, severity_tone, status_by_severity, tactics,
+    TACTIC_NOTE, daily_blocks, definitions, duration, headline_blocks, incidents_table,
+    open_incidents_table, severity_tone, status_by_severity, tactics,
 };
 use crate::reply::{Action, ActionStyle, Block, Cell, Column, Fact, Page, Reply, Table};
 use crate::sources::{IncidentDetail, SourceError};
@@ -70,13 +71,11 @@ pub fn not_available(command: &Command) -> Reply {
     )))
 }
 
-/// The `/incidents` card.
-pub fn incidents(
-    query: &IncidentsQuery,
-    summary: &Summary,
-    incidents: &[Incident],
-    page_size: usize,
-) -> Reply {
+/// The `/incidents` card: the period's headline figures (created in the period, and the
+/// open backlog now), breakdowns of the incidents created, then a paged list: every open
+/// High-severity incident whatever its age, or, when filtered, the matching incidents created.
+pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) -> Reply {
+    let summary = &facts.created;
     let mut title = format!("Incidents, {}", query.period);
     if let Some(severity) = query.severity {
         title.push_str(&format!(", {severity} severity"));
@@ -84,79 +83,56 @@ pub fn incidents(
     if let Some(status) = query.status {
         title.push_str(&format!(", {status}"));
     }
-    let open = summary.by_status[Status::New.index()] + summary.by_status[Status::Active.index()];
-    let mut reply = Reply::titled(title).with(Block::Facts(vec![
-        Fact::new("Created", summary.total),
-        Fact::new("Open", open),
-        Fact::new("Closed", summary.by_status[Status::Closed.index()]),
-        Fact::new("Resolution rate", percent(summary.resolution_rate)),
-        Fact::new("Mean time to triage", mean(&summary.time_to_triage)),
-        Fact::new("Mean time to resolve", mean(&summary.time_to_resolve)),
-        Fact::new("Unresolved for long", summary.long_unresolved.len()),
-    ]));
+    let mut reply = Reply::titled(title);
+    for block in headline_blocks(facts) {
+        reply = reply.with(block);
+    }
     if summary.total == 0 {
-        return reply.with(Block::Text(
+        reply = reply.with(Block::Text(
             "No incidents were created in this period.".to_string(),
         ));
-    }
-    reply = reply
-        .with(Block::Heading("Status by severity".to_string()))
-        .with(Block::Table(status_by_severity(summary)))
-        .with(Block::Heading("MITRE ATT&CK tactics".to_string()))
-        .with(Block::Table(tactics(summary)))
-        .with(Block::Chart(daily_chart(summary)));
-    let anomalies: Vec<String> = summary
-        .daily
-        .iter()
-        .filter(|day| day.anomaly)
-        .map(|day| format!("{} ({} incidents)", day.date.format("%a %d %b"), day.total))
-        .collect();
-    if !anomalies.is_empty() {
-        reply = reply.with(Block::Alert(format!(
-            "Unusual volume on {}.",
-            anomalies.join(", ")
-        )));
+    } else {
+        reply = reply
+            .with(Block::Heading(
+                "Status by severity (created in this period)".to_string(),
+            ))
+            .with(Block::Table(status_by_severity(summary)))
+            .with(Block::Heading(
+                "MITRE ATT&CK tactics (created in this period)".to_string(),
+            ))
+            .with(Block::Table(tactics(summary)))
+            .with(Block::Note(TACTIC_NOTE.to_string()));
+        for block in daily_blocks(summary) {
+            reply = reply.with(block);
+        }
     }
 
     let filtered = query.severity.is_some() || query.status.is_some();
-    let mut listed: Vec<&Incident> = incidents
-        .iter()
-        .filter(|it| summary.window.contains(it.created))
-        .filter(|it| filtered || (it.severity == Severity::High && it.status.is_open()))
-        .collect();
-    listed.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
-    let heading = if filtered {
-        "Incidents"
-    } else {
-        "Open high-severity incidents"
+    let total = match filtered {
+        true => facts.incidents.len(),
+        false => facts.backlog.open_high.len(),
     };
-    let page_count = listed.len().div_ceil(page_size.max(1)).max(1);
+    let page_count = total.div_ceil(page_size.max(1)).max(1);
     let page = query.page.min(page_count);
-    let rows: Vec<Vec<Cell>> = listed
-        .iter()
-        .skip((page - 1) * page_size)
-        .take(page_size)
-        .map(|it| incident_row(it))
-        .collect();
-    if rows.is_empty() {
-        reply = reply
-            .with(Block::Heading(heading.to_string()))
-            .with(Block::Text("None.".to_string()));
+    let shown = (page - 1) * page_size..(page * page_size).min(total);
+    let (heading, table) = if filtered {
+        let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
+        (
+            "Incidents (created in this period)",
+            incidents_table(&listed),
+        )
     } else {
-        reply = reply
-            .with(Block::Heading(heading.to_string()))
-            .with(Block::Table(Table {
-                title: None,
-                columns: vec![
-                    Column::right("#"),
-                    Column::left("Title"),
-                    Column::left("Severity"),
-                    Column::left("Status"),
-                    Column::left("Owner"),
-                ],
-                rows,
-            }));
-    }
+        let listed: Vec<&OpenIncident> = facts.backlog.open_high[shown].iter().collect();
+        (
+            "Open High-severity incidents (open backlog now, any age)",
+            open_incidents_table(None, &listed),
+        )
+    };
+    reply = reply.with(Block::Heading(heading.to_string()));
+    reply = reply.with(match table.rows.is_empty() {
+        true => Block::Text("None.".to_string()),
+        false => Block::Table(table),
+    });
     if page_count > 1 {
         reply.page = Some(Page {
             number: page,
@@ -173,6 +149,7 @@ pub fn incidents(
         }
     }
     reply
+        .with(Block::Note(definitions(facts)))
         .with_action(Action::new(
             "Recommendations",
             format!("/recommend {}", period_word(query)),
@@ -217,11 +194,14 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     if let Some(classification) = it.classification {
         facts.push(Fact::new("Classification", classification));
     }
-    if let Some(triaged) = it.first_triaged {
-        facts.push(Fact::new("Time to triage", duration(triaged - it.created)));
+    if let Some(triage) = it.time_to_triage() {
+        facts.push(Fact::new("Time to triage", duration(triage)));
     }
-    if let Some(closed) = it.closed {
-        facts.push(Fact::new("Time to resolve", duration(closed - it.created)));
+    if let Some(human) = it.time_to_first_human_action() {
+        facts.push(Fact::new("Time to first human action", duration(human)));
+    }
+    if let Some(resolve) = it.time_to_resolve() {
+        facts.push(Fact::new("Time to resolve", duration(resolve)));
     }
     let mut reply =
         Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));

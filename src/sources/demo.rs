@@ -34,6 +34,16 @@ pub fn rows(now: DateTime<Utc>, count: usize, seed: u64) -> Vec<IncidentRow> {
     generate::rows(now, count, seed)
 }
 
+/// The end of the UTC day holding `now`, where the demo's generated history ends.
+pub fn anchor(now: DateTime<Utc>) -> DateTime<Utc> {
+    let midnight = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|tomorrow| tomorrow.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc());
+    midnight.unwrap_or(now)
+}
+
 /// One incident as the demo keeps it, with what changes from chat add.
 struct Entry {
     incident: Incident,
@@ -61,9 +71,14 @@ impl DemoSource {
         DemoSource::with_count(now, STANDARD_COUNT)
     }
 
-    /// A demo set of `incident_count` incidents, for benchmarks and load tests.
+    /// A demo set of `incident_count` incidents as they stand at `now`, for benchmarks and
+    /// load tests. The set is generated up to [`anchor`]`(now)` and what happens after `now`
+    /// is held back, so an incident number names the same incident all day long.
     pub fn with_count(now: DateTime<Utc>, incident_count: usize) -> DemoSource {
-        let entries = incident::collapse(rows(now, incident_count, SEED))
+        let happened = rows(anchor(now), incident_count, SEED)
+            .into_iter()
+            .filter(|row| row.time_generated <= now);
+        let entries = incident::collapse(happened)
             .into_iter()
             .map(|incident| {
                 let comments = detail::comments(&incident, now);
@@ -206,9 +221,9 @@ impl IncidentSource for DemoSource {
         if let Some(comment) = &update.classification_comment {
             incident.classification_comment = Some(comment.clone());
         }
-        if incident.first_triaged.is_none() && incident.shows_triage() {
-            incident.first_triaged = Some(time);
-        }
+        // Changes from chat are a person's: the first one ends triage both ways.
+        incident.first_modified.get_or_insert(time);
+        incident.first_human_action.get_or_insert(time);
         incident.last_modified = time;
         entry.version += 1;
         Ok(entry.incident.clone())
@@ -233,7 +248,8 @@ impl IncidentSource for DemoSource {
             status: Status::New,
             classification: None,
             classification_comment: None,
-            first_triaged: owner.is_assigned().then_some(created),
+            first_modified: None,
+            first_human_action: None,
             owner,
             tactics: Vec::new(),
             techniques: Vec::new(),

@@ -6,9 +6,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use secrecy::SecretString;
 use sentinel_bot::advice::llm::LlmClient;
 use sentinel_bot::advice::{Advisor, IncidentAdvice, Source, prompt};
-use sentinel_bot::analytics::{Comparison, Durations, Summary, Trend};
+use sentinel_bot::analytics::{Comparison, Durations, PeriodFacts, Summary, Trend};
 use sentinel_bot::bot::{Bot, Request, Settings};
 use sentinel_bot::config::{LlmConfig, LlmProvider};
+use sentinel_bot::incident::Classification;
 use sentinel_bot::incident::{Incident, Owner, Severity, Status, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::reply::{Block, Reply};
@@ -45,7 +46,8 @@ fn incident(number: u64, title: &str) -> Incident {
         alert_ids: vec!["a1".to_string()],
         labels: Vec::new(),
         created: now() - Duration::hours(5),
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified: now() - Duration::hours(1),
         closed: None,
         url: None,
@@ -635,13 +637,30 @@ fn summary() -> Summary {
             mean: Some(Duration::minutes(370)),
             median: Some(Duration::minutes(125)),
         },
+        time_to_first_human_action: Durations {
+            count: 28,
+            mean: Some(Duration::minutes(410)),
+            median: Some(Duration::minutes(150)),
+        },
         time_to_resolve: Durations {
             count: 26,
             mean: Some(Duration::hours(52)),
             median: Some(Duration::hours(20)),
         },
-        long_unresolved: Vec::new(),
+        daily_average: Some(6.0),
         daily: Vec::new(),
+    }
+}
+
+/// The period's facts as the figures above give them, with `incidents` created in it and
+/// `open` as the backlog.
+fn facts(incidents: Vec<Incident>, open: Vec<Incident>) -> PeriodFacts {
+    let computed = PeriodFacts::compute(&open, None, summary().window, now(), Duration::days(3));
+    PeriodFacts {
+        created: summary(),
+        comparison: Some(comparison()),
+        incidents,
+        ..computed
     }
 }
 
@@ -667,7 +686,7 @@ async fn weekly_advice_offline_uses_measured_figures() {
     let advisor = Advisor::new(None, FakeIntel::unlicensed());
 
     let advice = advisor
-        .weekly_recommendations(&summary(), Some(&comparison()), &incidents)
+        .weekly_recommendations(&facts(incidents.clone(), incidents))
         .await;
 
     assert_eq!(advice.posture_from_defender.len(), 2);
@@ -680,7 +699,7 @@ async fn weekly_advice_offline_uses_measured_figures() {
     assert_eq!(advice.from_threat_intel.len(), 4);
     assert!(
         advice.mttt_mttr_steps[0]
-            .starts_with("Mean time to triage is 6h 10m (median 2h 5m, over 30 incidents)")
+            .starts_with("MTTT (mean time to triage) is 6h 10m (median 2h 5m, over 30 incidents)")
     );
     assert!(
         advice
@@ -692,7 +711,7 @@ async fn weekly_advice_offline_uses_measured_figures() {
         advice
             .mttt_mttr_steps
             .iter()
-            .any(|step| step == "Mean time to triage rose by 40m since the previous period.")
+            .any(|step| step == "MTTT rose by 40m since the previous period.")
     );
     assert_eq!(
         advice.trend_notes[0],
@@ -703,6 +722,104 @@ async fn weekly_advice_offline_uses_measured_figures() {
     assert!(
         note.contains("offline MITRE ATT&CK knowledge base"),
         "{note}"
+    );
+}
+
+/// Threat intelligence double that gives each incident a containment and a review action,
+/// and records the techniques asked about per tactic.
+#[derive(Default)]
+struct RecordingIntel {
+    asked: Mutex<Vec<(Tactic, Vec<String>)>>,
+}
+
+#[async_trait]
+impl ThreatIntel for RecordingIntel {
+    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+        Ok(vec![
+            format!("Isolate the device named in incident {}", incident.number),
+            format!(
+                "Review the sign-in logs behind incident {}",
+                incident.number
+            ),
+        ])
+    }
+
+    async fn tactic_intel(
+        &self,
+        tactic: Tactic,
+        techniques: &[String],
+    ) -> Result<Vec<Intel>, SourceError> {
+        self.asked
+            .lock()
+            .expect("lock")
+            .push((tactic, techniques.to_vec()));
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn posture_comes_from_open_incidents_first_and_closed_ones_give_no_containment() {
+    let mut ransomware = incident(7, "Ransomware on FS01");
+    ransomware.created = now() - Duration::days(25);
+    ransomware.status = Status::Active;
+    let closed = |number, classification| {
+        let mut it = incident(number, "Closed in the period");
+        it.status = Status::Closed;
+        it.classification = Some(classification);
+        it.closed = Some(now() - Duration::hours(2));
+        it
+    };
+    let false_positive = closed(8, Classification::FalsePositive);
+    let true_positive = closed(9, Classification::TruePositive);
+    let intel = Arc::new(RecordingIntel::default());
+    let advisor = Advisor::new(None, intel);
+
+    let advice = advisor
+        .weekly_recommendations(&facts(
+            vec![false_positive, true_positive],
+            vec![ransomware],
+        ))
+        .await;
+
+    let texts: Vec<&str> = advice
+        .posture_from_defender
+        .iter()
+        .map(|it| it.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            "Isolate the device named in incident 7",
+            "Review the sign-in logs behind incident 7",
+            "Review the sign-in logs behind incident 9",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn techniques_are_asked_about_under_the_tactics_attack_assigns_them() {
+    let mut phishing = incident(1, "Phishing link clicked");
+    phishing.techniques = vec!["T1566.002".to_string(), "T1204.001".to_string()];
+    let mut psexec = incident(2, "PsExec to a server");
+    psexec.tactics = vec![Tactic::Execution, Tactic::LateralMovement];
+    psexec.techniques = vec!["T1570".to_string(), "T1569.002".to_string()];
+    let intel = Arc::new(RecordingIntel::default());
+    let advisor = Advisor::new(None, intel.clone());
+
+    advisor
+        .weekly_recommendations(&facts(vec![phishing, psexec], Vec::new()))
+        .await;
+
+    let asked = intel.asked.lock().expect("lock").clone();
+    assert_eq!(
+        asked,
+        vec![
+            (Tactic::InitialAccess, vec!["T1566.002".to_string()]),
+            (
+                Tactic::Execution,
+                vec!["T1204.001".to_string(), "T1569.002".to_string()]
+            ),
+        ]
     );
 }
 
@@ -719,7 +836,7 @@ async fn weekly_model_insights_are_grounded_in_the_aggregates() {
     let advisor = Advisor::new(Some(client(&server)), FakeIntel::unlicensed());
 
     let advice = advisor
-        .weekly_recommendations(&summary(), Some(&comparison()), &[])
+        .weekly_recommendations(&facts(Vec::new(), Vec::new()))
         .await;
 
     assert_eq!(

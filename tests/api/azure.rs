@@ -160,7 +160,12 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
     assert_eq!(phishing.alert_ids.len(), 2);
     assert_eq!(phishing.labels, vec!["phishing".to_string()]);
     assert_eq!(phishing.created, time("2026-11-17T08:00:00Z"));
-    assert_eq!(phishing.first_triaged, Some(time("2026-11-17T08:20:00Z")));
+    // FirstModifiedTime (the workbook's triage) and the query's first change by a person.
+    assert_eq!(phishing.first_modified, Some(time("2026-11-17T08:20:00Z")));
+    assert_eq!(
+        phishing.first_human_action,
+        Some(time("2026-11-17T08:45:00Z"))
+    );
     assert_eq!(phishing.closed, Some(time("2026-11-18T09:30:00Z")));
     assert_eq!(
         phishing.url.as_deref(),
@@ -170,7 +175,8 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
     let untouched = &incidents[2];
     assert_eq!(untouched.status, Status::New);
     assert!(!untouched.owner.is_assigned());
-    assert_eq!(untouched.first_triaged, None);
+    assert_eq!(untouched.first_modified, None);
+    assert_eq!(untouched.first_human_action, None);
     assert_eq!(untouched.closed, None);
 
     // "Critical" is no Sentinel severity: the field falls back, the incident stays.
@@ -317,13 +323,15 @@ fn generated_rows(count: u64) -> Vec<IncidentRow> {
                 alert_ids: vec![format!("alert-{number}")],
                 labels: Vec::new(),
                 created,
-                first_triaged: triaged.then(|| created + Duration::minutes(10)),
+                first_modified: triaged.then(|| created + Duration::minutes(10)),
+                first_human_action: triaged.then(|| created + Duration::minutes(10)),
                 last_modified: created + Duration::hours(1),
                 closed: (status == Status::Closed).then(|| created + Duration::hours(1)),
                 url: Some(format!("https://portal.azure.com/#incident/{number}")),
             };
             IncidentRow {
                 time_generated: created + Duration::hours(1),
+                modified_by: None,
                 incident,
             }
         })

@@ -4,6 +4,7 @@ mod advice;
 mod app;
 mod azure;
 mod cards;
+mod figures;
 mod metrics;
 mod render;
 mod schedule;

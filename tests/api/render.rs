@@ -2,7 +2,7 @@
 //! and golden snapshots of every renderer on one sample reply.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use sentinel_bot::analytics::{DayVolume, Durations, Summary};
+use sentinel_bot::analytics::{DEFAULT_LONG_OPEN, DayVolume, Durations, PeriodFacts, Summary};
 use sentinel_bot::bot::BotError;
 use sentinel_bot::bot::command::{IncidentsQuery, UsageError, Verb};
 use sentinel_bot::bot::views;
@@ -123,16 +123,34 @@ fn summary() -> Summary {
         without_tactics: 1,
         resolution_rate: Some(0.4),
         time_to_triage: durations,
+        time_to_first_human_action: durations,
         time_to_resolve: durations,
-        long_unresolved: Vec::new(),
+        daily_average: Some(5.0 / 7.0),
         daily: (16..23)
             .map(|day| DayVolume {
                 date: NaiveDate::from_ymd_opt(2026, 11, day).expect("valid day"),
                 by_severity: [1, 0, 1, 0],
                 total: 2,
+                partial: false,
                 anomaly: day == 20,
             })
             .collect(),
+    }
+}
+
+/// The facts of the sample week: its summary and an empty backlog.
+fn facts() -> PeriodFacts {
+    let created = summary();
+    let computed = PeriodFacts::compute(
+        &[],
+        None,
+        created.window,
+        created.window.end,
+        DEFAULT_LONG_OPEN,
+    );
+    PeriodFacts {
+        created,
+        ..computed
     }
 }
 
@@ -155,7 +173,7 @@ fn all_replies() -> Vec<Reply> {
         views::help(Some(Verb::Recommend)),
         views::usage_error(&usage),
         views::error(&BotError::Usage(usage.clone())),
-        views::incidents(&query, &summary(), &[], 10),
+        views::incidents(&query, &facts(), 10),
     ]
 }
 

@@ -44,7 +44,8 @@ fn incident(number: u64, severity: Severity, status: Status) -> Incident {
         alert_ids: vec![],
         labels: vec![],
         created,
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified: created,
         closed: (status == Status::Closed).then_some(created),
         url: None,
@@ -58,6 +59,7 @@ async fn mount_sentinel(server: &MockServer, incidents: &[Incident]) {
         .iter()
         .map(|it| IncidentRow {
             time_generated: it.created,
+            modified_by: None,
             incident: it.clone(),
         })
         .collect();

@@ -178,7 +178,7 @@ async fn page_text_is_escaped() {
         window,
         now,
         Duration::days(3),
-        report::ReportAdvice::default(),
+        sentinel_bot::advice::WeeklyAdvice::default(),
     );
     let pages = WebReports::from_config(&config, app.store.clone()).unwrap();
     let link = pages.publish(&report, Utc::now()).await.unwrap();

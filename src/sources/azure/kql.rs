@@ -1,6 +1,7 @@
 //! KQL text for the `SecurityIncident` queries, built only from typed values (times,
 //! numbers), so no user text can ever change a query's meaning.
 
+use crate::incident::{AUTOMATION_MARKERS, AUTOMATION_MODIFIERS};
 use crate::period::Window;
 use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -22,7 +23,8 @@ pub fn lookback_start(window: Window) -> DateTime<Utc> {
 }
 
 /// One query for a report window: the latest state of each incident as of the window's
-/// end (`arg_max(TimeGenerated, *)`), its first triage time from the history rows, kept
+/// end (`arg_max(TimeGenerated, *)`), its first change by a person from the history rows
+/// (`FirstHumanAction`; `FirstModifiedTime` is a column of the table), kept
 /// when it was created in the window or is still open. Grouping by `TenantId` as well keeps
 /// incidents of different workspaces apart in a cross-workspace (MSSP) query.
 pub fn incidents_query(window: Window) -> String {
@@ -33,15 +35,32 @@ pub fn incidents_query(window: Window) -> String {
         "let changes = SecurityIncident\n\
          | where TimeGenerated >= {from} and TimeGenerated < {end}\n\
          | where CreatedTime >= {from};\n\
-         let triage = changes\n\
-         | where Status != \"New\" or isnotempty(tostring(Owner.assignedTo)) or isnotempty(tostring(Owner.objectId))\n\
-         | summarize FirstTriaged = min(TimeGenerated) by TenantId, IncidentNumber;\n\
+         let human = changes\n\
+         | where LastModifiedTime > CreatedTime and {by_person}\n\
+         | summarize FirstHumanAction = min(LastModifiedTime) by TenantId, IncidentNumber;\n\
          changes\n\
          | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber\n\
          | where (CreatedTime >= {start} and CreatedTime < {end}) or Status != \"Closed\"\n\
-         | join kind=leftouter triage on TenantId, IncidentNumber\n\
-         | project-away TenantId1, IncidentNumber1"
+         | join kind=leftouter human on TenantId, IncidentNumber\n\
+         | project-away TenantId1, IncidentNumber1",
+        by_person = by_person()
     )
+}
+
+/// A KQL condition true for rows whose `ModifiedBy` is a person, the same rule as
+/// [`crate::incident::is_automation`]; built from constants, never from user text.
+fn by_person() -> String {
+    let quoted = |names: &[&str]| -> Vec<String> {
+        names.iter().map(|name| format!("\"{name}\"")).collect()
+    };
+    let mut condition = format!(
+        "isnotempty(ModifiedBy) and not(ModifiedBy in~ ({}))",
+        quoted(&AUTOMATION_MODIFIERS).join(", ")
+    );
+    for marker in quoted(&AUTOMATION_MARKERS) {
+        condition.push_str(&format!(" and ModifiedBy !contains {marker}"));
+    }
+    condition
 }
 
 /// The latest state of each incident created in `window`, for auto-triage: no history
@@ -102,7 +121,11 @@ mod tests {
             "{query}"
         );
         assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
-        assert!(query.contains("FirstTriaged = min(TimeGenerated)"));
+        assert!(query.contains("FirstHumanAction = min(LastModifiedTime)"));
+        assert!(
+            query.contains("ModifiedBy !contains \"Automation rule\""),
+            "{query}"
+        );
     }
 
     #[test]

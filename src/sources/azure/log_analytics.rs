@@ -394,7 +394,8 @@ fn read_row(row: &Row<'_>) -> Option<IncidentRow> {
         alert_ids: strings(row.dynamic("AlertIds").as_ref()),
         labels,
         created,
-        first_triaged: row.time("FirstTriaged"),
+        first_modified: row.time("FirstModifiedTime"),
+        first_human_action: row.time("FirstHumanAction"),
         last_modified: row.time("LastModifiedTime").unwrap_or(time_generated),
         closed: row.time("ClosedTime"),
         // The Defender portal link, when there is one, is the one analysts work in.
@@ -404,6 +405,7 @@ fn read_row(row: &Row<'_>) -> Option<IncidentRow> {
     };
     Some(IncidentRow {
         time_generated,
+        modified_by: row.text("ModifiedBy").map(str::to_string),
         incident,
     })
 }
@@ -436,7 +438,9 @@ pub fn to_log_analytics_response(rows: &[IncidentRow]) -> Value {
         ("AdditionalData", "dynamic"),
         ("IncidentUrl", "string"),
         ("Labels", "dynamic"),
-        ("FirstTriaged", "datetime"),
+        ("FirstModifiedTime", "datetime"),
+        ("ModifiedBy", "string"),
+        ("FirstHumanAction", "datetime"),
     ]
     .iter()
     .map(|(name, kind)| json!({ "name": name, "type": kind }))
@@ -482,7 +486,9 @@ pub fn to_log_analytics_response(rows: &[IncidentRow]) -> Value {
                 additional.to_string(),
                 incident.url.as_deref().unwrap_or(""),
                 Value::Array(labels).to_string(),
-                incident.first_triaged.map(format_time),
+                incident.first_modified.map(format_time),
+                row.modified_by.as_deref().unwrap_or(""),
+                incident.first_human_action.map(format_time),
             ])
         })
         .collect();

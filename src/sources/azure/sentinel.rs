@@ -406,7 +406,8 @@ pub fn to_incident(resource: &RestIncident) -> Result<Incident, SourceError> {
         alert_ids: Vec::new(),
         labels,
         created,
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified,
         closed: (status == Status::Closed).then_some(last_modified),
         url: additional

@@ -150,7 +150,7 @@ const COMMENT_TEXTS: [&str; 6] = [
 
 /// Zero to three comments, written after the incident was triaged and before it closed or `now`.
 pub fn comments(incident: &Incident, now: DateTime<Utc>) -> Vec<Comment> {
-    let Some(triaged) = incident.first_triaged else {
+    let Some(triaged) = incident.first_human_action else {
         return Vec::new();
     };
     let mut rng = rng_for(incident, 2);

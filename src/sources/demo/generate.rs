@@ -193,7 +193,8 @@ fn created_incident(
             Vec::new()
         },
         created,
-        first_triaged: None,
+        first_modified: None,
+        first_human_action: None,
         last_modified: created,
         closed: None,
     }
@@ -220,14 +221,29 @@ fn history(
     let resolve_delay = minutes(rng, &[(60, 20, 480), (30, 480, 4320), (10, 4320, 14400)]);
     let classification = classify(rng.random_range(0..100u32), in_wave);
 
+    let automated = rng.random_bool(0.4);
+    let automation_delay = Duration::minutes(rng.random_range(1..5));
+
     rows.push(IncidentRow {
         time_generated: created,
+        modified_by: Some(CREATED_BY.to_string()),
         incident: incident.clone(),
     });
+    // An automation rule tags many incidents minutes after creation: a first change that
+    // ends triage by the workbook's definition, though no person has looked yet.
+    if automated && created + automation_delay < now {
+        incident.labels.push(format!("{} alert", template.product));
+        push_change(
+            rows,
+            &mut incident,
+            created + automation_delay,
+            AUTOMATION_RULE,
+        );
+    }
     if never_triaged {
         return;
     }
-    let mut time = created + triage_delay;
+    let mut time = created + triage_delay.max(automation_delay + Duration::minutes(1));
     if time >= now {
         return;
     }
@@ -238,14 +254,14 @@ fn history(
     };
     if assigned_first {
         // Assigned while still New, then started a little later.
-        push_change(rows, &mut incident, time);
+        push_change(rows, &mut incident, time, email);
         time += start_delay;
         if time >= now {
             return;
         }
     }
     incident.status = Status::Active;
-    push_change(rows, &mut incident, time);
+    push_change(rows, &mut incident, time, email);
     if stalled {
         return;
     }
@@ -258,14 +274,26 @@ fn history(
     incident.classification_comment =
         Some(CLOSING_COMMENTS[closing_index(classification)].to_string());
     incident.closed = Some(time);
-    push_change(rows, &mut incident, time);
+    push_change(rows, &mut incident, time, email);
 }
 
-/// Records the incident as changed at `time`.
-fn push_change(rows: &mut Vec<IncidentRow>, incident: &mut Incident, time: DateTime<Utc>) {
+/// `ModifiedBy` of the row Sentinel writes when it creates an incident from an alert.
+const CREATED_BY: &str = "Incident created from alert";
+
+/// `ModifiedBy` of the demo's automation rule.
+const AUTOMATION_RULE: &str = "Automation rule - Tag by product";
+
+/// Records the incident as changed at `time` by `modified_by`.
+fn push_change(
+    rows: &mut Vec<IncidentRow>,
+    incident: &mut Incident,
+    time: DateTime<Utc>,
+    modified_by: &str,
+) {
     incident.last_modified = time;
     rows.push(IncidentRow {
         time_generated: time,
+        modified_by: Some(modified_by.to_string()),
         incident: incident.clone(),
     });
 }

@@ -1,7 +1,7 @@
 //! Checks of the demo data's shape and of the in-memory source's behaviour.
 
 use super::*;
-use crate::analytics::{self, DEFAULT_LONG_OPEN};
+use crate::analytics;
 use crate::incident::{Classification, Owner, Severity};
 use crate::sources::IncidentUpdate;
 use chrono::TimeZone;
@@ -65,8 +65,8 @@ fn history_has_creation_triage_and_closing_rows() {
     assert_eq!(history[0].time_generated, closed.created);
     assert!(closed.owner.label().unwrap().len() > 3);
     assert!(closed.classification.is_some());
-    assert!(closed.first_triaged.unwrap() > closed.created);
-    assert!(closed.closed.unwrap() >= closed.first_triaged.unwrap());
+    assert!(closed.first_human_action.unwrap() > closed.created);
+    assert!(closed.closed.unwrap() >= closed.first_human_action.unwrap());
     let classifications: HashSet<Classification> = standard()
         .iter()
         .filter_map(|it| it.classification)
@@ -93,12 +93,45 @@ fn last_week_has_a_flagged_spike_day() {
         start: now() - Duration::days(7),
         end: now(),
     };
-    let summary = analytics::summarize(&standard(), window, now(), DEFAULT_LONG_OPEN);
+    let summary = analytics::summarize(&standard(), window);
     let spikes: Vec<_> = summary.daily.iter().filter(|day| day.anomaly).collect();
     assert_eq!(spikes.len(), 1, "{:?}", summary.daily);
     assert_eq!(
         spikes[0].date,
         (now() - Duration::days(generate::SPIKE_DAYS_AGO)).date_naive()
+    );
+}
+
+#[tokio::test]
+async fn an_incident_number_names_the_same_incident_all_day() {
+    let morning = Utc.with_ymd_and_hms(2026, 11, 23, 0, 5, 0).unwrap();
+    let evening = Utc.with_ymd_and_hms(2026, 11, 23, 23, 55, 0).unwrap();
+    let early = DemoSource::new(morning);
+    let late = DemoSource::new(evening);
+    for number in [1000, 1200, 1400, 1492] {
+        let (before, after) = (early.incident(number).await, late.incident(number).await);
+        let (before, after) = (before.unwrap().incident, after.unwrap().incident);
+        assert_eq!(
+            (&before.title, before.severity, before.created),
+            (&after.title, after.severity, after.created),
+            "incident {number}"
+        );
+    }
+    // The next day is a new data set, anchored at its own end.
+    assert_eq!(anchor(morning), anchor(evening));
+    assert_ne!(anchor(morning), anchor(evening + Duration::minutes(10)));
+    // Nothing from later in the day is visible in the morning.
+    let incidents = early
+        .incidents(Window {
+            start: morning - Duration::days(7),
+            end: morning,
+        })
+        .await
+        .unwrap();
+    assert!(
+        incidents
+            .iter()
+            .all(|it| it.created <= morning && it.last_modified <= morning)
     );
 }
 
@@ -273,7 +306,14 @@ async fn comments_persist_and_creates_get_next_number() {
         })
         .await
         .unwrap();
-    let expected = generate::FIRST_NUMBER + STANDARD_COUNT as u64;
+    // Numbers are given in creation order; the next one follows the last incident so far.
+    let so_far = rows(anchor(now()), STANDARD_COUNT, SEED)
+        .iter()
+        .filter(|row| row.incident.created <= now())
+        .map(|row| row.incident.number)
+        .max()
+        .unwrap();
+    let expected = so_far + 1;
     assert_eq!(created.number, expected);
     assert_eq!(created.status, Status::New);
     assert_eq!(source.incident(expected).await.unwrap().incident, created);
