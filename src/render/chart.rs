@@ -177,7 +177,7 @@ fn category_label(chart: &Chart, position: f64, every: usize) -> String {
         return String::new();
     }
     let index = nearest as usize;
-    if index % every.max(1) != 0 {
+    if !index.is_multiple_of(every.max(1)) {
         return String::new();
     }
     chart.categories.get(index).cloned().unwrap_or_default()
