@@ -319,6 +319,24 @@ pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
     })
 }
 
+/// The weekly post for `window`: the report's chat summary, with an "Open full report" link
+/// when web pages are on, and the report itself (for files that follow the post).
+pub async fn weekly_post(
+    bot: &Bot,
+    window: crate::period::Window,
+    at: DateTime<Utc>,
+) -> anyhow::Result<(Reply, crate::report::WeeklyReport)> {
+    let report = bot
+        .weekly_report(window, at)
+        .await
+        .context("building the weekly report")?;
+    let mut reply = crate::report::to_reply(&report, Layout::Chat);
+    if let Some(pages) = &bot.settings.web_reports {
+        reply = pages.link(reply, &report, at).await;
+    }
+    Ok((reply, report))
+}
+
 /// Posts the weekly report to Teams and Slack channels for the scheduler.
 struct ReportPoster {
     bot: Arc<Bot>,
@@ -332,15 +350,7 @@ impl Poster for ReportPoster {
             start: slot.at - Duration::days(7),
             end: slot.at,
         };
-        let report = self
-            .bot
-            .weekly_report(window, slot.at)
-            .await
-            .context("building the weekly report")?;
-        let mut reply = crate::report::to_reply(&report, Layout::Chat);
-        if let Some(pages) = &self.bot.settings.web_reports {
-            reply = pages.link(reply, &report, slot.at).await;
-        }
+        let (reply, report) = weekly_post(&self.bot, window, slot.at).await?;
         let files = ReportFiles {
             chart: Some(crate::present::daily_chart(&report.facts.created)),
             page: Some(web_report::page(&report, None)),

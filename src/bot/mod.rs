@@ -844,8 +844,8 @@ mod tests {
             reply
                 .blocks
                 .iter()
-                .any(|block| matches!(block, Block::Table(_))),
-            "help table follows"
+                .any(|block| matches!(block, Block::Text(text) if text.starts_with("`/incidents"))),
+            "the command list follows"
         );
     }
 }

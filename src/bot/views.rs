@@ -13,25 +13,22 @@ use crate::reply::{Action, ActionStyle, Block, Cell, Column, Fact, Page, Reply, 
 use crate::sources::{IncidentDetail, SourceError};
 use chrono::{DateTime, Utc};
 
-/// The help card: every command, or one command's usage.
+/// The help card: every command, or one command's usage. A list rather than a table, so the
+/// long usage lines wrap at spaces on a phone; usages are code (monospace in Teams and Slack).
 pub fn help(topic: Option<Verb>) -> Reply {
     let verbs: Vec<Verb> = match topic {
         Some(verb) => vec![verb],
         None => Verb::ALL.to_vec(),
     };
-    let rows = verbs
-        .iter()
-        .map(|verb| vec![Cell::text(verb.usage()), Cell::text(verb.summary())])
-        .collect();
-    Reply::titled("Sentinel bot commands")
-        .with(Block::Table(Table {
-            title: None,
-            columns: vec![Column::left("Command"), Column::left("What it does")],
-            rows,
-        }))
-        .with(Block::Note(
-            "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
-        ))
+    let mut reply = Reply::titled("Sentinel bot commands");
+    for verb in verbs {
+        // Spaces around "|" let a long list of choices wrap on a phone.
+        let usage = verb.usage().replace('|', " | ");
+        reply = reply.with(Block::Text(format!("`{usage}`\n{}", verb.summary())));
+    }
+    reply.with(Block::Note(
+        "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
+    ))
 }
 
 /// A parse error: what was wrong, then the help for the command.
@@ -83,7 +80,13 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
     if let Some(status) = query.status {
         title.push_str(&format!(", {status}"));
     }
-    let mut reply = Reply::titled(title);
+    let backlog = &facts.backlog;
+    let mut reply = Reply::titled(title.clone()).with_summary(format!(
+        "{title}: {} created, {} open now, {} open High",
+        summary.total,
+        backlog.open,
+        backlog.by_severity[crate::incident::Severity::High.index()]
+    ));
     for block in headline_blocks(facts) {
         reply = reply.with(block);
     }
@@ -119,7 +122,7 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
         (
             "Incidents (created in this period)",
-            incidents_table(&listed),
+            incidents_table(&listed, facts.generated),
         )
     } else {
         let listed: Vec<&OpenIncident> = facts.backlog.open_high[shown].iter().collect();
@@ -203,8 +206,16 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     if let Some(resolve) = it.time_to_resolve() {
         facts.push(Fact::new("Time to resolve", duration(resolve)));
     }
-    let mut reply =
-        Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));
+    let mut reply = Reply::titled(format!("Incident {}: {}", it.number, it.title))
+        .with_summary(format!(
+            "Incident {}: {} ({}, {}, {})",
+            it.number,
+            it.title,
+            it.severity,
+            it.status,
+            it.owner.label().unwrap_or("Unassigned")
+        ))
+        .with(Block::Facts(facts));
     if !it.description.trim().is_empty() {
         reply = reply.with(Block::Text(it.description.clone()));
     }
@@ -213,12 +224,7 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
             .with(Block::Heading("Alerts".to_string()))
             .with(Block::Table(Table {
                 title: None,
-                columns: vec![
-                    Column::left("Alert"),
-                    Column::left("Severity"),
-                    Column::left("Product"),
-                    Column::left("Entities"),
-                ],
+                columns: vec![Column::prose("Alert"), Column::left("Severity")],
                 rows: detail
                     .alerts
                     .iter()
@@ -230,11 +236,11 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
                             .take(5)
                             .map(|e| format!("{}: {}", e.kind, e.name))
                             .collect();
+                        let mut about = vec![alert.product.clone()];
+                        about.extend(entities);
                         vec![
-                            Cell::text(&alert.name),
+                            Cell::text(&alert.name).with_detail(about.join(" · ")),
                             Cell::toned(alert.severity, severity_tone(alert.severity)),
-                            Cell::text(&alert.product),
-                            Cell::text(entities.join(", ")),
                         ]
                     })
                     .collect(),
@@ -245,11 +251,7 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
             .with(Block::Heading("Latest comments".to_string()))
             .with(Block::Table(Table {
                 title: None,
-                columns: vec![
-                    Column::left("When"),
-                    Column::left("Who"),
-                    Column::left("Comment"),
-                ],
+                columns: vec![Column::left("When (UTC)"), Column::prose("Comment")],
                 rows: detail
                     .comments
                     .iter()
@@ -257,9 +259,8 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
                     .take(5)
                     .map(|comment| {
                         vec![
-                            Cell::text(comment.created.format("%Y-%m-%d %H:%M")),
-                            Cell::text(&comment.author),
-                            Cell::text(&comment.message),
+                            Cell::text(comment.created.format("%d %b %H:%M")),
+                            Cell::text(&comment.message).with_detail(&comment.author),
                         ]
                     })
                     .collect(),

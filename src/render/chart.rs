@@ -70,7 +70,8 @@ pub fn data_table(chart: &Chart) -> Table {
                 let parts: Vec<String> = values
                     .iter()
                     .filter(|(_, value)| *value != 0.0)
-                    .map(|(name, value)| format!("{name} {}", number(*value)))
+                    // A no-break space keeps each count with its series name.
+                    .map(|(name, value)| format!("{name}\u{a0}{}", number(*value)))
                     .collect();
                 row.push(Cell::text(if parts.is_empty() {
                     "-".to_string()
@@ -471,9 +472,12 @@ mod tests {
         assert_eq!(table.rows[0][1].text, "13.50");
         assert_eq!(
             table.rows[0][2].text,
-            "High 4.50 · Medium 3 · Low 5 · Informational 1"
+            "High\u{a0}4.50 · Medium\u{a0}3 · Low\u{a0}5 · Informational\u{a0}1"
         );
-        assert_eq!(table.rows[2][2].text, "Medium 4 · Low 2 · Informational 1");
+        assert_eq!(
+            table.rows[2][2].text,
+            "Medium\u{a0}4 · Low\u{a0}2 · Informational\u{a0}1"
+        );
     }
 
     #[test]

@@ -116,23 +116,48 @@ async fn demo_week_report_is_stable_golden_markdown() {
             "Operational insights",
         ]
     );
-    // The full layout lists every incident of the week; chat cuts it short.
-    let detail_rows = |reply: &sentinel_bot::reply::Reply| {
-        reply
-            .blocks
-            .iter()
-            .skip_while(|block| !matches!(block, Block::Heading(text) if text.starts_with("Incident detail")))
-            .find_map(|block| match block {
-                Block::Table(table) => Some(table.rows.len()),
-                _ => None,
-            })
-            .unwrap()
-    };
-    assert_eq!(detail_rows(&reply), report.facts.created.total);
+    // The full layout lists every incident of the week.
+    let detail_rows = reply
+        .blocks
+        .iter()
+        .skip_while(
+            |block| !matches!(block, Block::Heading(text) if text.starts_with("Incident detail")),
+        )
+        .find_map(|block| match block {
+            Block::Table(table) => Some(table.rows.len()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(detail_rows, report.facts.created.total);
+
+    // The chat layout is a summary: key figures, status by severity, tactics, open High, advice.
+    let chat = report::to_reply(&report, Layout::Chat);
+    let chat_headings: Vec<&str> = chat
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Heading(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        detail_rows(&report::to_reply(&report, Layout::Chat)),
-        report::CHAT_DETAIL_ROWS
+        chat_headings,
+        [
+            "Created in this period",
+            "Open backlog now (as of Mon 23 Nov 08:00 UTC)",
+            "Volume",
+            "Status by severity (created in this period)",
+            "MITRE ATT&CK tactics (created in this period)",
+            "Open High-severity incidents (open backlog now, any age)",
+            "Top recommendations",
+        ]
     );
+    let summary = chat.summary.as_deref().expect("a summary line");
+    assert!(
+        summary.starts_with("Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026: "),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("{} created", report.facts.created.total)));
 
     insta::assert_snapshot!("demo_week_report", render::markdown::render(&reply));
 }

@@ -23,6 +23,10 @@ fn config(dir: &tempfile::TempDir) -> Config {
     let env = vec![
         ("SENTINEL_BOT__STORE__URL".to_string(), url),
         (
+            "SENTINEL_BOT__SERVER__PUBLIC_URL".to_string(),
+            "https://sentinel-bot.example".to_string(),
+        ),
+        (
             "SENTINEL_BOT__ACTIONS__ALLOWED_USERS".to_string(),
             format!("[\"{ANALYST}\"]"),
         ),
@@ -59,17 +63,18 @@ async fn catalogue() -> Vec<(String, Reply)> {
     let app = app::build(&config(&dir), now()).await.unwrap();
     let bot = &app.bot;
     let mut out: Vec<(String, Reply)> = Vec::new();
-    let mut ask = async |name: &str, text: &str, user: &str| -> Reply {
+    let ask = async |out: &mut Vec<(String, Reply)>, name: &str, text: &str, user: &str| -> Reply {
         let reply = bot.answer(&request(text, user), now()).await;
         out.push((name.to_string(), reply.clone()));
         reply
     };
-    ask("help", "/help", ANALYST).await;
-    ask("help-incidents", "/help incidents", ANALYST).await;
-    ask("parse-error", "/incidents fortnight", ANALYST).await;
-    ask("unknown-command", "/frobnicate", ANALYST).await;
+    ask(&mut out, "help", "/help", ANALYST).await;
+    ask(&mut out, "help-incidents", "/help incidents", ANALYST).await;
+    ask(&mut out, "parse-error", "/incidents fortnight", ANALYST).await;
+    ask(&mut out, "unknown-command", "/frobnicate", ANALYST).await;
     for period in ["today", "1d", "week", "30d", "90d"] {
         ask(
+            &mut out,
             &format!("incidents-{period}"),
             &format!("/incidents {period}"),
             ANALYST,
@@ -77,6 +82,7 @@ async fn catalogue() -> Vec<(String, Reply)> {
         .await;
     }
     ask(
+        &mut out,
         "incidents-week-high",
         "/incidents week severity=high",
         ANALYST,
@@ -84,6 +90,7 @@ async fn catalogue() -> Vec<(String, Reply)> {
     .await;
     // Every page of a paged list.
     let mut page = ask(
+        &mut out,
         "incidents-30d-all-p1",
         "/incidents 30d status=closed",
         ANALYST,
@@ -93,71 +100,120 @@ async fn catalogue() -> Vec<(String, Reply)> {
     while let Some(next) = page.actions.iter().find(|a| a.label == "Next page") {
         number += 1;
         let command = next.command.clone();
-        page = ask(&format!("incidents-30d-all-p{number}"), &command, ANALYST).await;
+        page = ask(
+            &mut out,
+            &format!("incidents-30d-all-p{number}"),
+            &command,
+            ANALYST,
+        )
+        .await;
     }
     let open_high = first_open_high(&app).await;
-    ask("incident", &format!("/incident {open_high}"), ANALYST).await;
-    ask("incident-not-found", "/incident 999999", ANALYST).await;
     ask(
+        &mut out,
+        "incident",
+        &format!("/incident {open_high}"),
+        ANALYST,
+    )
+    .await;
+    ask(&mut out, "incident-not-found", "/incident 999999", ANALYST).await;
+    ask(
+        &mut out,
         "recommend-incident",
         &format!("/recommend {open_high}"),
         ANALYST,
     )
     .await;
-    ask("recommend-week", "/recommend week", ANALYST).await;
-    ask("report-week", "/report week", ANALYST).await;
-    ask("report-30d", "/report 30d", ANALYST).await;
+    ask(&mut out, "recommend-week", "/recommend week", ANALYST).await;
+    ask(&mut out, "report-week", "/report week", ANALYST).await;
+    ask(&mut out, "report-30d", "/report 30d", ANALYST).await;
+    let week = sentinel_bot::period::Period::Week.window(now());
+    let (weekly, _) = app::weekly_post(bot, week, now()).await.unwrap();
+    out.push(("weekly-post".to_string(), weekly));
 
     // Confirmation states: asked, done, used again, cancelled, refused, other user.
     let asked = ask(
+        &mut out,
         "confirm-close",
         &format!("/close {open_high} FalsePositive IncorrectAlertLogic noisy rule"),
         ANALYST,
     )
     .await;
     let confirm = button(&asked, "Confirm");
-    ask("confirm-close-done", &confirm, ANALYST).await;
-    ask("confirm-close-used", &confirm, ANALYST).await;
+    ask(&mut out, "confirm-close-done", &confirm, ANALYST).await;
+    ask(&mut out, "confirm-close-used", &confirm, ANALYST).await;
     let asked = ask(
+        &mut out,
         "confirm-assign",
         &format!("/assign {open_high} me"),
         ANALYST,
     )
     .await;
     ask(
+        &mut out,
         "confirm-assign-cancelled",
         &button(&asked, "Cancel"),
         ANALYST,
     )
     .await;
     let asked = ask(
+        &mut out,
         "confirm-status",
         &format!("/status {open_high} active"),
         ANALYST,
     )
     .await;
     ask(
+        &mut out,
         "confirm-status-other-user",
         &button(&asked, "Confirm"),
         "U-OTHER",
     )
     .await;
-    ask("confirm-status-done", &button(&asked, "Confirm"), ANALYST).await;
+    ask(
+        &mut out,
+        "confirm-expired",
+        "/confirm 0123456789abcdef0123456789abcdef",
+        ANALYST,
+    )
+    .await;
+    ask(
+        &mut out,
+        "confirm-status-done",
+        &button(&asked, "Confirm"),
+        ANALYST,
+    )
+    .await;
     let asked = ask(
+        &mut out,
         "confirm-comment",
         &format!("/comment {open_high} Host re-imaged; closing after review."),
         ANALYST,
     )
     .await;
-    ask("confirm-comment-done", &button(&asked, "Confirm"), ANALYST).await;
+    ask(
+        &mut out,
+        "confirm-comment-done",
+        &button(&asked, "Confirm"),
+        ANALYST,
+    )
+    .await;
     let asked = ask(
+        &mut out,
         "confirm-create",
         "/create \"Lost laptop at the airport\" high Reported by the owner at 09:10.",
         ANALYST,
     )
     .await;
-    ask("confirm-create-done", &button(&asked, "Confirm"), ANALYST).await;
     ask(
+        &mut out,
+        "confirm-create-done",
+        &button(&asked, "Confirm"),
+        ANALYST,
+    )
+    .await;
+    ask(
+        &mut out,
         "refused",
         &format!("/close {open_high} BenignPositive"),
         "U-MALLORY",
@@ -188,6 +244,10 @@ fn teams_card(reply: &Reply) -> Value {
     adaptive_card::render(reply, &Options::teams())
 }
 
+/// Writes, under `CARD_DUMP_DIR` when it is set: `teams/NAME.json` (the card Teams gets),
+/// `schema/NAME.json` (the same with `Chart.*` replaced by its fallback, for the 1.5 schema),
+/// `slack/NAME-N.json` (each Slack message), `charts/NAME.png` (its chart as a PNG) and
+/// `sizes.json`.
 #[tokio::test]
 async fn dump_every_card_when_asked() {
     let cards = catalogue().await;
@@ -199,24 +259,31 @@ async fn dump_every_card_when_asked() {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
-    std::fs::create_dir_all(dir.join("teams")).unwrap();
-    std::fs::create_dir_all(dir.join("slack")).unwrap();
+    for sub in ["teams", "schema", "slack", "charts"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
     let mut sizes = Vec::new();
     for (name, reply) in &cards {
         let card = teams_card(reply);
-        let text = serde_json::to_string_pretty(&card).unwrap();
         sizes.push(json!({"name": name, "bytes": card.to_string().len()}));
-        std::fs::write(dir.join("teams").join(format!("{name}.json")), text).unwrap();
-        let messages: Vec<Value> = block_kit::render(reply)
-            .into_iter()
-            .map(|it| json!({"text": it.text, "blocks": it.blocks}))
-            .collect();
-        for (index, message) in messages.iter().enumerate() {
-            std::fs::write(
-                dir.join("slack").join(format!("{name}-{}.json", index + 1)),
-                serde_json::to_string_pretty(message).unwrap(),
-            )
-            .unwrap();
+        let write = |sub: &str, file: String, value: &Value| {
+            let text = serde_json::to_string_pretty(value).unwrap();
+            std::fs::write(dir.join(sub).join(file), text).unwrap();
+        };
+        write("teams", format!("{name}.json"), &card);
+        let mut schema = card.clone();
+        charts_to_fallback(&mut schema);
+        write("schema", format!("{name}.json"), &schema);
+        for (index, message) in block_kit::render(reply).iter().enumerate() {
+            let body = json!({"text": message.text, "blocks": message.blocks});
+            write("slack", format!("{name}-{}.json", index + 1), &body);
+        }
+        // The PNG Slack and the web page show for the same chart.
+        for block in &reply.blocks {
+            if let sentinel_bot::reply::Block::Chart(chart) = block {
+                let png = sentinel_bot::render::chart::png(chart, 1000, 500).unwrap();
+                std::fs::write(dir.join("charts").join(format!("{name}.png")), png).unwrap();
+            }
         }
     }
     std::fs::write(
@@ -224,4 +291,309 @@ async fn dump_every_card_when_asked() {
         serde_json::to_string_pretty(&sizes).unwrap(),
     )
     .unwrap();
+}
+
+/// Replaces every Teams `Chart.*` element by its fallback (which the 1.5 schema knows).
+fn charts_to_fallback(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind.starts_with("Chart."))
+            {
+                *value = map.get("fallback").cloned().expect("chart fallback");
+                charts_to_fallback(value);
+                return;
+            }
+            map.values_mut().for_each(charts_to_fallback);
+        }
+        Value::Array(items) => items.iter_mut().for_each(charts_to_fallback),
+        _ => {}
+    }
+}
+
+/// Text of a card element as a reader sees it: TextBlock text, or a RichTextBlock's runs.
+fn element_texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some("TextBlock" | "TextRun") = map.get("type").and_then(Value::as_str) {
+                out.push(map["text"].as_str().unwrap_or_default().to_string());
+            }
+            map.iter()
+                .filter(|(key, _)| key.as_str() != "fallback")
+                .for_each(|(_, it)| element_texts(it, out));
+        }
+        Value::Array(items) => items.iter().for_each(|it| element_texts(it, out)),
+        _ => {}
+    }
+}
+
+/// Every `Table` element in a card, fallbacks included.
+fn tables(value: &Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type") == Some(&json!("Table")) {
+                out.push(value.clone());
+            }
+            map.values().for_each(|it| tables(it, out));
+        }
+        Value::Array(items) => items.iter().for_each(|it| tables(it, out)),
+        _ => {}
+    }
+}
+
+/// Usable width of a Teams card on a 360 px phone: the card minus its 16 px padding each side.
+const PHONE_WIDTH_PX: u32 = 360 - 2 * 16;
+/// The least a prose column keeps at 360 px, so a title still reads word by word.
+const PROSE_MIN_PX: u32 = 90;
+
+/// The layout rules of issue 14 on one card; returns what it breaks.
+fn layout_problems(card: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut found = Vec::new();
+    tables(card, &mut found);
+    for table in &found {
+        let columns = table["columns"].as_array().expect("columns");
+        if columns.len() > 4 {
+            problems.push(format!("{} columns, over 4", columns.len()));
+        }
+        let pixels: Vec<Option<u32>> = columns
+            .iter()
+            .map(|column| {
+                column["width"]
+                    .as_str()
+                    .and_then(|it| it.strip_suffix("px"))
+                    .and_then(|it| it.parse().ok())
+            })
+            .collect();
+        let weighted = pixels.iter().filter(|it| it.is_none()).count();
+        if weighted > 1 {
+            problems.push(format!("{weighted} weighted columns, over 1"));
+        }
+        let fixed: u32 = pixels.iter().flatten().sum();
+        let budget = PHONE_WIDTH_PX - if weighted > 0 { PROSE_MIN_PX } else { 0 };
+        if fixed > budget {
+            problems.push(format!("short columns take {fixed} px, over {budget} px"));
+        }
+        // Cells of a pixel column never wrap. The weighted column either wraps everywhere
+        // (prose) or nowhere (a short first column filling the width of a table without prose).
+        let rows = table["rows"].as_array().expect("rows");
+        for (index, width) in pixels.iter().enumerate() {
+            let wraps: Vec<&Value> = rows
+                .iter()
+                .flat_map(|row| {
+                    row["cells"][index]["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                })
+                .filter(|item| item["type"] == "TextBlock")
+                .map(|item| &item["wrap"])
+                .collect();
+            let consistent = wraps.windows(2).all(|pair| pair[0] == pair[1]);
+            if width.is_some() && wraps.iter().any(|wrap| **wrap != json!(false)) {
+                problems.push(format!("column {index}: a short column wraps"));
+            }
+            if width.is_none() && !consistent {
+                problems.push(format!("column {index}: wraps in some cells only"));
+            }
+        }
+    }
+    let mut texts = Vec::new();
+    element_texts(&card["body"], &mut texts);
+    for text in texts.iter().filter(|text| text.contains('`')) {
+        problems.push(format!("raw backtick shown: {text:?}"));
+    }
+    let fallback = card["fallbackText"].as_str().unwrap_or_default();
+    if fallback.trim().is_empty() {
+        problems.push("no fallbackText".to_string());
+    }
+    problems
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/adaptive-card-1.5.0.json")).unwrap();
+    jsonschema::draft6::new(&schema).unwrap()
+}
+
+/// The card as the 1.5 schema knows it: no `msteams`, `Chart.*` replaced by its fallback.
+fn without_teams_extensions(value: &mut Value) {
+    charts_to_fallback(value);
+    if let Value::Object(map) = value {
+        map.remove("msteams");
+    }
+}
+
+#[tokio::test]
+async fn every_card_follows_the_chat_layout_rules_and_the_schema() {
+    let validator = validator();
+    let mut problems = Vec::new();
+    let cards = catalogue().await;
+    assert!(cards.len() >= 50, "{} cards", cards.len());
+    for (name, reply) in &cards {
+        let mut card = teams_card(reply);
+        for problem in layout_problems(&card) {
+            problems.push(format!("{name}: {problem}"));
+        }
+        without_teams_extensions(&mut card);
+        for error in validator.iter_errors(&card) {
+            problems.push(format!(
+                "{name}: schema: {error} at {}",
+                error.instance_path()
+            ));
+        }
+        for (index, message) in block_kit::render(reply).iter().enumerate() {
+            let tables = message
+                .blocks
+                .iter()
+                .filter(|block| block["type"] == "table")
+                .count();
+            if tables > 1 {
+                problems.push(format!("{name}: Slack message {index} has {tables} tables"));
+            }
+            if message.text.trim().is_empty() || message.text == "Sentinel bot" {
+                problems.push(format!("{name}: Slack message {index} has no summary text"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn a_broken_layout_is_caught() {
+    // The rule checker must be able to fail: a wide grid of wrapping short cells.
+    let mut card = json!({
+        "type": "AdaptiveCard", "version": "1.5", "body": [{
+            "type": "Table",
+            "columns": [{"width": 1}, {"width": 1}, {"width": "200px"}, {"width": "100px"}, {"width": 1}],
+            "rows": [{"type": "TableRow", "cells": [
+                {"type": "TableCell", "items": [{"type": "TextBlock", "text": "`x`", "wrap": true}]},
+                {"type": "TableCell", "items": []},
+                {"type": "TableCell", "items": [{"type": "TextBlock", "text": "High", "wrap": true}]},
+                {"type": "TableCell", "items": []},
+                {"type": "TableCell", "items": []}
+            ]}]
+        }]
+    });
+    let problems = layout_problems(&card);
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+    card["fallbackText"] = json!("x");
+    assert_eq!(layout_problems(&card).len(), 5);
+}
+
+#[tokio::test]
+async fn the_busiest_cards_stay_under_28_kb() {
+    let cards = catalogue().await;
+    for name in [
+        "incidents-week",
+        "report-week",
+        "weekly-post",
+        "incidents-30d-all-p1",
+    ] {
+        let (_, reply) = cards
+            .iter()
+            .find(|(it, _)| it == name)
+            .unwrap_or_else(|| panic!("{name} in the catalogue"));
+        let bytes = teams_card(reply).to_string().len();
+        assert!(bytes < 28_000, "{name}: {bytes} bytes");
+    }
+}
+
+#[tokio::test]
+async fn confirmations_end_as_their_outcome_with_no_live_buttons() {
+    let cards = catalogue().await;
+    let find = |name: &str| &cards.iter().find(|(it, _)| it == name).unwrap().1;
+    for name in [
+        "confirm-close",
+        "confirm-assign",
+        "confirm-status",
+        "confirm-comment",
+        "confirm-create",
+    ] {
+        let asked = find(name);
+        assert!(
+            asked.actions.iter().all(|action| action.in_place),
+            "{name}: Confirm and Cancel replace the card"
+        );
+    }
+    for name in [
+        "confirm-close-done",
+        "confirm-status-done",
+        "confirm-comment-done",
+        "confirm-create-done",
+        "confirm-assign-cancelled",
+    ] {
+        let outcome = find(name);
+        let labels: Vec<&str> = outcome.actions.iter().map(|it| it.label.as_str()).collect();
+        assert_eq!(labels, ["Show incident"], "{name}: the next step only");
+        assert!(!outcome.notice, "{name}");
+    }
+    assert!(
+        find("confirm-create-done").actions[0]
+            .command
+            .starts_with("/incident ")
+    );
+    for name in [
+        "confirm-close-used",
+        "confirm-status-other-user",
+        "confirm-expired",
+    ] {
+        let notice = find(name);
+        assert!(notice.notice && notice.actions.is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn only_parse_errors_say_the_command_could_not_be_read() {
+    for (name, reply) in catalogue().await {
+        let parse_error = ["parse-error", "unknown-command"].contains(&name.as_str());
+        assert_eq!(
+            reply.title == "I could not read that command",
+            parse_error,
+            "{name}: {}",
+            reply.title
+        );
+    }
+}
+
+/// A card or message with the web report's random id replaced, so goldens are stable.
+fn without_page_ids(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::String(text) if text.contains("/reports/") => {
+                let base = text
+                    .split("/reports/")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                *text = format!("{base}/reports/[id]");
+            }
+            Value::Object(map) => map.values_mut().for_each(walk),
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+#[tokio::test]
+async fn golden_layouts_of_the_busiest_cards() {
+    let cards = catalogue().await;
+    for name in [
+        "incidents-week",
+        "weekly-post",
+        "incident",
+        "confirm-close-done",
+    ] {
+        let (_, reply) = cards.iter().find(|(it, _)| it == name).unwrap();
+        insta::assert_json_snapshot!(format!("teams_{name}"), without_page_ids(teams_card(reply)));
+        let messages: Vec<Value> = block_kit::render(reply)
+            .into_iter()
+            .map(|it| json!({"text": it.text, "blocks": it.blocks}))
+            .collect();
+        insta::assert_json_snapshot!(format!("slack_{name}"), without_page_ids(json!(messages)));
+    }
 }
