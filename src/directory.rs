@@ -1,10 +1,15 @@
-//! The core's group `Directory` over the real APIs: Microsoft Graph for Entra users (Teams)
-//! and the Slack Web API for Slack users, chosen by the user's realm. Wiring, like `app`:
-//! the core owns the trait, the clients own the wire formats, this joins them.
+//! The core's `Directory` over the real APIs: group membership from Microsoft Graph for Entra
+//! users (Teams) and from the Slack Web API for Slack users, chosen by the user's realm; who
+//! a Slack user is (users.info, cached by the client); Entra users by UPN, e-mail or object id
+//! (Graph). Wiring, like `app`: the core owns the trait, the clients own the wire formats,
+//! this joins them.
 
+use crate::bot::people::{Identity, LookupError};
 use crate::bot::permissions::{Directory, DirectoryError};
 use crate::bot::{Realm, User};
 use crate::channels::slack::WebApi;
+use crate::channels::slack::WebApiError;
+use crate::sources::SourceError;
 use crate::sources::azure::AzureSource;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -98,6 +103,67 @@ impl Directory for GroupDirectory {
                     .to_string(),
             )),
         }
+    }
+
+    async fn identify(&self, user: &User) -> Result<Identity, LookupError> {
+        match user.realm {
+            Realm::Slack => {
+                let Some(slack) = &self.slack else {
+                    return Err(LookupError::NotConfigured(
+                        "Slack users are looked up through the Slack Web API, which needs the [slack] section".to_string(),
+                    ));
+                };
+                let found = slack.user(&user.id).await.map_err(slack_lookup_error)?;
+                Ok(Identity {
+                    name: found.name,
+                    email: found.email,
+                    object_id: None,
+                })
+            }
+            Realm::Entra => Ok(Identity {
+                name: user.name.clone(),
+                email: user.email.clone(),
+                object_id: Some(user.id.clone()),
+            }),
+            Realm::Local => Err(LookupError::NotConfigured(
+                "your user id comes from neither Entra ID nor Slack".to_string(),
+            )),
+        }
+    }
+
+    async fn entra_user(&self, key: &str) -> Result<Identity, LookupError> {
+        let Some(azure) = &self.entra else {
+            return Err(LookupError::NotConfigured(
+                "Entra ID users are looked up through Microsoft Graph, which needs the [azure] section".to_string(),
+            ));
+        };
+        match azure.entra_user(key).await {
+            Ok(Some(found)) => Ok(Identity {
+                name: found.display_name,
+                email: found.user_principal_name.or(found.mail),
+                object_id: Some(found.id),
+            }),
+            Ok(None) => Err(LookupError::NotFound(format!(
+                "Microsoft Graph knows no user `{key}`"
+            ))),
+            Err(SourceError::Unavailable { system, reason }) => Err(LookupError::Failed(format!(
+                "{system} refused the lookup ({reason}); the bot's app registration needs the User.Read.All application permission"
+            ))),
+            Err(error) => Err(LookupError::Failed(error.to_string())),
+        }
+    }
+}
+
+/// Says which Slack scope is missing when that is why users.info failed.
+fn slack_lookup_error(error: WebApiError) -> LookupError {
+    match &error {
+        WebApiError::Slack { code, .. } if code == "missing_scope" => LookupError::Failed(format!(
+            "{error} (the Slack app needs the users:read and users:read.email scopes)"
+        )),
+        WebApiError::Slack { code, .. } if code == "user_not_found" => {
+            LookupError::NotFound(error.to_string())
+        }
+        _ => LookupError::Failed(error.to_string()),
     }
 }
 
@@ -229,6 +295,89 @@ mod tests {
             directory.member_of_any(&entra, &slack_only).await,
             Ok(false)
         );
+    }
+
+    #[tokio::test]
+    async fn entra_users_are_found_by_upn_else_by_mail_and_failures_say_why() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/tenant-1/oauth2/v2.0/token"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"expires_in": 3600, "access_token": "tok"})),
+            )
+            .mount(&server)
+            .await;
+        let select = "id,displayName,mail,userPrincipalName";
+        // The e-mail is not the UPN: `users/{key}` is 404, the mail filter finds the user.
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/dana%40contoso.com"))
+            .and(query_param("$select", select))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+                "code": "Request_ResourceNotFound",
+                "message": "Resource 'dana@contoso.com' does not exist or one of its queried reference-property objects are not present."
+            }})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users"))
+            .and(query_param("$filter", "mail eq 'dana@contoso.com'"))
+            .and(query_param("$select", select))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,displayName,mail,userPrincipalName)",
+                "value": [{"id": ENTRA_GROUP, "displayName": "Dana Example", "mail": "dana@contoso.com", "userPrincipalName": "dana.example@contoso.onmicrosoft.com"}]
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/o%27brien%40contoso.com"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users"))
+            .and(query_param("$filter", "mail eq 'o''brien@contoso.com'"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1.0/users/forbidden%40contoso.com"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+                "code": "Authorization_RequestDenied",
+                "message": "Insufficient privileges to complete the operation."
+            }})))
+            .mount(&server)
+            .await;
+        let directory = GroupDirectory {
+            entra: Some(azure(&server)),
+            slack: None,
+        };
+        assert_eq!(
+            directory.entra_user("dana@contoso.com").await,
+            Ok(Identity {
+                name: Some("Dana Example".to_string()),
+                email: Some("dana.example@contoso.onmicrosoft.com".to_string()),
+                object_id: Some(ENTRA_GROUP.to_string()),
+            })
+        );
+        assert!(matches!(
+            directory.entra_user("o'brien@contoso.com").await,
+            Err(LookupError::NotFound(_))
+        ));
+        let Err(LookupError::Failed(reason)) = directory.entra_user("forbidden@contoso.com").await
+        else {
+            panic!("a 403 is a failure");
+        };
+        assert!(reason.contains("User.Read.All"), "{reason}");
+        assert!(reason.contains("Insufficient privileges"), "{reason}");
+        let none = GroupDirectory {
+            entra: None,
+            slack: None,
+        };
+        assert!(matches!(
+            none.entra_user("dana@contoso.com").await,
+            Err(LookupError::NotConfigured(_))
+        ));
     }
 
     #[test]

@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
                     email: None,
                     realm: Realm::Local,
                 },
-                thread: None,
+                ..Request::default()
             };
             let reply = app.bot.answer(&request, now).await;
             println!("{}", render::markdown::render(&reply));

@@ -2,7 +2,8 @@
 //! An action runs only after the same user presses Confirm; every outcome is audited.
 
 use super::command::{Assignee, CloseReason, Command};
-use super::{BotError, User};
+use super::permissions::Directory;
+use super::{BotError, Request, people};
 use crate::incident::{Classification, Owner, Severity, Status};
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
@@ -21,11 +22,17 @@ pub const MAX_COMMENT: usize = 30_000;
 /// A change waiting for confirmation, as stored between the request and the button press.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PendingAction {
-    /// `owner` is an e-mail/UPN, or a label when `object_id` (an Entra object id) identifies the user.
+    /// `owner` labels the assignee for people; `name`, `email` (UPN or e-mail) and `object_id`
+    /// (Entra) are Sentinel's owner fields. Records stored before `name` and `email` existed
+    /// carry the e-mail in `owner`, or with an object id, the name.
     Assign {
         number: u64,
         owner: String,
         object_id: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
     },
     SetStatus {
         number: u64,
@@ -37,9 +44,12 @@ pub enum PendingAction {
         reason: Option<String>,
         comment: Option<String>,
     },
+    /// `author` is who asked, named in the comment written to Sentinel.
     Comment {
         number: u64,
         text: String,
+        #[serde(default)]
+        author: Option<String>,
     },
     Create {
         title: String,
@@ -72,6 +82,18 @@ impl PendingAction {
                 format!("Create a {severity} severity incident")
             }
         }
+    }
+
+    /// The comment as it will be written to Sentinel: signed with who asked, when known.
+    pub fn comment_message(&self) -> Option<String> {
+        let PendingAction::Comment { text, author, .. } = self else {
+            return None;
+        };
+        let message = match author {
+            Some(author) => format!("{author} via sentinel-bot: {text}"),
+            None => text.clone(),
+        };
+        Some(message.chars().take(MAX_COMMENT).collect())
     }
 
     /// The incident it touches, if any.
@@ -182,32 +204,21 @@ impl Ledger for MemoryLedger {
     }
 }
 
-/// Turns an action command into a pending action; `None` for commands that are not actions.
-pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAction, BotError>> {
-    Some(Ok(match command {
-        Command::Assign { number, assignee } => {
-            let (owner, object_id) = match assignee {
-                Assignee::Me => match (&user.email, uuid::Uuid::parse_str(&user.id)) {
-                    (Some(email), _) => (email.clone(), None),
-                    // Teams gives the user's Entra object id, which Sentinel accepts as owner.
-                    (None, Ok(_)) => (
-                        user.name.clone().unwrap_or_else(|| user.id.clone()),
-                        Some(user.id.clone()),
-                    ),
-                    (None, Err(_)) => {
-                        return Some(Err(BotError::Cannot(
-                            "I don't know your Entra identity here; use /assign N you@yourdomain instead.".to_string(),
-                        )));
-                    }
-                },
-                Assignee::User(name) => (name.clone(), None),
-            };
-            PendingAction::Assign {
-                number: *number,
-                owner,
-                object_id,
-            }
-        }
+/// Turns an action command into a draft pending action, with no directory asked yet (so a
+/// refusal is audited before any lookup); `None` for commands that are not actions.
+/// [`complete`] fills in the rest once the user may act.
+pub fn pending_action(command: &Command) -> Option<PendingAction> {
+    Some(match command {
+        Command::Assign { number, assignee } => PendingAction::Assign {
+            number: *number,
+            owner: match assignee {
+                Assignee::Me => "me".to_string(),
+                Assignee::User(key) => key.clone(),
+            },
+            object_id: None,
+            email: None,
+            name: None,
+        },
         Command::SetStatus { number, status } => PendingAction::SetStatus {
             number: *number,
             status: *status,
@@ -226,6 +237,7 @@ pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAc
         Command::Comment { number, text } => PendingAction::Comment {
             number: *number,
             text: text.clone(),
+            author: None,
         },
         Command::Create {
             title,
@@ -237,7 +249,54 @@ pub fn pending_action(command: &Command, user: &User) -> Option<Result<PendingAc
             description: description.clone(),
         },
         _ => return None,
-    }))
+    })
+}
+
+/// Completes a draft from the directories: the assignee's Entra ID identity for `/assign`
+/// (from the request's mentions, Slack and Microsoft Graph), the requester's name for a
+/// comment. A lookup that fails is [`BotError::Cannot`], saying what is missing.
+pub async fn complete(
+    draft: PendingAction,
+    command: &Command,
+    request: &Request,
+    directory: &dyn Directory,
+) -> Result<PendingAction, BotError> {
+    Ok(match (draft, command) {
+        (PendingAction::Assign { number, .. }, Command::Assign { assignee, .. }) => {
+            let key = match assignee {
+                Assignee::Me => None,
+                Assignee::User(key) => Some(key.as_str()),
+            };
+            // The command was read; a person who cannot be found is not a parse error.
+            let owner = people::owner(directory, request, key, number)
+                .await
+                .map_err(|missing| BotError::Cannot(missing.message))?;
+            PendingAction::Assign {
+                number,
+                owner: owner_label(&owner),
+                object_id: owner.object_id,
+                email: owner.email,
+                name: owner.name,
+            }
+        }
+        (PendingAction::Comment { number, text, .. }, _) => PendingAction::Comment {
+            number,
+            text,
+            author: Some(people::author(directory, &request.user).await),
+        },
+        (draft, _) => draft,
+    })
+}
+
+/// `Dana Example (dana@contoso.com)`, or whichever of the three is known.
+fn owner_label(owner: &Owner) -> String {
+    match (&owner.name, &owner.email, &owner.object_id) {
+        (Some(name), Some(email), _) => format!("{name} ({email})"),
+        (Some(name), None, _) => name.clone(),
+        (None, Some(email), _) => email.clone(),
+        (None, None, Some(object_id)) => object_id.clone(),
+        (None, None, None) => "nobody".to_string(),
+    }
 }
 
 /// The confirmation card for a pending action.
@@ -247,9 +306,14 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         PendingAction::Close {
             comment: Some(text),
             ..
-        }
-        | PendingAction::Comment { text, .. } => {
+        } => {
             facts.push(Fact::new("Comment", text));
+        }
+        PendingAction::Comment { .. } => {
+            facts.push(Fact::new(
+                "Comment",
+                action.comment_message().unwrap_or_default(),
+            ));
         }
         PendingAction::Create {
             title, description, ..
@@ -363,17 +427,20 @@ async fn run(
             number,
             owner,
             object_id,
+            email,
+            name,
         } => {
-            let owner_value = match object_id {
-                Some(id) => Owner {
-                    email: None,
-                    name: Some(owner.clone()),
-                    object_id: Some(id.clone()),
+            let owner_value = match (email, name) {
+                // A record stored before `email` and `name` existed.
+                (None, None) => Owner {
+                    email: object_id.is_none().then(|| owner.clone()),
+                    name: object_id.is_some().then(|| owner.clone()),
+                    object_id: object_id.clone(),
                 },
-                None => Owner {
-                    email: Some(owner.clone()),
-                    name: None,
-                    object_id: None,
+                _ => Owner {
+                    email: email.clone(),
+                    name: name.clone(),
+                    object_id: object_id.clone(),
                 },
             };
             let update = IncidentUpdate {
@@ -410,8 +477,8 @@ async fn run(
                 None,
             ))
         }
-        PendingAction::Comment { number, text } => {
-            let text: String = text.chars().take(MAX_COMMENT).collect();
+        PendingAction::Comment { number, .. } => {
+            let text = action.comment_message().unwrap_or_default();
             source.add_comment(*number, &text).await?;
             Ok((format!("Comment added to incident {number}."), None))
         }

@@ -14,7 +14,7 @@ pub const MAX_TEXT: usize = 4_000;
 /// A parsed chat command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// `/incidents [today|week|month|Nd|Nh] [severity=..] [status=..] [page=N]`
+    /// `/incidents [today|week|month|Nd|Nh] [severity=..] [status=open|new|active|closed] [page=N]`
     Incidents(IncidentsQuery),
     /// `/incident N`
     Incident { number: u64 },
@@ -28,7 +28,8 @@ pub enum Command {
     Assign { number: u64, assignee: Assignee },
     /// `/status N new|active`
     SetStatus { number: u64, status: Status },
-    /// `/close N <classification> [reason] [comment]`
+    /// `/close N <classification> [reason] [comment]`, or `/close N <reason> [comment]`
+    /// with the classification the reason belongs to.
     Close {
         number: u64,
         classification: Classification,
@@ -54,9 +55,69 @@ pub enum Command {
 pub struct IncidentsQuery {
     pub period: Period,
     pub severity: Option<Severity>,
-    pub status: Option<Status>,
+    pub status: Option<StatusFilter>,
     /// 1-based page of the incident table.
     pub page: usize,
+}
+
+/// The status filter of `/incidents`: one Sentinel status, or `open` for New or Active
+/// (the definition of open used everywhere, DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// New or Active.
+    Open,
+    New,
+    Active,
+    Closed,
+}
+
+impl StatusFilter {
+    /// Whether an incident in `status` passes the filter.
+    pub fn matches(self, status: Status) -> bool {
+        match self {
+            StatusFilter::Open => status.is_open(),
+            StatusFilter::New => status == Status::New,
+            StatusFilter::Active => status == Status::Active,
+            StatusFilter::Closed => status == Status::Closed,
+        }
+    }
+
+    /// The name shown to people: Sentinel's status name, or `Open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Open => "Open",
+            StatusFilter::New => Status::New.as_str(),
+            StatusFilter::Active => Status::Active.as_str(),
+            StatusFilter::Closed => Status::Closed.as_str(),
+        }
+    }
+}
+
+impl From<Status> for StatusFilter {
+    fn from(status: Status) -> StatusFilter {
+        match status {
+            Status::New => StatusFilter::New,
+            Status::Active => StatusFilter::Active,
+            Status::Closed => StatusFilter::Closed,
+        }
+    }
+}
+
+impl std::str::FromStr for StatusFilter {
+    type Err = crate::incident::UnknownValue;
+
+    fn from_str(text: &str) -> Result<StatusFilter, Self::Err> {
+        if text.eq_ignore_ascii_case("open") {
+            return Ok(StatusFilter::Open);
+        }
+        text.parse::<Status>().map(StatusFilter::from)
+    }
+}
+
+impl fmt::Display for StatusFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What `/recommend` is about.
@@ -71,7 +132,8 @@ pub enum Target {
 pub enum Assignee {
     /// The person who typed the command.
     Me,
-    /// A user named by UPN or e-mail.
+    /// A user named by UPN or e-mail, by Entra object id (a GUID), or by a mention the
+    /// channel resolved (`Request::mentions` holds who it is).
     User(String),
 }
 
@@ -92,6 +154,18 @@ impl CloseReason {
             CloseReason::SuspiciousButExpected => "SuspiciousButExpected",
             CloseReason::IncorrectAlertLogic => "IncorrectAlertLogic",
             CloseReason::InaccurateData => "InaccurateData",
+        }
+    }
+
+    /// The classification Sentinel pairs this reason with, so `/close N <reason>` needs no
+    /// classification (Microsoft.SecurityInsights `IncidentClassificationReason`).
+    pub fn classification(self) -> Classification {
+        match self {
+            CloseReason::SuspiciousActivity => Classification::TruePositive,
+            CloseReason::SuspiciousButExpected => Classification::BenignPositive,
+            CloseReason::IncorrectAlertLogic | CloseReason::InaccurateData => {
+                Classification::FalsePositive
+            }
         }
     }
 
@@ -162,17 +236,15 @@ impl Verb {
     pub fn usage(self) -> &'static str {
         match self {
             Verb::Incidents => {
-                "/incidents [today|week|month|Nd|Nh] [severity=high|medium|low|informational] [status=new|active|closed]"
+                "/incidents [today|week|month|Nd|Nh] [high|medium|low|informational] [open|new|active|closed]"
             }
             Verb::Incident => "/incident N",
             Verb::Recommend => "/recommend N|week|Nd",
             Verb::Report => "/report [week|Nd]",
             Verb::Help => "/help [command]",
-            Verb::Assign => "/assign N me|user@example.com",
+            Verb::Assign => "/assign N me|user@example.com|@mention",
             Verb::Status => "/status N new|active",
-            Verb::Close => {
-                "/close N TruePositive|BenignPositive|FalsePositive|Undetermined [reason] [comment]"
-            }
+            Verb::Close => "/close N classification [reason] [comment]",
             Verb::Comment => "/comment N text",
             Verb::Create => "/create \"title\" [high|medium|low|informational] [description]",
         }
@@ -192,7 +264,9 @@ impl Verb {
             Verb::Help => "This help, or the usage of one command.",
             Verb::Assign => "Assign an incident (asks for confirmation).",
             Verb::Status => "Change an incident's status (asks for confirmation).",
-            Verb::Close => "Close an incident with a classification (asks for confirmation).",
+            Verb::Close => {
+                "Close an incident as TruePositive, BenignPositive, FalsePositive or Undetermined, optionally with a reason such as IncorrectAlertLogic; a reason alone implies its classification (asks for confirmation)."
+            }
             Verb::Comment => "Add a comment to an incident (asks for confirmation).",
             Verb::Create => "Create an incident by hand (asks for confirmation).",
         }
@@ -233,16 +307,7 @@ fn usage(verb: Verb, message: impl Into<String>) -> UsageError {
 /// Parses chat text into a command.
 pub fn parse(text: &str) -> Result<Command, UsageError> {
     let words = split_words(text);
-    let mut words = words.as_slice();
-    // A leading @mention (Slack `@bot`, or a Teams mention that survived stripping).
-    while let Some(first) = words.first() {
-        if first.starts_with('@') || (first.starts_with("<@") && first.ends_with('>')) {
-            words = &words[1..];
-        } else {
-            break;
-        }
-    }
-    let Some((first, rest)) = words.split_first() else {
+    let Some((first, rest)) = skip_mentions(&words).split_first() else {
         return Ok(Command::Help { topic: None });
     };
     let word = first.trim_start_matches('/').to_lowercase();
@@ -270,8 +335,10 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             verb: None,
         });
     };
+    // Only the period-taking commands read `last week`: in free text it stays as typed.
+    let period_words = join_period_words(rest);
     match verb {
-        Verb::Incidents => parse_incidents(rest).map(Command::Incidents),
+        Verb::Incidents => parse_incidents(&period_words).map(Command::Incidents),
         Verb::Incident => {
             let [number] = rest else {
                 return Err(usage(verb, "Give one incident number."));
@@ -281,7 +348,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             })
         }
         Verb::Recommend => {
-            let [target] = rest else {
+            let [target] = period_words.as_slice() else {
                 return Err(usage(verb, "Give an incident number or a period."));
             };
             if target
@@ -304,7 +371,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             })??;
             Ok(Command::Recommend(Target::Period(period)))
         }
-        Verb::Report => match rest {
+        Verb::Report => match period_words.as_slice() {
             [] => Ok(Command::Report {
                 period: Period::Week,
             }),
@@ -329,13 +396,13 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let number = incident_number(verb, number)?;
             let assignee = if who.eq_ignore_ascii_case("me") {
                 Assignee::Me
-            } else if is_user_name(who) {
+            } else if is_user_name(who) || is_object_id(who) || is_mention(who) {
                 Assignee::User(who.clone())
             } else {
                 return Err(usage(
                     verb,
                     format!(
-                        "`{}` is not a user principal name or e-mail.",
+                        "`{}` is not a user principal name, e-mail or mention.",
                         shorten(who, 40)
                     ),
                 ));
@@ -366,6 +433,15 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 return Err(usage(verb, "Give an incident number and a classification."));
             };
             let number = incident_number(verb, number)?;
+            // A reason alone names its classification: `/close N IncorrectAlertLogic`.
+            if let Some(reason) = CloseReason::parse(classification) {
+                return Ok(Command::Close {
+                    number,
+                    classification: reason.classification(),
+                    reason: Some(reason),
+                    comment: free_text(verb, tail)?,
+                });
+            }
             let classification: Classification =
                 classification
                     .parse()
@@ -421,6 +497,79 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
     }
 }
 
+/// A near miss of a command: the text with its command word corrected, and what that reads as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// The corrected text, e.g. `/incidents week` for `incidnets week`.
+    pub text: String,
+    /// What the corrected text parses to.
+    pub parsed: Result<Command, UsageError>,
+}
+
+/// Reads text whose first word is no command word but a near miss of one as that command:
+/// within an optimal string alignment distance (a typo, a missing, extra or swapped letter)
+/// of 1, or 2 for words of 7 letters or more. `None` for a command word, for words under
+/// 4 letters, and for words near no command word. When two command words are equally near,
+/// the one whose corrected text parses wins; if neither does, there is no suggestion.
+pub fn suggest(text: &str) -> Option<Suggestion> {
+    let words = split_words(text);
+    let (first, rest) = skip_mentions(&words).split_first()?;
+    let word = first.trim_start_matches('/').to_lowercase();
+    let letters = word.chars().count();
+    if letters < 4 || Verb::parse(&word).is_some() || matches!(word.as_str(), "confirm" | "cancel")
+    {
+        return None;
+    }
+    let allowed = if letters >= 7 { 2 } else { 1 };
+    let distances: Vec<(usize, Verb)> = Verb::ALL
+        .into_iter()
+        .map(|verb| (strsim::osa_distance(&word, verb.word()), verb))
+        .filter(|(distance, _)| *distance <= allowed)
+        .collect();
+    let nearest = distances.iter().map(|(distance, _)| *distance).min()?;
+    let candidates: Vec<Suggestion> = distances
+        .into_iter()
+        .filter(|(distance, _)| *distance == nearest)
+        .map(|(_, verb)| {
+            let text = corrected(verb, rest);
+            Suggestion {
+                parsed: parse(&text),
+                text,
+            }
+        })
+        .collect();
+    match candidates.iter().find(|it| it.parsed.is_ok()) {
+        Some(parsed) => Some(parsed.clone()),
+        None if candidates.len() == 1 => candidates.into_iter().next(),
+        None => None,
+    }
+}
+
+/// `/{verb} {rest}`, quoting the words that held spaces so they read back the same.
+fn corrected(verb: Verb, rest: &[String]) -> String {
+    let mut text = format!("/{}", verb.word());
+    for word in rest {
+        text.push(' ');
+        if word.chars().any(char::is_whitespace) {
+            text.push('"');
+            text.push_str(word);
+            text.push('"');
+        } else {
+            text.push_str(word);
+        }
+    }
+    text
+}
+
+/// The words after any leading @mentions (Slack `@bot`, or a Teams mention that survived stripping).
+fn skip_mentions(words: &[String]) -> &[String] {
+    let skipped = words
+        .iter()
+        .take_while(|word| word.starts_with('@') || (word.starts_with("<@") && word.ends_with('>')))
+        .count();
+    &words[skipped..]
+}
+
 fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
     let verb = Verb::Incidents;
     let mut query = IncidentsQuery {
@@ -441,7 +590,7 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
                     )?);
                 }
                 "status" => {
-                    query.status = Some(value.parse().map_err(
+                    query.status = Some(value.parse::<StatusFilter>().map_err(
                         |error: crate::incident::UnknownValue| {
                             usage(verb, format!("{}.", capitalise(&error.to_string())))
                         },
@@ -469,6 +618,8 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
             period_seen = true;
         } else if let Ok(severity) = word.parse::<Severity>() {
             query.severity = Some(severity);
+        } else if let Ok(status) = word.parse::<StatusFilter>() {
+            query.status = Some(status);
         } else {
             return Err(usage(
                 verb,
@@ -515,6 +666,39 @@ fn period(word: &str) -> Option<Result<Period, UsageError>> {
     })
 }
 
+/// Reads the period phrases people type as one period word: `last week` and `past 7d`
+/// become `week` and `7d`, `7 days` and `last 12 hours` become `7d` and `12h`.
+fn join_period_words(words: &[String]) -> Vec<String> {
+    let mut joined: Vec<String> = Vec::with_capacity(words.len());
+    let mut index = 0;
+    while index < words.len() {
+        let word = &words[index];
+        let next = words.get(index + 1).map(|it| it.to_lowercase());
+        let unit = next.as_deref().and_then(|next| match next {
+            "day" | "days" => Some('d'),
+            "hour" | "hours" => Some('h'),
+            _ => None,
+        });
+        if let Some(unit) = unit
+            && !word.is_empty()
+            && word.chars().all(|c| c.is_ascii_digit())
+        {
+            joined.push(format!("{word}{unit}"));
+            index += 2;
+            continue;
+        }
+        let filler = word.eq_ignore_ascii_case("last") || word.eq_ignore_ascii_case("past");
+        let before_period = words
+            .get(index + 1)
+            .is_some_and(|next| period(next).is_some() || next.chars().all(|c| c.is_ascii_digit()));
+        if !(filler && before_period) {
+            joined.push(word.clone());
+        }
+        index += 1;
+    }
+    joined
+}
+
 fn incident_number(verb: Verb, word: &str) -> Result<u64, UsageError> {
     word.trim_start_matches('#')
         .parse::<u64>()
@@ -537,6 +721,21 @@ fn is_user_name(word: &str) -> bool {
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "@._-+'".contains(c))
+}
+
+/// An Entra object id: a hyphenated GUID.
+fn is_object_id(word: &str) -> bool {
+    word.len() == 36 && uuid::Uuid::parse_str(word).is_ok()
+}
+
+/// `@name` as a channel leaves a mention it resolved, or as someone typed it.
+fn is_mention(word: &str) -> bool {
+    word.len() > 1
+        && word.len() <= 256
+        && word.starts_with('@')
+        && word[1..]
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-'".contains(c))
 }
 
 fn free_text(verb: Verb, words: &[String]) -> Result<Option<String>, UsageError> {
@@ -613,7 +812,7 @@ mod tests {
         Command::Incidents(IncidentsQuery {
             period,
             severity,
-            status,
+            status: status.map(StatusFilter::from),
             page,
         })
     }
@@ -853,6 +1052,163 @@ mod tests {
         assert!(parse("/confirm <bad>").is_err());
         let long = "x".repeat(MAX_TEXT + 1);
         assert!(parse(&format!("/comment 1 {long}")).is_err());
+    }
+
+    #[test]
+    fn advertised_forms_parse() {
+        assert_eq!(
+            parse("/incidents week active"),
+            Ok(incidents(Period::Week, None, Some(Status::Active), 1))
+        );
+        assert_eq!(
+            parse("/incidents last 7d"),
+            Ok(incidents(Period::Days(7), None, None, 1))
+        );
+        assert_eq!(
+            parse("/incidents past 12 hours high"),
+            Ok(incidents(Period::Hours(12), Some(Severity::High), None, 1))
+        );
+        assert_eq!(
+            parse("/report last week"),
+            Ok(Command::Report {
+                period: Period::Week
+            })
+        );
+        assert_eq!(
+            parse("/report last 14 days"),
+            Ok(Command::Report {
+                period: Period::Days(14)
+            })
+        );
+        assert_eq!(
+            parse("/recommend last month"),
+            Ok(Command::Recommend(Target::Period(Period::Month)))
+        );
+        assert_eq!(
+            parse("/close 12 IncorrectAlertLogic rule fires on backups"),
+            Ok(Command::Close {
+                number: 12,
+                classification: Classification::FalsePositive,
+                reason: Some(CloseReason::IncorrectAlertLogic),
+                comment: Some("rule fires on backups".to_string()),
+            })
+        );
+        assert_eq!(
+            parse("/close 12 suspicious-but-expected"),
+            Ok(Command::Close {
+                number: 12,
+                classification: Classification::BenignPositive,
+                reason: Some(CloseReason::SuspiciousButExpected),
+                comment: None,
+            })
+        );
+        // "last" in free text is kept as typed.
+        assert_eq!(
+            parse("/comment 5 checked the last 7 days of logs"),
+            Ok(Command::Comment {
+                number: 5,
+                text: "checked the last 7 days of logs".to_string()
+            })
+        );
+        assert_eq!(
+            parse("/incidents last").unwrap_err().message,
+            "`last` is not a period or a filter."
+        );
+    }
+
+    #[test]
+    fn open_is_a_typed_status_filter() {
+        let Ok(Command::Incidents(query)) = parse("/incidents status=open") else {
+            panic!("status=open parses");
+        };
+        assert_eq!(query.status, Some(StatusFilter::Open));
+        assert!(StatusFilter::Open.matches(Status::New));
+        assert!(StatusFilter::Open.matches(Status::Active));
+        assert!(!StatusFilter::Open.matches(Status::Closed));
+        assert!(StatusFilter::Closed.matches(Status::Closed));
+        assert!(!StatusFilter::New.matches(Status::Active));
+        assert_eq!(
+            parse("/incidents open"),
+            Ok(Command::Incidents(IncidentsQuery {
+                period: Period::Week,
+                severity: None,
+                status: Some(StatusFilter::Open),
+                page: 1
+            }))
+        );
+        assert_eq!(
+            parse("/incidents status=pending").unwrap_err().message,
+            "Unknown status `pending`."
+        );
+    }
+
+    #[test]
+    fn assignees_are_emails_object_ids_or_mentions() {
+        for who in [
+            "dana@contoso.com",
+            "5f1c2a34-1b2c-4d5e-8f90-1234567890ab",
+            "@DanaExample",
+            "@dana.example",
+        ] {
+            assert_eq!(
+                parse(&format!("/assign 3 {who}")),
+                Ok(Command::Assign {
+                    number: 3,
+                    assignee: Assignee::User(who.to_string())
+                }),
+                "{who}"
+            );
+        }
+        for bad in ["@", "<@U123>", "@here<b>", "dana"] {
+            assert!(parse(&format!("/assign 3 {bad}")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn near_misses_are_read_as_the_command() {
+        let suggestion = suggest("incidnets week").expect("a suggestion");
+        assert_eq!(suggestion.text, "/incidents week");
+        assert_eq!(
+            suggestion.parsed,
+            Ok(incidents(Period::Week, None, None, 1))
+        );
+        assert_eq!(
+            suggest("/reprot").map(|it| it.text),
+            Some("/report".to_string())
+        );
+        assert_eq!(
+            suggest("@bot recomend 42").map(|it| it.parsed),
+            Some(Ok(Command::Recommend(Target::Incident(42))))
+        );
+        assert_eq!(
+            suggest("/creat \"Lost laptop\" high").map(|it| it.parsed),
+            Some(Ok(Command::Create {
+                title: "Lost laptop".to_string(),
+                severity: Severity::High,
+                description: String::new()
+            }))
+        );
+        // "incidnet 7" is one letter from both incident and incidents: the one that parses wins.
+        assert_eq!(
+            suggest("incidnet 7").map(|it| it.parsed),
+            Some(Ok(Command::Incident { number: 7 }))
+        );
+        // A near miss whose arguments are wrong still says what it was read as.
+        let wrong = suggest("incidnets soon").expect("a suggestion");
+        assert_eq!(
+            wrong.parsed.unwrap_err().message,
+            "`soon` is not a period or a filter."
+        );
+        for not_a_typo in [
+            "what is this",
+            "incidents week",
+            "hi",
+            "commit 5 x",
+            "confirmation",
+            "",
+        ] {
+            assert_eq!(suggest(not_a_typo), None, "{not_a_typo}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 pub mod actions;
 pub mod command;
+pub mod free_text;
+pub mod people;
 pub mod permissions;
 pub mod recommend;
 pub mod views;
@@ -78,6 +80,9 @@ pub struct Request {
     /// A key for the thread the command came from (Teams reply chain, Slack thread),
     /// so follow-ups continue a conversation.
     pub thread: Option<String>,
+    /// The people the text mentions, as the channel resolved them; each stands in `text`
+    /// as its `key`.
+    pub mentions: Vec<people::Mention>,
 }
 
 /// Everything the core needs to answer.
@@ -120,16 +125,16 @@ impl Bot {
                 Ok(reply) => reply,
                 Err(error) => views::error(&error),
             },
-            Err(error) => {
-                // Free text in a thread where the bot advised earlier is a follow-up question.
-                if error.verb.is_none()
-                    && let Some(reply) = recommend::follow_up(self, request).await
-                {
-                    return reply;
-                }
-                views::usage_error(&error)
-            }
+            Err(error) if error.verb.is_some() => views::usage_error(&error),
+            Err(error) => free_text::answer(self, request, &error, now).await,
         }
+    }
+
+    /// Whether a language model answers free text.
+    pub fn has_model(&self) -> bool {
+        self.advisor
+            .as_ref()
+            .is_some_and(|advisor| advisor.has_model())
     }
 
     /// The facts of `window` for the incidents `keep` accepts: one query for the window and,
@@ -183,13 +188,16 @@ impl Bot {
 
     async fn ask_confirmation(
         &self,
-        action: actions::PendingAction,
+        draft: actions::PendingAction,
+        command: &Command,
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
-            return Err(self.refuse(request, &action, now, &refusal).await);
+            return Err(self.refuse(request, &draft, now, &refusal).await);
         }
+        let directory = self.settings.permissions.directory.as_ref();
+        let action = actions::complete(draft, command, request, directory).await?;
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.ledger
             .put_pending(
@@ -281,8 +289,8 @@ impl Bot {
         request: &Request,
         now: DateTime<Utc>,
     ) -> Result<Reply, BotError> {
-        if let Some(action) = actions::pending_action(&command, &request.user) {
-            return self.ask_confirmation(action?, request, now).await;
+        if let Some(draft) = actions::pending_action(&command) {
+            return self.ask_confirmation(draft, &command, request, now).await;
         }
         match command {
             Command::Help { topic } => Ok(views::help(topic)),
@@ -293,7 +301,7 @@ impl Bot {
                         query
                             .severity
                             .is_none_or(|severity| it.severity == severity)
-                            && query.status.is_none_or(|status| it.status == status)
+                            && query.status.is_none_or(|status| status.matches(it.status))
                     })
                     .await?;
                 Ok(views::incidents(&query, &facts, self.settings.page_size))
@@ -477,6 +485,7 @@ mod tests {
                 realm: Realm::Slack,
             },
             thread: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -632,6 +641,7 @@ mod tests {
         let teams_user = "5f1c2a34-1b2c-4d5e-8f90-1234567890ab";
         let mut ask = request("/assign 8 me", teams_user);
         ask.user.email = None;
+        ask.user.realm = Realm::Entra;
         ask.user.name = Some("Dana Analyst".to_string());
         let mut bot = h.bot;
         bot.settings
@@ -649,13 +659,209 @@ mod tests {
             "{writes:?}"
         );
 
+        // A Slack user whose e-mail no directory can give: said plainly, nothing stored.
         let mut slack = request("/assign 8 me", "U-ANALYST");
         slack.user.email = None;
         let reply = bot.answer(&slack, now()).await;
         assert!(
-            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("Entra identity")),
+            matches!(&reply.blocks[0], Block::Alert(text) if text.contains("could not find your e-mail address in Slack") && text.contains("/assign 8 you@yourdomain.com")),
             "{reply:?}"
         );
+
+        // The Agents Playground's user: no Entra identity in this chat, and how to assign by e-mail.
+        let mut playground = request("/assign 8 me", "user-id-0");
+        playground.user.email = None;
+        playground.user.realm = Realm::Local;
+        bot.settings
+            .permissions
+            .allowed_users
+            .push("user-id-0".to_string());
+        let reply = bot.answer(&playground, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("You have no Entra ID identity in this chat") && text.contains("`user-id-0`") && text.contains("/assign 8 you@yourdomain.com")),
+            "{reply:?}"
+        );
+        assert!(reply.actions.is_empty(), "no confirmation to press");
+        assert_eq!(h.source.writes.lock().unwrap().len(), 1);
+    }
+
+    /// A directory that knows one Slack user and one Entra user, and counts lookups.
+    struct People {
+        lookups: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl permissions::Directory for People {
+        async fn member_of_any(
+            &self,
+            _user: &User,
+            _groups: &[String],
+        ) -> Result<bool, permissions::DirectoryError> {
+            Ok(false)
+        }
+
+        async fn identify(&self, user: &User) -> Result<people::Identity, people::LookupError> {
+            self.lookups
+                .lock()
+                .unwrap()
+                .push(format!("slack {}", user.id));
+            match user.id.as_str() {
+                "U-ANALYST" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana@contoso.com".to_string()),
+                    object_id: None,
+                }),
+                _ => Err(people::LookupError::Failed(
+                    "Slack refused users.info: missing_scope".to_string(),
+                )),
+            }
+        }
+
+        async fn entra_user(&self, key: &str) -> Result<people::Identity, people::LookupError> {
+            self.lookups.lock().unwrap().push(format!("entra {key}"));
+            match key {
+                "ana@contoso.com" => Ok(people::Identity {
+                    name: Some("Ana Lyst".to_string()),
+                    email: Some("ana.lyst@contoso.onmicrosoft.com".to_string()),
+                    object_id: Some("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab".to_string()),
+                }),
+                _ => Err(people::LookupError::NotFound(format!("no user {key}"))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn assign_me_from_slack_finds_the_entra_user_by_the_slack_email() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 me", "U-ANALYST");
+        ask.user.email = None;
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[0].value == "Assign incident 8 to Ana Lyst (ana.lyst@contoso.onmicrosoft.com)"),
+            "{reply:?}"
+        );
+        ask.text = confirm_command(&reply);
+        h.bot.answer(&ask, now()).await;
+        let writes = h.source.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert!(
+            writes[0].contains("0a0a0a0a-1b2c-4d5e-8f90-1234567890ab")
+                && writes[0].contains("ana.lyst@contoso.onmicrosoft.com")
+                && writes[0].contains("Ana Lyst"),
+            "{writes:?}"
+        );
+        assert_eq!(
+            directory.lookups.lock().unwrap().clone(),
+            vec!["slack U-ANALYST", "entra ana@contoso.com"]
+        );
+
+        // A typed e-mail Entra ID does not know is refused with the reason, before any confirmation.
+        let reply = h
+            .bot
+            .answer(&request("/assign 8 nobody@contoso.com", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text == "No Entra ID user has the user principal name, e-mail or object id `nobody@contoso.com`."),
+            "{reply:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_user_triggers_no_directory_lookup() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let reply = h
+            .bot
+            .answer(
+                &request("/assign 8 someone@contoso.com", "U-INTRUDER"),
+                now(),
+            )
+            .await;
+        assert_eq!(reply.title, "Not allowed");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+        assert_eq!(
+            h.ledger.records.lock().unwrap()[0].action,
+            "Assign incident 8 to someone@contoso.com"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mention_the_channel_resolved_needs_no_lookup_and_an_unknown_one_says_why() {
+        let mut h = harness();
+        let directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        h.bot.settings.permissions.directory = directory.clone();
+        let mut ask = request("/assign 8 dana@contoso.com", "U-ANALYST");
+        ask.mentions = vec![people::Mention {
+            key: "dana@contoso.com".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                email: Some("dana@contoso.com".to_string()),
+                object_id: Some("5f1c2a34-1b2c-4d5e-8f90-1234567890ab".to_string()),
+            },
+            missing: None,
+        }];
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "Please confirm", "{reply:?}");
+        assert!(directory.lookups.lock().unwrap().is_empty());
+
+        let mut unknown = request("/assign 8 @DanaExample", "U-ANALYST");
+        unknown.mentions = vec![people::Mention {
+            key: "@DanaExample".to_string(),
+            identity: people::Identity {
+                name: Some("Dana Example".to_string()),
+                ..people::Identity::default()
+            },
+            missing: Some("Teams did not give their Entra ID".to_string()),
+        }];
+        let reply = h.bot.answer(&unknown, now()).await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Alert(text) if text.starts_with("I could not find who Dana Example is in Entra ID: Teams did not give their Entra ID.")),
+            "{reply:?}"
+        );
+        let typed = h
+            .bot
+            .answer(&request("/assign 8 @dana", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&typed.blocks[0], Block::Alert(text) if text.starts_with("I cannot tell who `@dana` is")),
+            "{typed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_comment_says_who_asked_and_the_audit_keeps_the_platform_id() {
+        let mut h = harness();
+        h.bot.settings.permissions.directory = Arc::new(People {
+            lookups: Mutex::new(Vec::new()),
+        });
+        let reply = h
+            .bot
+            .answer(&request("/comment 3 host reimaged", "U-ANALYST"), now())
+            .await;
+        assert!(
+            matches!(&reply.blocks[0], Block::Facts(facts) if facts[1].value == "Ana Lyst via sentinel-bot: host reimaged"),
+            "{reply:?}"
+        );
+        h.bot
+            .answer(&request(&confirm_command(&reply), "U-ANALYST"), now())
+            .await;
+        assert_eq!(
+            h.source.writes.lock().unwrap().clone(),
+            vec!["comment 3: Ana Lyst via sentinel-bot: host reimaged"]
+        );
+        let records = h.ledger.records.lock().unwrap().clone();
+        assert_eq!(records[0].user_id, "U-ANALYST");
+        assert_eq!(records[0].action, "Comment on incident 3");
     }
 
     /// A directory with fixed members, or a fixed failure, that records every question.
@@ -829,6 +1035,69 @@ mod tests {
             .await;
         assert_eq!(refused.title, "Not allowed");
         assert!(directory.asked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_typo_is_answered_as_the_command_with_a_note() {
+        let h = harness();
+        let reply = h
+            .bot
+            .answer(&request("incidnets week", "U-ANALYST"), now())
+            .await;
+        assert!(
+            reply.title.starts_with("Incidents, the last 7 days"),
+            "{reply:?}"
+        );
+        assert_eq!(
+            reply.blocks[0],
+            Block::Note("Did you mean `/incidents week`? That is how I read it.".to_string())
+        );
+        let wrong = h
+            .bot
+            .answer(&request("incidnets soon", "U-ANALYST"), now())
+            .await;
+        assert_eq!(wrong.title, "I could not read that command");
+        assert_eq!(
+            wrong.blocks[0],
+            Block::Alert(
+                "Did you mean `/incidents soon`? `soon` is not a period or a filter.".to_string()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_model_a_follow_up_gets_a_short_honest_answer() {
+        let h = harness();
+        let mut ask = request("what should we do about 501 first?", "U-ANALYST");
+        ask.thread = Some("slack:C1:1700000000.000100".to_string());
+        let reply = h.bot.answer(&ask, now()).await;
+        assert_eq!(reply.title, "I can only answer commands here");
+        assert!(
+            !reply
+                .blocks
+                .iter()
+                .any(|block| matches!(block, Block::Table(_))),
+            "not the whole help table"
+        );
+        let text: Vec<&str> = reply
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            text[0].contains("No language model is configured"),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|line| line.starts_with("`/incident 501`")));
+        assert!(text.iter().any(|line| line.starts_with("`/recommend 501`")));
+        let commands: Vec<&str> = reply.actions.iter().map(|it| it.command.as_str()).collect();
+        assert_eq!(commands, vec!["/incident 501", "/recommend 501"]);
+        for command in commands {
+            assert!(command::parse(command).is_ok(), "{command}");
+        }
     }
 
     #[tokio::test]

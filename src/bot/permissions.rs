@@ -3,14 +3,31 @@
 //! Must not know Teams, Slack, Graph or HTTP.
 
 use super::User;
+use super::people::{Identity, LookupError};
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// Answers group membership for the users the bot meets.
+/// Answers group membership, and who a user is, for the users the bot meets.
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// Whether `user` belongs to any of `groups` (ids from `actions.allowed_groups`).
     async fn member_of_any(&self, user: &User, groups: &[String]) -> Result<bool, DirectoryError>;
+
+    /// Who a chat user is in their platform's own directory (a Slack user's display name and
+    /// e-mail). Without one: `NotConfigured`.
+    async fn identify(&self, _user: &User) -> Result<Identity, LookupError> {
+        Err(LookupError::NotConfigured(
+            "no user directory is configured".to_string(),
+        ))
+    }
+
+    /// The Entra ID user whose user principal name, e-mail or object id is `key`.
+    /// Without Microsoft Graph: `NotConfigured`.
+    async fn entra_user(&self, _key: &str) -> Result<Identity, LookupError> {
+        Err(LookupError::NotConfigured(
+            "Microsoft Graph is not configured".to_string(),
+        ))
+    }
 }
 
 /// Why group membership could not be checked; the text is shown in chat and audited,

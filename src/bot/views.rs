@@ -36,29 +36,32 @@ pub fn usage_error(error: &UsageError) -> Reply {
     let mut reply = help(error.verb);
     reply.title = "I could not read that command".to_string();
     reply.blocks.insert(0, Block::Alert(error.message.clone()));
-    reply
+    reply.with_summary(format!("I could not read that command: {}", error.message))
 }
 
-/// An apology that says which system failed and why.
+/// An apology that says which system failed and why; its summary carries the reason, so a
+/// notification says more than the headline.
 pub fn error(error: &BotError) -> Reply {
-    match error {
-        BotError::Usage(usage) => usage_error(usage),
-        BotError::Source(SourceError::NotFound(number)) => {
-            Reply::titled(format!("Incident {number}")).with(Block::Alert(format!(
-                "Incident {number} was not found in the workspace."
-            )))
-        }
-        BotError::Source(source) => Reply::titled("Sorry, I could not answer")
-            .with(Block::Alert(format!("Sorry: {source}."))),
-        BotError::NotAllowed(message) => {
-            Reply::titled("Not allowed").with(Block::Alert(message.clone()))
-        }
-        BotError::Cannot(message) => {
-            Reply::titled("I could not do that").with(Block::Alert(message.clone()))
-        }
-        BotError::Store(message) => Reply::titled("Sorry, I could not answer")
-            .with(Block::Alert(format!("Sorry: {message}."))),
-    }
+    let (title, alert) = match error {
+        BotError::Usage(usage) => return usage_error(usage),
+        BotError::Source(SourceError::NotFound(number)) => (
+            format!("Incident {number}"),
+            format!("Incident {number} was not found in the workspace."),
+        ),
+        BotError::Source(source) => (
+            "Sorry, I could not answer".to_string(),
+            format!("Sorry: {source}."),
+        ),
+        BotError::NotAllowed(message) => ("Not allowed".to_string(), message.clone()),
+        BotError::Cannot(message) => ("I could not do that".to_string(), message.clone()),
+        BotError::Store(message) => (
+            "Sorry, I could not answer".to_string(),
+            format!("Sorry: {message}."),
+        ),
+    };
+    Reply::titled(title.clone())
+        .with(Block::Alert(alert.clone()))
+        .with_summary(format!("{title}: {alert}"))
 }
 
 /// A command this deployment cannot run.

@@ -30,7 +30,7 @@ fn request(text: &str, user: &str) -> Request {
             email: None,
             ..User::default()
         },
-        thread: None,
+        ..Request::default()
     }
 }
 

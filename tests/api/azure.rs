@@ -355,7 +355,7 @@ async fn ten_thousand_incidents_are_parsed_exactly() {
 }
 
 /// The list answer for `$filter=properties/incidentNumber eq 42`.
-fn incident_resource(status: &str) -> Value {
+pub(crate) fn incident_resource(status: &str) -> Value {
     json!({
         "id": format!("{INCIDENTS}/guid-42"),
         "name": "guid-42",
@@ -377,7 +377,7 @@ fn incident_resource(status: &str) -> Value {
     })
 }
 
-async fn mount_lookup(server: &MockServer) {
+pub(crate) async fn mount_lookup(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path(INCIDENTS))
         .and(query_param("api-version", "2024-09-01"))

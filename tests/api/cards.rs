@@ -43,7 +43,7 @@ fn request(text: &str, user: &str) -> Request {
             email: Some("dana@contoso.com".to_string()),
             ..User::default()
         },
-        thread: None,
+        ..Request::default()
     }
 }
 

@@ -24,7 +24,7 @@ fn request(text: &str) -> Request {
             id: "U-DANA".to_string(),
             ..User::default()
         },
-        thread: None,
+        ..Request::default()
     }
 }
 

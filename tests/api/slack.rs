@@ -25,9 +25,9 @@ use tower::ServiceExt;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "test-signing-secret";
+pub(crate) const SECRET: &str = "test-signing-secret";
 /// A fixed "now" for every signed request.
-const NOW: i64 = 1_700_000_000;
+pub(crate) const NOW: i64 = 1_700_000_000;
 
 /// `/incident 666` makes the test source panic.
 const PANIC_NUMBER: u64 = 666;
@@ -131,7 +131,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
     }
 }
 
-fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<Body> {
+pub(crate) fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<Body> {
     let timestamp = timestamp.to_string();
     let signature =
         verify::sign(&SecretString::from(SECRET), &timestamp, body.as_bytes()).expect("signable");
@@ -143,7 +143,7 @@ fn signed(uri: &str, content_type: &str, body: &str, timestamp: i64) -> Request<
         .expect("request")
 }
 
-async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value) {
+pub(crate) async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value) {
     let response = slack::router(state.clone())
         .oneshot(request)
         .await
@@ -156,7 +156,7 @@ async fn send(state: &SlackState, request: Request<Body>) -> (StatusCode, Value)
     (status, body)
 }
 
-fn command_form(command: &str, text: &str, response_url: &str) -> String {
+pub(crate) fn command_form(command: &str, text: &str, response_url: &str) -> String {
     format!(
         "token=x&team_id=T1&team_domain=soc&channel_id=C1&channel_name=soc&user_id=UANA&user_name=ana&command={}&text={}&response_url={}&trigger_id=1.2.3&api_app_id=A1",
         urlencoding::encode(command),
@@ -166,7 +166,7 @@ fn command_form(command: &str, text: &str, response_url: &str) -> String {
 }
 
 /// Waits (briefly, polling) until the mock server has seen `count` requests.
-async fn wait_for_requests(server: &MockServer, count: usize) -> Vec<wiremock::Request> {
+pub(crate) async fn wait_for_requests(server: &MockServer, count: usize) -> Vec<wiremock::Request> {
     for _ in 0..200 {
         let received = server.received_requests().await.unwrap_or_default();
         if received.len() >= count {

@@ -18,20 +18,20 @@ use tower::ServiceExt;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
-const TEST_KEY: &[u8] = include_bytes!("../fixtures/teams/test_key.pem");
+pub(crate) const APP_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const TEST_KEY: &[u8] = include_bytes!("../fixtures/teams/test_key.pem");
 const OTHER_KEY: &[u8] = include_bytes!("../fixtures/teams/other_key.pem");
 const TEST_N: &str = include_str!("../fixtures/teams/test_key.n");
 const TEST_E: &str = include_str!("../fixtures/teams/test_key.e");
 const CONVERSATION: &str = "19:abc@thread.tacv2;messageid=42";
 
 /// One wiremock server playing OpenID metadata, JWKS, Entra and the connector.
-struct Fake {
-    server: MockServer,
+pub(crate) struct Fake {
+    pub(crate) server: MockServer,
 }
 
 impl Fake {
-    async fn start() -> Fake {
+    pub(crate) async fn start() -> Fake {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path("/openid"))
@@ -65,11 +65,11 @@ impl Fake {
         Fake { server }
     }
 
-    fn service_url(&self) -> String {
+    pub(crate) fn service_url(&self) -> String {
         format!("{}/connector/", self.server.uri())
     }
 
-    fn config(&self) -> TeamsConfig {
+    pub(crate) fn config(&self) -> TeamsConfig {
         TeamsConfig {
             app_id: APP_ID.to_string(),
             app_password: Some("s3cret".to_string().into()),
@@ -101,7 +101,7 @@ impl Fake {
     }
 
     /// Waits (bounded) until the spawned answer task has posted to the connector.
-    async fn wait_for_connector(&self, count: usize) -> Vec<wiremock::Request> {
+    pub(crate) async fn wait_for_connector(&self, count: usize) -> Vec<wiremock::Request> {
         for _ in 0..200 {
             let got = self.requests_to("/connector/").await;
             if got.len() >= count {
@@ -141,7 +141,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn claims(service_url: &str) -> Value {
+pub(crate) fn claims(service_url: &str) -> Value {
     json!({
         "iss": "https://api.botframework.com",
         "aud": APP_ID,
@@ -151,7 +151,7 @@ fn claims(service_url: &str) -> Value {
     })
 }
 
-fn sign(kid: &str, claims: &Value, key: &[u8]) -> String {
+pub(crate) fn sign(kid: &str, claims: &Value, key: &[u8]) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_string());
     encode(
@@ -176,7 +176,11 @@ fn message(service_url: &str, text: &str) -> Value {
     })
 }
 
-async fn post(state: TeamsState, auth: Option<String>, body: &Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    state: TeamsState,
+    auth: Option<String>,
+    body: &Value,
+) -> (StatusCode, Value) {
     let mut request = Request::post("/api/messages").header("content-type", "application/json");
     if let Some(auth) = auth {
         request = request.header("authorization", auth);

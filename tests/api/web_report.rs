@@ -76,7 +76,7 @@ async fn report_link(app: &App) -> String {
             id: "U1".to_string(),
             ..User::default()
         },
-        thread: None,
+        ..ChatRequest::default()
     };
     let reply = app.bot.answer(&request, now).await;
     let button = reply

@@ -1,7 +1,8 @@
-//! Slash commands (`/incidents`, `/incident`, `/recommend`, `/report`): ack at
-//! once, answer to the command's `response_url` in the background.
+//! Slash commands (`/incidents`, `/incident`, `/recommend`, `/report`, the actions, and the
+//! umbrella `/sentinel` for every command): ack at once, decode the text and resolve its
+//! mentions, and answer to the command's `response_url`, all in the background.
 
-use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
+use super::{Destination, REFUSAL, SlackState, answer_and_deliver, mentions};
 use crate::bot::{Realm, Request, User};
 use axum::Form;
 use axum::Json;
@@ -11,6 +12,24 @@ use serde_json::{Value, json};
 
 /// Text of the immediate acknowledgement.
 pub const WORKING: &str = "Working on it…";
+
+/// The slash command that runs any command given as its text (`/sentinel status 5 active`),
+/// for commands Slack reserves (`/status`) or that would clash with other apps (`/help`).
+pub const UMBRELLA: &str = "/sentinel";
+
+/// The command text the core reads for a slash command: `/incidents week` for `/incidents`
+/// with `week`; the umbrella's text alone, which when empty asks for help.
+pub fn request_text(command: &str, text: &str) -> String {
+    if command.eq_ignore_ascii_case(UMBRELLA) {
+        let text = text.trim();
+        return if text.is_empty() {
+            "help".to_string()
+        } else {
+            text.to_string()
+        };
+    }
+    format!("{command} {text}").trim().to_string()
+}
 
 /// The fields of a slash-command form we use (protocols.md item 34).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -29,10 +48,11 @@ pub struct SlashCommand {
 }
 
 impl SlashCommand {
-    /// The request the core answers: `"{command} {text}"`.
+    /// The request as Slack sent it: [`request_text`], still in Slack's formatting
+    /// (see [`mentions::read_request`]).
     pub fn to_request(&self) -> Request {
         Request {
-            text: format!("{} {}", self.command, self.text).trim().to_string(),
+            text: request_text(&self.command, &self.text),
             user: User {
                 id: self.user_id.clone(),
                 name: self.user_name.clone(),
@@ -40,6 +60,7 @@ impl SlashCommand {
                 realm: Realm::Slack,
             },
             thread: None,
+            mentions: Vec::new(),
         }
     }
 }
@@ -63,9 +84,11 @@ pub fn accept(state: &SlackState, command: SlashCommand) -> Value {
     }
     let request = command.to_request();
     let destination = Destination::ResponseUrl(command.response_url);
-    state
-        .tasks
-        .spawn(answer_and_deliver(state.clone(), request, destination));
+    let answering = state.clone();
+    state.tasks.spawn(async move {
+        let request = mentions::read_request(&answering.api, request, None).await;
+        answer_and_deliver(answering, request, destination).await;
+    });
     json!({"response_type": "ephemeral", "text": WORKING})
 }
 
@@ -92,5 +115,15 @@ mod tests {
             ..command
         };
         assert_eq!(bare.to_request().text, "/incidents");
+    }
+
+    #[test]
+    fn the_umbrella_command_passes_its_text_alone() {
+        assert_eq!(
+            request_text("/sentinel", "status 5 active"),
+            "status 5 active"
+        );
+        assert_eq!(request_text("/sentinel", "  "), "help");
+        assert_eq!(request_text("/assign", "5 me"), "/assign 5 me");
     }
 }

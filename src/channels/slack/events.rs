@@ -1,7 +1,7 @@
 //! Events API: url_verification, `app_mention` and thread replies that start or
 //! continue a conversation, with retries deduplicated by `event_id`.
 
-use super::{Destination, REFUSAL, SlackState, answer_and_deliver, thread_key};
+use super::{Destination, REFUSAL, SlackState, answer_and_deliver, mentions, thread_key};
 use crate::bot::{Realm, Request, User};
 use axum::Json;
 use axum::body::Bytes;
@@ -110,6 +110,7 @@ pub async fn accept(state: &SlackState, envelope: Envelope) -> Option<String> {
             Err(error) => tracing::warn!(%error, "event dedupe store failed"),
         }
     }
+    let bot_user = bot_user(&envelope).map(str::to_string);
     let state = state.clone();
     state.tasks.clone().spawn(async move {
         let (request, channel, thread_ts) = match plan {
@@ -137,6 +138,7 @@ pub async fn accept(state: &SlackState, envelope: Envelope) -> Option<String> {
             }
             Plan::Challenge(_) | Plan::Ignore => return,
         };
+        let request = mentions::read_request(&state.api, request, bot_user.as_deref()).await;
         let destination = Destination::Channel {
             channel,
             thread_ts: Some(thread_ts),
@@ -161,10 +163,7 @@ pub fn plan(state: &SlackState, envelope: &Envelope) -> Plan {
     let (Some(user), Some(channel), Some(ts)) = (&event.user, &event.channel, &event.ts) else {
         return Plan::Ignore;
     };
-    let bot_user = envelope
-        .authorizations
-        .iter()
-        .find_map(|it| it.user_id.as_deref());
+    let bot_user = bot_user(envelope);
     if bot_user == Some(user.as_str()) {
         return Plan::Ignore;
     }
@@ -187,14 +186,17 @@ pub fn plan(state: &SlackState, envelope: &Envelope) -> Plan {
         };
     }
     let thread_ts = event.thread_ts.clone().unwrap_or_else(|| ts.clone());
+    // The text stays in Slack's formatting here; it is decoded, and its mentions resolved,
+    // in the background task (`mentions::read_request`).
     let request = Request {
-        text: strip_mentions(&event.text, bot_user),
+        text: event.text.clone(),
         user: User {
             id: user.clone(),
             realm: Realm::Slack,
             ..User::default()
         },
         thread: Some(thread_key(channel, &thread_ts)),
+        mentions: Vec::new(),
     };
     match event.kind.as_str() {
         "app_mention" => Plan::Answer {
@@ -222,36 +224,10 @@ pub fn plan(state: &SlackState, envelope: &Envelope) -> Plan {
     }
 }
 
-/// Removes the bot's `<@U…>` mentions (or, with the bot unknown, leading mentions).
-pub fn strip_mentions(text: &str, bot_user: Option<&str>) -> String {
-    match bot_user {
-        Some(bot) => text
-            .replace(&format!("<@{bot}>"), " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-        None => text
-            .split_whitespace()
-            .skip_while(|word| word.starts_with("<@") && word.ends_with('>'))
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_bot_mentions_only() {
-        assert_eq!(
-            strip_mentions("<@UBOT> incidents  week", Some("UBOT")),
-            "incidents week"
-        );
-        assert_eq!(
-            strip_mentions("assign 5 <@UANA>", Some("UBOT")),
-            "assign 5 <@UANA>"
-        );
-        assert_eq!(strip_mentions("<@UX> <@UY> help", None), "help");
-    }
+/// The bot's own user id, from the installation the event was delivered to.
+fn bot_user(envelope: &Envelope) -> Option<&str> {
+    envelope
+        .authorizations
+        .iter()
+        .find_map(|it| it.user_id.as_deref())
 }

@@ -164,6 +164,7 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
                     (Some(channel), Some(ts)) => Some(super::thread_key(channel, ts)),
                     _ => None,
                 },
+                mentions: Vec::new(),
             };
             (request, destination)
         })

@@ -5,8 +5,10 @@ pub mod commands;
 pub mod events;
 pub mod interactions;
 pub mod limits;
+pub mod mentions;
 pub mod seen;
 pub mod socket_mode;
+pub mod text;
 pub mod verify;
 pub mod web_api;
 
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
 pub use seen::{MemorySeenKeys, SeenKeys};
-pub use web_api::{WebApi, WebApiError};
+pub use web_api::{SlackUser, WebApi, WebApiError};
 
 /// Text sent when a team or channel is not on the allow-list.
 pub const REFUSAL: &str = "Sorry, this workspace or channel is not allowed to use sentinel-bot. Ask your SOC admin to add it.";

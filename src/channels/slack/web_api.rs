@@ -1,10 +1,12 @@
 //! Slack Web API client: chat.postMessage, response_url follow-ups, the files upload v2
-//! flow and user group members, with per-channel pacing and 429 Retry-After handling.
+//! flow, user group members and users (users.info, cached), with per-channel pacing and
+//! 429 Retry-After handling.
 
 use crate::render::block_kit::Message;
 use crate::upstream::{self, Upstream};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use slack_morphism::prelude::SlackApiUsersInfoResponse;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -12,6 +14,22 @@ use tokio::time::Instant;
 
 /// Longest Retry-After we are willing to wait for in one step.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long a users.info answer is trusted: names and e-mails change rarely, but they do.
+const USER_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Most users kept in the users.info cache.
+const USER_CAPACITY: u64 = 10_000;
+
+/// A Slack user as users.info describes them; only what the bot reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackUser {
+    pub id: String,
+    /// The full name (`real_name`), else the display name, else the handle.
+    pub name: Option<String>,
+    /// `profile.email`: present only when the app has the `users:read.email` scope.
+    pub email: Option<String>,
+}
 
 /// Why a Web API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +68,8 @@ pub struct WebApi {
     channel_gap: Duration,
     max_attempts: u32,
     last_post: Mutex<HashMap<String, Instant>>,
+    /// users.info answers by user id, for [`USER_TTL`].
+    users: moka::future::Cache<String, SlackUser>,
 }
 
 impl std::fmt::Debug for WebApi {
@@ -74,7 +94,14 @@ impl WebApi {
             channel_gap: Duration::from_secs(1),
             max_attempts: 4,
             last_post: Mutex::new(HashMap::new()),
+            users: user_cache(USER_TTL),
         }
+    }
+
+    /// Changes how long users.info answers are kept (tests use a short time).
+    pub fn with_user_ttl(mut self, ttl: Duration) -> WebApi {
+        self.users = user_cache(ttl);
+        self
     }
 
     /// Changes the per-channel pacing (tests use a shorter gap).
@@ -211,6 +238,34 @@ impl WebApi {
             .collect())
     }
 
+    /// The user with id `user` (`U...` or `W...`) by users.info, which needs the `users:read`
+    /// scope (and `users:read.email` for the e-mail). Answers are cached for an hour; failures
+    /// are not, so a fixed scope works at the next request.
+    pub async fn user(&self, user: &str) -> Result<SlackUser, WebApiError> {
+        if let Some(known) = self.users.get(user).await {
+            return Ok(known);
+        }
+        let method = "users.info";
+        let url = format!("{}/{method}", self.base_url);
+        let response = self
+            .send_with_retries(method, || {
+                self.http
+                    .get(&url)
+                    .bearer_auth(self.token.expose_secret())
+                    .query(&[("user", user)])
+            })
+            .await?;
+        let answer = read_answer(method, response).await?;
+        let info: SlackApiUsersInfoResponse =
+            serde_json::from_value(answer).map_err(|_| WebApiError::Malformed {
+                method: method.to_string(),
+                field: "user",
+            })?;
+        let found = slack_user(info.user);
+        self.users.insert(user.to_string(), found.clone()).await;
+        Ok(found)
+    }
+
     /// POSTs a JSON body to a `response_url` (slash commands, interactions).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), WebApiError> {
         let method = "response_url";
@@ -313,6 +368,31 @@ impl WebApi {
             slot
         };
         tokio::time::sleep_until(wait_until).await;
+    }
+}
+
+fn user_cache(ttl: Duration) -> moka::future::Cache<String, SlackUser> {
+    moka::future::Cache::builder()
+        .max_capacity(USER_CAPACITY)
+        .time_to_live(ttl)
+        .build()
+}
+
+/// Our view of slack-morphism's users.info user.
+fn slack_user(user: slack_morphism::prelude::SlackUser) -> SlackUser {
+    let profile = user.profile.as_ref();
+    let non_empty = |text: Option<&String>| text.filter(|it| !it.trim().is_empty()).cloned();
+    let name = non_empty(user.real_name.as_ref())
+        .or_else(|| non_empty(profile.and_then(|it| it.real_name.as_ref())))
+        .or_else(|| non_empty(profile.and_then(|it| it.display_name.as_ref())))
+        .or_else(|| non_empty(user.name.as_ref()));
+    SlackUser {
+        id: user.id.to_string(),
+        name,
+        email: profile
+            .and_then(|it| it.email.as_ref())
+            .map(|email| email.to_string())
+            .filter(|email| !email.is_empty()),
     }
 }
 

@@ -34,6 +34,19 @@ pub enum TeamsError {
     Status { status: u16, body: String },
 }
 
+/// A conversation member as the roster describes them (Teams' `TeamsChannelAccount`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The Bot Framework id, `29:...`.
+    pub id: String,
+    pub name: Option<String>,
+    /// The Entra ID object id.
+    pub aad_object_id: Option<String>,
+    pub email: Option<String>,
+    pub user_principal_name: Option<String>,
+}
+
 /// The id of a posted message or created conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostedId(pub String);
@@ -197,6 +210,45 @@ impl Connector {
             "activity": card_activity(reply),
         });
         self.post(&channel.channel_id, &url, &body).await
+    }
+
+    /// One member of `to`'s conversation, by their Bot Framework id (`29:...`), from the roster:
+    /// `GET v3/conversations/{id}/members/{member}` on the team when the activity comes from a
+    /// team's channel, else on the conversation (protocols.md item 15). Not retried: it only
+    /// enriches a mention, and a failure is reported as what is missing.
+    pub async fn member(&self, to: &Activity, member_id: &str) -> Result<Member, TeamsError> {
+        let service_url = to.service_url.as_deref().unwrap_or_default();
+        let roster = to
+            .channel_data
+            .as_ref()
+            .and_then(|data| data.pointer("/team/id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                to.conversation.as_ref().map(|conversation| {
+                    // A channel thread's id carries `;messageid=...`; the roster is the channel's.
+                    let id = conversation.id.as_str();
+                    id.split(";messageid=").next().unwrap_or(id).to_string()
+                })
+            })
+            .unwrap_or_default();
+        let url = format!(
+            "{}/v3/conversations/{}/members/{}",
+            service_url.trim_end_matches('/'),
+            urlencoding::encode(&roster),
+            urlencoding::encode(member_id)
+        );
+        let mut request = self.http.get(url);
+        if let Some(token) = self.bot_token().await? {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        let response = upstream::send(Upstream::BotConnector, request).await?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(TeamsError::Status { status, body });
+        }
+        Ok(response.json().await?)
     }
 
     /// POSTs with the per-thread limit and bounded retries on 429/412/502/503/504.

@@ -1,7 +1,8 @@
 //! The `POST /api/messages` route: authenticate, acknowledge fast, answer in a task.
 
 use super::TeamsState;
-use super::activity::{ADAPTIVE_CARD, Activity};
+use super::activity::{ADAPTIVE_CARD, Account, Activity};
+use crate::bot::people::{Identity, Mention};
 use crate::bot::{Realm, Request, User};
 use crate::render::adaptive_card::{self, Options};
 use axum::Json;
@@ -66,10 +67,12 @@ pub async fn messages(
     }
 }
 
-fn request_of(activity: &Activity, text: String) -> Request {
+fn request_of(activity: &Activity, text: String, mentions: Vec<Mention>) -> Request {
     let from = activity.from.clone().unwrap_or_default();
-    // Only an Entra object id can be looked up in Graph; the Bot Framework id (`29:...`) cannot.
-    let (id, realm) = match from.aad_object_id {
+    // Only an Entra object id can be looked up in Graph; the Bot Framework id (`29:...`)
+    // cannot, nor can a test id that merely looks like one (the Agents Playground's user
+    // has `00000000-0000-0000-0000-0000000000020`, one digit too many for a GUID).
+    let (id, realm) = match from.aad_object_id.filter(|id| is_object_id(id)) {
         Some(object_id) => (object_id, Realm::Entra),
         None => (from.id, Realm::Local),
     };
@@ -85,15 +88,92 @@ fn request_of(activity: &Activity, text: String) -> Request {
             .conversation
             .as_ref()
             .map(|conversation| format!("teams:{}", conversation.id)),
+        mentions,
+    }
+}
+
+/// A hyphenated GUID, as Entra object ids are.
+fn is_object_id(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
+}
+
+/// The request a typed message asks for: other people's mentions resolved (their Entra
+/// object id from the entity, else the conversation roster) and standing in the text as
+/// their UPN or e-mail (else object id, else `@Name`).
+async fn typed_request(state: &TeamsState, activity: &Activity) -> Request {
+    let mut keys = Vec::new();
+    let mut mentions: Vec<Mention> = Vec::new();
+    for entity in activity.other_mentions() {
+        let mention = resolve(state, activity, &entity.account).await;
+        keys.push((entity.text.clone(), mention.key.clone()));
+        if !mentions.iter().any(|known| known.key == mention.key) {
+            mentions.push(mention);
+        }
+    }
+    request_of(activity, activity.typed_text(&keys), mentions)
+}
+
+/// Who a mentioned account is: the entity's own Entra id when it carries one, completed from
+/// the roster (`aadObjectId`, `userPrincipalName`, `email`).
+async fn resolve(state: &TeamsState, activity: &Activity, account: &Account) -> Mention {
+    let name = account.name.clone();
+    let own_object_id = account
+        .aad_object_id
+        .clone()
+        .or_else(|| {
+            let id = account.id.strip_prefix("8:orgid:").unwrap_or(&account.id);
+            Some(id.to_string())
+        })
+        .filter(|id| is_object_id(id));
+    let (identity, missing) = match state.inner.connector.member(activity, &account.id).await {
+        Ok(member) => (
+            Identity {
+                name: member.name.or(name),
+                email: member.user_principal_name.or(member.email),
+                object_id: member
+                    .aad_object_id
+                    .filter(|id| is_object_id(id))
+                    .or(own_object_id),
+            },
+            None,
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "roster lookup for a mention failed");
+            (
+                Identity {
+                    name,
+                    email: None,
+                    object_id: own_object_id,
+                },
+                Some(format!(
+                    "Teams did not give their Entra ID, and the conversation's member list did not answer ({error})"
+                )),
+            )
+        }
+    };
+    let key = identity
+        .email
+        .clone()
+        .or_else(|| identity.object_id.clone())
+        .unwrap_or_else(|| {
+            let shown = identity.name.as_deref().unwrap_or(&account.id);
+            format!("@{}", shown.split_whitespace().collect::<String>())
+        });
+    let missing = missing.filter(|_| identity.object_id.is_none() && identity.email.is_none());
+    Mention {
+        key,
+        identity,
+        missing,
     }
 }
 
 /// Runs a message's command and replies through the connector, with typing if slow.
 async fn answer_message(state: TeamsState, activity: Activity) {
-    let Some(text) = activity.command_text() else {
-        return;
+    let request = match activity.button_command() {
+        Some(command) => request_of(&activity, command, Vec::new()),
+        None if activity.text.is_some() => typed_request(&state, &activity).await,
+        None => return,
     };
-    let request = request_of(&activity, text);
     let bot = state.inner.bot.clone();
     let answer = async move { bot.answer(&request, chrono::Utc::now()).await };
     tokio::pin!(answer);
@@ -127,7 +207,7 @@ async fn invoke(state: TeamsState, activity: Activity) -> Response {
         });
         return (StatusCode::OK, Json(body)).into_response();
     };
-    let request = request_of(&activity, command);
+    let request = request_of(&activity, command, Vec::new());
     let answer = state.inner.bot.answer(&request, chrono::Utc::now());
     let Ok(reply) = tokio::time::timeout(INVOKE_DEADLINE, answer).await else {
         let body = json!({
@@ -179,12 +259,22 @@ mod tests {
         let user = request_of(
             &from(Some("5f1c2a34-1b2c-4d5e-8f90-1234567890ab")),
             "x".into(),
+            Vec::new(),
         )
         .user;
         assert_eq!(user.id, "5f1c2a34-1b2c-4d5e-8f90-1234567890ab");
         assert_eq!(user.realm, Realm::Entra);
-        let user = request_of(&from(None), "x".into()).user;
+        let user = request_of(&from(None), "x".into(), Vec::new()).user;
         assert_eq!(user.id, "29:1abc");
         assert_eq!(user.realm, Realm::Local);
+        // The Agents Playground's default user: an aadObjectId that is no GUID.
+        let playground = request_of(
+            &from(Some("00000000-0000-0000-0000-0000000000020")),
+            "x".into(),
+            Vec::new(),
+        )
+        .user;
+        assert_eq!(playground.id, "29:1abc");
+        assert_eq!(playground.realm, Realm::Local);
     }
 }

@@ -1,6 +1,7 @@
 //! Microsoft Graph: Defender XDR recommended actions for an incident's alerts, Defender
-//! Threat Intelligence articles about a tactic or technique, and a user's membership of
-//! Entra groups. A missing licence or permission is reported as `SourceError::Unavailable`.
+//! Threat Intelligence articles about a tactic or technique, a user's membership of Entra
+//! groups, and Entra users by UPN, e-mail or object id. A missing licence or permission is
+//! reported as `SourceError::Unavailable`.
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
@@ -39,6 +40,20 @@ struct List {
     #[serde(default)]
     value: Vec<Value>,
 }
+
+/// An Entra ID user: the fields Sentinel's owner needs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntraUser {
+    /// The object id.
+    pub id: String,
+    pub display_name: Option<String>,
+    pub mail: Option<String>,
+    pub user_principal_name: Option<String>,
+}
+
+/// The user fields asked for.
+const USER_FIELDS: &str = "id,displayName,mail,userPrincipalName";
 
 /// checkMemberGroups' answer: the requested group ids the user is a member of.
 #[derive(Deserialize)]
@@ -124,6 +139,36 @@ impl GraphClient {
             found.extend(answer.value);
         }
         Ok(found)
+    }
+
+    /// The Entra ID user whose object id or user principal name is `key` (`GET /users/{key}`),
+    /// else, for an e-mail, whose `mail` is `key` (`GET /users?$filter=mail eq '...'`, since
+    /// an e-mail need not be the UPN). `None` when neither finds one. Needs User.Read.All.
+    pub async fn user(&self, key: &str) -> Result<Option<EntraUser>, SourceError> {
+        let select = [("$select", USER_FIELDS)];
+        let path = format!("/users/{}", urlencoding::encode(key));
+        if let Some(found) = self.call(Method::GET, &path, &select, None).await? {
+            return read_user(found).map(Some);
+        }
+        if !key.contains('@') {
+            return Ok(None);
+        }
+        // OData string literals escape a quote by doubling it.
+        let filter = format!("mail eq '{}'", key.replace('\'', "''"));
+        let Some(list) = self
+            .call(
+                Method::GET,
+                "/users",
+                &[("$filter", filter.as_str()), ("$select", USER_FIELDS)],
+                None,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let list: List =
+            serde_json::from_value(list).map_err(|error| unreadable("users", error))?;
+        list.value.into_iter().next().map(read_user).transpose()
     }
 
     /// Defender XDR's recommended actions for the incident, one entry per distinct action.
@@ -215,6 +260,17 @@ async fn read_answer(response: reqwest::Response) -> Result<Option<Value>, Sourc
             ),
         }),
         _ => retry::read_json(SYSTEM, response).await.map(Some),
+    }
+}
+
+fn read_user(value: Value) -> Result<EntraUser, SourceError> {
+    serde_json::from_value(value).map_err(|error| unreadable("user", error))
+}
+
+fn unreadable(what: &str, error: serde_json::Error) -> SourceError {
+    SourceError::Failed {
+        system: SYSTEM,
+        reason: format!("the {what} answer is not the expected JSON: {error}"),
     }
 }
 

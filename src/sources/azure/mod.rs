@@ -149,6 +149,12 @@ impl AzureSource {
     ) -> Result<Vec<String>, SourceError> {
         self.graph.member_groups(user_id, group_ids).await
     }
+
+    /// The Entra ID user whose object id, user principal name or e-mail is `key`, through
+    /// Microsoft Graph; `None` when there is none.
+    pub async fn entra_user(&self, key: &str) -> Result<Option<graph::EntraUser>, SourceError> {
+        self.graph.user(key).await
+    }
 }
 
 #[async_trait]
