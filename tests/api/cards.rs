@@ -246,8 +246,8 @@ fn teams_card(reply: &Reply) -> Value {
 
 /// Writes, under `CARD_DUMP_DIR` when it is set: `teams/NAME.json` (the card Teams gets),
 /// `schema/NAME.json` (the same with `Chart.*` replaced by its fallback, for the 1.5 schema),
-/// `slack/NAME-N.json` (each Slack message), `charts/NAME.png` (its chart as a PNG) and
-/// `sizes.json`.
+/// `slack/NAME-N.json` (each Slack message), `charts/NAME.png` (its chart as a PNG),
+/// `web/report-week.html` (the full report page) and `sizes.json`.
 #[tokio::test]
 async fn dump_every_card_when_asked() {
     let cards = catalogue().await;
@@ -291,6 +291,14 @@ async fn dump_every_card_when_asked() {
         serde_json::to_string_pretty(&sizes).unwrap(),
     )
     .unwrap();
+    // The web page of the demo week's full report, as `/reports/{id}` serves it.
+    let app_dir = tempfile::tempdir().unwrap();
+    let app = app::build(&config(&app_dir), now()).await.unwrap();
+    let week = sentinel_bot::period::Period::Week.window(now());
+    let report = app.bot.weekly_report(week, now()).await.unwrap();
+    let page = sentinel_bot::web_report::page(&report, Some(now() + chrono::Duration::days(14)));
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web").join("report-week.html"), page).unwrap();
 }
 
 /// Replaces every Teams `Chart.*` element by its fallback (which the 1.5 schema knows).
