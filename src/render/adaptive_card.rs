@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 /// Rendering choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
-    /// Teams host features: `Chart.*` elements, `msteams.width = "Full"`, and `Action.Execute`
+    /// Teams host features: `Chart.*` elements, `msteams.width = "Full"` (for cards with a
+    /// table or chart), and `Action.Execute`
     /// (with an `Action.Submit` fallback) for buttons that replace their card. None is in the
     /// Adaptive Card schema.
     pub teams: bool,
@@ -126,7 +127,13 @@ fn render_with_limit(reply: &Reply, options: &Options, row_limit: usize) -> Valu
     if !actions.is_empty() {
         card["actions"] = Value::Array(actions);
     }
-    if options.teams {
+    // Full width helps tables and charts on a laptop; short cards (confirmations, errors)
+    // read better at Teams' normal card width.
+    let wide = reply
+        .blocks
+        .iter()
+        .any(|block| matches!(block, Block::Table(_) | Block::Chart(_)));
+    if options.teams && wide {
         card["msteams"] = json!({"width": "Full"});
     }
     card

@@ -130,6 +130,14 @@ async fn catalogue() -> Vec<(String, Reply)> {
     let week = sentinel_bot::period::Period::Week.window(now());
     let (weekly, _) = app::weekly_post(bot, week, now()).await.unwrap();
     out.push(("weekly-post".to_string(), weekly));
+    // The announcement auto-triage posts for a new High-severity incident.
+    let detail = bot.source.incident(open_high).await.unwrap();
+    let advisor = bot.advisor.clone().expect("the app wires an advisor");
+    let advice = advisor.incident_advice(&detail, None).await;
+    out.push((
+        "triage-announcement".to_string(),
+        sentinel_bot::triage::announcement(&detail.incident, &advice),
+    ));
 
     // Confirmation states: asked, done, used again, cancelled, refused, other user.
     let asked = ask(
