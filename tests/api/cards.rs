@@ -329,12 +329,19 @@ fn charts_to_fallback(value: &mut Value) {
     }
 }
 
-/// Text of a card element as a reader sees it: TextBlock text, or a RichTextBlock's runs.
+/// Text of a card element as a reader sees it: TextBlock text, a RichTextBlock's runs, facts.
 fn element_texts(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             if let Some("TextBlock" | "TextRun") = map.get("type").and_then(Value::as_str) {
                 out.push(map["text"].as_str().unwrap_or_default().to_string());
+            }
+            if let Some(facts) = map.get("facts").and_then(Value::as_array) {
+                for fact in facts {
+                    for key in ["title", "value"] {
+                        out.push(fact[key].as_str().unwrap_or_default().to_string());
+                    }
+                }
             }
             map.iter()
                 .filter(|(key, _)| key.as_str() != "fallback")
