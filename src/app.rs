@@ -4,20 +4,21 @@
 
 use crate::advice::memory::{AnswerCache, ConversationMemory, Turn};
 use crate::advice::{Advisor, llm::LlmClient};
-use crate::bot::actions::{AuditRecord, Ledger, PendingAction};
+use crate::bot::actions::{AuditRecord, Ledger, Proposal};
 use crate::bot::permissions::Permissions;
-use crate::bot::{Bot, Settings};
+use crate::bot::{Bot, Deadlines, Settings};
 use crate::channels::slack::seen::SeenKeys;
 use crate::channels::slack::{self, SlackState, WebApi};
 use crate::channels::teams::{self, TeamsState};
 use crate::channels::webhook::{self, WebhookState};
+use crate::channels::workload::Workload;
 use crate::config::{Config, TeamsChannel};
 use crate::directory::{self, GroupDirectory};
 use crate::render;
 use crate::reply::Reply;
 use crate::report::Layout;
 use crate::schedule::{self, Poster, ReportSchedule, Scheduler, Slot};
-use crate::server::{self, Ops};
+use crate::server::{self, MetricsAccess, Ops};
 use crate::sources::azure::AzureSource;
 use crate::sources::demo::DemoSource;
 use crate::sources::{IncidentSource, ThreatIntel};
@@ -92,8 +93,16 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: permissions(config, azure, slack_api.clone()),
         web_reports: WebReports::from_config(config, store.clone()),
+        deadlines: Deadlines {
+            interactive: std::time::Duration::from_secs(config.server.answer_seconds),
+            scheduled: std::time::Duration::from_secs(config.report.deadline_seconds),
+        },
         ..Settings::default()
     };
+    let workload = Workload::new(
+        config.server.max_running_answers,
+        config.server.max_waiting_answers,
+    );
     let bot = Arc::new(Bot {
         source,
         intel,
@@ -110,6 +119,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
             teams::is_loopback_bind(&config.server.bind),
         )
         .with_tasks(tasks.clone())
+        .with_workload(workload.clone())
     });
     let slack = config
         .slack
@@ -117,6 +127,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         .zip(slack_api)
         .map(|(slack_config, api)| SlackState {
             tasks: tasks.clone(),
+            workload: workload.clone(),
             ..SlackState::new(
                 bot.clone(),
                 slack_config,
@@ -189,7 +200,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "neither [teams] nor [slack] is configured: only health and metrics endpoints are served"
         );
     }
-    let ops = Ops::install();
+    let ops = Ops::install().with_access(MetricsAccess {
+        separate_listener: !config.server.metrics_bind.is_empty(),
+        token: config.server.metrics_token(),
+    });
     let mut channels = axum::Router::new();
     if let Some(teams_state) = &app.teams {
         channels = channels.merge(teams::router(teams_state.clone()));
@@ -253,6 +267,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }));
     }
 
+    background.spawn(purge_expired(app.store.clone(), stop.clone()));
+    if !config.server.metrics_bind.is_empty() {
+        let bind = &config.server.metrics_bind;
+        if !teams::is_loopback_bind(bind) && config.server.metrics_token().is_none() {
+            tracing::warn!(
+                bind,
+                "/metrics is served beyond loopback without server.metrics_token"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding server.metrics_bind {bind}"))?;
+        let mut stop = stop.clone();
+        let metrics = server::metrics_router(ops.clone());
+        background.spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(error) = axum::serve(listener, metrics)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(&config.server.bind)
         .await
         .with_context(|| format!("binding {}", config.server.bind))?;
@@ -288,6 +328,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     app.store.close().await;
     Ok(())
+}
+
+/// How often expired store rows (dedupe keys, Slack signatures, confirmations) are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes expired rows now and then until `stop`, so the small tables stay small.
+async fn purge_expired(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(error) = store.purge_expired(Utc::now()).await {
+                    tracing::warn!(%error, "purging expired store rows failed");
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -485,10 +547,10 @@ impl Ledger for StoreAdapter {
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let json = serde_json::to_string(action)?;
+        let json = serde_json::to_string(proposal)?;
         Ok(self.0.put_pending(token, user_id, &json, expires).await?)
     }
 
@@ -497,13 +559,19 @@ impl Ledger for StoreAdapter {
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>> {
-        match self.0.take_pending(token, user_id, now).await? {
-            Some(json) => Ok(Some(
-                serde_json::from_str(&json).context("reading a pending action")?,
-            )),
-            None => Ok(None),
-        }
+    ) -> anyhow::Result<Option<Proposal>> {
+        let Some(json) = self.0.take_pending(token, user_id, now).await? else {
+            return Ok(None);
+        };
+        // Rows written before proposals carried the incident's version hold the bare action.
+        let proposal = match serde_json::from_str(&json) {
+            Ok(proposal) => proposal,
+            Err(_) => Proposal {
+                action: serde_json::from_str(&json).context("reading a pending action")?,
+                seen: None,
+            },
+        };
+        Ok(Some(proposal))
     }
 
     async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()> {
@@ -530,6 +598,15 @@ impl SeenKeys for StoreAdapter {
 
     async fn contains(&self, key: &str) -> anyhow::Result<bool> {
         Ok(self.0.seen(key, Utc::now()).await?)
+    }
+
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        Ok(self.0.first_use_of_signature(key, now, until).await?)
     }
 }
 

@@ -3,7 +3,7 @@
 //! `SecretString`, so `Debug` never prints them.
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -43,6 +43,23 @@ pub struct ServerConfig {
     /// The bot's public `https://` base URL, e.g. `https://sentinel-bot.contoso.com`; with it,
     /// reports carry an "Open full report" link to `{public_url}/reports/{id}`.
     pub public_url: Option<String>,
+    /// Where `/metrics` is served: its own listener (default `127.0.0.1:9464`, loopback only),
+    /// or, when empty, the main listener next to the chat endpoints.
+    #[serde(default = "default_metrics_bind")]
+    pub metrics_bind: String,
+    /// When set (and not blank), `/metrics` answers only requests with
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretString>,
+    /// Seconds an answer typed in chat may take before the user gets an apology naming the
+    /// slow system; advice that would be later is left out with a note.
+    #[serde(default = "default_answer_seconds")]
+    pub answer_seconds: u64,
+    /// Answers computed at once after their request was acknowledged.
+    #[serde(default = "default_running_answers")]
+    pub max_running_answers: usize,
+    /// Answers that may wait for a free slot; past this the user is told the bot is busy.
+    #[serde(default = "default_waiting_answers")]
+    pub max_waiting_answers: usize,
 }
 
 impl Default for ServerConfig {
@@ -51,8 +68,38 @@ impl Default for ServerConfig {
             bind: default_bind(),
             body_limit: default_body_limit(),
             public_url: None,
+            metrics_bind: default_metrics_bind(),
+            metrics_token: None,
+            answer_seconds: default_answer_seconds(),
+            max_running_answers: default_running_answers(),
+            max_waiting_answers: default_waiting_answers(),
         }
     }
+}
+
+impl ServerConfig {
+    /// The `/metrics` bearer token; a blank one (an empty deployment secret) means none.
+    pub fn metrics_token(&self) -> Option<SecretString> {
+        self.metrics_token
+            .clone()
+            .filter(|token| !token.expose_secret().trim().is_empty())
+    }
+}
+
+fn default_metrics_bind() -> String {
+    "127.0.0.1:9464".to_string()
+}
+
+fn default_answer_seconds() -> u64 {
+    25
+}
+
+fn default_running_answers() -> usize {
+    16
+}
+
+fn default_waiting_answers() -> usize {
+    64
 }
 
 fn default_bind() -> String {
@@ -292,6 +339,10 @@ pub struct ReportConfig {
     /// Days a web report page stays readable; after that it answers 404.
     #[serde(default = "default_web_page_days")]
     pub web_page_days: u32,
+    /// Seconds the scheduled report (and `sentinel-bot report`) may take; advice that would be
+    /// later is left out with a note.
+    #[serde(default = "default_report_seconds")]
+    pub deadline_seconds: u64,
 }
 
 impl Default for ReportConfig {
@@ -303,12 +354,17 @@ impl Default for ReportConfig {
             enabled: true,
             web_pages: true,
             web_page_days: default_web_page_days(),
+            deadline_seconds: default_report_seconds(),
         }
     }
 }
 
 fn default_web_page_days() -> u32 {
     14
+}
+
+fn default_report_seconds() -> u64 {
+    600
 }
 
 fn default_cron() -> String {
@@ -470,6 +526,10 @@ mod tests {
         assert_eq!(config.server.bind, "127.0.0.1:3978");
         assert_eq!(config.report.cron, "0 0 8 * * Mon");
         assert_eq!(config.report.long_open_days, 3);
+        assert_eq!(config.server.metrics_bind, "127.0.0.1:9464");
+        assert!(config.server.metrics_token.is_none());
+        assert_eq!(config.server.answer_seconds, 25);
+        assert_eq!(config.report.deadline_seconds, 600);
     }
 
     #[test]
@@ -515,6 +575,8 @@ mod tests {
             api_key = "sk-live-secret"
             [store]
             url = "postgres://bot:hunter2@db/sentinel"
+            [server]
+            metrics_token = "scrape-me-not"
         "#;
         let config = Config::from_sources(file, Vec::new()).unwrap();
         let debug = format!("{config:?}");
@@ -523,10 +585,24 @@ mod tests {
             "8f742231b10e8888abcd99yyyzzz85a5",
             "sk-live-secret",
             "hunter2",
+            "scrape-me-not",
         ] {
             assert!(!debug.contains(secret), "{secret} leaked into Debug output");
         }
         assert!(debug.contains("gpt-4o"));
+    }
+
+    #[test]
+    fn a_blank_metrics_token_means_none() {
+        let blank = Config::from_sources("[server]\nmetrics_token = \" \"\n", Vec::new()).unwrap();
+        assert!(blank.server.metrics_token().is_none());
+        let set = Config::from_sources("[server]\nmetrics_token = \"t\"\n", Vec::new()).unwrap();
+        assert_eq!(
+            set.server
+                .metrics_token()
+                .map(|token| token.expose_secret().to_string()),
+            Some("t".to_string())
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod attack;
 pub mod bot;
 pub mod channels;
 pub mod config;
+pub mod deadline;
 pub mod directory;
 pub mod incident;
 pub mod period;

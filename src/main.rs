@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
                 ..Request::default()
             };
             let reply = app.bot.answer(&request, now).await;
-            println!("{}", render::markdown::render(&reply));
+            print(&render::markdown::render(&reply))?;
         }
         Job::Report {
             format,
@@ -117,29 +117,40 @@ async fn main() -> anyhow::Result<()> {
             match out {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
-                None => println!("{text}"),
+                None => print(&text)?,
             }
         }
         Job::Manifest { app_id, out } => {
             sentinel_bot::channels::teams::manifest::package(&app_id, &out)?;
-            println!("wrote {}", out.display());
+            print(&format!("wrote {}", out.display()))?;
         }
         Job::CheckConfig => {
             let schedule = sentinel_bot::schedule::ReportSchedule::from_config(&config.report)
                 .context("reading [report] schedule")?;
-            println!("{config:#?}");
-            println!("schedule: {schedule:?}");
-            println!(
+            print(&format!("{config:#?}\nschedule: {schedule:?}"))?;
+            print(&format!(
                 "incident data: {}",
                 if config.uses_demo_data() {
                     "embedded demo data"
                 } else {
                     "Microsoft Sentinel"
                 }
-            );
+            ))?;
         }
     }
     Ok(())
+}
+
+/// Writes `text` and a newline to standard output. A reader that stops early
+/// (`sentinel-bot report | head`) closes the pipe; that ends the output quietly instead of
+/// panicking as `println!` would.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
 }
 
 /// JSON logs for the server (one object per line, with request ids), plain text for the CLI.

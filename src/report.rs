@@ -141,10 +141,20 @@ fn summary_reply(report: &WeeklyReport) -> Reply {
         CHAT_RECOMMENDATIONS,
     );
     reply = reply.with(Block::Heading("Top recommendations".to_string()));
+    // When Defender XDR could not be read, the summary says so rather than "none".
+    let unread = advice.posture_unread.as_deref();
     reply = reply.with(recommendation_block(
         &top,
-        "No recommendations from Defender XDR or threat intelligence for this period.",
+        unread.unwrap_or(
+            "No recommendations from Defender XDR or threat intelligence for this period.",
+        ),
     ));
+    if let (false, Some(unread)) = (top.is_empty(), unread) {
+        reply = reply.with(Block::Note(unread.to_string()));
+    }
+    if let Some(note) = &advice.note {
+        reply = reply.with(Block::Note(note.clone()));
+    }
     reply.with(Block::Note(views::definitions(facts)))
 }
 
@@ -242,7 +252,9 @@ fn full_reply(report: &WeeklyReport) -> Reply {
     ));
     reply = reply.with(recommendation_block(
         &advice.posture_from_defender,
-        "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        advice.posture_unread.as_deref().unwrap_or(
+            "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        ),
     ));
     reply = reply.with(Block::Heading(
         "Recommendations from threat intelligence based on MITRE tactics".to_string(),

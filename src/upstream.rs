@@ -121,6 +121,7 @@ pub async fn send(
     system: Upstream,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, reqwest::Error> {
+    let _waiting = crate::deadline::waiting_for(system.name());
     let started = Instant::now();
     let result = request.send().await;
     let outcome = Outcome::of(&result);

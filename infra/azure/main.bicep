@@ -36,6 +36,12 @@ param llmModel string = 'gpt-4o-mini'
 @secure()
 param triageWebhookSecret string
 
+@description('Listener of /metrics. The default, loopback, keeps it off the ingress (only port 3978 is routed); a scraper inside the environment needs e.g. 0.0.0.0:9464 plus metricsToken.')
+param metricsBind string = '127.0.0.1:9464'
+@description('When not empty, /metrics answers only requests with Authorization: Bearer <token>.')
+@secure()
+param metricsToken string = ''
+
 @description('Create a PostgreSQL Flexible Server; otherwise pass storeUrl.')
 param deployPostgres bool = true
 @secure()
@@ -136,6 +142,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         { name: 'slack-signing-secret', value: slackSigningSecret }
         { name: 'llm-api-key', value: llmApiKey }
         { name: 'triage-webhook-secret', value: triageWebhookSecret }
+        { name: 'metrics-token', value: metricsToken }
       ]
     }
     template: {
@@ -154,6 +161,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           }
           env: [
             { name: 'SENTINEL_BOT__SERVER__BIND', value: '0.0.0.0:3978' }
+            { name: 'SENTINEL_BOT__SERVER__METRICS_BIND', value: metricsBind }
             { name: 'SENTINEL_BOT__AZURE__AUTH', value: 'managed_identity' }
             { name: 'SENTINEL_BOT__AZURE__CLIENT_ID', value: identity.properties.clientId }
             { name: 'SENTINEL_BOT__AZURE__TENANT_ID', value: subscription().tenantId }
@@ -172,6 +180,8 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'SENTINEL_BOT__STORE__URL', secretRef: 'store-url' }
             { name: 'SENTINEL_BOT__TRIAGE__ENABLED', value: 'true' }
             { name: 'SENTINEL_BOT__TRIAGE__WEBHOOK_SECRET', secretRef: 'triage-webhook-secret' }
+            // Empty means no token.
+            { name: 'SENTINEL_BOT__SERVER__METRICS_TOKEN', secretRef: 'metrics-token' }
           ]
           probes: [
             { type: 'Readiness', httpGet: { path: '/readyz', port: 3978 } }

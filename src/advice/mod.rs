@@ -71,6 +71,10 @@ pub struct IncidentAdvice {
 pub struct WeeklyAdvice {
     /// Security posture recommendations from Defender XDR.
     pub posture_from_defender: Vec<Recommendation>,
+    /// Why Defender XDR's actions could not be read, when none were; shown instead of
+    /// "no recommended actions", which would be false.
+    #[serde(default)]
+    pub posture_unread: Option<String>,
     /// Recommendations from threat intelligence (or the offline knowledge base) by MITRE tactic.
     pub from_threat_intel: Vec<Recommendation>,
     /// Steps to reduce time to triage and resolve, with figures formatted by code.

@@ -8,11 +8,13 @@ use super::llm::{LlmClient, LlmError, Message, Role, TokenBudget};
 use super::memory::{AnswerCache, ConversationMemory, InMemoryCache, InMemoryConversations, Turn};
 use super::{IncidentAdvice, Recommendation, Source, WeeklyAdvice, mitre, prompt};
 use crate::analytics::{Comparison, PeriodFacts};
+use crate::deadline::{self, Budget, TimedOut};
 use crate::incident::{Classification, Incident, Severity, Status, Tactic};
 use crate::present::{duration, percent};
-use crate::sources::{IncidentDetail, SourceError, ThreatIntel};
+use crate::sources::{IncidentDetail, Intel, IntelQuery, SourceError, ThreatIntel};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// Most tactics looked up for one incident or period.
 const MAX_TACTICS: usize = 4;
@@ -136,22 +138,32 @@ impl Advisor {
         let mut notes = Vec::new();
         let mut recommendations = Vec::new();
 
-        let defender_actions = match self.intel.recommended_actions(incident).await {
-            Ok(actions) => actions,
-            Err(error) => {
-                notes.push(source_note("Defender XDR recommended actions", &error));
+        // Defender XDR and threat intelligence in one lookup, within their share of the time.
+        let tactics: Vec<Tactic> = distinct(&incident.tactics)
+            .into_iter()
+            .take(MAX_TACTICS)
+            .collect();
+        let query = IntelQuery {
+            incidents: vec![incident],
+            tactics: tactics
+                .iter()
+                .map(|tactic| (*tactic, incident.techniques.clone()))
+                .collect(),
+        };
+        let answers = self.look_up(&query).await;
+        let defender_actions = match answers.actions.into_iter().next() {
+            Some(Ok(actions)) => actions,
+            Some(Err(why)) => {
+                notes.push(why.about("Defender XDR recommended actions"));
                 Vec::new()
             }
+            None => Vec::new(),
         };
         recommendations.extend(defender_actions.iter().map(|action| Recommendation {
             text: action.clone(),
             source: Source::DefenderXdr,
         }));
-        let tactics: Vec<Tactic> = distinct(&incident.tactics);
-        recommendations.extend(
-            self.tactic_recommendations(&tactics, &incident.techniques, &mut notes)
-                .await,
-        );
+        recommendations.extend(tactic_rows(&tactics, answers.intel, &mut notes));
 
         let mut advice = IncidentAdvice {
             number: incident.number,
@@ -162,7 +174,8 @@ impl Advisor {
             unverified: 0,
             from_cache: false,
         };
-        match self.model_part(detail, &defender_actions, thread).await {
+        let model = within_model_time(self.model_part(detail, &defender_actions, thread));
+        match model.await {
             Ok((part, from_cache)) => {
                 advice.impact = part.impact;
                 advice.impact_from_model = true;
@@ -352,48 +365,31 @@ impl Advisor {
         })
     }
 
-    /// Threat intelligence per tactic, or the offline knowledge base where TI has nothing.
-    async fn tactic_recommendations(
-        &self,
-        tactics: &[Tactic],
-        techniques: &[String],
-        notes: &mut Vec<String>,
-    ) -> Vec<Recommendation> {
-        let mut rows = Vec::new();
-        let mut intel_note = None;
-        for &tactic in tactics.iter().take(MAX_TACTICS) {
-            let found = match self.intel.tactic_intel(tactic, techniques).await {
-                Ok(items) => items,
-                Err(error) => {
-                    intel_note.get_or_insert_with(|| source_note("Threat intelligence", &error));
-                    Vec::new()
-                }
-            };
-            if found.is_empty() {
-                rows.extend(offline_rows(tactic));
-            } else {
-                rows.extend(
-                    found
-                        .into_iter()
-                        .take(PER_TACTIC)
-                        .map(|item| Recommendation {
-                            text: if item.summary.is_empty() {
-                                item.title
-                            } else {
-                                format!("{}: {}", item.title, item.summary)
-                            },
-                            source: Source::ThreatIntel(tactic),
-                        }),
-                );
-            }
+    /// Looks `query` up within the lookups' share of the answer's budget. A lookup that misses
+    /// its time gives a note for every entry instead of holding the answer back.
+    async fn look_up(&self, query: &IntelQuery<'_>) -> Lookups {
+        let answers = match lookup_budget() {
+            Some(budget) => budget.run(self.intel.look_up(query)).await,
+            None => Ok(self.intel.look_up(query).await),
+        };
+        match answers {
+            Ok(answers) => Lookups {
+                actions: answers
+                    .actions
+                    .into_iter()
+                    .map(|it| it.map_err(Missing::Failed))
+                    .collect(),
+                intel: answers
+                    .intel
+                    .into_iter()
+                    .map(|it| it.map_err(Missing::Failed))
+                    .collect(),
+            },
+            Err(timed_out) => Lookups {
+                actions: vec![Err(Missing::Late(timed_out.clone())); query.incidents.len()],
+                intel: vec![Err(Missing::Late(timed_out)); query.tactics.len()],
+            },
         }
-        if let Some(note) = intel_note {
-            notes.push(format!(
-                "{note} MITRE mitigations come from the {}.",
-                mitre::LABEL
-            ));
-        }
-        rows
     }
 
     /// Posture recommendations for a period, all from its one `PeriodFacts`: Defender XDR,
@@ -401,8 +397,6 @@ impl Advisor {
     /// figures, trends, and insights. Never fails.
     pub async fn weekly_recommendations(&self, facts: &PeriodFacts) -> WeeklyAdvice {
         let mut notes = Vec::new();
-        let posture_from_defender = self.defender_posture(facts, &mut notes).await;
-
         let tactics: Vec<Tactic> = facts
             .created
             .by_tactic
@@ -410,18 +404,27 @@ impl Advisor {
             .map(|(tactic, _)| *tactic)
             .take(MAX_TACTICS.min(3))
             .collect();
-        let mut from_threat_intel = Vec::new();
-        for &tactic in &tactics {
-            let techniques = techniques_for(&facts.incidents, tactic);
-            from_threat_intel.extend(
-                self.tactic_recommendations(&[tactic], &techniques, &mut notes)
-                    .await,
-            );
-        }
+        let posture_incidents = posture_incidents(facts);
+        let query = IntelQuery {
+            incidents: posture_incidents.clone(),
+            tactics: tactics
+                .iter()
+                .map(|tactic| (*tactic, techniques_for(&facts.incidents, *tactic)))
+                .collect(),
+        };
+        // The model does not need the lookups, so both run at once.
+        let (answers, model) = tokio::join!(
+            self.look_up(&query),
+            within_model_time(self.weekly_model(facts))
+        );
+        let (posture_from_defender, posture_unread) =
+            defender_posture(&posture_incidents, answers.actions, &mut notes);
+        let from_threat_intel = tactic_rows(&tactics, answers.intel, &mut notes);
         notes.dedup();
 
         let mut advice = WeeklyAdvice {
             posture_from_defender,
+            posture_unread,
             from_threat_intel,
             mttt_mttr_steps: mttt_mttr_steps(facts),
             trend_notes: facts
@@ -433,7 +436,7 @@ impl Advisor {
             note: None,
             unverified: 0,
         };
-        match self.weekly_model(facts).await {
+        match model {
             Ok((insights, unverified)) => {
                 advice.operational_insights = insights;
                 advice.unverified = unverified;
@@ -492,57 +495,183 @@ impl Advisor {
             .collect();
         Ok((checked, unverified))
     }
+}
 
-    /// Defender XDR actions for the period: open incidents first, most severe and oldest
-    /// first, then closed true positives created in the period; most frequent action first.
-    /// Closed incidents give no containment actions (the threat is over) and closed false
-    /// or benign positives give none at all.
-    async fn defender_posture(
-        &self,
-        facts: &PeriodFacts,
-        notes: &mut Vec<String>,
-    ) -> Vec<Recommendation> {
-        let closed_real = facts.incidents.iter().filter(|it| {
-            it.status == Status::Closed
-                && !matches!(
-                    it.classification,
-                    Some(Classification::FalsePositive | Classification::BenignPositive)
-                )
-        });
-        let ranked: Vec<&Incident> = facts.open.iter().chain(closed_real).collect();
-        let mut counted: Vec<(String, usize)> = Vec::new();
-        for incident in ranked.into_iter().take(DEFENDER_INCIDENTS) {
-            match self.intel.recommended_actions(incident).await {
-                Ok(actions) => {
-                    let kept = distinct(&actions)
-                        .into_iter()
-                        .filter(|action| incident.status.is_open() || !is_containment(action));
-                    for action in kept {
-                        match counted.iter_mut().find(|(seen, _)| *seen == action) {
-                            Some((_, count)) => *count += 1,
-                            None => counted.push((action, 1)),
-                        }
+/// The incidents whose Defender XDR actions feed the period's posture table: open incidents
+/// first, most severe and oldest first, then closed true positives created in the period.
+/// Closed false or benign positives give none at all.
+fn posture_incidents(facts: &PeriodFacts) -> Vec<&Incident> {
+    let closed_real = facts.incidents.iter().filter(|it| {
+        it.status == Status::Closed
+            && !matches!(
+                it.classification,
+                Some(Classification::FalsePositive | Classification::BenignPositive)
+            )
+    });
+    facts
+        .open
+        .iter()
+        .chain(closed_real)
+        .take(DEFENDER_INCIDENTS)
+        .collect()
+}
+
+/// Defender XDR actions of the posture incidents, most frequent first (closed incidents give
+/// no containment actions: the threat is over), and, when none could be read, why not, so
+/// the report never says "none" for "could not read".
+fn defender_posture(
+    incidents: &[&Incident],
+    answers: Vec<Result<Vec<String>, Missing>>,
+    notes: &mut Vec<String>,
+) -> (Vec<Recommendation>, Option<String>) {
+    let asked = answers.len();
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    let mut missing: Vec<Missing> = Vec::new();
+    for (incident, answer) in incidents.iter().zip(answers) {
+        match answer {
+            Ok(actions) => {
+                let kept = distinct(&actions)
+                    .into_iter()
+                    .filter(|action| incident.status.is_open() || !is_containment(action));
+                for action in kept {
+                    match counted.iter_mut().find(|(seen, _)| *seen == action) {
+                        Some((_, count)) => *count += 1,
+                        None => counted.push((action, 1)),
                     }
                 }
-                Err(error) => {
-                    // One refusal (no licence, no permission) answers for all incidents.
-                    notes.push(source_note("Defender XDR recommended actions", &error));
-                    break;
-                }
+            }
+            Err(why) => missing.push(why),
+        }
+    }
+    let unread = missing.first().map(|why| {
+        let what = "Defender XDR recommended actions";
+        if missing.len() == asked {
+            why.about(what)
+        } else {
+            why.about(&format!(
+                "{what} of {} of the {asked} incidents looked up",
+                missing.len()
+            ))
+        }
+    });
+    counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    let rows: Vec<Recommendation> = counted
+        .into_iter()
+        .map(|(action, count)| Recommendation {
+            text: if count > 1 {
+                format!("{action} (recommended for {count} incidents)")
+            } else {
+                action
+            },
+            source: Source::DefenderXdr,
+        })
+        .collect();
+    // With some rows shown, the gap is told in the notes; with none, in place of the table.
+    if rows.is_empty() {
+        return (rows, unread);
+    }
+    notes.extend(unread);
+    (rows, None)
+}
+
+/// Threat intelligence per tactic, or the offline knowledge base where it has nothing (or
+/// could not be read, which one note says).
+fn tactic_rows(
+    tactics: &[Tactic],
+    answers: Vec<Result<Vec<Intel>, Missing>>,
+    notes: &mut Vec<String>,
+) -> Vec<Recommendation> {
+    let mut rows = Vec::new();
+    let mut intel_note = None;
+    for (&tactic, answer) in tactics.iter().zip(answers) {
+        let found = match answer {
+            Ok(items) => items,
+            Err(why) => {
+                intel_note.get_or_insert_with(|| why.about("Threat intelligence"));
+                Vec::new()
+            }
+        };
+        if found.is_empty() {
+            rows.extend(offline_rows(tactic));
+        } else {
+            rows.extend(
+                found
+                    .into_iter()
+                    .take(PER_TACTIC)
+                    .map(|item| Recommendation {
+                        text: if item.summary.is_empty() {
+                            item.title
+                        } else {
+                            format!("{}: {}", item.title, item.summary)
+                        },
+                        source: Source::ThreatIntel(tactic),
+                    }),
+            );
+        }
+    }
+    if let Some(note) = intel_note {
+        notes.push(format!(
+            "{note} MITRE mitigations come from the {}.",
+            mitre::LABEL
+        ));
+    }
+    rows
+}
+
+/// The lookups' answers, each entry either read or missing for a reason.
+struct Lookups {
+    actions: Vec<Result<Vec<String>, Missing>>,
+    intel: Vec<Result<Vec<Intel>, Missing>>,
+}
+
+/// Why a source gave nothing.
+#[derive(Debug, Clone)]
+enum Missing {
+    /// It failed or is not available.
+    Failed(SourceError),
+    /// It missed its share of the answer's time and was left out.
+    Late(TimedOut),
+}
+
+impl Missing {
+    /// One sentence about `what` (e.g. "Defender XDR recommended actions") that gave nothing.
+    fn about(&self, what: &str) -> String {
+        match self {
+            Missing::Failed(error) => source_note(what, error),
+            Missing::Late(timed_out) => {
+                format!("{what} could not be read ({}).", timed_out.describe())
             }
         }
-        counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
-        counted
-            .into_iter()
-            .map(|(action, count)| Recommendation {
-                text: if count > 1 {
-                    format!("{action} (recommended for {count} incidents)")
-                } else {
-                    action
-                },
-                source: Source::DefenderXdr,
-            })
-            .collect()
+    }
+}
+
+/// The lookups' share of the current answer's budget, if there is one: half of the advice's
+/// time, so a hung Graph holds the answer back no longer than that, and a model waiting for
+/// the results still has the other half.
+fn lookup_budget() -> Option<Budget> {
+    let budget = deadline::current()?;
+    let share = advice_time(&budget) / 2;
+    Some(budget.until(Instant::now() + share))
+}
+
+/// The time advice may use: what is left, less a tenth kept for laying out and sending the
+/// answer.
+fn advice_time(budget: &Budget) -> std::time::Duration {
+    let remaining = budget.remaining();
+    remaining.saturating_sub(remaining / 10)
+}
+
+/// Runs a model call within the advice's time; a late model is an error saying so.
+async fn within_model_time<T>(
+    call: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let Some(budget) = deadline::current() else {
+        return call.await;
+    };
+    let budget = budget.until(Instant::now() + advice_time(&budget));
+    match budget.run(call).await {
+        Ok(result) => result,
+        Err(timed_out) => Err(timed_out.describe()),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::command::{Assignee, CloseReason, Command};
 use super::permissions::Directory;
 use super::{BotError, Request, people};
-use crate::incident::{Classification, Owner, Severity, Status};
+use crate::incident::{Classification, Incident, Owner, Severity, Status};
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
 use async_trait::async_trait;
@@ -84,6 +84,17 @@ impl PendingAction {
         }
     }
 
+    /// The incident whose fields it overwrites, if any: assign, status and close do; a
+    /// comment adds to the incident and overwrites nothing.
+    pub fn overwrites(&self) -> Option<u64> {
+        match self {
+            PendingAction::Assign { number, .. }
+            | PendingAction::SetStatus { number, .. }
+            | PendingAction::Close { number, .. } => Some(*number),
+            PendingAction::Comment { .. } | PendingAction::Create { .. } => None,
+        }
+    }
+
     /// The comment as it will be written to Sentinel: signed with who asked, when known.
     pub fn comment_message(&self) -> Option<String> {
         let PendingAction::Comment { text, author, .. } = self else {
@@ -108,6 +119,76 @@ impl PendingAction {
     }
 }
 
+/// What an incident looked like when a change to it was proposed: its version, and the
+/// fields another analyst's change most likely touched, to say what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Sentinel's etag; sent with the change so Sentinel refuses it if the incident moved on.
+    pub etag: Option<String>,
+    /// `lastModifiedTimeUtc`; the version when the source gives no etag.
+    pub last_modified: DateTime<Utc>,
+    pub status: Status,
+    /// The owner's label, if assigned.
+    pub owner: Option<String>,
+    pub classification: Option<Classification>,
+}
+
+impl Seen {
+    /// The incident as read now, with its etag.
+    pub fn of(incident: &Incident, etag: Option<String>) -> Seen {
+        Seen {
+            etag,
+            last_modified: incident.last_modified,
+            status: incident.status,
+            owner: incident.owner.label().map(str::to_string),
+            classification: incident.classification,
+        }
+    }
+
+    /// True when `now` is the same version of the incident (same etag, or with no etags, the
+    /// same last-modified time).
+    pub fn same_version(&self, now: &Seen) -> bool {
+        match (&self.etag, &now.etag) {
+            (Some(then), Some(current)) => then == current,
+            _ => self.last_modified == now.last_modified,
+        }
+    }
+
+    /// One line per field that differs, e.g. "status: Active → Closed".
+    pub fn changes(&self, now: &Seen) -> Vec<String> {
+        let none = || "(none)".to_string();
+        let mut changes = Vec::new();
+        if self.status != now.status {
+            changes.push(format!("status: {} → {}", self.status, now.status));
+        }
+        if self.owner != now.owner {
+            changes.push(format!(
+                "owner: {} → {}",
+                self.owner.clone().unwrap_or_else(none),
+                now.owner.clone().unwrap_or_else(none)
+            ));
+        }
+        if self.classification != now.classification {
+            let label = |it: Option<Classification>| it.map_or_else(none, |it| it.to_string());
+            changes.push(format!(
+                "classification: {} → {}",
+                label(self.classification),
+                label(now.classification)
+            ));
+        }
+        changes
+    }
+}
+
+/// A change waiting for confirmation, with the incident as it was when the change was
+/// proposed (`None` for actions that overwrite nothing: comments, new incidents).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub action: PendingAction,
+    #[serde(default)]
+    pub seen: Option<Seen>,
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -125,27 +206,27 @@ pub struct AuditRecord {
 /// Where pending confirmations and audit records live (the SQL store, or memory).
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Keeps an action until `expires` for `user_id` under `token`.
+    /// Keeps a proposal until `expires` for `user_id` under `token`.
     async fn put_pending(
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()>;
-    /// Removes and returns the action if it exists, belongs to `user_id` and has not expired.
+    /// Removes and returns the proposal if it exists, belongs to `user_id` and has not expired.
     async fn take_pending(
         &self,
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>>;
+    ) -> anyhow::Result<Option<Proposal>>;
     /// Appends an audit record.
     async fn audit(&self, record: &AuditRecord) -> anyhow::Result<()>;
 }
 
-/// A pending action with its owner and expiry.
-type Pending = (String, PendingAction, DateTime<Utc>);
+/// A proposal with its owner and expiry.
+type Pending = (String, Proposal, DateTime<Utc>);
 
 /// A process-local ledger, for the CLI and tests.
 #[derive(Default)]
@@ -161,7 +242,7 @@ impl Ledger for MemoryLedger {
         &self,
         token: &str,
         user_id: &str,
-        action: &PendingAction,
+        proposal: &Proposal,
         expires: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let mut pending = self
@@ -170,7 +251,7 @@ impl Ledger for MemoryLedger {
             .map_err(|_| anyhow::anyhow!("ledger lock poisoned"))?;
         pending.insert(
             token.to_string(),
-            (user_id.to_string(), action.clone(), expires),
+            (user_id.to_string(), proposal.clone(), expires),
         );
         Ok(())
     }
@@ -180,7 +261,7 @@ impl Ledger for MemoryLedger {
         token: &str,
         user_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<PendingAction>> {
+    ) -> anyhow::Result<Option<Proposal>> {
         let mut pending = self
             .pending
             .lock()
@@ -341,6 +422,52 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         .with_summary(format!("Please confirm: {}", action.describe()))
 }
 
+/// The answer when the incident changed between the proposal and the click: nothing is
+/// written, and the user sees what changed.
+pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
+    let number = action.incident().unwrap_or_default();
+    let mut reply = Reply::titled(format!("Incident {number} changed since you asked")).with(
+        Block::Alert(format!(
+            "Nothing was changed: someone else changed incident {number} after you asked to {}.",
+            lowercase_first(&action.describe())
+        )),
+    );
+    if changes.is_empty() {
+        reply = reply.with(Block::Note(
+            "Its status, owner and classification are as they were; other fields changed."
+                .to_string(),
+        ));
+    } else {
+        let facts = changes
+            .iter()
+            .map(|change| match change.split_once(": ") {
+                Some((field, values)) => Fact::new(capitalise(field), values),
+                None => Fact::new("Change", change),
+            })
+            .collect();
+        reply = reply.with(Block::Facts(facts));
+    }
+    reply.with(Block::Note(
+        "Look at the incident, then ask again if the change is still needed.".to_string(),
+    ))
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// What a confirmed action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
@@ -401,12 +528,14 @@ pub fn nothing_to_confirm() -> Reply {
     }
 }
 
-/// Carries out a confirmed action against Sentinel and says what happened.
+/// Carries out a confirmed action against Sentinel and says what happened. `etag` is the
+/// incident's version when the change was proposed: Sentinel refuses the write if it moved on.
 pub async fn execute(
     source: &dyn IncidentSource,
     action: &PendingAction,
+    etag: Option<&str>,
 ) -> Result<Done, BotError> {
-    let message = run(source, action).await?;
+    let message = run(source, action, etag).await?;
     let incident = match action {
         PendingAction::Create { .. } => message.1,
         _ => action.incident(),
@@ -421,6 +550,7 @@ pub async fn execute(
 async fn run(
     source: &dyn IncidentSource,
     action: &PendingAction,
+    etag: Option<&str>,
 ) -> Result<(String, Option<u64>), BotError> {
     match action {
         PendingAction::Assign {
@@ -447,7 +577,7 @@ async fn run(
                 owner: Some(owner_value),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok((format!("Incident {number} is assigned to {owner}."), None))
         }
         PendingAction::SetStatus { number, status } => {
@@ -455,7 +585,7 @@ async fn run(
                 status: Some(*status),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok((format!("Incident {number} is now {status}."), None))
         }
         PendingAction::Close {
@@ -471,7 +601,7 @@ async fn run(
                 classification_reason: reason.clone(),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, None).await?;
+            source.update(*number, &update, etag).await?;
             Ok((
                 format!("Incident {number} is closed as {classification}."),
                 None,

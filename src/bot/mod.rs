@@ -10,9 +10,10 @@ pub mod recommend;
 pub mod views;
 
 use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
+use crate::deadline::{self, Budget};
 use crate::incident::Incident;
 use crate::period::Window;
-use crate::reply::Reply;
+use crate::reply::{self, Reply};
 use crate::report::{self, WeeklyReport};
 use crate::sources::{IncidentSource, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
@@ -30,6 +31,8 @@ pub struct Settings {
     pub permissions: permissions::Permissions,
     /// Where `/report` keeps its full report as a web page; `None` gives no link.
     pub web_reports: Option<crate::web_report::WebReports>,
+    /// How long answers may take.
+    pub deadlines: Deadlines,
 }
 
 impl Default for Settings {
@@ -39,6 +42,27 @@ impl Default for Settings {
             page_size: 10,
             permissions: permissions::Permissions::default(),
             web_reports: None,
+            deadlines: Deadlines::default(),
+        }
+    }
+}
+
+/// How long an answer may take before the user gets an apology naming the slow system.
+/// Advice that would miss the deadline is left out with a note, so the figures still come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// A command typed in chat or pressed on a card. 25 s by default, so the answer (or the
+    /// apology) is delivered within the 30 s people wait.
+    pub interactive: std::time::Duration,
+    /// The scheduled weekly report and `sentinel-bot report`. 10 minutes by default.
+    pub scheduled: std::time::Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            interactive: std::time::Duration::from_secs(25),
+            scheduled: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -118,8 +142,19 @@ pub enum BotError {
 }
 
 impl Bot {
-    /// Answers one request. Never fails: errors become an apology or help in the reply.
+    /// Answers one request within the interactive deadline (or the budget the channel set).
+    /// Never fails: errors become an apology or help in the reply, and an answer that misses
+    /// the deadline becomes an apology naming the systems still being waited on.
     pub async fn answer(&self, request: &Request, now: DateTime<Utc>) -> Reply {
+        let budget =
+            deadline::current().unwrap_or_else(|| Budget::new(self.settings.deadlines.interactive));
+        match budget.run(self.answer_now(request, now)).await {
+            Ok(reply) => reply,
+            Err(timed_out) => too_slow(&timed_out),
+        }
+    }
+
+    async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Reply {
         match command::parse(&request.text) {
             Ok(command) => match self.run(command, request, now).await {
                 Ok(reply) => reply,
@@ -168,7 +203,26 @@ impl Bot {
 
     /// Builds the incident report for `window`: its facts with the period before, then the
     /// advice built from those same facts (offline knowledge base when no model is configured).
+    /// Runs within the current answer's budget, or else the scheduled deadline.
     pub async fn weekly_report(
+        &self,
+        window: Window,
+        now: DateTime<Utc>,
+    ) -> Result<WeeklyReport, BotError> {
+        if deadline::current().is_some() {
+            return self.build_report(window, now).await;
+        }
+        let budget = Budget::new(self.settings.deadlines.scheduled);
+        match budget.run(self.build_report(window, now)).await {
+            Ok(report) => report,
+            Err(timed_out) => Err(BotError::Source(SourceError::TimedOut {
+                system: timed_out.waiting.first().copied().unwrap_or("the report"),
+                waited: timed_out.allowed,
+            })),
+        }
+    }
+
+    async fn build_report(
         &self,
         window: Window,
         now: DateTime<Utc>,
@@ -198,17 +252,26 @@ impl Bot {
         }
         let directory = self.settings.permissions.directory.as_ref();
         let action = actions::complete(draft, command, request, directory).await?;
+        // The incident's version now, so the click cannot overwrite a change made meanwhile.
+        let seen = match action.overwrites() {
+            Some(number) => {
+                let (incident, etag) = self.source.current(number).await?;
+                Some(actions::Seen::of(&incident, etag))
+            }
+            None => None,
+        };
         let token = uuid::Uuid::new_v4().simple().to_string();
+        let proposal = actions::Proposal { action, seen };
         self.ledger
             .put_pending(
                 &token,
                 &request.user.id,
-                &action,
+                &proposal,
                 now + actions::CONFIRMATION_TTL,
             )
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        Ok(actions::confirmation(&action, &token))
+        Ok(actions::confirmation(&proposal.action, &token))
     }
 
     async fn confirm(
@@ -222,14 +285,29 @@ impl Bot {
             .take_pending(token, &request.user.id, now)
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
-        let Some(action) = taken else {
+        let Some(actions::Proposal { action, seen }) = taken else {
             return Ok(actions::nothing_to_confirm());
         };
         // The allow-list or the groups may have changed between the request and the button press.
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
             return Err(self.refuse(request, &action, now, &refusal).await);
         }
-        match actions::execute(self.source.as_ref(), &action).await {
+        if let (Some(seen), Some(number)) = (&seen, action.overwrites()) {
+            let (incident, etag) = self.source.current(number).await?;
+            let current = actions::Seen::of(&incident, etag);
+            if !seen.same_version(&current) {
+                self.audit(
+                    request,
+                    &action,
+                    now,
+                    "refused: the incident changed since the request",
+                )
+                .await?;
+                return Ok(actions::changed_meanwhile(&action, &seen.changes(&current)));
+            }
+        }
+        let etag = seen.as_ref().and_then(|seen| seen.etag.as_deref());
+        match actions::execute(self.source.as_ref(), &action, etag).await {
             Ok(done) => {
                 self.audit(request, &action, now, "ok").await?;
                 Ok(actions::done(&done, &user_label(&request.user), now))
@@ -326,7 +404,7 @@ impl Bot {
                     .await
                     .map_err(|error| BotError::Store(format!("{error:#}")))?;
                 match taken {
-                    Some(action) => {
+                    Some(actions::Proposal { action, .. }) => {
                         self.audit(request, &action, now, "cancelled").await?;
                         Ok(actions::cancelled(&action, &user_label(&request.user), now))
                     }
@@ -342,6 +420,25 @@ impl Bot {
 /// How outcome cards name the person who pressed: their name, else their id.
 fn user_label(user: &User) -> String {
     user.name.clone().unwrap_or_else(|| user.id.clone())
+}
+
+/// The apology when the answer missed its deadline, naming what it was still waiting for.
+fn too_slow(timed_out: &deadline::TimedOut) -> Reply {
+    let cause = if timed_out.waiting.is_empty() {
+        "the bot's own work took too long".to_string()
+    } else {
+        format!(
+            "still waiting for {}",
+            deadline::join_names(&timed_out.waiting)
+        )
+    };
+    let message = format!(
+        "Sorry: no answer within {}; {cause}. Please try again in a few minutes. If you asked for a change, check the incident before asking again.",
+        deadline::seconds(timed_out.allowed)
+    );
+    Reply::titled("Sorry, I could not answer in time")
+        .with(reply::Block::Alert(message.clone()))
+        .with_summary(message)
 }
 
 #[cfg(test)]

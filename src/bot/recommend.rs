@@ -102,7 +102,9 @@ pub fn weekly(period: Period, report: &WeeklyReport) -> Reply {
         reply,
         "Security posture recommendations from Defender XDR",
         &advice.posture_from_defender,
-        "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        advice.posture_unread.as_deref().unwrap_or(
+            "No Defender XDR recommended actions for the open incidents or this period's true positives.",
+        ),
     );
     reply = section(
         reply,

@@ -4,3 +4,4 @@
 pub mod slack;
 pub mod teams;
 pub mod webhook;
+pub mod workload;

@@ -30,6 +30,13 @@ pub enum SourceError {
         system: &'static str,
         reason: String,
     },
+    /// The system did not answer before the answer's deadline; see `crate::deadline`.
+    #[error("{system} did not answer within {}", crate::deadline::seconds(*waited))]
+    TimedOut {
+        system: &'static str,
+        /// The time the whole answer was allowed.
+        waited: std::time::Duration,
+    },
     /// The system failed after retries, timed out, or answered something unreadable.
     #[error("{system} failed: {reason}")]
     Failed {
@@ -123,6 +130,13 @@ pub trait IncidentSource: Send + Sync {
     /// One incident with its alerts and comments.
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError>;
 
+    /// One incident as it stands now, with its version (etag), without alerts or comments.
+    /// Sources with a cheaper read than [`IncidentSource::incident`] override it.
+    async fn current(&self, number: u64) -> Result<(Incident, Option<String>), SourceError> {
+        let detail = self.incident(number).await?;
+        Ok((detail.incident, detail.etag))
+    }
+
     /// Adds a comment to an incident.
     async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError>;
 
@@ -148,6 +162,27 @@ pub struct Intel {
     pub url: Option<String>,
 }
 
+/// Most single lookups [`ThreatIntel::look_up`] runs at once by default.
+pub const MAX_PARALLEL_LOOKUPS: usize = 4;
+
+/// Everything one answer asks threat intelligence for, so it can be looked up together.
+#[derive(Debug, Clone, Default)]
+pub struct IntelQuery<'a> {
+    /// Incidents whose Defender XDR recommended actions are wanted.
+    pub incidents: Vec<&'a Incident>,
+    /// Tactics (with the techniques seen with each) to find threat intelligence about.
+    pub tactics: Vec<(Tactic, Vec<String>)>,
+}
+
+/// The answers to an [`IntelQuery`], positioned like its lists.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IntelAnswers {
+    /// One entry per incident of the query.
+    pub actions: Vec<Result<Vec<String>, SourceError>>,
+    /// One entry per tactic of the query.
+    pub intel: Vec<Result<Vec<Intel>, SourceError>>,
+}
+
 /// Defender XDR recommended actions and threat intelligence.
 #[async_trait]
 pub trait ThreatIntel: Send + Sync {
@@ -160,4 +195,30 @@ pub trait ThreatIntel: Send + Sync {
         tactic: Tactic,
         techniques: &[String],
     ) -> Result<Vec<Intel>, SourceError>;
+
+    /// Looks up everything `query` asks for. By default the single lookups run concurrently,
+    /// at most [`MAX_PARALLEL_LOOKUPS`] at a time; Microsoft Graph batches them instead.
+    async fn look_up(&self, query: &IntelQuery<'_>) -> IntelAnswers {
+        use futures::StreamExt;
+        // The futures are built first: a closure inside the stream would need to be generic
+        // over lifetimes, which a `Send` future of a trait method cannot prove.
+        let actions: Vec<_> = query
+            .incidents
+            .iter()
+            .map(|incident| self.recommended_actions(incident))
+            .collect();
+        let intel: Vec<_> = query
+            .tactics
+            .iter()
+            .map(|(tactic, techniques)| self.tactic_intel(*tactic, techniques))
+            .collect();
+        let actions = futures::stream::iter(actions)
+            .buffered(MAX_PARALLEL_LOOKUPS)
+            .collect::<Vec<_>>();
+        let intel = futures::stream::iter(intel)
+            .buffered(MAX_PARALLEL_LOOKUPS)
+            .collect::<Vec<_>>();
+        let (actions, intel) = futures::join!(actions, intel);
+        IntelAnswers { actions, intel }
+    }
 }

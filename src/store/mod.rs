@@ -25,6 +25,7 @@ mod conversations;
 mod dedupe;
 mod pending;
 mod runs;
+mod signatures;
 mod triage;
 mod web_reports;
 
@@ -123,13 +124,18 @@ impl Store {
         Ok(Store { backend })
     }
 
-    /// Deletes expired dedupe keys, confirmations, conversation turns, cache entries and web reports.
+    /// Deletes expired dedupe keys, Slack request signatures, confirmations, conversation
+    /// turns, cache entries and web reports.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now_secs = now.timestamp();
         let turns_before = (now - TURN_TTL).timestamp();
         let cache_before = (now - CACHE_TTL).timestamp();
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM dedupe_keys WHERE expires_at <= $1")
+                .bind(now_secs)
+                .execute(pool)
+                .await?;
+            sqlx::query("DELETE FROM slack_request_signatures WHERE expires_at <= $1")
                 .bind(now_secs)
                 .execute(pool)
                 .await?;

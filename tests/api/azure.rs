@@ -664,12 +664,21 @@ async fn defender_recommended_actions_come_from_the_linked_incident() {
 async fn threat_intelligence_without_a_licence_is_unavailable_not_failed() {
     let server = MockServer::start().await;
     let source = source(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v1.0/security/threatIntelligence/articles"))
-        .and(query_param("$search", "\"T1566\""))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
-        })))
+    // Two searches (the valid technique and the tactic) go out in one batch; the injection
+    // attempt is no technique id and never reaches Graph.
+    let forbidden = json!({
+        "error": {"code": "Forbidden", "message": "Missing Defender Threat Intelligence license"}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .and(body_json(json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22T1566%22&$top=5"},
+            {"id": "2", "method": "GET", "url": "/security/threatIntelligence/articles?$search=%22TA0001%22&$top=5"}
+        ]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"responses": [
+            {"id": "2", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden},
+            {"id": "1", "status": 403, "headers": {"Content-Type": "application/json"}, "body": forbidden}
+        ]})))
         .expect(1)
         .mount(&server)
         .await;
@@ -733,17 +742,25 @@ async fn a_slow_answer_times_out_and_says_so() {
         .await;
     Mock::given(method("POST"))
         .and(path(query_path()))
-        .respond_with(ResponseTemplate::new(200).set_delay(StdDuration::from_millis(500)))
+        .respond_with(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(10)))
         .expect(2)
         .mount(&server)
         .await;
     let policy = RetryPolicy {
         attempts: 2,
-        timeout: StdDuration::from_millis(50),
+        timeout: StdDuration::from_millis(250),
         ..quick_policy()
     };
-    let source = AzureSource::with_policy(&config(&server), reqwest::Client::new(), policy)
-        .expect("source builds");
+    // Only the query is meant to time out: on a loaded machine a short limit on the token
+    // call too would make Entra ID fail first, now and then. The limit is long enough for
+    // each attempt to reach the server, which counts them.
+    let source = AzureSource::with_policies(
+        &config(&server),
+        reqwest::Client::new(),
+        policy,
+        quick_policy(),
+    )
+    .expect("source builds");
 
     let error = source.incidents(week()).await.expect_err("times out");
     let text = error.to_string();

@@ -64,7 +64,8 @@ async fn catalogue() -> Vec<(String, Reply)> {
     let bot = &app.bot;
     let mut out: Vec<(String, Reply)> = Vec::new();
     let ask = async |out: &mut Vec<(String, Reply)>, name: &str, text: &str, user: &str| -> Reply {
-        let reply = bot.answer(&request(text, user), now()).await;
+        // Boxed: the answer's future is large, and a debug build's test thread has 2 MB of stack.
+        let reply = Box::pin(bot.answer(&request(text, user), now())).await;
         out.push((name.to_string(), reply.clone()));
         reply
     };
@@ -128,12 +129,12 @@ async fn catalogue() -> Vec<(String, Reply)> {
     ask(&mut out, "report-week", "/report week", ANALYST).await;
     ask(&mut out, "report-30d", "/report 30d", ANALYST).await;
     let week = sentinel_bot::period::Period::Week.window(now());
-    let (weekly, _) = app::weekly_post(bot, week, now()).await.unwrap();
+    let (weekly, _) = Box::pin(app::weekly_post(bot, week, now())).await.unwrap();
     out.push(("weekly-post".to_string(), weekly));
     // The announcement auto-triage posts for a new High-severity incident.
     let detail = bot.source.incident(open_high).await.unwrap();
     let advisor = bot.advisor.clone().expect("the app wires an advisor");
-    let advice = advisor.incident_advice(&detail, None).await;
+    let advice = Box::pin(advisor.incident_advice(&detail, None)).await;
     out.push((
         "triage-announcement".to_string(),
         sentinel_bot::triage::announcement(&detail.incident, &advice),
@@ -232,7 +233,7 @@ async fn catalogue() -> Vec<(String, Reply)> {
     no_identity.user.id = ANALYST.to_string();
     out.push((
         "assign-me-unknown-identity".to_string(),
-        bot.answer(&no_identity, now()).await,
+        Box::pin(bot.answer(&no_identity, now())).await,
     ));
     out
 }

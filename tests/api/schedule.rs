@@ -207,11 +207,12 @@ async fn downtime_is_caught_up_and_the_next_week_waits_for_its_slot() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set SENTINEL_BOT_TEST_POSTGRES to run against PostgreSQL"
+)]
 async fn two_schedulers_on_one_postgres_post_once_per_channel() {
-    let Some(url) = postgres_url("two_schedulers_on_one_postgres_post_once_per_channel").await
-    else {
-        return;
-    };
+    let url = postgres_url().await;
     let first_store = Store::connect(&url).await.unwrap();
     let second_store = Store::connect(&url).await.unwrap();
     let poster = Arc::new(RecordingPoster {

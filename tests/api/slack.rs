@@ -10,6 +10,7 @@ use sentinel_bot::bot::{Bot, Settings};
 use sentinel_bot::channels::slack::{
     self, MemorySeenKeys, SeenKeys, SlackSettings, SlackState, WebApi, WebApiError, limits, verify,
 };
+use sentinel_bot::channels::workload::Workload;
 use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::render::block_kit::{self, Message};
@@ -123,6 +124,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
         seen: seen.clone(),
         clock: Arc::new(move || clock_now),
         tasks: tokio_util::task::TaskTracker::new(),
+        workload: Workload::default(),
     };
     Harness {
         state,
@@ -455,7 +457,8 @@ async fn duplicate_event_delivery_produces_one_answer_and_threads_continue() {
 
     let mention = fixture("app_mention.json");
     let first = signed("/slack/events", "application/json", &mention, NOW);
-    let mut retry = signed("/slack/events", "application/json", &mention, NOW);
+    // Slack signs a retry afresh: same body, a later timestamp, so it is no replay.
+    let mut retry = signed("/slack/events", "application/json", &mention, NOW + 60);
     retry
         .headers_mut()
         .insert("x-slack-retry-num", "1".parse().unwrap());

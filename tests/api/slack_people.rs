@@ -139,6 +139,7 @@ impl Fake {
             seen: seen.clone(),
             clock: Arc::new(move || clock_now),
             tasks: tokio_util::task::TaskTracker::new(),
+            workload: sentinel_bot::channels::workload::Workload::default(),
         };
         Fake {
             server,

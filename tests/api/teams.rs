@@ -1034,3 +1034,64 @@ async fn garbage_body_without_credentials_is_401_not_400() {
         "no key fetch either"
     );
 }
+
+#[tokio::test]
+async fn a_slow_card_action_answers_in_time_naming_the_system_and_the_card_follows() {
+    let fake = Fake::start().await;
+    let azure = MockServer::start().await;
+    // Sentinel takes longer than the invoke may wait, then knows no incident 42.
+    Mock::given(method("GET"))
+        .and(path(crate::azure::INCIDENTS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": []}))
+                .set_delay(Duration::from_millis(400)),
+        )
+        .mount(&azure)
+        .await;
+    let source = Arc::new(crate::azure::source(&azure).await);
+    let bot = Arc::new(Bot {
+        advisor: None,
+        ledger: Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
+        source: source.clone(),
+        intel: source,
+        settings: Default::default(),
+    });
+    let config = fake.config();
+    let auth = AuthSettings::new(&config.openid_metadata_url, &config.app_id);
+    let state = TeamsState::with_auth_settings(bot, &config, reqwest::Client::new(), false, auth)
+        .with_invoke_deadline(Duration::from_millis(100));
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let mut body = message(&fake.service_url(), "");
+    body["type"] = json!("invoke");
+    body["replyToId"] = json!("card-message-1");
+    body["name"] = json!("adaptiveCard/action");
+    body["value"] = json!({"action": {"type": "Action.Execute", "verb": "run", "data": {"command": "incident 42"}}, "trigger": "manual"});
+
+    let started = std::time::Instant::now();
+    let (status, response) = post(state, Some(format!("Bearer {token}")), &body).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "answered in time"
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(
+        response["type"],
+        "application/vnd.microsoft.activity.message"
+    );
+    assert_eq!(
+        response["value"],
+        "Still working: waiting for Sentinel. The answer will follow in this conversation."
+    );
+
+    let posted = fake.wait_for_connector(1).await;
+    assert_eq!(posted.len(), 1, "the late answer is delivered as a message");
+    assert!(
+        posted[0].url.path().ends_with("/activities/card-message-1"),
+        "in reply to the card: {}",
+        posted[0].url
+    );
+    let card = String::from_utf8_lossy(&posted[0].body);
+    assert!(card.contains("Incident 42 was not found"), "{card}");
+}

@@ -441,13 +441,12 @@ async fn an_incident_that_already_carries_our_comment_is_left_alone() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set SENTINEL_BOT_TEST_POSTGRES to run against PostgreSQL"
+)]
 async fn postgres_replicas_racing_on_one_incident_write_one_comment() {
-    let Some(url) =
-        crate::store::postgres_url("postgres_replicas_racing_on_one_incident_write_one_comment")
-            .await
-    else {
-        return;
-    };
+    let url = crate::store::postgres_url().await;
     let azure = MockServer::start().await;
     mount_sentinel(&azure, &[incident(80, Severity::Medium, Status::New)]).await;
     accept_comments(&azure).await;

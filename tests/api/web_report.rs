@@ -213,10 +213,12 @@ async fn turned_off_there_is_no_link() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set SENTINEL_BOT_TEST_POSTGRES to run against PostgreSQL"
+)]
 async fn a_second_replica_on_postgres_serves_the_page() {
-    let Some(url) = postgres_url("a_second_replica_on_postgres_serves_the_page").await else {
-        return;
-    };
+    let url = postgres_url().await;
     let first = app::build(&config(&url), Utc::now()).await.unwrap();
     let second = app::build(&config(&url), Utc::now()).await.unwrap();
     let path = report_link(&first).await;

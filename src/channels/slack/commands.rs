@@ -4,6 +4,7 @@
 
 use super::{Destination, REFUSAL, SlackState, answer_and_deliver, mentions};
 use crate::bot::{Realm, Request, User};
+use crate::channels::workload::BUSY;
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
@@ -84,11 +85,14 @@ pub fn accept(state: &SlackState, command: SlashCommand) -> Value {
     }
     let request = command.to_request();
     let destination = Destination::ResponseUrl(command.response_url);
+    let Ok(admitted) = state.workload.admit() else {
+        return json!({"response_type": "ephemeral", "text": BUSY});
+    };
     let answering = state.clone();
-    state.tasks.spawn(async move {
+    state.tasks.spawn(admitted.run(async move {
         let request = mentions::read_request(&answering.api, request, None).await;
         answer_and_deliver(answering, request, destination).await;
-    });
+    }));
     json!({"response_type": "ephemeral", "text": WORKING})
 }
 

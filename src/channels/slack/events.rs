@@ -1,7 +1,9 @@
 //! Events API: url_verification, `app_mention` and thread replies that start or
 //! continue a conversation, with retries deduplicated by `event_id`.
 
-use super::{Destination, REFUSAL, SlackState, answer_and_deliver, mentions, thread_key};
+use super::{
+    Destination, REFUSAL, SlackState, answer_and_deliver, deliver_busy, mentions, thread_key,
+};
 use crate::bot::{Realm, Request, User};
 use axum::Json;
 use axum::body::Bytes;
@@ -143,7 +145,14 @@ pub async fn accept(state: &SlackState, envelope: Envelope) -> Option<String> {
             channel,
             thread_ts: Some(thread_ts),
         };
-        answer_and_deliver(state, request, destination).await;
+        match state.workload.admit() {
+            Ok(admitted) => {
+                admitted
+                    .run(answer_and_deliver(state, request, destination))
+                    .await;
+            }
+            Err(_) => deliver_busy(state, destination).await,
+        }
     });
     None
 }

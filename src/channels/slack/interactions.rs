@@ -1,7 +1,7 @@
 //! Interactivity: `block_actions` from our buttons. A button's `value` is the
 //! command text it runs (that is how the renderer encodes buttons).
 
-use super::{Destination, REFUSAL, SlackState, answer_and_deliver};
+use super::{Destination, REFUSAL, SlackState, spawn_answer};
 use crate::bot::{Realm, Request, User};
 use crate::render::block_kit;
 use axum::Form;
@@ -87,9 +87,7 @@ pub async fn accept(state: &SlackState, payload: Payload) {
         return;
     }
     for (request, destination) in plan(state, &payload) {
-        state
-            .tasks
-            .spawn(answer_and_deliver(state.clone(), request, destination));
+        spawn_answer(state, request, destination);
     }
 }
 

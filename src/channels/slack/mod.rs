@@ -13,6 +13,7 @@ pub mod verify;
 pub mod web_api;
 
 use crate::bot::{Bot, Request};
+use crate::channels::workload::{BUSY, Busy, Workload};
 use crate::config::SlackConfig;
 use crate::render::block_kit::{self, Message};
 use axum::Router;
@@ -97,6 +98,8 @@ pub struct SlackState {
     pub clock: Clock,
     /// Answers still being delivered after Slack got its acknowledgement; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// The bound on answers computed at once and waiting, shared with Teams.
+    pub workload: Workload,
 }
 
 impl SlackState {
@@ -114,6 +117,7 @@ impl SlackState {
             seen,
             clock: Arc::new(Utc::now),
             tasks: TaskTracker::new(),
+            workload: Workload::default(),
         }
     }
 
@@ -150,6 +154,31 @@ pub enum Destination {
         channel: String,
         thread_ts: Option<String>,
     },
+}
+
+/// Answers `request` in the background within the bounded work, or, when the bot is busy,
+/// tells the user so at `destination`. Shared by interactions and events.
+pub fn spawn_answer(state: &SlackState, request: Request, destination: Destination) {
+    match state.workload.admit() {
+        Ok(admitted) => {
+            let answer = answer_and_deliver(state.clone(), request, destination);
+            state.tasks.spawn(admitted.run(answer));
+        }
+        Err(Busy) => {
+            state.tasks.spawn(deliver_busy(state.clone(), destination));
+        }
+    }
+}
+
+/// Tells the user the bot is busy; no answer is computed.
+pub async fn deliver_busy(state: SlackState, destination: Destination) {
+    let how = Delivery {
+        replace: false,
+        notice: true,
+    };
+    if let Err(error) = deliver(&state, &destination, &plain(BUSY), how).await {
+        tracing::warn!(%error, "could not tell the Slack user the bot is busy");
+    }
 }
 
 /// Answers a request and delivers every rendered message; a failed delivery is
@@ -203,9 +232,13 @@ pub async fn answer_and_deliver(state: SlackState, request: Request, destination
 }
 
 fn apology() -> Message {
+    plain(APOLOGY)
+}
+
+fn plain(text: &str) -> Message {
     Message {
-        text: APOLOGY.to_string(),
-        blocks: vec![json!({"type": "section", "text": {"type": "plain_text", "text": APOLOGY}})],
+        text: text.to_string(),
+        blocks: vec![json!({"type": "section", "text": {"type": "plain_text", "text": text}})],
     }
 }
 

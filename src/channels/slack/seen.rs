@@ -3,6 +3,7 @@
 //! and expiring, for one process and for tests.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,6 +19,14 @@ pub trait SeenKeys: Send + Sync {
     }
     /// Whether `key` was recorded (and has not expired).
     async fn contains(&self, key: &str) -> anyhow::Result<bool>;
+    /// Records `key` until `until`; true only for the first caller before it expires. Used for
+    /// request signatures, which must be remembered exactly as long as Slack's window.
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
 }
 
 /// In-memory keys: at most `capacity`, each forgotten after `ttl`.
@@ -25,6 +34,8 @@ pub struct MemorySeenKeys {
     capacity: usize,
     ttl: Duration,
     inner: Mutex<Inner>,
+    /// Keys recorded by [`SeenKeys::first_use`], with their expiry.
+    until: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 #[derive(Default)]
@@ -40,6 +51,7 @@ impl MemorySeenKeys {
             capacity: capacity.max(1),
             ttl,
             inner: Mutex::new(Inner::default()),
+            until: Mutex::default(),
         }
     }
 
@@ -92,6 +104,24 @@ impl SeenKeys for MemorySeenKeys {
         self.prune(&mut inner, now);
         Ok(inner.added.contains_key(key))
     }
+
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut keys = self
+            .until
+            .lock()
+            .map_err(|_| anyhow::anyhow!("seen-keys lock poisoned"))?;
+        keys.retain(|_, expires| *expires > now);
+        if keys.contains_key(key) {
+            return Ok(false);
+        }
+        keys.insert(key.to_string(), until);
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +138,21 @@ mod tests {
         assert!(!seen.contains("a").await.unwrap());
         assert!(seen.contains("b").await.unwrap());
         assert!(seen.contains("c").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn first_use_holds_until_its_own_expiry() {
+        let seen = MemorySeenKeys::default();
+        let now = DateTime::from_timestamp(1_000, 0).unwrap();
+        let until = DateTime::from_timestamp(1_301, 0).unwrap();
+        assert!(seen.first_use("sig", now, until).await.unwrap());
+        assert!(
+            !seen
+                .first_use("sig", until - chrono::TimeDelta::seconds(1), until)
+                .await
+                .unwrap()
+        );
+        assert!(seen.first_use("sig", until, until).await.unwrap());
     }
 
     #[tokio::test]

@@ -42,6 +42,9 @@ pub enum VerifyError {
     /// The body could not be read.
     #[error("the request body could not be read")]
     Body,
+    /// This exact signed request was already accepted within its five-minute window.
+    #[error("the request was already received once (a replay)")]
+    Replayed,
 }
 
 /// The `v0=<hex>` signature of a body, as Slack computes it.
@@ -114,11 +117,48 @@ pub async fn require_signature(
     let Some(secret) = state.settings.signing_secret.as_ref() else {
         return unauthorized(&VerifyError::NoSecret);
     };
-    if let Err(error) = verify(secret, &parts.headers, &bytes, state.now()) {
+    let now = state.now();
+    if let Err(error) = verify(secret, &parts.headers, &bytes, now) {
+        return unauthorized(&error);
+    }
+    if let Err(error) = first_use(&state, &parts.headers, now).await {
         return unauthorized(&error);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Remembers a verified request's signature until its timestamp leaves the window, in the
+/// shared store, so an exact copy sent again is refused here and on every other replica
+/// (Slack's own verifiers accept such copies). Slack signs each retry afresh, with a new
+/// timestamp, so retries are not mistaken for replays.
+async fn first_use(
+    state: &SlackState,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<(), VerifyError> {
+    let signature = header_text(headers, SIGNATURE_HEADER)?;
+    let seconds: i64 = header_text(headers, TIMESTAMP_HEADER)?
+        .trim()
+        .parse()
+        .map_err(|_| VerifyError::BadTimestamp)?;
+    // The request is acceptable while |now - timestamp| <= MAX_SKEW_SECONDS.
+    let until = DateTime::from_timestamp(seconds.saturating_add(MAX_SKEW_SECONDS + 1), 0)
+        .ok_or(VerifyError::BadTimestamp)?;
+    match state
+        .seen
+        .first_use(&format!("slack:signature:{signature}"), now, until)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(VerifyError::Replayed),
+        // The signature itself was valid; refusing every request while the store is down would
+        // stop the bot, so this one is let through and the outage logged.
+        Err(error) => {
+            tracing::error!(%error, "could not record the Slack request signature; replay check skipped");
+            Ok(())
+        }
+    }
 }
 
 fn unauthorized(error: &VerifyError) -> Response {

@@ -4,16 +4,16 @@ use super::TeamsState;
 use super::activity::{ADAPTIVE_CARD, Account, Activity};
 use crate::bot::people::{Identity, Mention};
 use crate::bot::{Realm, Request, User};
+use crate::channels::workload::BUSY;
+use crate::deadline::Budget;
 use crate::render::adaptive_card::{self, Options};
+use crate::reply::{Block, Reply};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::time::Duration;
-
-/// Invoke answers are synchronous; stay well inside Teams' 15 s (protocols.md item 21).
-const INVOKE_DEADLINE: Duration = Duration::from_secs(10);
+use tokio::sync::oneshot;
 
 /// Handles one Bot Framework activity.
 pub async fn messages(
@@ -55,7 +55,15 @@ pub async fn messages(
     }
     match activity.kind.as_str() {
         "message" => {
-            state.tasks().spawn(answer_message(state.clone(), activity));
+            match state.workload.admit() {
+                Ok(admitted) => {
+                    let answer = answer_message(state.clone(), activity);
+                    state.tasks().spawn(admitted.run(answer));
+                }
+                Err(_) => {
+                    state.tasks().spawn(reply_busy(state.clone(), activity));
+                }
+            }
             StatusCode::OK.into_response()
         }
         "invoke" if activity.name.as_deref() == Some("adaptiveCard/action") => {
@@ -191,7 +199,18 @@ async fn answer_message(state: TeamsState, activity: Activity) {
     }
 }
 
-/// `adaptiveCard/action`: answers with the new card in the invoke response (item 31).
+/// Tells the user the bot is busy; no answer is computed.
+async fn reply_busy(state: TeamsState, activity: Activity) {
+    let busy = Reply::titled("Busy").with(Block::Text(BUSY.to_string()));
+    if let Err(error) = state.inner.connector.reply(&activity, &busy).await {
+        tracing::warn!(%error, "could not tell the Teams user the bot is busy");
+    }
+}
+
+/// `adaptiveCard/action`: answers with the new card in the invoke response (item 31) when
+/// the answer is ready within the invoke deadline. A slower answer keeps running: the invoke
+/// is answered with a message naming what the bot is waiting for, and the card follows as
+/// a reply in the conversation.
 async fn invoke(state: TeamsState, activity: Activity) -> Response {
     let command = activity
         .value
@@ -207,15 +226,36 @@ async fn invoke(state: TeamsState, activity: Activity) -> Response {
         });
         return (StatusCode::OK, Json(body)).into_response();
     };
+    let Ok(admitted) = state.workload.admit() else {
+        return invoke_message(BUSY);
+    };
     let request = request_of(&activity, command, Vec::new());
-    let answer = state.inner.bot.answer(&request, chrono::Utc::now());
-    let Ok(reply) = tokio::time::timeout(INVOKE_DEADLINE, answer).await else {
-        let body = json!({
-            "statusCode": 500,
-            "type": "application/vnd.microsoft.error",
-            "value": {"code": "Timeout", "message": "The answer took too long; try again."},
-        });
-        return (StatusCode::OK, Json(body)).into_response();
+    let budget = Budget::new(state.inner.bot.settings.deadlines.interactive);
+    let (answered, mut answer) = oneshot::channel();
+    let late = state.clone();
+    let work = budget.scope(async move {
+        let reply = late.inner.bot.answer(&request, chrono::Utc::now()).await;
+        // The receiver is gone once the invoke was answered "still working".
+        if let Err(reply) = answered.send(reply) {
+            let mut card_message = activity.clone();
+            card_message.id = activity.reply_to_id.clone();
+            if let Err(error) = late.inner.connector.reply(&card_message, &reply).await {
+                tracing::warn!(%error, "delivering a late card answer to Teams failed");
+            }
+        }
+    });
+    state.tasks().spawn(admitted.run(work));
+    let reply = match tokio::time::timeout(state.invoke_deadline, &mut answer).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(_)) => return invoke_message(crate::channels::slack::APOLOGY),
+        Err(_) => {
+            // Closing first means the answer either came in just now or will go as a message.
+            answer.close();
+            match answer.try_recv() {
+                Ok(reply) => reply,
+                Err(_) => return invoke_message(&still_working(&budget.waiting_on())),
+            }
+        }
     };
     (StatusCode::OK, Json(invoke_response(&reply))).into_response()
 }
@@ -235,6 +275,29 @@ pub fn invoke_response(reply: &crate::reply::Reply) -> serde_json::Value {
         "type": ADAPTIVE_CARD,
         "value": adaptive_card::render(reply, &Options::teams()),
     })
+}
+
+/// The invoke answer that shows a message instead of replacing the card.
+fn invoke_message(text: &str) -> Response {
+    let body = json!({
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": text,
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// "Still working: waiting for Microsoft Graph. ..." naming the slow systems, if any.
+fn still_working(waiting: &[&str]) -> String {
+    let follow = "The answer will follow in this conversation.";
+    if waiting.is_empty() {
+        format!("Still working on it. {follow}")
+    } else {
+        format!(
+            "Still working: waiting for {}. {follow}",
+            crate::deadline::join_names(waiting)
+        )
+    }
 }
 
 #[cfg(test)]

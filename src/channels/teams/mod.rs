@@ -7,6 +7,7 @@ pub mod handler;
 pub mod manifest;
 
 use crate::bot::Bot;
+use crate::channels::workload::Workload;
 use crate::config::TeamsConfig;
 use auth::{AuthSettings, Validator};
 use connector::{Connector, Credentials};
@@ -20,7 +21,16 @@ pub struct TeamsState {
     inner: Arc<Inner>,
     /// Answers still being sent after Teams got its 200; shutdown waits for them.
     tasks: TaskTracker,
+    /// The bound on answers computed at once and waiting, shared with Slack.
+    workload: Workload,
+    /// How long an `adaptiveCard/action` invoke waits for its answer before saying it will
+    /// follow as a message.
+    invoke_deadline: Duration,
 }
+
+/// Teams waits up to 15 s for the HTTP answer to an invoke (protocols.md item 21); answering
+/// at 10 s leaves room for the network and the connector.
+pub const INVOKE_DEADLINE: Duration = Duration::from_secs(10);
 
 struct Inner {
     bot: Arc<Bot>,
@@ -83,7 +93,21 @@ impl TeamsState {
                 typing_after: Duration::from_millis(1500),
             }),
             tasks: TaskTracker::new(),
+            workload: Workload::default(),
+            invoke_deadline: INVOKE_DEADLINE,
         }
+    }
+
+    /// Shares the bound on background answers with the other channels.
+    pub fn with_workload(mut self, workload: Workload) -> TeamsState {
+        self.workload = workload;
+        self
+    }
+
+    /// Sets how long an invoke waits for its answer (tests use milliseconds).
+    pub fn with_invoke_deadline(mut self, deadline: Duration) -> TeamsState {
+        self.invoke_deadline = deadline;
+        self
     }
 
     /// Tracks background answers in `tasks`, shared with the other channels for shutdown.

@@ -1,17 +1,20 @@
 //! Microsoft Graph: Defender XDR recommended actions for an incident's alerts, Defender
-//! Threat Intelligence articles about a tactic or technique, a user's membership of Entra
-//! groups, and Entra users by UPN, e-mail or object id. A missing licence or permission is
-//! reported as `SourceError::Unavailable`.
+//! Threat Intelligence articles about a tactic or technique (looked up together, batched),
+//! a user's membership of Entra groups, and Entra users by UPN, e-mail or object id. A
+//! missing licence or permission is reported as `SourceError::Unavailable`.
+
+mod batch;
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::incident::{Incident, Tactic};
-use crate::sources::{Intel, SourceError};
+use crate::sources::{Intel, IntelAnswers, IntelQuery, SourceError};
 use crate::upstream::Upstream;
+use batch::{Answer, Get};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 const UPSTREAM: Upstream = Upstream::Graph;
@@ -87,23 +90,21 @@ impl GraphClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Option<Value>, SourceError> {
-        let token = self
-            .tokens
-            .token(&format!("{}/.default", self.endpoint))
-            .await?;
         let url = format!("{}/v1.0{path}", self.endpoint);
-        let response = retry::send(UPSTREAM, &self.policy, || {
-            let request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose_secret())
-                .query(query);
-            match body {
-                Some(body) => request.json(body),
-                None => request,
-            }
-        })
-        .await?;
+        let response = self
+            .tokens
+            .send_authorized(UPSTREAM, &self.policy, &self.scope(), |token| {
+                let request = self
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token)
+                    .query(query);
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await?;
         read_answer(response).await
     }
 
@@ -171,81 +172,199 @@ impl GraphClient {
         list.value.into_iter().next().map(read_user).transpose()
     }
 
-    /// Defender XDR's recommended actions for the incident, one entry per distinct action.
-    /// Uses the Defender incident (with its alerts) when the incident links to one, else
-    /// looks up its alerts one by one; alerts Defender does not know are skipped.
+    /// Defender XDR's recommended actions for the incident, one entry per distinct action;
+    /// see [`GraphClient::look_up`].
     pub async fn recommended_actions(
         &self,
         incident: &Incident,
     ) -> Result<Vec<String>, SourceError> {
-        let mut actions = Vec::new();
-        if let Some(defender_id) = incident.url.as_deref().and_then(defender_incident_id) {
-            let path = format!("/security/incidents/{defender_id}");
-            if let Some(found) = self
-                .call(Method::GET, &path, &[("$expand", "alerts")], None)
-                .await?
-            {
-                let alerts = found.get("alerts").and_then(Value::as_array);
-                for alert in alerts.into_iter().flatten() {
-                    push_actions(&mut actions, alert);
-                }
-                return Ok(actions);
-            }
-        }
-        for alert_id in incident.alert_ids.iter().take(MAX_ALERT_LOOKUPS) {
-            let path = format!("/security/alerts_v2/{}", urlencoding::encode(alert_id));
-            if let Some(alert) = self.call(Method::GET, &path, &[], None).await? {
-                push_actions(&mut actions, &alert);
-            }
-        }
-        Ok(actions)
+        let query = IntelQuery {
+            incidents: vec![incident],
+            tactics: Vec::new(),
+        };
+        let mut answers = self.look_up(&query).await;
+        answers.actions.pop().unwrap_or(Ok(Vec::new()))
     }
 
-    /// Defender Threat Intelligence articles about the techniques seen, or else the tactic.
-    /// The search takes one term, built from a validated technique id or the tactic's id.
+    /// Defender Threat Intelligence articles about the techniques seen, or else the tactic;
+    /// see [`GraphClient::look_up`].
     pub async fn tactic_intel(
         &self,
         tactic: Tactic,
         techniques: &[String],
     ) -> Result<Vec<Intel>, SourceError> {
-        let terms = techniques
+        let query = IntelQuery {
+            incidents: Vec::new(),
+            tactics: vec![(tactic, techniques.to_vec())],
+        };
+        let mut answers = self.look_up(&query).await;
+        answers.intel.pop().unwrap_or(Ok(Vec::new()))
+    }
+
+    /// Everything `query` asks for, in as few calls as Graph allows: the requests of all its
+    /// incidents and tactics are deduplicated and sent together in `$batch` calls.
+    ///
+    /// Recommended actions come from the Defender incident (with its alerts) when the incident
+    /// links to one, else from its alerts one by one (a second round, also for linked
+    /// incidents Defender does not know); alerts Defender does not know are skipped.
+    /// Threat intelligence comes from article searches, one term each: a validated technique id
+    /// (up to three) and the tactic's id, articles kept in that order, up to five per tactic.
+    pub async fn look_up(&self, query: &IntelQuery<'_>) -> IntelAnswers {
+        let plans: Vec<ActionPlan> = query.incidents.iter().map(|it| plan(it)).collect();
+        let searches: Vec<Vec<Get>> = query
+            .tactics
             .iter()
-            .filter(|technique| is_technique_id(technique))
-            .map(String::as_str)
-            .take(3)
-            .chain(std::iter::once(tactic.id()));
-        let mut found: Vec<Intel> = Vec::new();
-        for term in terms {
-            let search = format!("\"{term}\"");
-            let top = MAX_ARTICLES.to_string();
-            let Some(list) = self
-                .call(
-                    Method::GET,
-                    "/security/threatIntelligence/articles",
-                    &[("$search", search.as_str()), ("$top", top.as_str())],
-                    None,
+            .map(|(tactic, techniques)| searches(*tactic, techniques))
+            .collect();
+        let first_round: Vec<Get> = plans
+            .iter()
+            .flat_map(ActionPlan::first_round)
+            .chain(searches.iter().flatten().cloned())
+            .collect();
+        let mut answers = self.get_all(&first_round).await;
+        let second_round: Vec<Get> = plans
+            .iter()
+            .filter(|plan| plan.needs_alerts(&answers))
+            .flat_map(|plan| plan.alerts.iter().cloned())
+            .collect();
+        if !second_round.is_empty() {
+            answers.extend(self.get_all(&second_round).await);
+        }
+        IntelAnswers {
+            actions: plans.iter().map(|plan| plan.actions(&answers)).collect(),
+            intel: searches
+                .iter()
+                .map(|terms| read_articles(terms, &answers))
+                .collect(),
+        }
+    }
+
+    fn scope(&self) -> String {
+        format!("{}/.default", self.endpoint)
+    }
+}
+
+/// The Graph requests behind one incident's recommended actions.
+struct ActionPlan {
+    /// The linked Defender incident with its alerts, if the incident links to one.
+    defender_incident: Option<Get>,
+    /// The incident's alerts, one request each.
+    alerts: Vec<Get>,
+}
+
+fn plan(incident: &Incident) -> ActionPlan {
+    ActionPlan {
+        defender_incident: incident
+            .url
+            .as_deref()
+            .and_then(defender_incident_id)
+            .map(|id| {
+                Get::new(
+                    format!("/security/incidents/{id}"),
+                    vec![("$expand", "alerts".to_string())],
                 )
-                .await?
-            else {
-                continue;
-            };
-            let list: List = serde_json::from_value(list).map_err(|error| SourceError::Failed {
+            }),
+        alerts: incident
+            .alert_ids
+            .iter()
+            .take(MAX_ALERT_LOOKUPS)
+            .map(|id| {
+                Get::new(
+                    format!("/security/alerts_v2/{}", urlencoding::encode(id)),
+                    Vec::new(),
+                )
+            })
+            .collect(),
+    }
+}
+
+impl ActionPlan {
+    fn first_round(&self) -> Vec<Get> {
+        match &self.defender_incident {
+            Some(request) => vec![request.clone()],
+            None => self.alerts.clone(),
+        }
+    }
+
+    /// True when the linked Defender incident is unknown, so its alerts are asked one by one.
+    fn needs_alerts(&self, answers: &HashMap<Get, Answer>) -> bool {
+        self.defender_incident
+            .as_ref()
+            .is_some_and(|request| matches!(answers.get(request), Some(Ok(None))))
+    }
+
+    fn actions(&self, answers: &HashMap<Get, Answer>) -> Result<Vec<String>, SourceError> {
+        let mut actions = Vec::new();
+        if let Some(request) = &self.defender_incident
+            && let Some(found) = answer(answers, request)?
+        {
+            let alerts = found.get("alerts").and_then(Value::as_array);
+            for alert in alerts.into_iter().flatten() {
+                push_actions(&mut actions, alert);
+            }
+            return Ok(actions);
+        }
+        for request in &self.alerts {
+            if let Some(alert) = answer(answers, request)? {
+                push_actions(&mut actions, alert);
+            }
+        }
+        Ok(actions)
+    }
+}
+
+/// The answer to `request`; one that was never asked counts as not found.
+fn answer<'a>(
+    answers: &'a HashMap<Get, Answer>,
+    request: &Get,
+) -> Result<Option<&'a Value>, SourceError> {
+    match answers.get(request) {
+        Some(Ok(found)) => Ok(found.as_ref()),
+        Some(Err(error)) => Err(error.clone()),
+        None => Ok(None),
+    }
+}
+
+/// The article searches for a tactic: validated technique ids (up to three), then the tactic.
+fn searches(tactic: Tactic, techniques: &[String]) -> Vec<Get> {
+    techniques
+        .iter()
+        .filter(|technique| is_technique_id(technique))
+        .map(String::as_str)
+        .take(3)
+        .chain(std::iter::once(tactic.id()))
+        .map(|term| {
+            Get::new(
+                "/security/threatIntelligence/articles".to_string(),
+                vec![
+                    ("$search", format!("\"{term}\"")),
+                    ("$top", MAX_ARTICLES.to_string()),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn read_articles(terms: &[Get], answers: &HashMap<Get, Answer>) -> Result<Vec<Intel>, SourceError> {
+    let mut found: Vec<Intel> = Vec::new();
+    for request in terms {
+        let Some(list) = answer(answers, request)? else {
+            continue;
+        };
+        let list: List =
+            serde_json::from_value(list.clone()).map_err(|error| SourceError::Failed {
                 system: SYSTEM,
                 reason: format!("the articles answer is not the expected JSON: {error}"),
             })?;
-            for article in &list.value {
-                let intel = read_article(article);
-                if !found.iter().any(|seen| seen.title == intel.title) {
-                    found.push(intel);
-                }
-            }
-            if found.len() >= MAX_ARTICLES {
-                break;
+        for article in &list.value {
+            let intel = read_article(article);
+            if !found.iter().any(|seen| seen.title == intel.title) {
+                found.push(intel);
             }
         }
-        found.truncate(MAX_ARTICLES);
-        Ok(found)
     }
+    found.truncate(MAX_ARTICLES);
+    Ok(found)
 }
 
 /// A Graph answer: `Ok(None)` for 404, `Unavailable` for 401/403, else the JSON body.

@@ -12,7 +12,6 @@ use crate::incident::{Incident, IncidentRow, Owner, Severity, Status};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -109,10 +108,7 @@ impl LogAnalyticsClient {
 
     /// Sends the query (with retries) and returns the success body.
     async fn fetch(&self, query: &str, timespan: &str) -> Result<Vec<u8>, SourceError> {
-        let token = self
-            .tokens
-            .token(&format!("{}/.default", self.endpoint))
-            .await?;
+        let scope = format!("{}/.default", self.endpoint);
         let url = format!(
             "{}/v1/workspaces/{}/query",
             self.endpoint,
@@ -124,13 +120,12 @@ impl LogAnalyticsClient {
             workspaces.extend(self.extra_workspace_ids.iter().cloned());
             body["workspaces"] = json!(workspaces);
         }
-        let response = retry::send(UPSTREAM, &self.policy, || {
-            self.http
-                .post(&url)
-                .bearer_auth(token.expose_secret())
-                .json(&body)
-        })
-        .await?;
+        let response = self
+            .tokens
+            .send_authorized(UPSTREAM, &self.policy, &scope, |token| {
+                self.http.post(&url).bearer_auth(token).json(&body)
+            })
+            .await?;
         let response = retry::require_success(SYSTEM, response).await?;
         read_body(response)
             .await

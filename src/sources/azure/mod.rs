@@ -12,7 +12,8 @@ use crate::config::{AzureAuth, AzureConfig};
 use crate::incident::{Incident, Tactic, collapse};
 use crate::period::Window;
 use crate::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
+    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident,
+    SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;
@@ -75,11 +76,22 @@ impl AzureSource {
         AzureSource::with_policy(config, http, RetryPolicy::default())
     }
 
-    /// Builds the clients with a chosen retry policy (tests use tiny delays).
+    /// Builds the clients with a chosen retry policy for every call (tests use tiny delays).
     pub fn with_policy(
         config: &AzureConfig,
         http: reqwest::Client,
         policy: RetryPolicy,
+    ) -> Result<AzureSource, SourceError> {
+        AzureSource::with_policies(config, http, policy, policy)
+    }
+
+    /// Builds the clients with one retry policy for the APIs and another for Entra tokens, so
+    /// a test can make an API time out quickly without the token call timing out too.
+    pub fn with_policies(
+        config: &AzureConfig,
+        http: reqwest::Client,
+        policy: RetryPolicy,
+        token_policy: RetryPolicy,
     ) -> Result<AzureSource, SourceError> {
         let endpoints = &config.endpoints;
         let tokens = Arc::new(TokenProvider::new(
@@ -87,7 +99,7 @@ impl AzureSource {
             credential(config)?,
             &endpoints.login,
             &endpoints.imds,
-            policy,
+            token_policy,
         ));
         Ok(AzureSource {
             log_analytics: LogAnalyticsClient::new(
@@ -193,6 +205,11 @@ impl IncidentSource for AzureSource {
         })
     }
 
+    async fn current(&self, number: u64) -> Result<(Incident, Option<String>), SourceError> {
+        let found = self.sentinel.find(number).await?;
+        Ok((sentinel::to_incident(&found)?, found.etag))
+    }
+
     async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
         let found = self.sentinel.find(number).await?;
         self.sentinel.add_comment(&found.name, message).await
@@ -224,5 +241,15 @@ impl ThreatIntel for AzureSource {
         techniques: &[String],
     ) -> Result<Vec<Intel>, SourceError> {
         self.graph()?.tactic_intel(tactic, techniques).await
+    }
+
+    async fn look_up(&self, query: &IntelQuery<'_>) -> IntelAnswers {
+        match self.graph() {
+            Ok(graph) => graph.look_up(query).await,
+            Err(error) => IntelAnswers {
+                actions: vec![Err(error.clone()); query.incidents.len()],
+                intel: vec![Err(error); query.tactics.len()],
+            },
+        }
     }
 }

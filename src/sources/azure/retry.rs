@@ -3,10 +3,14 @@
 //! errors, each attempt counted in the upstream metrics, and failures turned into
 //! `SourceError`s that name the system and the reason.
 
+use crate::deadline;
 use crate::sources::SourceError;
 use crate::upstream::{self, Upstream};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use std::time::Duration;
+
+/// How a timed-out attempt is described.
+const TIMED_OUT: &str = "timed out";
 
 /// How often and how patiently a call is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +26,14 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// Three attempts of up to 30 s each with 0.5 to 2 s between them: about 95 s at worst
+    /// for work without a budget. Inside an answer's budget (25 s interactive by default) the
+    /// deadline cuts this short, so a hung API costs the budget, never the sum of attempts.
     fn default() -> Self {
         RetryPolicy {
-            attempts: 4,
+            attempts: 3,
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
         }
     }
@@ -34,7 +41,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1` (attempt counts from 1), without a server hint.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
         let full = self
             .base_delay
@@ -46,19 +53,41 @@ impl RetryPolicy {
     }
 }
 
+/// [`out_of_time`] under the current budget; `None` outside one.
+pub(crate) fn out_of_time_error(
+    system: &'static str,
+    attempts: u32,
+    last_problem: &str,
+) -> Option<SourceError> {
+    let budget = deadline::current()?;
+    Some(out_of_time(system, &budget, attempts, last_problem))
+}
+
 /// Sends the request built by `build` until it succeeds, fails for good, or attempts run out.
 /// Returns the response for any status that is not worth retrying (2xx, and 4xx except 429);
 /// callers decide what a 404 or 409 means. `upstream` labels the metrics and names the API in errors.
+///
+/// Inside an answer's [`Budget`](crate::deadline::Budget) no attempt outlives the deadline
+/// and no retry starts that could not finish before it: the answer then fails with
+/// [`SourceError::TimedOut`] naming this system, instead of waiting out every attempt.
 pub async fn send(
     upstream: Upstream,
     policy: &RetryPolicy,
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response, SourceError> {
     let system = upstream.name();
+    let budget = deadline::current();
     let attempts = policy.attempts.max(1);
     let mut last_problem = String::new();
     for attempt in 1..=attempts {
-        let wait = match upstream::send(upstream, build().timeout(policy.timeout)).await {
+        let timeout = match &budget {
+            Some(budget) if budget.remaining().is_zero() => {
+                return Err(out_of_time(system, budget, attempt - 1, &last_problem));
+            }
+            Some(budget) => policy.timeout.min(budget.remaining()),
+            None => policy.timeout,
+        };
+        let wait = match upstream::send(upstream, build().timeout(timeout)).await {
             Ok(response) if is_retryable(response.status()) => {
                 let hint = retry_after(&response);
                 let status = response.status();
@@ -77,6 +106,11 @@ pub async fn send(
         };
         tracing::warn!(system, attempt, problem = %last_problem, "retryable failure");
         if attempt < attempts {
+            if let Some(budget) = &budget
+                && wait >= budget.remaining()
+            {
+                return Err(out_of_time(system, budget, attempt, &last_problem));
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -84,6 +118,28 @@ pub async fn send(
         system,
         reason: format!("gave up after {attempts} attempts; last: {last_problem}"),
     })
+}
+
+/// The error when the answer's budget ends before `system` gave a usable answer.
+fn out_of_time(
+    system: &'static str,
+    budget: &deadline::Budget,
+    attempts: u32,
+    last_problem: &str,
+) -> SourceError {
+    if attempts == 0 || last_problem == TIMED_OUT {
+        return SourceError::TimedOut {
+            system,
+            waited: budget.allowed(),
+        };
+    }
+    SourceError::Failed {
+        system,
+        reason: format!(
+            "gave up after {attempts} attempts, with no time left to retry within {}; last: {last_problem}",
+            deadline::seconds(budget.allowed())
+        ),
+    }
 }
 
 /// Passes a success through; turns any other status into `SourceError::Failed` with the API's message.
@@ -124,14 +180,20 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn is_retryable(status: StatusCode) -> bool {
+/// 429 and 5xx: worth another attempt.
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 /// Retry-After in seconds (the form Azure sends); HTTP dates are ignored in favour of backoff.
 fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
-    let seconds: f64 = value.to_str().ok()?.trim().parse().ok()?;
+    retry_after_seconds(value.to_str().ok()?)
+}
+
+/// A Retry-After value in seconds, as text.
+pub(crate) fn retry_after_seconds(text: &str) -> Option<Duration> {
+    let seconds: f64 = text.trim().parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
@@ -139,7 +201,12 @@ fn retry_after(response: &Response) -> Option<Duration> {
 /// `{"error":{"code","message"}}`, Entra uses `error_description`. Bounded, single line.
 pub async fn error_message(response: Response) -> String {
     let text = response.text().await.unwrap_or_default();
-    let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    describe_error_body(&text)
+}
+
+/// The explanation in an error body already read as text; see [`error_message`].
+pub fn describe_error_body(text: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(text).ok();
     let message = parsed.as_ref().and_then(|body| {
         let error = body.get("error");
         let code = error
@@ -156,7 +223,7 @@ pub async fn error_message(response: Response) -> String {
             (None, None) => error.and_then(|error| error.as_str()).map(str::to_string),
         }
     });
-    let message = message.unwrap_or(text);
+    let message = message.unwrap_or_else(|| text.to_string());
     let single_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
     if single_line.is_empty() {
         "no details given".to_string()
@@ -168,7 +235,7 @@ pub async fn error_message(response: Response) -> String {
 /// Says what went wrong on the wire. Our URLs never carry secrets (tokens go in headers).
 pub fn describe_transport(error: &reqwest::Error) -> String {
     if error.is_timeout() {
-        "timed out".to_string()
+        TIMED_OUT.to_string()
     } else if error.is_connect() {
         "could not connect".to_string()
     } else {

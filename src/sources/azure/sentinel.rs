@@ -9,7 +9,6 @@ use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, Source
 use crate::upstream::Upstream;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -109,24 +108,24 @@ impl SentinelClient {
         body: Option<&Value>,
         if_match: Option<&str>,
     ) -> Result<reqwest::Response, SourceError> {
-        let token = self.tokens.token(&self.scope).await?;
         let url = format!("{}{path}", self.incidents_url);
-        retry::send(UPSTREAM, &self.policy, || {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose_secret())
-                .query(&[("api-version", API_VERSION)])
-                .query(query);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            if let Some(etag) = if_match {
-                request = request.header(reqwest::header::IF_MATCH, etag);
-            }
-            request
-        })
-        .await
+        self.tokens
+            .send_authorized(UPSTREAM, &self.policy, &self.scope, |token| {
+                let mut request = self
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token)
+                    .query(&[("api-version", API_VERSION)])
+                    .query(query);
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                if let Some(etag) = if_match {
+                    request = request.header(reqwest::header::IF_MATCH, etag);
+                }
+                request
+            })
+            .await
     }
 
     /// The incident with this number (`$filter` on `properties/incidentNumber`, a typed number).
@@ -181,11 +180,12 @@ impl SentinelClient {
             else {
                 break;
             };
-            let token = self.tokens.token(&self.scope).await?;
-            let response = retry::send(UPSTREAM, &self.policy, || {
-                self.http.get(&next).bearer_auth(token.expose_secret())
-            })
-            .await?;
+            let response = self
+                .tokens
+                .send_authorized(UPSTREAM, &self.policy, &self.scope, |token| {
+                    self.http.get(&next).bearer_auth(token)
+                })
+                .await?;
             list = retry::read_json(SYSTEM, response).await?;
             comments.extend(list.value.iter().filter_map(read_comment));
         }

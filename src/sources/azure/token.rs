@@ -153,6 +153,55 @@ impl TokenProvider {
         Ok(value)
     }
 
+    /// Drops the cached token of `scope` if it is still `stale`, so the next [`token`] call
+    /// fetches a fresh one. A token another caller already replaced is left alone.
+    ///
+    /// [`token`]: TokenProvider::token
+    pub async fn forget(&self, scope: &str, stale: &SecretString) {
+        let slot = {
+            let slots = self
+                .slots
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            slots.get(scope).cloned()
+        };
+        let Some(slot) = slot else {
+            return;
+        };
+        let mut cached = slot.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|token| token.value.expose_secret() == stale.expose_secret())
+        {
+            *cached = None;
+        }
+    }
+
+    /// Sends a request with a bearer token for `scope` through [`retry::send`]. A 401 means
+    /// the cached token was revoked or has expired early (a key rollover, a changed role):
+    /// the token is dropped and the request is sent once more with a fresh one. A second
+    /// 401 is returned to the caller as it came.
+    pub async fn send_authorized(
+        &self,
+        upstream: Upstream,
+        policy: &RetryPolicy,
+        scope: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SourceError> {
+        let token = self.token(scope).await?;
+        let response = retry::send(upstream, policy, || build(token.expose_secret())).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        tracing::info!(
+            system = upstream.name(),
+            "401: dropping the cached token and retrying once with a fresh one"
+        );
+        self.forget(scope, &token).await;
+        let fresh = self.token(scope).await?;
+        retry::send(upstream, policy, || build(fresh.expose_secret())).await
+    }
+
     async fn fetch(&self, scope: &str) -> Result<CachedToken, SourceError> {
         let requested_at = Instant::now();
         let response = match &self.credential {
