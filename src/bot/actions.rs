@@ -447,9 +447,11 @@ pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
             .collect();
         reply = reply.with(Block::Facts(facts));
     }
-    reply.with(Block::Note(
-        "Look at the incident, then ask again if the change is still needed.".to_string(),
-    ))
+    reply
+        .with(Block::Note(
+            "Look at the incident, then ask again if the change is still needed.".to_string(),
+        ))
+        .with_action(Action::new("Show incident", format!("/incident {number}")))
 }
 
 fn lowercase_first(text: &str) -> String {

@@ -221,6 +221,35 @@ async fn catalogue() -> Vec<(String, Reply)> {
         ANALYST,
     )
     .await;
+    // Someone else changes the incident between the request and the press.
+    let asked = ask(
+        &mut out,
+        "confirm-status-again",
+        &format!("/status {open_high} new"),
+        ANALYST,
+    )
+    .await;
+    let meanwhile = ask(
+        &mut out,
+        "confirm-close-meanwhile",
+        &format!("/close {open_high} TruePositive SuspiciousActivity contained"),
+        ANALYST,
+    )
+    .await;
+    ask(
+        &mut out,
+        "confirm-close-meanwhile-done",
+        &button(&meanwhile, "Confirm"),
+        ANALYST,
+    )
+    .await;
+    ask(
+        &mut out,
+        "confirm-changed-meanwhile",
+        &button(&asked, "Confirm"),
+        ANALYST,
+    )
+    .await;
     ask(
         &mut out,
         "refused",
