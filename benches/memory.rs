@@ -9,7 +9,8 @@
 //!   Azure source pointed at the fake, Slack routes, metrics), reads `VmRSS`/`VmHWM` from
 //!   `/proc/self/status` when idle, then builds the report the way the weekly schedule
 //!   does (`Bot::weekly_report`: both periods' queries, parse, dedupe, aggregate, advice)
-//!   and renders it for Slack and Teams, and reads them again.
+//!   and renders it for Slack and Teams, and reads them again; last, once all of it is
+//!   dropped, to show what `serve` keeps after a large report.
 //! - `parse`: only the Log Analytics client and the parse path the Azure source uses
 //!   (`query_incidents`, then `collapse`), with the figures after each step.
 //! - `generic`: the same with the generic reader (`query` into JSON tables, then
@@ -76,7 +77,7 @@ async fn assert_healthy(server_url: &str) {
 /// Child: the whole server, idle and then through the weekly report.
 async fn measure_report(azure_url: &str) {
     // Nothing is posted to Slack here, so its Web API points at a closed local port.
-    let bot = server::start("http://127.0.0.1:9", Some(azure_url)).await;
+    let bot = server::start("http://127.0.0.1:9", Some(azure_url), "").await;
     assert_healthy(&bot.url).await;
     // Let start-up work (migrations, pool connections) settle before reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -97,6 +98,11 @@ async fn measure_report(azure_url: &str) {
     let card = adaptive_card::render(&reply, &adaptive_card::Options::teams());
     assert!(!messages.is_empty() && card.is_object());
     report_memory("after rendering Block Kit and Adaptive Card", Some(started));
+    // What `serve` holds once the report is posted: nothing of it should stay resident.
+    drop((weekly, reply, messages, card));
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    report_memory("1 s after the report and renders are dropped", None);
+    assert_healthy(&bot.url).await;
 }
 
 /// The Log Analytics client alone, pointed at the fake.

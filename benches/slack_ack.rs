@@ -9,6 +9,12 @@
 //! 200 with the "Working on it" body. The background answers (help text, or the demo
 //! week's incident table) still run and are posted to the fake; the run waits for them.
 //!
+//! Identical questions share their answer (`bot::shared`): for each run it prints how many
+//! answers were computed, how many requests waited for one being computed, and how many
+//! reused a finished one. A second server that keeps answers for one second
+//! (`answer_cache_seconds = 1`) then takes bursts of 32 simultaneous `/incidents week`,
+//! 1.2 s apart: each burst should cost one computation.
+//!
 //! Run: `cargo bench --bench slack_ack`.
 
 #[path = "support/fake_slack.rs"]
@@ -41,7 +47,12 @@ struct Outcome {
     other: usize,
 }
 
-fn form(scenario: &Scenario, response_url: &str, sequence: usize) -> String {
+/// Trigger ids never repeat within a run, so the server's replay protection (which
+/// remembers signed bodies) never refuses a request as a replay.
+static NEXT_TRIGGER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn form(scenario: &Scenario, response_url: &str, _sequence: usize) -> String {
+    let sequence = NEXT_TRIGGER.fetch_add(1, Ordering::Relaxed);
     format!(
         "token=x&team_id=T1&team_domain=soc&channel_id=C1&channel_name=soc&user_id=UANA&user_name=ana&command={}&text={}&response_url={}&trigger_id={sequence}.1.2&api_app_id=A1",
         urlencoding::encode(scenario.command),
@@ -173,7 +184,7 @@ fn main() {
         .build()
         .expect("client runtime");
     let slack = client_runtime.block_on(fake_slack::start());
-    let bot = server_runtime.block_on(server::start(&slack.url, None));
+    let bot = server_runtime.block_on(server::start(&slack.url, None, ""));
     let response_url = format!("{}/commands/T1/1/hook", slack.url);
     client_runtime.block_on(refuses_a_bad_signature(&bot.url, &response_url));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -194,19 +205,28 @@ fn main() {
         "non-200",
         "follow-ups"
     );
-    let scenarios = [
-        help(32, 2_000),
-        help(1, 20_000),
-        help(8, 50_000),
-        help(32, 100_000),
-        Scenario {
-            command: "/incidents",
-            text: "week",
-            clients: 32,
-            requests: 20_000,
-        },
-    ];
+    // `-- quick` (e.g. on a debug build): only the 32-client runs, smaller.
+    let quick = std::env::args().any(|it| it == "quick");
+    let incidents = |requests| Scenario {
+        command: "/incidents",
+        text: "week",
+        clients: 32,
+        requests,
+    };
+    let scenarios: Vec<Scenario> = if quick {
+        vec![help(32, 500), help(32, 2_000), incidents(2_000)]
+    } else {
+        vec![
+            help(32, 2_000),
+            help(1, 20_000),
+            help(8, 50_000),
+            help(32, 100_000),
+            incidents(20_000),
+        ]
+    };
+    let shared = bot.app.bot.settings.shared_answers.clone();
     for (index, scenario) in scenarios.iter().enumerate() {
+        let stats_before = shared.stats();
         let before = slack.received.load(Ordering::Relaxed);
         let outcome = client_runtime.block_on(fire(&bot.url, &response_url, scenario));
         // Wait for the background answers, so the next run starts quiet.
@@ -234,12 +254,68 @@ fn main() {
             outcome.other,
             delivered,
         );
+        let stats = shared.stats();
         println!(
-            "{:<16}   load {:.2} s; background answers all posted {:.2} s after the last ack",
+            "{:<16}   load {:.2} s; background answers all posted {:.2} s after the last ack; \
+             answers computed {}, waited for one in flight {}, reused {}",
             "",
             outcome.elapsed.as_secs_f64(),
-            drain_started.elapsed().as_secs_f64()
+            drain_started.elapsed().as_secs_f64(),
+            stats.computed - stats_before.computed,
+            stats.joined - stats_before.joined,
+            stats.reused - stats_before.reused,
         );
     }
+    server_runtime.block_on(bot.app.store.close());
+    bursts(&server_runtime, &client_runtime, &slack);
+}
+
+/// Bursts of 32 simultaneous `/incidents week`, further apart than the server keeps an
+/// answer: each burst should compute once, the other 31 requests waiting for it or
+/// reusing it.
+fn bursts(
+    server_runtime: &tokio::runtime::Runtime,
+    client_runtime: &tokio::runtime::Runtime,
+    slack: &fake_slack::Slack,
+) {
+    const BURSTS: usize = 20;
+    let bot = server_runtime.block_on(server::start(
+        &slack.url,
+        None,
+        "[report]\nanswer_cache_seconds = 1\n",
+    ));
+    let response_url = format!("{}/commands/T1/1/hook", slack.url);
+    let shared = bot.app.bot.settings.shared_answers.clone();
+    let scenario = Scenario {
+        command: "/incidents",
+        text: "week",
+        clients: 32,
+        requests: 32,
+    };
+    let mut acked = 0;
+    let started = Instant::now();
+    for _ in 0..BURSTS {
+        std::thread::sleep(Duration::from_millis(1_200));
+        let before = slack.received.load(Ordering::Relaxed);
+        let outcome = client_runtime.block_on(fire(&bot.url, &response_url, &scenario));
+        acked += outcome.acked;
+        let drain_started = Instant::now();
+        while slack.received.load(Ordering::Relaxed) - before < outcome.acked
+            && drain_started.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let stats = shared.stats();
+    println!(
+        "bursts, answers kept 1 s: {BURSTS} bursts of {} simultaneous `/incidents week`, 1.2 s apart ({acked} acked) in {:.2} s: \
+         answers computed {} ({:.2} per burst), waited for one in flight {}, reused {}",
+        scenario.clients,
+        started.elapsed().as_secs_f64(),
+        stats.computed,
+        stats.computed as f64 / BURSTS as f64,
+        stats.joined,
+        stats.reused,
+    );
     server_runtime.block_on(bot.app.store.close());
 }

@@ -52,6 +52,7 @@ pub struct App {
 
 /// Builds the bot and channels. With no `[azure]` section the demo data answers.
 pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
+    crate::return_freed_memory_promptly();
     let store = Store::connect(config.store.url.expose_secret())
         .await
         .context("opening the store")?;
@@ -93,6 +94,9 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: permissions(config, azure, slack_api.clone()),
         web_reports: WebReports::from_config(config, store.clone()),
+        shared_answers: Arc::new(crate::bot::shared::SharedAnswers::new(
+            std::time::Duration::from_secs(config.report.answer_cache_seconds),
+        )),
         deadlines: Deadlines {
             interactive: std::time::Duration::from_secs(config.server.answer_seconds),
             scheduled: std::time::Duration::from_secs(config.report.deadline_seconds),

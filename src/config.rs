@@ -339,6 +339,10 @@ pub struct ReportConfig {
     /// Days a web report page stays readable; after that it answers 404.
     #[serde(default = "default_web_page_days")]
     pub web_page_days: u32,
+    /// For how many seconds an answer to `/incidents` or `/report` is reused for the same
+    /// question asked again; 0 shares only answers still being computed.
+    #[serde(default = "default_answer_cache_seconds")]
+    pub answer_cache_seconds: u64,
     /// Seconds the scheduled report (and `sentinel-bot report`) may take; advice that would be
     /// later is left out with a note.
     #[serde(default = "default_report_seconds")]
@@ -354,6 +358,7 @@ impl Default for ReportConfig {
             enabled: true,
             web_pages: true,
             web_page_days: default_web_page_days(),
+            answer_cache_seconds: default_answer_cache_seconds(),
             deadline_seconds: default_report_seconds(),
         }
     }
@@ -361,6 +366,10 @@ impl Default for ReportConfig {
 
 fn default_web_page_days() -> u32 {
     14
+}
+
+fn default_answer_cache_seconds() -> u64 {
+    crate::bot::shared::DEFAULT_TTL.as_secs()
 }
 
 fn default_report_seconds() -> u64 {

@@ -41,6 +41,10 @@ enum Job {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// End of the period (RFC 3339, e.g. `2026-11-23T00:00:00Z`), to rebuild a past
+        /// report; the default is now.
+        #[arg(long)]
+        end: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Build the Teams app package (manifest.json and icons) for an app id.
     Manifest {
@@ -90,8 +94,9 @@ async fn main() -> anyhow::Result<()> {
             format,
             period,
             out,
+            end,
         } => {
-            let now = chrono::Utc::now();
+            let now = end.unwrap_or_else(chrono::Utc::now);
             let period = match command::parse(&format!("/report {period}")) {
                 Ok(Command::Report { period }) => period,
                 Ok(_) => anyhow::bail!("`{period}` is not a period"),
@@ -103,16 +108,24 @@ async fn main() -> anyhow::Result<()> {
                 .weekly_report(period.window(now), now)
                 .await
                 .context("building the report")?;
-            let reply = report::to_reply(&report, Layout::Full);
             let text = match format {
-                Format::Md => render::markdown::render(&reply),
-                Format::Html => {
-                    let chart = sentinel_bot::present::daily_chart(&report.facts.created);
-                    let pngs: Vec<Vec<u8>> =
-                        render::chart::png(&chart, 1000, 500).into_iter().collect();
-                    render::html::render(&reply, &pngs)
-                }
                 Format::Json => serde_json::to_string_pretty(&report)?,
+                Format::Md | Format::Html => {
+                    let chart = matches!(format, Format::Html)
+                        .then(|| sentinel_bot::present::daily_chart(&report.facts.created));
+                    let reply = report::to_reply(&report, Layout::Full);
+                    // The laid-out reply holds everything the export shows: free the
+                    // incidents before rendering, so both are never resident together.
+                    drop(report);
+                    match chart {
+                        Some(chart) => {
+                            let pngs: Vec<Vec<u8>> =
+                                render::chart::png(&chart, 1000, 500).into_iter().collect();
+                            render::html::render(&reply, &pngs)
+                        }
+                        None => render::markdown::render(&reply),
+                    }
+                }
             };
             match out {
                 Some(path) => std::fs::write(&path, text)

@@ -22,7 +22,8 @@ pub struct Server {
 
 /// Builds and starts the server in the current runtime. Slack's Web API is `slack_url`;
 /// with `azure_url` the incidents come from a fake Azure there, otherwise from the demo data.
-pub async fn start(slack_url: &str, azure_url: Option<&str>) -> Server {
+/// `extra` is TOML appended to the configuration (e.g. a `[report]` section).
+pub async fn start(slack_url: &str, azure_url: Option<&str>, extra: &str) -> Server {
     let dir = tempfile::tempdir().expect("temporary directory");
     let database = dir.path().join("bot.db");
     let mut toml = format!(
@@ -40,6 +41,7 @@ pub async fn start(slack_url: &str, azure_url: Option<&str>) -> Server {
              management = \"{azure_url}\"\ngraph = \"{azure_url}\"\nimds = \"{azure_url}\"\n"
         ));
     }
+    toml.push_str(extra);
     let config = Config::from_sources(&toml, Vec::new()).expect("bench configuration");
     let app = app::build(&config, Utc::now()).await.expect("app builds");
     let slack_state = app.slack.clone().expect("Slack is configured");

@@ -333,7 +333,7 @@ fn backlog(open: &[Incident], now: DateTime<Utc>, long_open_after: Duration) -> 
 }
 
 /// Non-zero tactic counts, most frequent first; the stable sort keeps kill-chain order on ties.
-fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
+pub(crate) fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
     let mut ranked: Vec<(Tactic, usize)> = Tactic::ALL
         .into_iter()
         .zip(counts.iter().copied())
@@ -344,7 +344,7 @@ fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
 }
 
 /// One entry per UTC day the window touches, partial days marked, anomalies flagged.
-fn daily_volume(created: &[&Incident], window: Window) -> Vec<DayVolume> {
+pub(crate) fn daily_volume(created: &[&Incident], window: Window) -> Vec<DayVolume> {
     if window.end <= window.start {
         return Vec::new();
     }

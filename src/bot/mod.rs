@@ -7,6 +7,7 @@ pub mod free_text;
 pub mod people;
 pub mod permissions;
 pub mod recommend;
+pub mod shared;
 pub mod views;
 
 use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
@@ -31,6 +32,8 @@ pub struct Settings {
     pub permissions: permissions::Permissions,
     /// Where `/report` keeps its full report as a web page; `None` gives no link.
     pub web_reports: Option<crate::web_report::WebReports>,
+    /// Identical questions asked together share one answer ([`shared::SharedAnswers`]).
+    pub shared_answers: Arc<shared::SharedAnswers>,
     /// How long answers may take.
     pub deadlines: Deadlines,
 }
@@ -42,6 +45,7 @@ impl Default for Settings {
             page_size: 10,
             permissions: permissions::Permissions::default(),
             web_reports: None,
+            shared_answers: Arc::new(shared::SharedAnswers::default()),
             deadlines: Deadlines::default(),
         }
     }
@@ -120,6 +124,19 @@ pub struct Bot {
     pub advisor: Option<Arc<crate::advice::Advisor>>,
 }
 
+/// The key under which `command`'s answer is shared, for questions whose answer does
+/// not depend on who asks: the command and the minute it is asked in (the data's
+/// freshness: Sentinel's ingestion delay is minutes). `None` for everything else.
+fn shared_key(command: &Command, now: DateTime<Utc>) -> Option<String> {
+    match command {
+        Command::Incidents(_) | Command::Report { .. } => Some(format!(
+            "{command:?} at minute {}",
+            now.timestamp().div_euclid(60)
+        )),
+        _ => None,
+    }
+}
+
 /// Why a command could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -156,9 +173,20 @@ impl Bot {
 
     async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Reply {
         match command::parse(&request.text) {
-            Ok(command) => match self.run(command, request, now).await {
-                Ok(reply) => reply,
-                Err(error) => views::error(&error),
+            Ok(command) => match shared_key(&command, now) {
+                Some(key) => {
+                    let answering = async {
+                        match self.run(command, request, now).await {
+                            Ok(reply) => (reply, true),
+                            Err(error) => (views::error(&error), false),
+                        }
+                    };
+                    self.settings.shared_answers.answer(key, answering).await
+                }
+                None => match self.run(command, request, now).await {
+                    Ok(reply) => reply,
+                    Err(error) => views::error(&error),
+                },
             },
             Err(error) if error.verb.is_some() => views::usage_error(&error),
             Err(error) => free_text::answer(self, request, &error, now).await,
@@ -309,6 +337,8 @@ impl Bot {
         let etag = seen.as_ref().and_then(|seen| seen.etag.as_deref());
         match actions::execute(self.source.as_ref(), &action, etag).await {
             Ok(done) => {
+                // Answers computed before the change would show the incident as it was.
+                self.settings.shared_answers.forget();
                 self.audit(request, &action, now, "ok").await?;
                 Ok(actions::done(&done, &user_label(&request.user), now))
             }

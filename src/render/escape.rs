@@ -15,34 +15,67 @@ const MARKDOWN_INLINE: &[char] = &[
 /// into a list.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    markdown_into(text, &mut out);
+    out
+}
+
+/// [`markdown`], appended to `out`: renderers of long documents escape straight into
+/// their output instead of allocating a string per piece of text.
+pub fn markdown_into(text: &str, out: &mut String) {
     for (index, line) in text.split('\n').enumerate() {
         if index > 0 {
             out.push('\n');
         }
-        escape_markdown_line(line, &mut out);
+        escape_markdown_line(line, out);
     }
-    out
 }
+
+/// [`MARKDOWN_INLINE`] as a table by byte (all of them are ASCII).
+const INLINE_BYTES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut index = 0;
+    while index < MARKDOWN_INLINE.len() {
+        table[MARKDOWN_INLINE[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
 
 fn escape_markdown_line(line: &str, out: &mut String) {
     let body = line.trim_start_matches([' ', '\t']);
     out.push_str(&line[..line.len() - body.len()]);
+    let bytes = body.as_bytes();
     // Ordered-list markers are digits followed by `.` or `)`; escape that dot.
-    let digits = body.chars().take_while(char::is_ascii_digit).count();
-    let chars: Vec<char> = body.chars().collect();
-    for (position, &ch) in chars.iter().enumerate() {
-        // A list marker only counts when a space or the line end follows it.
-        let ends_marker = chars
-            .get(position + 1)
-            .is_none_or(|next| next.is_whitespace());
-        let list_marker = position == 0 && (ch == '=' || (matches!(ch, '-' | '+') && ends_marker));
+    let digits = bytes
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    // A list marker only counts when a space or the line end follows it. Every special
+    // character is ASCII, so byte positions up to `digits` are character positions and
+    // the text between specials is copied whole.
+    let ends_marker = |at: usize| {
+        body[at + 1..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace)
+    };
+    let mut copied = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let inline = INLINE_BYTES
+            .get(usize::from(byte))
+            .copied()
+            .unwrap_or(false);
+        let list_marker =
+            at == 0 && (byte == b'=' || (matches!(byte, b'-' | b'+') && ends_marker(at)));
         let number_marker =
-            digits > 0 && position == digits && matches!(ch, '.' | ')') && ends_marker;
-        if MARKDOWN_INLINE.contains(&ch) || list_marker || number_marker {
+            digits > 0 && at == digits && matches!(byte, b'.' | b')') && ends_marker(at);
+        if inline || list_marker || number_marker {
+            out.push_str(&body[copied..at]);
             out.push('\\');
+            copied = at;
         }
-        out.push(ch);
     }
+    out.push_str(&body[copied..]);
 }
 
 /// Escapes text for Slack `mrkdwn` and `text` fields: `&`, `<` and `>` become
@@ -113,7 +146,12 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
 /// target (parentheses, spaces and angle brackets percent-encoded), else `None`.
 pub fn https_url(url: &str) -> Option<String> {
     let url = url.trim();
-    if !url.to_ascii_lowercase().starts_with("https://") || url.len() <= "https://".len() {
+    let scheme = "https://";
+    if !url
+        .get(..scheme.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+        || url.len() <= scheme.len()
+    {
         return None;
     }
     if url.chars().any(char::is_control) {
@@ -141,6 +179,60 @@ pub fn https_url(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The character-by-character rules the byte scan must keep.
+    fn escape_by_chars(body: &str) -> String {
+        let mut out = String::new();
+        let digits = body.chars().take_while(char::is_ascii_digit).count();
+        let chars: Vec<char> = body.chars().collect();
+        for (position, &ch) in chars.iter().enumerate() {
+            let ends_marker = chars
+                .get(position + 1)
+                .is_none_or(|next| next.is_whitespace());
+            let list_marker =
+                position == 0 && (ch == '=' || (matches!(ch, '-' | '+') && ends_marker));
+            let number_marker =
+                digits > 0 && position == digits && matches!(ch, '.' | ')') && ends_marker;
+            if MARKDOWN_INLINE.contains(&ch) || list_marker || number_marker {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    #[test]
+    fn the_byte_scan_escapes_as_the_character_rules_do() {
+        for line in [
+            "-",
+            "- a",
+            "-a",
+            "+\u{3000}wide space",
+            "=",
+            "==",
+            "12.",
+            "12. x",
+            "12.x",
+            "3)",
+            "3) y",
+            "é. x",
+            "1\u{e9}. x",
+            "*_[]()`<>&~|!#\\",
+            "plain text with ünïcödé — and 😀",
+            "a.b",
+            "1",
+            "",
+            "#1 of 2",
+            "7\u{85}",
+            "-\u{a0}",
+            "99)\u{2003}",
+        ] {
+            let mut out = String::new();
+            escape_markdown_line(line, &mut out);
+            assert_eq!(out, escape_by_chars(line), "{line:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,119 +1,174 @@
 //! Reply -> GitHub-flavoured Markdown, for the terminal and report exports.
 //! Untrusted text is escaped with [`escape::markdown`]; nothing here knows chats.
+//!
+//! Everything is written into one output string: a full export lists every incident of
+//! the period (100,000 rows are normal for a large SOC), so no piece gets its own string.
 
 use super::chart;
 use super::escape;
 use crate::reply::{Align, Block, Cell, Fact, Reply, Table};
+use std::fmt::Write as _;
 
 /// Renders a reply as Markdown.
 pub fn render(reply: &Reply) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut out = String::new();
+    // Parts are separated by a blank line, even a part that renders as nothing.
+    let mut parts = 0;
+    let mut separate = |out: &mut String| {
+        if parts > 0 {
+            out.push_str("\n\n");
+        }
+        parts += 1;
+    };
     if !reply.title.is_empty() {
-        parts.push(format!("# {}", one_line(&reply.title)));
+        separate(&mut out);
+        out.push_str("# ");
+        one_line(&reply.title, &mut out);
     }
     for block in &reply.blocks {
-        parts.push(render_block(block));
+        separate(&mut out);
+        render_block(block, &mut out);
     }
     if !reply.actions.is_empty() {
-        let lines: Vec<String> = reply
-            .actions
-            .iter()
-            .filter_map(|action| match &action.url {
-                Some(url) => escape::https_url(url)
-                    .map(|url| format!("{}: <{url}>", one_line(&action.label))),
-                None => Some(format!("Next: {}", code_span(&action.command))),
-            })
-            .collect();
-        parts.push(lines.join("  \n"));
+        separate(&mut out);
+        let mut first = true;
+        for action in &reply.actions {
+            // A link to a non-https page is left out, as in every renderer.
+            let url = action.url.as_deref().map(escape::https_url);
+            if let Some(None) = url {
+                continue;
+            }
+            if !first {
+                out.push_str("  \n");
+            }
+            first = false;
+            match url.flatten() {
+                Some(url) => {
+                    one_line(&action.label, &mut out);
+                    let _ = write!(out, ": <{url}>");
+                }
+                None => {
+                    out.push_str("Next: ");
+                    out.push_str(&code_span(&action.command));
+                }
+            }
+        }
     }
     if let Some(page) = reply.page {
-        parts.push(format!("_Page {} of {}_", page.number, page.of));
+        separate(&mut out);
+        let _ = write!(out, "_Page {} of {}_", page.number, page.of);
     }
-    let mut out = parts.join("\n\n");
     out.push('\n');
     out
 }
 
-fn render_block(block: &Block) -> String {
+fn render_block(block: &Block, out: &mut String) {
     match block {
-        Block::Heading(text) => format!("## {}", one_line(text)),
-        Block::Text(text) => escape::markdown(text),
-        Block::Note(text) => format!("_{}_", escape::markdown(text)),
-        Block::Alert(text) => quote(&format!("⚠ {}", escape::markdown(text))),
-        Block::Facts(facts) => render_facts(facts),
-        Block::Table(table) => render_table(table),
-        Block::Chart(chart) => render_table(&chart::data_table(chart)),
+        Block::Heading(text) => {
+            out.push_str("## ");
+            one_line(text, out);
+        }
+        Block::Text(text) => escape::markdown_into(text, out),
+        Block::Note(text) => {
+            out.push('_');
+            escape::markdown_into(text, out);
+            out.push('_');
+        }
+        Block::Alert(text) => quote(&format!("⚠ {}", escape::markdown(text)), out),
+        Block::Facts(facts) => render_facts(facts, out),
+        Block::Table(table) => render_table(table, out),
+        Block::Chart(chart) => render_table(&chart::data_table(chart), out),
     }
 }
 
-/// A heading must stay on one line, or its tail becomes a paragraph.
-fn one_line(text: &str) -> String {
-    escape::markdown(&text.replace(['\r', '\n'], " "))
+/// A heading (or cell) must stay on one line, or its tail becomes a paragraph.
+fn one_line(text: &str, out: &mut String) {
+    if text.contains(['\r', '\n']) {
+        escape::markdown_into(&text.replace(['\r', '\n'], " "), out);
+    } else {
+        escape::markdown_into(text, out);
+    }
 }
 
 /// Prefixes every line with `> ` so a multi-line alert stays one quote.
-fn quote(text: &str) -> String {
-    text.split('\n')
-        .map(|line| format!("> {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+fn quote(text: &str, out: &mut String) {
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        out.push_str("> ");
+        out.push_str(line);
+    }
 }
 
-fn render_facts(facts: &[Fact]) -> String {
-    facts
-        .iter()
-        .map(|fact| format!("**{}:** {}", one_line(&fact.label), one_line(&fact.value)))
-        .collect::<Vec<_>>()
-        .join("  \n")
+fn render_facts(facts: &[Fact], out: &mut String) {
+    for (index, fact) in facts.iter().enumerate() {
+        if index > 0 {
+            out.push_str("  \n");
+        }
+        out.push_str("**");
+        one_line(&fact.label, out);
+        out.push_str(":** ");
+        one_line(&fact.value, out);
+    }
 }
 
-fn render_table(table: &Table) -> String {
-    let mut lines = Vec::new();
+fn render_table(table: &Table, out: &mut String) {
+    let mut lines = 0;
     if let Some(title) = &table.title {
-        lines.push(format!("**{}**", one_line(title)));
-        lines.push(String::new());
+        out.push_str("**");
+        one_line(title, out);
+        out.push_str("**\n");
+        lines += 1;
     }
     if table.columns.is_empty() {
-        return lines.join("\n");
+        return;
     }
-    let header: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| table_text(&column.name))
-        .collect();
-    lines.push(format!("| {} |", header.join(" | ")));
-    let rule: Vec<&str> = table
-        .columns
-        .iter()
-        .map(|column| match column.align {
-            Align::Left => "---",
-            Align::Right => "---:",
-        })
-        .collect();
-    lines.push(format!("| {} |", rule.join(" | ")));
+    if lines > 0 {
+        out.push('\n');
+    }
+    out.push('|');
+    for column in &table.columns {
+        out.push(' ');
+        one_line(&column.name, out);
+        out.push_str(" |");
+    }
+    out.push_str("\n|");
+    for column in &table.columns {
+        out.push_str(match column.align {
+            Align::Left => " --- |",
+            Align::Right => " ---: |",
+        });
+    }
     for row in &table.rows {
-        let cells: Vec<String> = (0..table.columns.len())
-            .map(|index| row.get(index).map(table_cell).unwrap_or_default())
-            .collect();
-        lines.push(format!("| {} |", cells.join(" | ")));
+        out.push_str("\n|");
+        for index in 0..table.columns.len() {
+            out.push(' ');
+            if let Some(cell) = row.get(index) {
+                table_cell(cell, out);
+            }
+            out.push_str(" |");
+        }
     }
-    lines.join("\n")
 }
 
-/// Cell text on one line with `|` escaped (by [`escape::markdown`]).
-fn table_text(text: &str) -> String {
-    one_line(text)
-}
-
-fn table_cell(cell: &Cell) -> String {
-    let text = table_text(&cell.text);
-    let text = match cell.url.as_deref().and_then(escape::https_url) {
-        Some(url) => format!("[{text}]({url})"),
-        None => text,
-    };
-    match &cell.detail {
-        Some(detail) => format!("{text} — _{}_", table_text(detail)),
-        None => text,
+/// Cell text on one line with `|` escaped (by [`escape::markdown`]), linked when it has
+/// a safe `https` URL, with its detail line after a dash in italics.
+fn table_cell(cell: &Cell, out: &mut String) {
+    match cell.url.as_deref().and_then(escape::https_url) {
+        Some(url) => {
+            out.push('[');
+            one_line(&cell.text, out);
+            out.push_str("](");
+            out.push_str(&url);
+            out.push(')');
+        }
+        None => one_line(&cell.text, out),
+    }
+    if let Some(detail) = &cell.detail {
+        out.push_str(" — _");
+        one_line(detail, out);
+        out.push('_');
     }
 }
 

@@ -7,6 +7,7 @@ mod cards;
 mod deadlines;
 mod figures;
 mod guards;
+mod kusto;
 mod manifest;
 mod metrics;
 mod render;

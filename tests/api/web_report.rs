@@ -67,18 +67,20 @@ fn assert_private(fetched: &Fetched) {
     assert_eq!(fetched.headers["referrer-policy"], "no-referrer");
 }
 
-/// Asks `/report week` and returns the page path its "Open full report" button links to.
-async fn report_link(app: &App) -> String {
+/// Asks `command` (a `/report`) and returns the page path its "Open full report" button
+/// links to.
+async fn report_link(app: &App, command: &str) -> String {
     let now = Utc::now();
     let request = ChatRequest {
-        text: "/report week".to_string(),
+        text: command.to_string(),
         user: User {
             id: "U1".to_string(),
             ..User::default()
         },
         ..ChatRequest::default()
     };
-    let reply = app.bot.answer(&request, now).await;
+    // Boxed: the answer's future is large, and a debug build's test thread has 2 MB of stack.
+    let reply = Box::pin(app.bot.answer(&request, now)).await;
     let button = reply
         .actions
         .iter()
@@ -95,7 +97,7 @@ async fn report_links_to_a_page_served_with_private_headers() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let app = app::build(&config(&url), Utc::now()).await.unwrap();
-    let path = report_link(&app).await;
+    let path = report_link(&app, "/report week").await;
     let id = path.strip_prefix("/reports/").expect("a /reports/ path");
     assert_eq!(id.len(), 43, "256 random bits in base64url");
 
@@ -118,8 +120,10 @@ async fn report_links_to_a_page_served_with_private_headers() {
             .contains("readable by anyone with its link until")
     );
 
-    // A second link is a different page.
-    assert_ne!(report_link(&app).await, path);
+    // Another report is another page (the same question asked again within the minute
+    // shares the first answer, link included).
+    assert_ne!(report_link(&app, "/report 30d").await, path);
+    assert_eq!(report_link(&app, "/report week").await, path);
 }
 
 #[tokio::test]
@@ -141,9 +145,7 @@ async fn unknown_malformed_and_expired_pages_are_404() {
     // Published 15 days ago with the default 14-day lifetime: gone.
     let pages = WebReports::from_config(&config, app.store.clone()).expect("pages on");
     let then = Utc::now() - Duration::days(15);
-    let report = app
-        .bot
-        .weekly_report(Period::Week.window(then), then)
+    let report = Box::pin(app.bot.weekly_report(Period::Week.window(then), then))
         .await
         .unwrap();
     let old = pages.publish(&report, then).await.unwrap();
@@ -199,16 +201,14 @@ async fn turned_off_there_is_no_link() {
     let mut config = config(&url);
     config.report.web_pages = false;
     let app = app::build(&config, Utc::now()).await.unwrap();
-    let reply = app
-        .bot
-        .answer(
-            &ChatRequest {
-                text: "/report week".to_string(),
-                ..ChatRequest::default()
-            },
-            Utc::now(),
-        )
-        .await;
+    let reply = Box::pin(app.bot.answer(
+        &ChatRequest {
+            text: "/report week".to_string(),
+            ..ChatRequest::default()
+        },
+        Utc::now(),
+    ))
+    .await;
     assert!(reply.actions.iter().all(|action| action.url.is_none()));
 }
 
@@ -221,7 +221,7 @@ async fn a_second_replica_on_postgres_serves_the_page() {
     let url = postgres_url().await;
     let first = app::build(&config(&url), Utc::now()).await.unwrap();
     let second = app::build(&config(&url), Utc::now()).await.unwrap();
-    let path = report_link(&first).await;
+    let path = report_link(&first, "/report week").await;
     let fetched = get(second.store.clone(), &path).await;
     assert_eq!(fetched.status, StatusCode::OK);
     assert_private(&fetched);

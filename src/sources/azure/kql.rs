@@ -7,7 +7,7 @@ use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 /// A KQL `datetime(...)` literal; RFC 3339 output of a typed time cannot contain a quote or paren.
-fn datetime(time: DateTime<Utc>) -> String {
+pub(crate) fn datetime(time: DateTime<Utc>) -> String {
     format!(
         "datetime({})",
         time.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -49,7 +49,7 @@ pub fn incidents_query(window: Window) -> String {
 
 /// A KQL condition true for rows whose `ModifiedBy` is a person, the same rule as
 /// [`crate::incident::is_automation`]; built from constants, never from user text.
-fn by_person() -> String {
+pub(crate) fn by_person() -> String {
     let quoted = |names: &[&str]| -> Vec<String> {
         names.iter().map(|name| format!("\"{name}\"")).collect()
     };
@@ -74,6 +74,23 @@ pub fn created_query(window: Window) -> String {
          | where CreatedTime >= {start} and CreatedTime < {end}\n\
          | summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"
     )
+}
+
+/// Every query the bot can send about `window`, named, for the test that checks each with
+/// Microsoft's Kusto language service (`tests/api/kusto.rs`). A new query builder belongs here.
+pub fn every_query(window: Window) -> Vec<(&'static str, String)> {
+    vec![
+        ("incidents_query", incidents_query(window)),
+        ("created_query", created_query(window)),
+        (
+            "aggregate::summary_query",
+            super::aggregate::summary_query(window),
+        ),
+        (
+            "aggregate::open_query",
+            super::aggregate::open_query(window),
+        ),
+    ]
 }
 
 /// The ISO 8601 interval sent as the query's `timespan`, so the service scans no more

@@ -2,19 +2,19 @@
 //! into `SecurityIncident` rows; also the inverse (incidents rendered as such an answer)
 //! for tests and benchmarks.
 
-mod reader;
+mod row;
+mod stream;
 
-pub use reader::{IncidentAnswer, parse_incident_rows};
+pub use stream::{IncidentAnswer, IncidentStream, parse_incident_rows};
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{Incident, IncidentRow, Owner, Severity, Status};
+use crate::incident::{IncidentRow, Owner};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 const UPSTREAM: Upstream = Upstream::LogAnalytics;
@@ -96,18 +96,35 @@ impl LogAnalyticsClient {
         parse_response(&self.fetch(query, timespan).await?)
     }
 
-    /// Runs a `SecurityIncident` query and reads the answer straight into incident rows
-    /// ([`parse_incident_rows`]), with the same failure rules as [`LogAnalyticsClient::query`].
+    /// Runs a `SecurityIncident` query and reads the answer into incident rows while it
+    /// arrives ([`IncidentStream`]), so the body is never held whole; the same rows and
+    /// failure rules as [`LogAnalyticsClient::query`] followed by [`incident_rows`].
     pub async fn query_incidents(
         &self,
         query: &str,
         timespan: &str,
     ) -> Result<IncidentAnswer, SourceError> {
-        parse_incident_rows(&self.fetch(query, timespan).await?)
+        let mut response = self.send(query, timespan).await?;
+        let mut stream = IncidentStream::default();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => stream.push(&chunk)?,
+                Ok(None) => return stream.finish(),
+                Err(error) => return Err(reading_failed(&error)),
+            }
+        }
     }
 
     /// Sends the query (with retries) and returns the success body.
     async fn fetch(&self, query: &str, timespan: &str) -> Result<Vec<u8>, SourceError> {
+        let response = self.send(query, timespan).await?;
+        read_body(response)
+            .await
+            .map_err(|error| reading_failed(&error))
+    }
+
+    /// Sends the query (with retries) and returns the successful response, body unread.
+    async fn send(&self, query: &str, timespan: &str) -> Result<reqwest::Response, SourceError> {
         let scope = format!("{}/.default", self.endpoint);
         let url = format!(
             "{}/v1/workspaces/{}/query",
@@ -126,16 +143,17 @@ impl LogAnalyticsClient {
                 self.http.post(&url).bearer_auth(token).json(&body)
             })
             .await?;
-        let response = retry::require_success(SYSTEM, response).await?;
-        read_body(response)
-            .await
-            .map_err(|error| SourceError::Failed {
-                system: SYSTEM,
-                reason: format!(
-                    "reading the response failed: {}",
-                    retry::describe_transport(&error)
-                ),
-            })
+        retry::require_success(SYSTEM, response).await
+    }
+}
+
+fn reading_failed(error: &reqwest::Error) -> SourceError {
+    SourceError::Failed {
+        system: SYSTEM,
+        reason: format!(
+            "reading the response failed: {}",
+            retry::describe_transport(error)
+        ),
     }
 }
 
@@ -196,69 +214,6 @@ fn describe_error(error: &Value) -> String {
     }
 }
 
-/// Column positions by name.
-struct Columns<'a>(HashMap<&'a str, usize>);
-
-/// One row seen through its table's columns.
-struct Row<'a> {
-    columns: &'a Columns<'a>,
-    values: &'a [Value],
-}
-
-impl<'a> Row<'a> {
-    fn value(&self, name: &str) -> Option<&'a Value> {
-        let index = *self.columns.0.get(name)?;
-        self.values.get(index).filter(|value| !value.is_null())
-    }
-
-    /// Non-empty text.
-    fn text(&self, name: &str) -> Option<&'a str> {
-        self.value(name)
-            .and_then(Value::as_str)
-            .filter(|text| !text.is_empty())
-    }
-
-    fn time(&self, name: &str) -> Option<DateTime<Utc>> {
-        parse_time(self.text(name)?)
-    }
-
-    fn number(&self, name: &str) -> Option<u64> {
-        match self.value(name)? {
-            Value::Number(number) => number.as_u64(),
-            Value::String(text) => text.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// A dynamic column: Log Analytics sends these as JSON text, but take real JSON too.
-    fn dynamic(&self, name: &str) -> Option<Value> {
-        match self.value(name)? {
-            Value::String(text) => serde_json::from_str(text).ok(),
-            other => Some(other.clone()),
-        }
-    }
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|text| !text.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn field(value: &Value, name: &str) -> Option<String> {
     value
         .get(name)
@@ -279,130 +234,20 @@ pub(crate) fn read_owner(owner: Option<&Value>) -> Owner {
     }
 }
 
-/// Reads the first table's rows as `SecurityIncident` rows. Rows without a number or
-/// times are skipped; unknown severities read as Informational and unknown statuses as
-/// Active (still counted as open, so nothing disappears from a report), with a warning.
+/// Reads the first table's rows as `SecurityIncident` rows, by the rules in `row`:
+/// rows without a number or times are skipped; unknown severities read as Informational
+/// and unknown statuses as Active (still counted as open, so nothing disappears from a
+/// report), with a warning.
 pub fn incident_rows(result: &QueryResult) -> Vec<IncidentRow> {
     let Some(table) = result.tables.first() else {
         return Vec::new();
     };
-    let mut reader = RowReader::new(&table.columns);
+    let plan = row::ColumnPlan::new(&table.columns);
+    let mut builder = row::RowBuilder::default();
     for values in &table.rows {
-        reader.push(values);
+        builder.push_values(&plan, values);
     }
-    reader.finish()
-}
-
-/// Turns one table's rows into incident rows, one at a time, counting the unreadable ones.
-/// Shared by [`incident_rows`] and the streaming [`parse_incident_rows`], so both read alike.
-struct RowReader<'a> {
-    columns: Columns<'a>,
-    rows: Vec<IncidentRow>,
-    skipped: usize,
-}
-
-impl<'a> RowReader<'a> {
-    fn new(columns: &'a [Column]) -> RowReader<'a> {
-        RowReader {
-            columns: Columns(
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(index, column)| (column.name.as_str(), index))
-                    .collect(),
-            ),
-            rows: Vec::new(),
-            skipped: 0,
-        }
-    }
-
-    fn push(&mut self, values: &[Value]) {
-        let row = Row {
-            columns: &self.columns,
-            values,
-        };
-        match read_row(&row) {
-            Some(parsed) => self.rows.push(parsed),
-            None => self.skipped += 1,
-        }
-    }
-
-    fn finish(self) -> Vec<IncidentRow> {
-        if self.skipped > 0 {
-            tracing::warn!(
-                skipped = self.skipped,
-                "SecurityIncident rows without number or times were skipped"
-            );
-        }
-        self.rows
-    }
-}
-
-fn read_row(row: &Row<'_>) -> Option<IncidentRow> {
-    let number = row.number("IncidentNumber")?;
-    let time_generated = row.time("TimeGenerated")?;
-    let created = row.time("CreatedTime")?;
-    let severity = match row.text("Severity").map(str::parse::<Severity>) {
-        Some(Ok(severity)) => severity,
-        other => {
-            tracing::warn!(number, value = ?other, "unreadable severity, using Informational");
-            Severity::Informational
-        }
-    };
-    let status = match row.text("Status").map(str::parse::<Status>) {
-        Some(Ok(status)) => status,
-        other => {
-            tracing::warn!(number, value = ?other, "unreadable status, using Active");
-            Status::Active
-        }
-    };
-    let additional = row.dynamic("AdditionalData");
-    let additional = additional.as_ref();
-    let labels = row
-        .dynamic("Labels")
-        .and_then(|labels| labels.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|label| match label {
-            Value::String(text) => Some(text.clone()),
-            other => field(other, "labelName"),
-        })
-        .collect();
-    let incident = Incident {
-        number,
-        id: row.text("IncidentName").unwrap_or_default().to_string(),
-        title: row.text("Title").unwrap_or_default().to_string(),
-        description: row.text("Description").unwrap_or_default().to_string(),
-        severity,
-        status,
-        classification: row
-            .text("Classification")
-            .and_then(|text| text.parse().ok()),
-        classification_comment: row.text("ClassificationComment").map(str::to_string),
-        owner: read_owner(row.dynamic("Owner").as_ref()),
-        tactics: strings(additional.and_then(|data| data.get("tactics")))
-            .iter()
-            .filter_map(|tactic| tactic.parse().ok())
-            .collect(),
-        techniques: strings(additional.and_then(|data| data.get("techniques"))),
-        alert_products: strings(additional.and_then(|data| data.get("alertProductNames"))),
-        alert_ids: strings(row.dynamic("AlertIds").as_ref()),
-        labels,
-        created,
-        first_modified: row.time("FirstModifiedTime"),
-        first_human_action: row.time("FirstHumanAction"),
-        last_modified: row.time("LastModifiedTime").unwrap_or(time_generated),
-        closed: row.time("ClosedTime"),
-        // The Defender portal link, when there is one, is the one analysts work in.
-        url: additional
-            .and_then(|data| field(data, "providerIncidentUrl"))
-            .or_else(|| row.text("IncidentUrl").map(str::to_string)),
-    };
-    Some(IncidentRow {
-        time_generated,
-        modified_by: row.text("ModifiedBy").map(str::to_string),
-        incident,
-    })
+    builder.finish()
 }
 
 fn format_time(time: DateTime<Utc>) -> String {
@@ -499,7 +344,7 @@ pub fn to_log_analytics_response(rows: &[IncidentRow]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{Classification, Tactic};
+    use crate::incident::{Classification, Severity, Status, Tactic};
 
     const SAMPLE: &str = r#"{
       "tables": [{

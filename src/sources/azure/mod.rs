@@ -1,6 +1,7 @@
 //! Azure clients: Entra tokens, Log Analytics, Sentinel REST, Microsoft Graph, and
 //! `AzureSource`, which puts them behind the `IncidentSource` and `ThreatIntel` traits.
 
+pub mod aggregate;
 pub mod graph;
 pub mod kql;
 pub mod log_analytics;
