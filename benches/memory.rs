@@ -95,7 +95,7 @@ async fn measure_report(azure_url: &str) {
     let started = Instant::now();
     let reply = report::to_reply(&weekly, Layout::Chat);
     let messages = block_kit::render(&reply);
-    let card = adaptive_card::render(&reply, &adaptive_card::Options { teams_charts: true });
+    let card = adaptive_card::render(&reply, &adaptive_card::Options::teams());
     assert!(!messages.is_empty() && card.is_object());
     report_memory("after rendering Block Kit and Adaptive Card", Some(started));
     // What `serve` holds once the report is posted: nothing of it should stay resident.

@@ -83,7 +83,7 @@ fn run_once(body: &[u8]) -> [f64; STAGES.len()] {
     let full = report::to_reply(&weekly, Layout::Full);
     lap(started);
     let started = Instant::now();
-    let card = adaptive_card::render(&chat, &adaptive_card::Options { teams_charts: true });
+    let card = adaptive_card::render(&chat, &adaptive_card::Options::teams());
     lap(started);
     let started = Instant::now();
     let messages = block_kit::render(&chat);

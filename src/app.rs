@@ -24,6 +24,7 @@ use crate::sources::demo::DemoSource;
 use crate::sources::{IncidentSource, ThreatIntel};
 use crate::store::{AuditEntry, Role, Store};
 use crate::triage::{Announcer, Triage};
+use crate::web_report::{self, WebReports};
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -92,6 +93,7 @@ pub async fn build(config: &Config, now: DateTime<Utc>) -> anyhow::Result<App> {
     let settings = Settings {
         long_open_after: Duration::days(i64::from(config.report.long_open_days)),
         permissions: permissions(config, azure, slack_api.clone()),
+        web_reports: WebReports::from_config(config, store.clone()),
         shared_answers: Arc::new(crate::bot::shared::SharedAnswers::new(
             std::time::Duration::from_secs(config.report.answer_cache_seconds),
         )),
@@ -213,6 +215,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let socket_mode = config.slack.as_ref().is_some_and(|slack| slack.socket_mode);
     if let (Some(slack_state), false) = (&app.slack, socket_mode) {
         channels = channels.merge(slack::router(slack_state.clone()));
+    }
+    if config.report.web_pages {
+        channels = channels.merge(web_report::router(app.store.clone()));
     }
     if let (Some(triage), Some(secret)) = (&app.triage, &config.triage.webhook_secret) {
         channels = channels.merge(webhook::router(WebhookState {
@@ -388,13 +393,34 @@ pub fn report_poster(app: &App, config: &Config) -> Arc<dyn Poster> {
     Arc::new(ReportPoster {
         bot: app.bot.clone(),
         channels: ChannelPoster::new(config, app.teams.clone(), app.slack.clone()),
+        attach_page: config.report.web_pages,
     })
+}
+
+/// The weekly post for `window`: the report's chat summary, with an "Open full report" link
+/// when web pages are on, and the report itself (for files that follow the post).
+pub async fn weekly_post(
+    bot: &Bot,
+    window: crate::period::Window,
+    at: DateTime<Utc>,
+) -> anyhow::Result<(Reply, crate::report::WeeklyReport)> {
+    let report = bot
+        .weekly_report(window, at)
+        .await
+        .context("building the weekly report")?;
+    let mut reply = crate::report::to_reply(&report, Layout::Chat);
+    if let Some(pages) = &bot.settings.web_reports {
+        reply = pages.link(reply, &report, at).await;
+    }
+    Ok((reply, report))
 }
 
 /// Builds the weekly report posts to Teams and Slack channels for the scheduler.
 struct ReportPoster {
     bot: Arc<Bot>,
     channels: ChannelPoster,
+    /// In Slack, attach the full report as an HTML file (`report.web_pages`).
+    attach_page: bool,
 }
 
 #[async_trait]
@@ -409,12 +435,7 @@ impl Poster for ReportPoster {
             start: slot.at - Duration::days(7),
             end: slot.at,
         };
-        let report = self
-            .bot
-            .weekly_report(window, slot.at)
-            .await
-            .context("building the weekly report")?;
-        let reply = crate::report::to_reply(&report, Layout::Chat);
+        let (reply, report) = weekly_post(&self.bot, window, slot.at).await?;
         let placeholder = schedule::placeholder_text(slot);
         if let Some(channel_id) = channel.strip_prefix("teams:") {
             let (teams_state, target) = self.channels.teams_target(channel_id)?;
@@ -430,20 +451,42 @@ impl Poster for ReportPoster {
             let Some(slack_state) = &self.channels.slack else {
                 bail!("Slack is not configured");
             };
-            // Block Kit cannot draw the chart, so in Slack it follows as a PNG file.
-            let chart = crate::present::daily_chart(&report.facts.created);
-            let png = render::chart::png(&chart, 1000, 500).ok();
             return Ok(Box::new(slack::report_post::ReportPost::new(
                 slack_state.api.clone(),
                 channel_id,
                 run_key,
                 &placeholder,
                 render::block_kit::render(&reply),
-                png,
+                slack_files(&report, self.attach_page),
             )));
         }
         bail!("unknown channel kind in `{channel}`")
     }
+}
+
+/// What follows the weekly post in Slack, which cannot show it inline: the chart as a PNG and,
+/// with `page`, the full report as an HTML file, whose access follows the channel's membership.
+fn slack_files(
+    report: &crate::report::WeeklyReport,
+    page: bool,
+) -> Vec<slack::report_post::ReportFile> {
+    use slack::report_post::ReportFile;
+    let chart = crate::present::daily_chart(&report.facts.created);
+    let png = render::chart::png(&chart, 1000, 500)
+        .ok()
+        .map(|png| ReportFile {
+            part: "file:chart",
+            name: "incidents.png",
+            title: "Incidents chart",
+            bytes: png,
+        });
+    let page = page.then(|| ReportFile {
+        part: "file:report",
+        name: "incident-report.html",
+        title: "Full incident report",
+        bytes: web_report::page(report, None).into_bytes(),
+    });
+    png.into_iter().chain(page).collect()
 }
 
 /// Channel keys (`teams:<id>`, `slack:<id>`) of every configured alert channel.
@@ -491,13 +534,8 @@ impl ChannelPoster {
         Ok((teams_state, target))
     }
 
-    /// Posts `reply`; in Slack the chart (if any) follows as a PNG, since Block Kit cannot draw it.
-    async fn post(
-        &self,
-        channel: &str,
-        reply: &Reply,
-        chart: Option<&crate::reply::Chart>,
-    ) -> anyhow::Result<()> {
+    /// Posts `reply` (an announcement) to one channel.
+    async fn post(&self, channel: &str, reply: &Reply) -> anyhow::Result<()> {
         if let Some(channel_id) = channel.strip_prefix("teams:") {
             let (teams_state, target) = self.teams_target(channel_id)?;
             teams_state
@@ -511,10 +549,9 @@ impl ChannelPoster {
                 bail!("Slack is not configured");
             };
             let messages = render::block_kit::render(reply);
-            let png = chart.and_then(|chart| render::chart::png(chart, 1000, 500).ok());
             slack_state
                 .api
-                .post_report(channel_id, &messages, png)
+                .post_report(channel_id, &messages, None)
                 .await?;
             return Ok(());
         }
@@ -534,7 +571,7 @@ impl Announcer for ChannelAnnouncer {
         // Every channel is tried, so one failing channel does not silence the others.
         let mut failures = Vec::new();
         for channel in &self.alert_channels {
-            if let Err(error) = self.channels.post(channel, reply, None).await {
+            if let Err(error) = self.channels.post(channel, reply).await {
                 failures.push(format!("{channel}: {error:#}"));
             }
         }

@@ -40,6 +40,9 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
+    /// The bot's public `https://` base URL, e.g. `https://sentinel-bot.contoso.com`; with it,
+    /// reports carry an "Open full report" link to `{public_url}/reports/{id}`.
+    pub public_url: Option<String>,
     /// Where `/metrics` is served: its own listener (default `127.0.0.1:9464`, loopback only),
     /// or, when empty, the main listener next to the chat endpoints.
     #[serde(default = "default_metrics_bind")]
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: default_bind(),
             body_limit: default_body_limit(),
+            public_url: None,
             metrics_bind: default_metrics_bind(),
             metrics_token: None,
             answer_seconds: default_answer_seconds(),
@@ -344,6 +348,13 @@ pub struct ReportConfig {
     /// Seconds before a failed weekly post is tried again.
     #[serde(default = "default_retry_seconds")]
     pub retry_seconds: u64,
+    /// Whether full reports are kept as web pages at `/reports/{id}` (linked from chat when
+    /// `server.public_url` is set). Anyone holding a link can read the page until it expires.
+    #[serde(default = "yes")]
+    pub web_pages: bool,
+    /// Days a web report page stays readable; after that it answers 404.
+    #[serde(default = "default_web_page_days")]
+    pub web_page_days: u32,
     /// For how many seconds an answer to `/incidents` or `/report` is reused for the same
     /// question asked again; 0 shares only answers still being computed.
     #[serde(default = "default_answer_cache_seconds")]
@@ -363,10 +374,16 @@ impl Default for ReportConfig {
             enabled: true,
             lease_seconds: default_lease_seconds(),
             retry_seconds: default_retry_seconds(),
+            web_pages: true,
+            web_page_days: default_web_page_days(),
             answer_cache_seconds: default_answer_cache_seconds(),
             deadline_seconds: default_report_seconds(),
         }
     }
+}
+
+fn default_web_page_days() -> u32 {
+    14
 }
 
 fn default_answer_cache_seconds() -> u64 {

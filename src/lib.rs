@@ -47,6 +47,7 @@ pub mod sources;
 pub mod store;
 pub mod triage;
 pub mod upstream;
+pub mod web_report;
 
 #[cfg(test)]
 mod allocator_tests {

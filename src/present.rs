@@ -6,7 +6,7 @@ use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
 use crate::incident::{Incident, Severity, Status};
 use crate::reply::{Block, Cell, Chart, ChartKind, Column, Fact, Series, Table, Tone};
 use crate::sources::OPEN_LOOKBACK_DAYS;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 /// Heading of the figures about incidents created in the period.
 pub const CREATED_HEADING: &str = "Created in this period";
@@ -69,35 +69,49 @@ pub fn headline_blocks(facts: &PeriodFacts) -> Vec<Block> {
     ]
 }
 
-/// Open incidents as a table: number, title, severity, status, owner, age.
+/// `text` with no-break spaces, so a short phrase like "open 2d 4h" stays on one line.
+pub fn unbroken(text: &str) -> String {
+    text.replace(' ', "\u{a0}")
+}
+
+/// The number cell of an incident: a link to the portal when there is one.
+fn number_cell(number: u64, url: Option<&String>) -> Cell {
+    match url {
+        Some(url) => Cell::link(number, url.clone()),
+        None => Cell::text(number),
+    }
+}
+
+/// The columns of a compact incident list, narrow enough for a phone: the number, the title
+/// taking the remaining width (status, owner and age on a muted line under it), the severity.
+fn incident_list_columns() -> Vec<Column> {
+    vec![
+        Column::right("#"),
+        Column::prose("Incident"),
+        Column::left("Severity"),
+    ]
+}
+
+/// Open incidents as compact rows: number, title (status, owner and age under it), severity.
 pub fn open_incidents_table(title: Option<String>, listed: &[&OpenIncident]) -> Table {
     let rows = listed
         .iter()
         .map(|open| {
-            let number = match &open.url {
-                Some(url) => Cell::link(open.number, url.clone()),
-                None => Cell::text(open.number),
-            };
             vec![
-                number,
-                Cell::text(&open.title),
+                number_cell(open.number, open.url.as_ref()),
+                Cell::text(&open.title).with_detail(format!(
+                    "{} · {} · {}",
+                    open.status,
+                    open.owner.as_deref().unwrap_or("Unassigned"),
+                    unbroken(&format!("open {}", duration(open.age)))
+                )),
                 Cell::toned(open.severity, severity_tone(open.severity)),
-                Cell::text(open.status),
-                Cell::text(open.owner.as_deref().unwrap_or("Unassigned")),
-                Cell::text(duration(open.age)),
             ]
         })
         .collect();
     Table {
         title,
-        columns: vec![
-            Column::right("#"),
-            Column::left("Title"),
-            Column::left("Severity"),
-            Column::left("Status"),
-            Column::left("Owner"),
-            Column::right("Open for"),
-        ],
+        columns: incident_list_columns(),
         rows,
     }
 }
@@ -172,37 +186,32 @@ pub fn definitions(facts: &PeriodFacts) -> String {
     )
 }
 
-/// A table row for an incident in a list.
-pub fn incident_row(it: &Incident) -> Vec<Cell> {
-    let number = match &it.url {
-        Some(url) => Cell::link(it.number, url.clone()),
-        None => Cell::text(it.number),
-    };
+/// A compact row for an incident in a list: number, title (status, owner and age at `now`
+/// under it), severity.
+pub fn incident_row(it: &Incident, now: DateTime<Utc>) -> Vec<Cell> {
     vec![
-        number,
-        Cell::text(&it.title),
+        number_cell(it.number, it.url.as_ref()),
+        Cell::text(&it.title).with_detail(format!(
+            "{} · {} · {}",
+            it.status,
+            it.owner.label().unwrap_or("Unassigned"),
+            unbroken(&format!("created {} ago", duration(now - it.created)))
+        )),
         Cell::toned(it.severity, severity_tone(it.severity)),
-        Cell::text(it.status),
-        Cell::text(it.owner.label().unwrap_or("Unassigned")),
     ]
 }
 
-/// Incidents as a table: number, title, severity, status, owner.
-pub fn incidents_table(listed: &[&Incident]) -> Table {
+/// Incidents as compact rows: number, title (status, owner and age under it), severity.
+pub fn incidents_table(listed: &[&Incident], now: DateTime<Utc>) -> Table {
     Table {
         title: None,
-        columns: vec![
-            Column::right("#"),
-            Column::left("Title"),
-            Column::left("Severity"),
-            Column::left("Status"),
-            Column::left("Owner"),
-        ],
-        rows: listed.iter().map(|it| incident_row(it)).collect(),
+        columns: incident_list_columns(),
+        rows: listed.iter().map(|it| incident_row(it, now)).collect(),
     }
 }
 
-/// The combined status x severity table.
+/// The combined status x severity table: a row a severity and a total row, a column a
+/// Sentinel status (four columns, so it fits a phone).
 pub fn status_by_severity(summary: &Summary) -> Table {
     let mut rows: Vec<Vec<Cell>> = Severity::ALL
         .iter()
@@ -210,13 +219,11 @@ pub fn status_by_severity(summary: &Summary) -> Table {
             let counts = summary.status_by_severity[severity.index()];
             let mut row = vec![Cell::toned(severity, severity_tone(*severity))];
             row.extend(counts.iter().map(Cell::text));
-            row.push(Cell::text(summary.by_severity[severity.index()]));
             row
         })
         .collect();
     let mut total = vec![Cell::text("Total")];
     total.extend(summary.by_status.iter().map(Cell::text));
-    total.push(Cell::text(summary.total));
     rows.push(total);
     let mut columns = vec![Column::left("Severity")];
     columns.extend(
@@ -224,7 +231,6 @@ pub fn status_by_severity(summary: &Summary) -> Table {
             .iter()
             .map(|status| Column::right(status.as_str())),
     );
-    columns.push(Column::right("Total"));
     Table {
         title: None,
         columns,
@@ -232,15 +238,38 @@ pub fn status_by_severity(summary: &Summary) -> Table {
     }
 }
 
-/// The tactics table, with ATT&CK ids.
+/// One row per recommendation: number, then its text with its source on the line under it
+/// (two columns, so the text gets the width of a phone).
+pub fn recommendations_table(title: Option<&str>, rows: &[crate::advice::Recommendation]) -> Table {
+    Table {
+        title: title.map(str::to_string),
+        columns: vec![Column::right("#"), Column::prose("Recommendation")],
+        rows: rows
+            .iter()
+            .enumerate()
+            .map(|(index, it)| {
+                vec![
+                    Cell::text(index + 1),
+                    Cell::text(&it.text).with_detail(format!("Source: {}", it.source)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A tactic's cell: its name, with its ATT&CK id on the line under it.
+pub fn tactic_cell(tactic: crate::incident::Tactic) -> Cell {
+    Cell::text(tactic.name()).with_detail(tactic.id())
+}
+
+/// The tactics table: tactic (with its ATT&CK id), count, share of the incidents created.
 pub fn tactics(summary: &Summary) -> Table {
     let mut rows: Vec<Vec<Cell>> = summary
         .by_tactic
         .iter()
         .map(|(tactic, count)| {
             vec![
-                Cell::text(tactic.name()),
-                Cell::text(tactic.id()),
+                tactic_cell(*tactic),
                 Cell::text(count),
                 Cell::text(share(*count, summary.total)),
             ]
@@ -249,7 +278,6 @@ pub fn tactics(summary: &Summary) -> Table {
     if summary.without_tactics > 0 {
         rows.push(vec![
             Cell::text("No tactic"),
-            Cell::text("-"),
             Cell::text(summary.without_tactics),
             Cell::text(share(summary.without_tactics, summary.total)),
         ]);
@@ -257,9 +285,8 @@ pub fn tactics(summary: &Summary) -> Table {
     Table {
         title: None,
         columns: vec![
-            Column::left("Tactic"),
-            Column::left("ID"),
-            Column::right("Incidents"),
+            Column::prose("Tactic"),
+            Column::right("Count"),
             Column::right("Share"),
         ],
         rows,
@@ -270,31 +297,71 @@ pub fn tactics(summary: &Summary) -> Table {
 pub const PARTIAL_DAY_NOTE: &str =
     "* Partial day: the period covers only part of it, so its bar is not comparable.";
 
-/// Daily volume by severity as a stacked bar chart; partial days are labelled with `*`.
+/// Periods up to this many days are charted a bar a day; longer ones a bar a week.
+pub const DAILY_BARS_UP_TO: usize = 14;
+
+/// Volume by severity as a stacked bar chart: a bar a day up to [`DAILY_BARS_UP_TO`] days,
+/// else a bar a week (weeks end on the last day; the oldest may be shorter, and its label says
+/// how many days it covers, e.g. "24 Aug (2d)"), so the chart stays readable at 30 and 90 days. A bar holding a partial day is
+/// labelled with `*` ([`PARTIAL_DAY_NOTE`]).
 pub fn daily_chart(summary: &Summary) -> Chart {
+    let days = &summary.daily;
+    let daily = days.len() <= DAILY_BARS_UP_TO;
+    let buckets: Vec<&[crate::analytics::DayVolume]> = if daily {
+        days.chunks(1).collect()
+    } else {
+        let mut buckets = Vec::new();
+        let mut end = days.len();
+        while end > 0 {
+            let start = end.saturating_sub(7);
+            buckets.push(&days[start..end]);
+            end = start;
+        }
+        buckets.reverse();
+        buckets
+    };
+    let label = |bucket: &[crate::analytics::DayVolume]| {
+        let partial = if bucket.iter().any(|day| day.partial) {
+            "*"
+        } else {
+            ""
+        };
+        // A week bar shorter than seven days says how many it covers.
+        let short = if daily || bucket.len() == 7 {
+            String::new()
+        } else {
+            format!(" ({}d)", bucket.len())
+        };
+        bucket.first().map_or_else(String::new, |day| {
+            let format = if daily { "%a %d" } else { "%d %b" };
+            format!("{}{partial}{short}", day.date.format(format))
+        })
+    };
+    let x_label = if daily { "Day (UTC)" } else { "Week of (UTC)" };
     Chart {
-        title: "Incidents per day by severity".to_string(),
+        title: if daily {
+            "Incidents per day by severity".to_string()
+        } else {
+            "Incidents per week by severity".to_string()
+        },
         kind: ChartKind::StackedBar,
-        categories: summary
-            .daily
-            .iter()
-            .map(|day| {
-                let label = day.date.format("%a %d").to_string();
-                if day.partial { label + "*" } else { label }
-            })
-            .collect(),
+        categories: buckets.iter().map(|bucket| label(bucket)).collect(),
         series: Severity::ALL
             .iter()
             .map(|severity| Series {
                 name: severity.as_str().to_string(),
-                values: summary
-                    .daily
+                values: buckets
                     .iter()
-                    .map(|day| day.by_severity[severity.index()] as f64)
+                    .map(|bucket| {
+                        bucket
+                            .iter()
+                            .map(|day| day.by_severity[severity.index()])
+                            .sum::<usize>() as f64
+                    })
                     .collect(),
             })
             .collect(),
-        x_label: Some("Day (UTC)".to_string()),
+        x_label: Some(x_label.to_string()),
         y_label: Some("Incidents".to_string()),
     }
 }

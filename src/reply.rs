@@ -17,6 +17,13 @@ pub struct Reply {
     pub actions: Vec<Action>,
     /// Set when the reply is one page of a longer answer.
     pub page: Option<Page>,
+    /// One line saying what arrived, for notifications and chat lists (Teams activity
+    /// `summary` and card `fallbackText`, Slack's top-level `text`); see [`Reply::summary_text`].
+    pub summary: Option<String>,
+    /// When this answers a button that replaces its card ([`Action::in_place`]): leave the card
+    /// as it is and show this reply only to the person who pressed, e.g. "this confirmation
+    /// belongs to someone else", so one person's stray press does not wipe a shared card.
+    pub notice: bool,
 }
 
 /// A piece of a reply's body.
@@ -69,24 +76,47 @@ pub struct Table {
 pub struct Column {
     pub name: String,
     pub align: Align,
+    pub width: Width,
 }
 
 impl Column {
-    /// A left-aligned column.
+    /// A left-aligned column of short values that never wrap (ids, severities, statuses, names).
     pub fn left(name: impl Into<String>) -> Column {
         Column {
             name: name.into(),
             align: Align::Left,
+            width: Width::Short,
         }
     }
 
-    /// A right-aligned column, for numbers.
+    /// A right-aligned column of short values, for numbers.
     pub fn right(name: impl Into<String>) -> Column {
         Column {
             name: name.into(),
             align: Align::Right,
+            width: Width::Short,
         }
     }
+
+    /// A left-aligned column of free text that takes the remaining width and wraps
+    /// (titles, recommendations, comments). A table has at most one.
+    pub fn prose(name: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            align: Align::Left,
+            width: Width::Prose,
+        }
+    }
+}
+
+/// How much room a column takes; renderers size short columns to their content so that a
+/// number, id, severity or status is never broken across lines, and let prose wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Width {
+    /// As wide as its widest value; never wraps.
+    Short,
+    /// The remaining width; wraps between words.
+    Prose,
 }
 
 /// Horizontal alignment of a column.
@@ -103,6 +133,8 @@ pub struct Cell {
     /// Link target, e.g. the incident in the portal.
     pub url: Option<String>,
     pub tone: Tone,
+    /// A second, muted line under the text, e.g. an incident's owner under its title.
+    pub detail: Option<String>,
 }
 
 impl Cell {
@@ -112,7 +144,14 @@ impl Cell {
             text: text.to_string(),
             url: None,
             tone: Tone::Normal,
+            detail: None,
         }
+    }
+
+    /// Adds a muted second line, builder style.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Cell {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// A cell coloured by tone.
@@ -132,7 +171,8 @@ impl Cell {
     }
 }
 
-/// Emphasis a renderer may show as colour.
+/// Emphasis a renderer may show as colour. Colour only supplements the text: a renderer
+/// keeps the text itself at full contrast and adds a coloured mark or weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tone {
     Normal,
@@ -171,24 +211,51 @@ pub struct Series {
     pub values: Vec<f64>,
 }
 
-/// A button that runs a command when pressed.
+/// A button that runs a command, or opens a web page, when pressed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// Button text.
     pub label: String,
-    /// The command text the button runs, e.g. `/recommend 1234`.
+    /// The command text the button runs, e.g. `/recommend 1234`; empty for a link.
     pub command: String,
     pub style: ActionStyle,
+    /// An `https` page the button opens instead of running a command.
+    pub url: Option<String>,
+    /// The answer replaces the message the button is on (paging, confirmations) rather than
+    /// arriving as a new message.
+    pub in_place: bool,
 }
 
 impl Action {
-    /// A default-styled button.
+    /// A default-styled button whose answer arrives as a new message.
     pub fn new(label: impl Into<String>, command: impl Into<String>) -> Action {
         Action {
             label: label.into(),
             command: command.into(),
             style: ActionStyle::Default,
+            url: None,
+            in_place: false,
         }
+    }
+
+    /// A button that opens `url` (an `https` page) in the browser.
+    pub fn link(label: impl Into<String>, url: impl Into<String>) -> Action {
+        Action {
+            url: Some(url.into()),
+            ..Action::new(label, String::new())
+        }
+    }
+
+    /// Makes the answer replace the message the button is on, builder style.
+    pub fn in_place(mut self) -> Action {
+        self.in_place = true;
+        self
+    }
+
+    /// Sets the emphasis, builder style.
+    pub fn styled(mut self, style: ActionStyle) -> Action {
+        self.style = style;
+        self
     }
 }
 
@@ -226,5 +293,30 @@ impl Reply {
     pub fn with_action(mut self, action: Action) -> Reply {
         self.actions.push(action);
         self
+    }
+
+    /// Sets the one-line summary, builder style.
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Reply {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// The line notifications and chat lists show: the summary, else the title, else the
+    /// first text of the body, else "Sentinel bot"; always one line.
+    pub fn summary_text(&self) -> String {
+        let body = self.blocks.iter().find_map(|block| match block {
+            Block::Heading(text) | Block::Text(text) | Block::Note(text) | Block::Alert(text)
+                if !text.trim().is_empty() =>
+            {
+                Some(text.as_str())
+            }
+            _ => None,
+        });
+        let chosen = [self.summary.as_deref(), Some(self.title.as_str()), body]
+            .into_iter()
+            .flatten()
+            .find(|text| !text.trim().is_empty())
+            .unwrap_or("Sentinel bot");
+        chosen.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }

@@ -11,9 +11,6 @@ use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-/// Rows of the incident detail table shown in chat; exports show all.
-pub const CHAT_DETAIL_ROWS: usize = 15;
-
 /// Everything the weekly report shows: the period's facts, computed once, and the advice
 /// built from those same facts.
 #[derive(Debug, Clone, Serialize)]
@@ -25,11 +22,18 @@ pub struct WeeklyReport {
 /// How much of the report to lay out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// For chat: the detail and long-open tables are cut short.
+    /// For chat: a summary that reads on a phone (key figures, status by severity, tactics,
+    /// the open High incidents, the top recommendations); the rest is in the full report.
     Chat,
-    /// For exports: every row.
+    /// For the web page and exports: every section and every row.
     Full,
 }
+
+/// Open High incidents listed in the chat summary.
+pub const CHAT_OPEN_HIGH_ROWS: usize = 10;
+
+/// Recommendations in the chat summary.
+pub const CHAT_RECOMMENDATIONS: usize = 4;
 
 /// Computes the report's facts from the two periods' incidents and attaches `advice`.
 pub fn build(
@@ -54,18 +58,133 @@ pub fn build(
 
 /// Lays the report out as a reply.
 pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
-    let facts = &report.facts;
-    let summary = &facts.created;
-    let window = facts.window;
-    let limit = match layout {
-        Layout::Chat => 10,
-        Layout::Full => usize::MAX,
-    };
-    let mut reply = Reply::titled(format!(
+    match layout {
+        Layout::Chat => summary_reply(report),
+        Layout::Full => full_reply(report),
+    }
+}
+
+fn title(report: &WeeklyReport) -> String {
+    let window = report.facts.window;
+    format!(
         "Incident report, {} to {}",
         window.start.format("%a %d %b %Y"),
         window.end.format("%a %d %b %Y")
+    )
+}
+
+/// One line for notifications: what was created, what is open now.
+fn summary_line(report: &WeeklyReport) -> String {
+    let facts = &report.facts;
+    let change = facts
+        .comparison
+        .as_ref()
+        .map(|comparison| format!(" ({} on the period before)", change(&comparison.total)))
+        .unwrap_or_default();
+    format!(
+        "{}: {} created{change}, {} open now, {} open High",
+        title(report),
+        facts.created.total,
+        facts.backlog.open,
+        facts.backlog.by_severity[Severity::High.index()]
+    )
+}
+
+/// The chat card: key figures, the chart, status by severity, tactics, the open High
+/// incidents and the top recommendations; small enough for Teams and Slack on a phone.
+fn summary_reply(report: &WeeklyReport) -> Reply {
+    let facts = &report.facts;
+    let summary = &facts.created;
+    let mut reply = Reply::titled(title(report)).with_summary(summary_line(report));
+    for block in views::headline_blocks(facts) {
+        reply = reply.with(block);
+    }
+    reply = reply
+        .with(Block::Heading("Volume".to_string()))
+        .with(Block::Facts(volume_facts(report)));
+    for block in views::daily_blocks(summary) {
+        reply = reply.with(block);
+    }
+    if summary.total > 0 {
+        reply = reply
+            .with(Block::Heading(
+                "Status by severity (created in this period)".to_string(),
+            ))
+            .with(Block::Table(views::status_by_severity(summary)))
+            .with(Block::Heading(
+                "MITRE ATT&CK tactics (created in this period)".to_string(),
+            ))
+            .with(Block::Table(tactic_table(report)))
+            .with(Block::Note(views::TACTIC_NOTE.to_string()));
+    }
+    let open_high = &facts.backlog.open_high;
+    reply = reply.with(Block::Heading(
+        "Open High-severity incidents (open backlog now, any age)".to_string(),
     ));
+    if open_high.is_empty() {
+        reply = reply.with(Block::Text("None.".to_string()));
+    } else {
+        let shown: Vec<&OpenIncident> = open_high.iter().take(CHAT_OPEN_HIGH_ROWS).collect();
+        reply = reply.with(Block::Table(views::open_incidents_table(None, &shown)));
+        if open_high.len() > shown.len() {
+            reply = reply.with(Block::Note(format!(
+                "{} of {} shown, oldest first.",
+                shown.len(),
+                open_high.len()
+            )));
+        }
+    }
+    let advice = &report.advice;
+    let top: Vec<Recommendation> = top_recommendations(
+        &advice.posture_from_defender,
+        &advice.from_threat_intel,
+        CHAT_RECOMMENDATIONS,
+    );
+    reply = reply.with(Block::Heading("Top recommendations".to_string()));
+    // When Defender XDR could not be read, the summary says so rather than "none".
+    let unread = advice.posture_unread.as_deref();
+    reply = reply.with(recommendation_block(
+        &top,
+        unread.unwrap_or(
+            "No recommendations from Defender XDR or threat intelligence for this period.",
+        ),
+    ));
+    if let (false, Some(unread)) = (top.is_empty(), unread) {
+        reply = reply.with(Block::Note(unread.to_string()));
+    }
+    if let Some(note) = &advice.note {
+        reply = reply.with(Block::Note(note.clone()));
+    }
+    reply.with(Block::Note(views::definitions(facts)))
+}
+
+/// Up to `count` recommendations, alternating Defender XDR posture and threat intelligence so
+/// both sources are heard, each list in its own order.
+fn top_recommendations(
+    posture: &[Recommendation],
+    intel: &[Recommendation],
+    count: usize,
+) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let (mut posture, mut intel) = (posture.iter(), intel.iter());
+    while out.len() < count {
+        let before = out.len();
+        out.extend(posture.next().cloned());
+        if out.len() < count {
+            out.extend(intel.next().cloned());
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    out
+}
+
+/// The full report: every section and row, for the web page and exports.
+fn full_reply(report: &WeeklyReport) -> Reply {
+    let facts = &report.facts;
+    let summary = &facts.created;
+    let mut reply = Reply::titled(title(report)).with_summary(summary_line(report));
     for block in views::headline_blocks(facts) {
         reply = reply.with(block);
     }
@@ -100,15 +219,11 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
             "Resolution, MTTT and MTTR (created in this period)".to_string(),
         ))
         .with(Block::Facts(resolution_facts(report)));
-    reply = open_lists(reply, &facts.backlog, limit);
+    reply = open_lists(reply, &facts.backlog);
 
     // 4. Incident detail.
-    let limit = match layout {
-        Layout::Chat => CHAT_DETAIL_ROWS,
-        Layout::Full => usize::MAX,
-    };
     if !facts.incidents.is_empty() {
-        let rows = facts.incidents.iter().take(limit).map(detail_row).collect();
+        let rows = facts.incidents.iter().map(detail_row).collect();
         reply = reply
             .with(Block::Heading(
                 "Incident detail (created in this period)".to_string(),
@@ -117,23 +232,17 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
                 title: None,
                 columns: vec![
                     Column::right("#"),
-                    Column::left("Title"),
+                    Column::prose("Title"),
                     Column::left("Severity"),
                     Column::left("Status"),
                     Column::left("Owner"),
-                    Column::left("Tactics"),
+                    Column::prose("Tactics"),
                     Column::left("Created"),
                     Column::right("Triage"),
                     Column::right("Resolve"),
                 ],
                 rows,
             }));
-        if facts.incidents.len() > limit {
-            reply = reply.with(Block::Note(format!(
-                "Showing {limit} of {} incidents; the full table is in the export (`sentinel-bot report --format html`).",
-                facts.incidents.len()
-            )));
-        }
     }
 
     // 5. Recommendations with their sources.
@@ -265,7 +374,7 @@ fn resolution_facts(report: &WeeklyReport) -> Vec<Fact> {
 }
 
 /// The open High incidents and the long-unresolved ones, whatever their creation date.
-fn open_lists(mut reply: Reply, backlog: &analytics::Backlog, limit: usize) -> Reply {
+fn open_lists(mut reply: Reply, backlog: &analytics::Backlog) -> Reply {
     let long_title = format!(
         "Open longer than {} (open backlog now)",
         views::duration(backlog.long_open_after)
@@ -280,17 +389,11 @@ fn open_lists(mut reply: Reply, backlog: &analytics::Backlog, limit: usize) -> R
         if listed.is_empty() {
             continue;
         }
-        let shown: Vec<&OpenIncident> = listed.iter().take(limit).collect();
+        let shown: Vec<&OpenIncident> = listed.iter().collect();
         reply = reply.with(Block::Table(views::open_incidents_table(
             Some(title),
             &shown,
         )));
-        if listed.len() > limit {
-            reply = reply.with(Block::Note(format!(
-                "{} more in the full report.",
-                listed.len() - limit
-            )));
-        }
     }
     reply
 }
@@ -324,6 +427,7 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
     ]
 }
 
+/// Tactics of the incidents created: tactic (ATT&CK id under it), count, share, change.
 fn tactic_table(report: &WeeklyReport) -> Table {
     let summary = &report.facts.created;
     let Some(comparison) = &report.facts.comparison else {
@@ -335,8 +439,7 @@ fn tactic_table(report: &WeeklyReport) -> Table {
         .filter(|(_, trend)| trend.current > 0)
         .map(|(tactic, trend)| {
             vec![
-                Cell::text(tactic.name()),
-                Cell::text(tactic.id()),
+                views::tactic_cell(*tactic),
                 Cell::text(trend.current),
                 Cell::text(views::share(trend.current, summary.total)),
                 Cell::text(change(trend)),
@@ -346,7 +449,6 @@ fn tactic_table(report: &WeeklyReport) -> Table {
     if summary.without_tactics > 0 {
         rows.push(vec![
             Cell::text("No tactic"),
-            Cell::text("-"),
             Cell::text(summary.without_tactics),
             Cell::text(views::share(summary.without_tactics, summary.total)),
             Cell::text("-"),
@@ -355,11 +457,10 @@ fn tactic_table(report: &WeeklyReport) -> Table {
     Table {
         title: None,
         columns: vec![
-            Column::left("Tactic"),
-            Column::left("ID"),
-            Column::right("Incidents"),
+            Column::prose("Tactic"),
+            Column::right("Count"),
             Column::right("Share"),
-            Column::right("vs previous"),
+            Column::right("Change"),
         ],
         rows,
     }
@@ -369,14 +470,7 @@ fn recommendation_block(items: &[Recommendation], empty: &str) -> Block {
     if items.is_empty() {
         return Block::Text(empty.to_string());
     }
-    Block::Table(Table {
-        title: None,
-        columns: vec![Column::left("Recommendation"), Column::left("Source")],
-        rows: items
-            .iter()
-            .map(|item| vec![Cell::text(&item.text), Cell::text(item.source)])
-            .collect(),
-    })
+    Block::Table(views::recommendations_table(None, items))
 }
 
 /// Sentences about volume: change against the previous period and the busiest severities.

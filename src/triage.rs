@@ -295,11 +295,9 @@ pub fn announcement(incident: &Incident, advice: &IncidentAdvice) -> Reply {
         "A triage comment with the recommendations was written to the incident in Sentinel."
             .to_string(),
     ))
-    .with_action(Action {
-        label: "Recommend".to_string(),
-        command: format!("/recommend {number}"),
-        style: ActionStyle::Primary,
-    })
+    .with_action(
+        Action::new("Recommend", format!("/recommend {number}")).styled(ActionStyle::Primary),
+    )
     .with_action(Action::new("Show incident", format!("/incident {number}")))
     .with_action(Action::new("Assign to me", format!("/assign {number} me")))
 }

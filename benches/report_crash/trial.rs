@@ -269,6 +269,8 @@ cron = "0 0 8 * * Mon"
 time_zone = "UTC"
 lease_seconds = {lease}
 retry_seconds = 1
+# One file part, the chart; the HTML report file (web_pages) is another part on the same path.
+web_pages = false
 
 [slack]
 bot_token = "xoxb-{name}"

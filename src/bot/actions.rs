@@ -335,7 +335,7 @@ pub fn pending_action(command: &Command) -> Option<PendingAction> {
 
 /// Completes a draft from the directories: the assignee's Entra ID identity for `/assign`
 /// (from the request's mentions, Slack and Microsoft Graph), the requester's name for a
-/// comment. A lookup that fails is a usage error saying what is missing.
+/// comment. A lookup that fails is [`BotError::Cannot`], saying what is missing.
 pub async fn complete(
     draft: PendingAction,
     command: &Command,
@@ -348,7 +348,10 @@ pub async fn complete(
                 Assignee::Me => None,
                 Assignee::User(key) => Some(key.as_str()),
             };
-            let owner = people::owner(directory, request, key, number).await?;
+            // The command was read; a person who cannot be found is not a parse error.
+            let owner = people::owner(directory, request, key, number)
+                .await
+                .map_err(|missing| BotError::Cannot(missing.message))?;
             PendingAction::Assign {
                 number,
                 owner: owner_label(&owner),
@@ -403,22 +406,20 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
         }
         _ => {}
     }
+    // Both buttons replace this card with the outcome, so a used confirmation keeps no live buttons.
     Reply::titled("Please confirm")
         .with(Block::Facts(facts))
         .with(Block::Note(format!(
             "Only you can confirm; the request expires in {} minutes.",
             CONFIRMATION_TTL.num_minutes()
         )))
-        .with_action(Action {
-            label: "Confirm".to_string(),
-            command: format!("/confirm {token}"),
-            style: ActionStyle::Primary,
-        })
-        .with_action(Action {
-            label: "Cancel".to_string(),
-            command: format!("/cancel {token}"),
-            style: ActionStyle::Danger,
-        })
+        .with_action(
+            Action::new("Confirm", format!("/confirm {token}"))
+                .styled(ActionStyle::Primary)
+                .in_place(),
+        )
+        .with_action(Action::new("Cancel", format!("/cancel {token}")).in_place())
+        .with_summary(format!("Please confirm: {}", action.describe()))
 }
 
 /// The answer when the incident changed between the proposal and the click: nothing is
@@ -446,9 +447,11 @@ pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
             .collect();
         reply = reply.with(Block::Facts(facts));
     }
-    reply.with(Block::Note(
-        "Look at the incident, then ask again if the change is still needed.".to_string(),
-    ))
+    reply
+        .with(Block::Note(
+            "Look at the incident, then ask again if the change is still needed.".to_string(),
+        ))
+        .with_action(Action::new("Show incident", format!("/incident {number}")))
 }
 
 fn lowercase_first(text: &str) -> String {
@@ -467,13 +470,90 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Carries out a confirmed action against Sentinel; the text says what happened. `etag` is the
+/// What a confirmed action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// One sentence, e.g. "Incident 12 is closed as FalsePositive."
+    pub message: String,
+    /// The incident changed or created, for the "Show incident" next step.
+    pub incident: Option<u64>,
+}
+
+/// Who pressed and when, for outcome cards: "Dana at 09:12 UTC".
+fn by_whom(user_label: &str, at: DateTime<Utc>) -> String {
+    format!("{user_label} at {}", at.format("%H:%M UTC"))
+}
+
+/// The card a confirmation becomes once carried out: what happened, by whom, and the
+/// incident to look at next. No confirmation buttons remain.
+pub fn done(done: &Done, user_label: &str, at: DateTime<Utc>) -> Reply {
+    let mut reply = Reply::titled("Done")
+        .with(Block::Text(done.message.clone()))
+        .with(Block::Note(format!(
+            "Confirmed by {}.",
+            by_whom(user_label, at)
+        )))
+        .with_summary(format!("Done: {}", done.message));
+    if let Some(number) = done.incident {
+        reply = reply.with_action(Action::new("Show incident", format!("/incident {number}")));
+    }
+    reply
+}
+
+/// The card a confirmation becomes once cancelled: nothing changed, and the incident to look at.
+pub fn cancelled(action: &PendingAction, user_label: &str, at: DateTime<Utc>) -> Reply {
+    let mut reply = Reply::titled("Cancelled")
+        .with(Block::Text(format!(
+            "Cancelled: {}. Nothing was changed.",
+            action.describe()
+        )))
+        .with(Block::Note(format!(
+            "Cancelled by {}.",
+            by_whom(user_label, at)
+        )))
+        .with_summary(format!("Cancelled: {}", action.describe()));
+    if let Some(number) = action.incident() {
+        reply = reply.with_action(Action::new("Show incident", format!("/incident {number}")));
+    }
+    reply
+}
+
+/// The answer to a confirmation button that is expired, used, or someone else's: a notice to
+/// the presser only, so the card (perhaps still waiting for its owner) stays as it is.
+pub fn nothing_to_confirm() -> Reply {
+    let message = "This confirmation has expired, was already used, or belongs to someone else. Nothing was changed.";
+    Reply {
+        notice: true,
+        ..Reply::titled("Nothing to confirm")
+            .with(Block::Alert(message.to_string()))
+            .with_summary(message)
+    }
+}
+
+/// Carries out a confirmed action against Sentinel and says what happened. `etag` is the
 /// incident's version when the change was proposed: Sentinel refuses the write if it moved on.
 pub async fn execute(
     source: &dyn IncidentSource,
     action: &PendingAction,
     etag: Option<&str>,
-) -> Result<String, BotError> {
+) -> Result<Done, BotError> {
+    let message = run(source, action, etag).await?;
+    let incident = match action {
+        PendingAction::Create { .. } => message.1,
+        _ => action.incident(),
+    };
+    Ok(Done {
+        message: message.0,
+        incident,
+    })
+}
+
+/// The change itself: the sentence saying what happened, and a created incident's number.
+async fn run(
+    source: &dyn IncidentSource,
+    action: &PendingAction,
+    etag: Option<&str>,
+) -> Result<(String, Option<u64>), BotError> {
     match action {
         PendingAction::Assign {
             number,
@@ -500,7 +580,7 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, etag).await?;
-            Ok(format!("Incident {number} is assigned to {owner}."))
+            Ok((format!("Incident {number} is assigned to {owner}."), None))
         }
         PendingAction::SetStatus { number, status } => {
             let update = IncidentUpdate {
@@ -508,7 +588,7 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, etag).await?;
-            Ok(format!("Incident {number} is now {status}."))
+            Ok((format!("Incident {number} is now {status}."), None))
         }
         PendingAction::Close {
             number,
@@ -524,12 +604,15 @@ pub async fn execute(
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, etag).await?;
-            Ok(format!("Incident {number} is closed as {classification}."))
+            Ok((
+                format!("Incident {number} is closed as {classification}."),
+                None,
+            ))
         }
         PendingAction::Comment { number, .. } => {
             let text = action.comment_message().unwrap_or_default();
             source.add_comment(*number, &text).await?;
-            Ok(format!("Comment added to incident {number}."))
+            Ok((format!("Comment added to incident {number}."), None))
         }
         PendingAction::Create {
             title,
@@ -544,7 +627,10 @@ pub async fn execute(
                     owner: None,
                 })
                 .await?;
-            Ok(format!("Created incident {}.", created.number))
+            Ok((
+                format!("Created incident {}.", created.number),
+                Some(created.number),
+            ))
         }
     }
 }

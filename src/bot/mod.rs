@@ -30,6 +30,8 @@ pub struct Settings {
     pub page_size: usize,
     /// Who may change incidents.
     pub permissions: permissions::Permissions,
+    /// Where `/report` keeps its full report as a web page; `None` gives no link.
+    pub web_reports: Option<crate::web_report::WebReports>,
     /// Identical questions asked together share one answer ([`shared::SharedAnswers`]).
     pub shared_answers: Arc<shared::SharedAnswers>,
     /// How long answers may take.
@@ -42,6 +44,7 @@ impl Default for Settings {
             long_open_after: DEFAULT_LONG_OPEN,
             page_size: 10,
             permissions: permissions::Permissions::default(),
+            web_reports: None,
             shared_answers: Arc::new(shared::SharedAnswers::default()),
             deadlines: Deadlines::default(),
         }
@@ -146,6 +149,10 @@ pub enum BotError {
     /// The user may not do this.
     #[error("{0}")]
     NotAllowed(String),
+    /// The command was read but cannot be carried out as asked (e.g. "assign to me" without
+    /// a known identity); the message says why and what to type instead.
+    #[error("{0}")]
+    Cannot(String),
     /// The bot's own state (the store) failed.
     #[error("the bot's store failed: {0}")]
     Store(String),
@@ -307,7 +314,7 @@ impl Bot {
             .await
             .map_err(|error| BotError::Store(format!("{error:#}")))?;
         let Some(actions::Proposal { action, seen }) = taken else {
-            return Ok(expired());
+            return Ok(actions::nothing_to_confirm());
         };
         // The allow-list or the groups may have changed between the request and the button press.
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
@@ -333,7 +340,7 @@ impl Bot {
                 // Answers computed before the change would show the incident as it was.
                 self.settings.shared_answers.forget();
                 self.audit(request, &action, now, "ok").await?;
-                Ok(Reply::titled("Done").with(reply::Block::Text(done)))
+                Ok(actions::done(&done, &user_label(&request.user), now))
             }
             Err(error) => {
                 self.audit(request, &action, now, &format!("failed: {error}"))
@@ -413,7 +420,11 @@ impl Bot {
             }
             Command::Report { period } => {
                 let report = self.weekly_report(period.window(now), now).await?;
-                Ok(report::to_reply(&report, report::Layout::Chat))
+                let reply = report::to_reply(&report, report::Layout::Chat);
+                Ok(match &self.settings.web_reports {
+                    Some(pages) => pages.link(reply, &report, now).await,
+                    None => reply,
+                })
             }
             Command::Confirm { token } => self.confirm(&token, request, now).await,
             Command::Cancel { token } => {
@@ -425,18 +436,20 @@ impl Bot {
                 match taken {
                     Some(actions::Proposal { action, .. }) => {
                         self.audit(request, &action, now, "cancelled").await?;
-                        Ok(Reply::titled("Cancelled").with(reply::Block::Text(format!(
-                            "Cancelled: {}.",
-                            action.describe()
-                        ))))
+                        Ok(actions::cancelled(&action, &user_label(&request.user), now))
                     }
-                    None => Ok(expired()),
+                    None => Ok(actions::nothing_to_confirm()),
                 }
             }
             Command::Recommend(target) => recommend::run(self, target, request, now).await,
             other => Ok(views::not_available(&other)),
         }
     }
+}
+
+/// How outcome cards name the person who pressed: their name, else their id.
+fn user_label(user: &User) -> String {
+    user.name.clone().unwrap_or_else(|| user.id.clone())
 }
 
 /// The apology when the answer missed its deadline, naming what it was still waiting for.
@@ -449,16 +462,13 @@ fn too_slow(timed_out: &deadline::TimedOut) -> Reply {
             deadline::join_names(&timed_out.waiting)
         )
     };
-    Reply::titled("Sorry, I could not answer in time").with(reply::Block::Alert(format!(
+    let message = format!(
         "Sorry: no answer within {}; {cause}. Please try again in a few minutes. If you asked for a change, check the incident before asking again.",
         deadline::seconds(timed_out.allowed)
-    )))
-}
-
-fn expired() -> Reply {
-    Reply::titled("Nothing to confirm").with(reply::Block::Alert(
-        "This confirmation has expired, was already used, or belongs to someone else. Nothing was changed.".to_string(),
-    ))
+    );
+    Reply::titled("Sorry, I could not answer in time")
+        .with(reply::Block::Alert(message.clone()))
+        .with_summary(message)
 }
 
 #[cfg(test)]
@@ -1230,8 +1240,8 @@ mod tests {
             reply
                 .blocks
                 .iter()
-                .any(|block| matches!(block, Block::Table(_))),
-            "help table follows"
+                .any(|block| matches!(block, Block::Text(text) if text.starts_with("`/incidents"))),
+            "the command list follows"
         );
     }
 }

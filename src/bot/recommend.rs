@@ -7,7 +7,7 @@ use crate::advice::{Advisor, IncidentAdvice, Recommendation, Source};
 use crate::incident::Incident;
 use crate::period::Period;
 use crate::present;
-use crate::reply::{Action, Block, Cell, Column, Reply, Table};
+use crate::reply::{Action, Block, Reply};
 use crate::report::WeeklyReport;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -140,28 +140,7 @@ fn section(reply: Reply, title: &str, rows: &[Recommendation], empty: &str) -> R
     }
 }
 
-/// One row per recommendation: number, text, source.
-pub fn recommendations_table(title: Option<&str>, rows: &[Recommendation]) -> Table {
-    Table {
-        title: title.map(str::to_string),
-        columns: vec![
-            Column::right("#"),
-            Column::left("Recommendation"),
-            Column::left("Source"),
-        ],
-        rows: rows
-            .iter()
-            .enumerate()
-            .map(|(index, it)| {
-                vec![
-                    Cell::text(index + 1),
-                    Cell::text(&it.text),
-                    Cell::text(source_label(it.source)),
-                ]
-            })
-            .collect(),
-    }
-}
+pub use crate::present::recommendations_table;
 
 /// The Source column's text.
 pub fn source_label(source: Source) -> String {

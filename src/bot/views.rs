@@ -13,25 +13,22 @@ use crate::reply::{Action, ActionStyle, Block, Cell, Column, Fact, Page, Reply, 
 use crate::sources::{IncidentDetail, SourceError};
 use chrono::{DateTime, Utc};
 
-/// The help card: every command, or one command's usage.
+/// The help card: every command, or one command's usage. A list rather than a table, so the
+/// long usage lines wrap at spaces on a phone; usages are code (monospace in Teams and Slack).
 pub fn help(topic: Option<Verb>) -> Reply {
     let verbs: Vec<Verb> = match topic {
         Some(verb) => vec![verb],
         None => Verb::ALL.to_vec(),
     };
-    let rows = verbs
-        .iter()
-        .map(|verb| vec![Cell::text(verb.usage()), Cell::text(verb.summary())])
-        .collect();
-    Reply::titled("Sentinel bot commands")
-        .with(Block::Table(Table {
-            title: None,
-            columns: vec![Column::left("Command"), Column::left("What it does")],
-            rows,
-        }))
-        .with(Block::Note(
-            "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
-        ))
+    let mut reply = Reply::titled("Sentinel bot commands");
+    for verb in verbs {
+        // Spaces around "|" let a long list of choices wrap on a phone.
+        let usage = verb.usage().replace('|', " | ");
+        reply = reply.with(Block::Text(format!("`{usage}`\n{}", verb.summary())));
+    }
+    reply.with(Block::Note(
+        "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
+    ))
 }
 
 /// A parse error: what was wrong, then the help for the command.
@@ -39,26 +36,32 @@ pub fn usage_error(error: &UsageError) -> Reply {
     let mut reply = help(error.verb);
     reply.title = "I could not read that command".to_string();
     reply.blocks.insert(0, Block::Alert(error.message.clone()));
-    reply
+    reply.with_summary(format!("I could not read that command: {}", error.message))
 }
 
-/// An apology that says which system failed and why.
+/// An apology that says which system failed and why; its summary carries the reason, so a
+/// notification says more than the headline.
 pub fn error(error: &BotError) -> Reply {
-    match error {
-        BotError::Usage(usage) => usage_error(usage),
-        BotError::Source(SourceError::NotFound(number)) => {
-            Reply::titled(format!("Incident {number}")).with(Block::Alert(format!(
-                "Incident {number} was not found in the workspace."
-            )))
-        }
-        BotError::Source(source) => Reply::titled("Sorry, I could not answer")
-            .with(Block::Alert(format!("Sorry: {source}."))),
-        BotError::NotAllowed(message) => {
-            Reply::titled("Not allowed").with(Block::Alert(message.clone()))
-        }
-        BotError::Store(message) => Reply::titled("Sorry, I could not answer")
-            .with(Block::Alert(format!("Sorry: {message}."))),
-    }
+    let (title, alert) = match error {
+        BotError::Usage(usage) => return usage_error(usage),
+        BotError::Source(SourceError::NotFound(number)) => (
+            format!("Incident {number}"),
+            format!("Incident {number} was not found in the workspace."),
+        ),
+        BotError::Source(source) => (
+            "Sorry, I could not answer".to_string(),
+            format!("Sorry: {source}."),
+        ),
+        BotError::NotAllowed(message) => ("Not allowed".to_string(), message.clone()),
+        BotError::Cannot(message) => ("I could not do that".to_string(), message.clone()),
+        BotError::Store(message) => (
+            "Sorry, I could not answer".to_string(),
+            format!("Sorry: {message}."),
+        ),
+    };
+    Reply::titled(title.clone())
+        .with(Block::Alert(alert.clone()))
+        .with_summary(format!("{title}: {alert}"))
 }
 
 /// A command this deployment cannot run.
@@ -80,7 +83,13 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
     if let Some(status) = query.status {
         title.push_str(&format!(", {status}"));
     }
-    let mut reply = Reply::titled(title);
+    let backlog = &facts.backlog;
+    let mut reply = Reply::titled(title.clone()).with_summary(format!(
+        "{title}: {} created, {} open now, {} open High",
+        summary.total,
+        backlog.open,
+        backlog.by_severity[crate::incident::Severity::High.index()]
+    ));
     for block in headline_blocks(facts) {
         reply = reply.with(block);
     }
@@ -116,7 +125,7 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
         (
             "Incidents (created in this period)",
-            incidents_table(&listed),
+            incidents_table(&listed, facts.generated),
         )
     } else {
         let listed: Vec<&OpenIncident> = facts.backlog.open_high[shown].iter().collect();
@@ -135,8 +144,14 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
             number: page,
             of: page_count,
         });
+        // Paging replaces the card in place, so both directions are offered.
+        if page > 1 {
+            reply = reply
+                .with_action(Action::new("Previous page", next_page(query, page - 1)).in_place());
+        }
         if page < page_count {
-            reply = reply.with_action(Action::new("Next page", next_page(query, page + 1)));
+            reply =
+                reply.with_action(Action::new("Next page", next_page(query, page + 1)).in_place());
         }
     }
     reply
@@ -194,8 +209,16 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     if let Some(resolve) = it.time_to_resolve() {
         facts.push(Fact::new("Time to resolve", duration(resolve)));
     }
-    let mut reply =
-        Reply::titled(format!("Incident {}: {}", it.number, it.title)).with(Block::Facts(facts));
+    let mut reply = Reply::titled(format!("Incident {}: {}", it.number, it.title))
+        .with_summary(format!(
+            "Incident {}: {} ({}, {}, {})",
+            it.number,
+            it.title,
+            it.severity,
+            it.status,
+            it.owner.label().unwrap_or("Unassigned")
+        ))
+        .with(Block::Facts(facts));
     if !it.description.trim().is_empty() {
         reply = reply.with(Block::Text(it.description.clone()));
     }
@@ -204,12 +227,7 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
             .with(Block::Heading("Alerts".to_string()))
             .with(Block::Table(Table {
                 title: None,
-                columns: vec![
-                    Column::left("Alert"),
-                    Column::left("Severity"),
-                    Column::left("Product"),
-                    Column::left("Entities"),
-                ],
+                columns: vec![Column::prose("Alert"), Column::left("Severity")],
                 rows: detail
                     .alerts
                     .iter()
@@ -221,11 +239,11 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
                             .take(5)
                             .map(|e| format!("{}: {}", e.kind, e.name))
                             .collect();
+                        let mut about = vec![alert.product.clone()];
+                        about.extend(entities);
                         vec![
-                            Cell::text(&alert.name),
+                            Cell::text(&alert.name).with_detail(about.join(" · ")),
                             Cell::toned(alert.severity, severity_tone(alert.severity)),
-                            Cell::text(&alert.product),
-                            Cell::text(entities.join(", ")),
                         ]
                     })
                     .collect(),
@@ -236,11 +254,7 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
             .with(Block::Heading("Latest comments".to_string()))
             .with(Block::Table(Table {
                 title: None,
-                columns: vec![
-                    Column::left("When"),
-                    Column::left("Who"),
-                    Column::left("Comment"),
-                ],
+                columns: vec![Column::left("When (UTC)"), Column::prose("Comment")],
                 rows: detail
                     .comments
                     .iter()
@@ -248,19 +262,16 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
                     .take(5)
                     .map(|comment| {
                         vec![
-                            Cell::text(comment.created.format("%Y-%m-%d %H:%M")),
-                            Cell::text(&comment.author),
-                            Cell::text(&comment.message),
+                            Cell::text(comment.created.format("%d %b %H:%M")),
+                            Cell::text(&comment.message).with_detail(&comment.author),
                         ]
                     })
                     .collect(),
             }));
     }
-    let mut reply = reply.with_action(Action {
-        label: "Recommend".to_string(),
-        command: format!("/recommend {}", it.number),
-        style: ActionStyle::Primary,
-    });
+    let mut reply = reply.with_action(
+        Action::new("Recommend", format!("/recommend {}", it.number)).styled(ActionStyle::Primary),
+    );
     if it.status.is_open() {
         reply = reply.with_action(Action::new(
             "Assign to me",

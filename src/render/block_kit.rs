@@ -1,9 +1,14 @@
 //! Reply -> Slack Block Kit messages, within Slack's documented limits.
 //! All Reply text is escaped with [`escape::slack`] (no mentions, no links).
+//!
+//! Tables: Slack allows one `table` block per message, so the reply's main list (the table
+//! with a prose column and the most rows, e.g. incidents or recommendations) becomes the
+//! native table, and every other table one line per row ("*High* · New 0 · Active 1"),
+//! which wraps between words on a phone instead of scrolling a wide grid.
 
 use super::chart;
 use super::escape;
-use crate::reply::{ActionStyle, Align, Block, Fact, Reply, Table};
+use crate::reply::{ActionStyle, Align, Block, Cell, Fact, Reply, Table, Tone, Width};
 use serde_json::{Value, json};
 
 /// Blocks per message.
@@ -24,11 +29,18 @@ pub const MAX_BUTTON_VALUE: usize = 2000;
 pub const MAX_ACTIONS: usize = 25;
 /// Characters in a message's fallback `text`.
 pub const MAX_MESSAGE_TEXT: usize = 40_000;
-/// Prefix of every button's `action_id`; the Slack channel matches on it.
+/// Prefix of the `action_id` of a button whose answer arrives as a new message.
 pub const ACTION_ID_PREFIX: &str = "command-";
+/// Prefix of the `action_id` of a button whose answer replaces its message
+/// ([`crate::reply::Action::in_place`]): the Slack channel answers with `replace_original`.
+pub const REPLACE_ACTION_ID_PREFIX: &str = "replace-";
+/// Rows in a `table` block, the header row included.
+pub const MAX_TABLE_ROWS: usize = 100;
+/// Characters across all cells of a `table` block (Slack refuses larger tables).
+pub const MAX_TABLE_CHARS: usize = 9_000;
 
-/// Widest table cell shown in a code block, in characters.
-const MAX_CELL_WIDTH: usize = 40;
+/// Longest cell text in a table block or a row line, in characters.
+const MAX_CELL_TEXT: usize = 300;
 
 /// One Slack message: fallback text plus blocks.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +53,9 @@ pub struct Message {
 /// Renders a reply as one or more messages, each within Block Kit limits.
 ///
 /// Buttons carry the command text as `value` and an `action_id` starting with
-/// [`ACTION_ID_PREFIX`]. Commands longer than a button value allows are left out.
+/// [`ACTION_ID_PREFIX`], or [`REPLACE_ACTION_ID_PREFIX`] for in-place buttons; link buttons
+/// carry their `url`. Commands longer than a button value allows are left out. Every message's
+/// `text` is [`Reply::summary_text`], for notifications.
 pub fn render(reply: &Reply) -> Vec<Message> {
     let mut blocks = Vec::new();
     if !reply.title.trim().is_empty() {
@@ -50,28 +64,15 @@ pub fn render(reply: &Reply) -> Vec<Message> {
             "text": {"type": "plain_text", "text": escape::truncate(&one_line(&reply.title), MAX_HEADER)},
         }));
     }
-    for block in &reply.blocks {
-        blocks.extend(render_block(block));
+    let native = native_table(reply);
+    for (index, block) in reply.blocks.iter().enumerate() {
+        blocks.extend(render_block(block, native == Some(index)));
     }
     let buttons: Vec<Value> = reply
         .actions
         .iter()
         .enumerate()
-        .filter(|(_, action)| action.command.chars().count() <= MAX_BUTTON_VALUE)
-        .map(|(index, action)| {
-            let mut button = json!({
-                "type": "button",
-                "text": {"type": "plain_text", "text": escape::truncate(&action.label, MAX_BUTTON_TEXT)},
-                "value": action.command,
-                "action_id": format!("{ACTION_ID_PREFIX}{index}"),
-            });
-            match action.style {
-                ActionStyle::Default => {}
-                ActionStyle::Primary => button["style"] = json!("primary"),
-                ActionStyle::Danger => button["style"] = json!("danger"),
-            }
-            button
-        })
+        .filter_map(|(index, action)| render_button(index, action))
         .collect();
     for chunk in buttons.chunks(MAX_ACTIONS) {
         blocks.push(json!({"type": "actions", "elements": chunk}));
@@ -79,7 +80,7 @@ pub fn render(reply: &Reply) -> Vec<Message> {
     if let Some(page) = reply.page {
         blocks.push(context(&format!("Page {} of {}", page.number, page.of)));
     }
-    let fallback = escape::truncate(&escape::slack(&fallback_text(reply)), MAX_MESSAGE_TEXT);
+    let fallback = escape::truncate(&escape::slack(&reply.summary_text()), MAX_MESSAGE_TEXT);
     if blocks.is_empty() {
         return vec![Message {
             text: fallback,
@@ -104,22 +105,53 @@ pub fn render(reply: &Reply) -> Vec<Message> {
         .collect()
 }
 
-/// The title, or else the first text of the body: Slack needs a non-empty `text`.
-fn fallback_text(reply: &Reply) -> String {
-    let body = reply.blocks.iter().find_map(|block| match block {
-        Block::Heading(text) | Block::Text(text) | Block::Note(text) | Block::Alert(text)
-            if !text.trim().is_empty() =>
-        {
-            Some(text.as_str())
-        }
-        _ => None,
+/// One button, or `None` for a link that is not https or a command too long for a value.
+fn render_button(index: usize, action: &crate::reply::Action) -> Option<Value> {
+    let mut button = json!({
+        "type": "button",
+        "text": {"type": "plain_text", "text": escape::truncate(&action.label, MAX_BUTTON_TEXT)},
     });
-    let chosen = [Some(reply.title.as_str()), body]
-        .into_iter()
-        .flatten()
-        .find(|text| !text.trim().is_empty())
-        .unwrap_or("Sentinel bot");
-    one_line(chosen)
+    if let Some(url) = &action.url {
+        button["url"] = json!(escape::https_url(url)?);
+        button["action_id"] = json!(format!("link-{index}"));
+    } else if action.command.chars().count() <= MAX_BUTTON_VALUE {
+        let prefix = if action.in_place {
+            REPLACE_ACTION_ID_PREFIX
+        } else {
+            ACTION_ID_PREFIX
+        };
+        button["value"] = json!(action.command);
+        button["action_id"] = json!(format!("{prefix}{index}"));
+    } else {
+        return None;
+    }
+    match action.style {
+        ActionStyle::Default => {}
+        ActionStyle::Primary => button["style"] = json!("primary"),
+        ActionStyle::Danger => button["style"] = json!("danger"),
+    }
+    Some(button)
+}
+
+/// The index of the block drawn as Slack's one native `table`: the table with a prose
+/// column and the most rows (the reply's main list), else none.
+fn native_table(reply: &Reply) -> Option<usize> {
+    reply
+        .blocks
+        .iter()
+        .enumerate()
+        .filter_map(|(index, block)| match block {
+            Block::Table(table)
+                if table.columns.iter().any(|it| it.width == Width::Prose)
+                    && !table.rows.is_empty()
+                    && table.columns.len() <= 20 =>
+            {
+                Some((index, table.rows.len()))
+            }
+            _ => None,
+        })
+        .max_by_key(|(index, rows)| (*rows, std::cmp::Reverse(*index)))
+        .map(|(index, _)| index)
 }
 
 fn one_line(text: &str) -> String {
@@ -167,7 +199,7 @@ fn split_escaped(raw: &str, budget: usize) -> Vec<String> {
     pieces
 }
 
-fn render_block(block: &Block) -> Vec<Value> {
+fn render_block(block: &Block, native: bool) -> Vec<Value> {
     match block {
         Block::Heading(text) => vec![section(format!(
             "*{}*",
@@ -180,8 +212,9 @@ fn render_block(block: &Block) -> Vec<Value> {
             .collect(),
         Block::Alert(text) => sections(text, ":warning: "),
         Block::Facts(facts) => render_facts(facts),
-        Block::Table(table) => render_table(table),
-        Block::Chart(chart) => render_table(&chart::data_table(chart)),
+        Block::Table(table) if native => native_table_blocks(table),
+        Block::Table(table) => row_lines(table),
+        Block::Chart(chart) => row_lines(&chart::data_table(chart)),
     }
 }
 
@@ -201,72 +234,165 @@ fn render_facts(facts: &[Fact]) -> Vec<Value> {
         .collect()
 }
 
-/// A caption section and the table as padded monospaced lines in code blocks.
-fn render_table(table: &Table) -> Vec<Value> {
-    let mut out = Vec::new();
-    if let Some(title) = &table.title {
-        out.push(section(format!(
+fn caption(table: &Table) -> Option<Value> {
+    table.title.as_ref().map(|title| {
+        section(format!(
             "*{}*",
             escape::slack(&escape::truncate(&one_line(title), 500))
-        )));
+        ))
+    })
+}
+
+/// Slack's emoji for a tone, shown before the label (colour supplements the word).
+fn tone_emoji(tone: Tone) -> Option<&'static str> {
+    match tone {
+        Tone::Normal => None,
+        Tone::Good => Some("large_green_circle"),
+        Tone::Warning => Some("large_orange_circle"),
+        Tone::Attention => Some("red_circle"),
     }
-    if table.columns.is_empty() {
-        return out;
-    }
-    let cell_text = |text: &str| escape::truncate(&one_line(text), MAX_CELL_WIDTH);
-    let header: Vec<String> = table.columns.iter().map(|it| cell_text(&it.name)).collect();
-    let rows: Vec<Vec<String>> = table
-        .rows
-        .iter()
-        .map(|row| {
-            (0..table.columns.len())
-                .map(|index| {
-                    row.get(index)
-                        .map(|cell| cell_text(&cell.text))
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .collect();
-    let widths: Vec<usize> = (0..table.columns.len())
-        .map(|index| {
-            rows.iter()
-                .map(|row| row[index].chars().count())
-                .chain([header[index].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    // Pad on the raw text (what the reader sees), then escape.
-    let line = |cells: &[String]| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .zip(&table.columns)
-            .map(|((cell, width), column)| match column.align {
-                Align::Left => format!("{cell:<width$}"),
-                Align::Right => format!("{cell:>width$}"),
-            })
-            .collect();
-        escape::truncate(&escape::slack_code(padded.join("  ").trim_end()), 1000)
+}
+
+/// A `table` cell: `raw_text` (shown literally, so nothing to escape), or `rich_text` for a
+/// link, a tone's emoji or a detail line. Slack refuses empty cells, so those show "-".
+fn table_cell(cell: &Cell) -> Value {
+    let label = escape::truncate(&one_line(&cell.text), MAX_CELL_TEXT);
+    let label = if label.trim().is_empty() {
+        "-".to_string()
+    } else {
+        label
     };
-    let header_line = line(&header);
-    let rule = "-".repeat(header_line.chars().count().min(1000));
-    let fence_cost = "```\n\n```".len();
-    let mut current = vec![header_line.clone(), rule.clone()];
-    let mut length: usize = current.iter().map(|it| it.chars().count() + 1).sum();
-    for row in &rows {
-        let row_line = line(row);
-        let cost = row_line.chars().count() + 1;
-        if length + cost + fence_cost > MAX_SECTION_TEXT && current.len() > 2 {
-            out.push(section(format!("```\n{}\n```", current.join("\n"))));
-            current = vec![header_line.clone(), rule.clone()];
-            length = current.iter().map(|it| it.chars().count() + 1).sum();
-        }
-        length += cost;
-        current.push(row_line);
+    let url = cell.url.as_deref().and_then(escape::https_url);
+    let emoji = tone_emoji(cell.tone);
+    if url.is_none() && emoji.is_none() && cell.detail.is_none() {
+        return json!({"type": "raw_text", "text": label});
     }
-    out.push(section(format!("```\n{}\n```", current.join("\n"))));
+    let mut elements = Vec::new();
+    if let Some(name) = emoji {
+        elements.push(json!({"type": "emoji", "name": name}));
+        elements.push(json!({"type": "text", "text": " "}));
+    }
+    elements.push(match url {
+        Some(url) => json!({"type": "link", "url": url, "text": label}),
+        None => json!({"type": "text", "text": label}),
+    });
+    if let Some(detail) = &cell.detail {
+        let detail = escape::truncate(&one_line(detail), MAX_CELL_TEXT);
+        elements.push(
+            json!({"type": "text", "text": format!("\n{detail}"), "style": {"italic": true}}),
+        );
+    }
+    json!({
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_section", "elements": elements}],
+    })
+}
+
+fn cell_chars(cell: &Cell) -> usize {
+    cell.text.chars().count().min(MAX_CELL_TEXT)
+        + cell
+            .detail
+            .as_deref()
+            .map_or(0, |it| it.chars().count().min(MAX_CELL_TEXT))
+}
+
+/// The table as Slack's native `table` block (header row first); a table with more rows or
+/// characters than one allows falls back to row lines, which keep every row.
+fn native_table_blocks(table: &Table) -> Vec<Value> {
+    let chars: usize = table.rows.iter().flatten().map(cell_chars).sum::<usize>()
+        + table
+            .columns
+            .iter()
+            .map(|it| it.name.chars().count())
+            .sum::<usize>();
+    if chars > MAX_TABLE_CHARS || table.rows.len() >= MAX_TABLE_ROWS {
+        return row_lines(table);
+    }
+    let mut out: Vec<Value> = caption(table).into_iter().collect();
+    let header: Vec<Value> = table
+        .columns
+        .iter()
+        .map(|column| table_cell(&Cell::text(&column.name)))
+        .collect();
+    let mut rows = vec![header];
+    let empty = Cell::text("");
+    for row in &table.rows {
+        let cells: Vec<Value> = (0..table.columns.len())
+            .map(|index| table_cell(row.get(index).unwrap_or(&empty)))
+            .collect();
+        rows.push(cells);
+    }
+    let settings: Vec<Value> = table
+        .columns
+        .iter()
+        .map(|column| {
+            let align = match column.align {
+                Align::Left => "left",
+                Align::Right => "right",
+            };
+            json!({"align": align, "is_wrapped": column.width == Width::Prose})
+        })
+        .collect();
+    out.push(json!({"type": "table", "rows": rows, "column_settings": settings}));
+    out
+}
+
+/// A cell as mrkdwn: escaped text, an https link, a tone's emoji, the detail in brackets.
+fn row_cell(cell: &Cell) -> String {
+    let label = escape::slack(&escape::truncate(&one_line(&cell.text), MAX_CELL_TEXT));
+    let label = match cell.url.as_deref().and_then(escape::https_url) {
+        Some(url) => format!("<{url}|{label}>"),
+        None => label,
+    };
+    let label = match tone_emoji(cell.tone) {
+        Some(name) => format!(":{name}: {label}"),
+        None => label,
+    };
+    match &cell.detail {
+        Some(detail) => format!(
+            "{label} ({})",
+            escape::slack(&escape::truncate(&one_line(detail), MAX_CELL_TEXT))
+        ),
+        None => label,
+    }
+}
+
+/// One mrkdwn line per row: the first cell in bold, then each other cell, numbers with their
+/// column name ("Active 1"), text as it is; sections split within the section limit.
+fn row_lines(table: &Table) -> Vec<Value> {
+    let mut out: Vec<Value> = caption(table).into_iter().collect();
+    let lines = table.rows.iter().map(|row| {
+        let mut parts = Vec::new();
+        for (index, column) in table.columns.iter().enumerate() {
+            let Some(cell) = row.get(index).filter(|cell| !cell.text.trim().is_empty()) else {
+                continue;
+            };
+            let shown = row_cell(cell);
+            parts.push(match (index, column.align) {
+                (0, _) => format!("*{shown}*"),
+                (_, Align::Right) => format!(
+                    "{} {shown}",
+                    escape::slack(&escape::truncate(&one_line(&column.name), 60))
+                ),
+                (_, Align::Left) => shown,
+            });
+        }
+        escape::truncate(&parts.join(" · "), MAX_SECTION_TEXT)
+    });
+    let mut current = String::new();
+    for line in lines {
+        let needed = current.chars().count() + line.chars().count() + 1;
+        if !current.is_empty() && needed > MAX_SECTION_TEXT {
+            out.push(section(std::mem::take(&mut current)));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+    }
+    if !current.is_empty() {
+        out.push(section(current));
+    }
     out
 }
 

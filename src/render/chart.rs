@@ -35,27 +35,50 @@ pub enum ChartError {
     Encode(#[from] png::EncodingError),
 }
 
-/// The chart's data as a table: one row per category, one column per series.
+/// The chart's data as a table for hosts that cannot draw it, narrow enough for a phone:
+/// one row per category with its total, and with several series a "By ..." column naming
+/// each non-zero series ("High 1 · Medium 6"), rather than one column per series.
 pub fn data_table(chart: &Chart) -> Table {
-    let mut columns = vec![Column::left(
-        chart
-            .x_label
-            .clone()
-            .unwrap_or_else(|| "Category".to_string()),
-    )];
-    columns.extend(chart.series.iter().map(|it| Column::right(it.name.clone())));
+    let category = chart
+        .x_label
+        .clone()
+        .unwrap_or_else(|| "Category".to_string());
+    let total = chart.y_label.clone().unwrap_or_else(|| "Total".to_string());
+    let mut columns = vec![Column::left(category), Column::right(total)];
+    let several = chart.series.len() > 1;
+    if several {
+        columns.push(Column::prose("Breakdown"));
+    }
     let rows = chart
         .categories
         .iter()
         .enumerate()
         .map(|(index, category)| {
-            let mut row = vec![Cell::text(category)];
-            row.extend(
-                chart
-                    .series
+            let values: Vec<(&str, f64)> = chart
+                .series
+                .iter()
+                .map(|it| {
+                    (
+                        it.name.as_str(),
+                        it.values.get(index).copied().unwrap_or(0.0),
+                    )
+                })
+                .collect();
+            let sum: f64 = values.iter().map(|(_, value)| value).sum();
+            let mut row = vec![Cell::text(category), Cell::text(number(sum))];
+            if several {
+                let parts: Vec<String> = values
                     .iter()
-                    .map(|it| Cell::text(number(it.values.get(index).copied().unwrap_or(0.0)))),
-            );
+                    .filter(|(_, value)| *value != 0.0)
+                    // A no-break space keeps each count with its series name.
+                    .map(|(name, value)| format!("{name}\u{a0}{}", number(*value)))
+                    .collect();
+                row.push(Cell::text(if parts.is_empty() {
+                    "-".to_string()
+                } else {
+                    parts.join(" · ")
+                }));
+            }
             row
         })
         .collect();
@@ -124,40 +147,68 @@ fn encode(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError>
     Ok(out)
 }
 
-/// Severity colours when a series is named after one, else a fixed palette.
+/// Okabe-Ito colours (Okabe & Ito, "Color Universal Design", 2008), distinguishable with
+/// the common colour-vision deficiencies: severities get vermillion, orange, blue and grey
+/// (most to least severe), other series the rest of the set.
 fn series_color(name: &str, index: usize) -> RGBColor {
-    const PALETTE: [RGBColor; 8] = [
-        RGBColor(31, 119, 180),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-        RGBColor(23, 190, 207),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(188, 189, 34),
-        RGBColor(127, 127, 127),
+    const PALETTE: [RGBColor; 6] = [
+        RGBColor(0, 114, 178),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(213, 94, 0),
     ];
     match name.trim().to_ascii_lowercase().as_str() {
-        "high" => RGBColor(209, 52, 56),
-        "medium" => RGBColor(247, 130, 20),
-        "low" => RGBColor(242, 200, 17),
-        "informational" => RGBColor(150, 150, 150),
+        "high" => RGBColor(213, 94, 0),
+        "medium" => RGBColor(230, 159, 0),
+        "low" => RGBColor(0, 114, 178),
+        "informational" => RGBColor(153, 153, 153),
         _ => PALETTE[index % PALETTE.len()],
     }
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
-/// Label of the category under an x position, for axis ticks at integers.
-fn category_label(chart: &Chart, position: f64) -> String {
+/// Label of the category under an x position, for axis ticks at integers; only every
+/// `every`-th category is labelled, so labels never overlap.
+fn category_label(chart: &Chart, position: f64, every: usize) -> String {
     let nearest = position.round();
     if (position - nearest).abs() > 1e-6 || nearest < 0.0 {
         return String::new();
     }
-    chart
+    let index = nearest as usize;
+    if !index.is_multiple_of(every.max(1)) {
+        return String::new();
+    }
+    chart.categories.get(index).cloned().unwrap_or_default()
+}
+
+/// How many categories share one x label so that labels of `label_px` fit in `plot_px`.
+fn label_step(chart: &Chart, plot_px: u32) -> usize {
+    let widest = chart
         .categories
-        .get(nearest as usize)
-        .cloned()
-        .unwrap_or_default()
+        .iter()
+        .map(|it| it.chars().count())
+        .max()
+        .unwrap_or(1);
+    // 13 px DejaVu Sans averages about 8 px a character; keep a gap of two characters.
+    let label_px = (widest + 2) * 8;
+    let fit = (plot_px as usize / label_px.max(1)).max(1);
+    chart.categories.len().div_ceil(fit).max(1)
+}
+
+/// The y axis top and tick count for counts up to `max`, so every tick is a whole number.
+fn integer_axis(max: f64) -> (i64, usize) {
+    let max = max.ceil().max(1.0) as u64;
+    // Headroom for the legend in the upper right corner.
+    let wanted = max + max.div_ceil(3).max(1);
+    let step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]
+        .into_iter()
+        .find(|step| wanted.div_ceil(*step) <= 8)
+        .unwrap_or(wanted / 8 + 1);
+    let top = wanted.div_ceil(step) * step;
+    (top as i64, (top / step) as usize + 1)
 }
 
 fn value_at(values: &[f64], index: usize) -> f64 {
@@ -180,21 +231,22 @@ fn draw_stacked_bar(chart: &Chart, root: &Area) -> Result<(), ChartError> {
                 .sum()
         })
         .collect();
-    let top = totals.iter().copied().fold(0.0, f64::max).max(1.0) * 1.35;
+    let (top, ticks) = integer_axis(totals.iter().copied().fold(0.0, f64::max));
+    let (width, _) = root.dim_in_pixel();
+    let every = label_step(chart, width.saturating_sub(80));
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, (FAMILY, 22))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(48)
-        .build_cartesian_2d(-0.5f64..(count as f64 - 0.5), 0f64..top)
+        .x_label_area_size(44)
+        .y_label_area_size(52)
+        .build_cartesian_2d(-0.5f64..(count as f64 - 0.5), 0i64..top)
         .map_err(draw_error)?;
-    let x_format = |x: &f64| category_label(chart, *x);
-    let y_format = |y: &f64| number(*y);
+    let x_format = |x: &f64| category_label(chart, *x, every);
     let mut mesh = ctx.configure_mesh();
     mesh.disable_x_mesh()
-        .x_labels(count.min(31))
+        .x_labels(count.min(100))
+        .y_labels(ticks)
         .x_label_formatter(&x_format)
-        .y_label_formatter(&y_format)
         .label_style((FAMILY, 13));
     if let Some(label) = &chart.x_label {
         mesh.x_desc(label.as_str());
@@ -203,17 +255,19 @@ fn draw_stacked_bar(chart: &Chart, root: &Area) -> Result<(), ChartError> {
         mesh.y_desc(label.as_str());
     }
     mesh.draw().map_err(draw_error)?;
-    let mut base = vec![0.0; count];
+    let mut base = vec![0i64; count];
+    let bar = 0.36f64.min(0.5 - 0.5 / (count as f64 + 1.0));
     for (series_index, series) in chart.series.iter().enumerate() {
         let color = series_color(&series.name, series_index);
-        let bars: Vec<Rectangle<(f64, f64)>> = (0..count)
+        let bars: Vec<Rectangle<(f64, i64)>> = (0..count)
+            .filter(|index| value_at(&series.values, *index) > 0.0)
             .map(|index| {
-                let value = value_at(&series.values, index);
+                let value = value_at(&series.values, index).round() as i64;
                 let bottom = base[index];
                 base[index] += value;
                 let x = index as f64;
                 Rectangle::new(
-                    [(x - 0.35, bottom), (x + 0.35, bottom + value)],
+                    [(x - bar, bottom), (x + bar, bottom + value)],
                     color.filled(),
                 )
             })
@@ -223,7 +277,13 @@ fn draw_stacked_bar(chart: &Chart, root: &Area) -> Result<(), ChartError> {
             .label(series.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    draw_legend(&mut ctx)
+    ctx.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FAMILY, 13))
+        .draw()
+        .map_err(draw_error)
 }
 
 fn draw_line(chart: &Chart, root: &Area) -> Result<(), ChartError> {
@@ -243,10 +303,12 @@ fn draw_line(chart: &Chart, root: &Area) -> Result<(), ChartError> {
         .y_label_area_size(48)
         .build_cartesian_2d(0f64..right, 0f64..top)
         .map_err(draw_error)?;
-    let x_format = |x: &f64| category_label(chart, *x);
+    let (width, _) = root.dim_in_pixel();
+    let every = label_step(chart, width.saturating_sub(80));
+    let x_format = |x: &f64| category_label(chart, *x, every);
     let y_format = |y: &f64| number(*y);
     let mut mesh = ctx.configure_mesh();
-    mesh.x_labels(count.min(31))
+    mesh.x_labels(count.min(100))
         .x_label_formatter(&x_format)
         .y_label_formatter(&y_format)
         .label_style((FAMILY, 13));
@@ -402,12 +464,43 @@ mod tests {
     }
 
     #[test]
-    fn data_table_has_one_row_per_category() {
+    fn data_table_has_one_row_per_category_and_three_columns() {
         let table = data_table(&sample(ChartKind::StackedBar, 4.5));
-        assert_eq!(table.columns.len(), 5);
-        assert_eq!(table.columns[0].name, "Day");
+        let names: Vec<&str> = table.columns.iter().map(|it| it.name.as_str()).collect();
+        assert_eq!(names, ["Day", "Incidents", "Breakdown"]);
         assert_eq!(table.rows.len(), 4);
-        assert_eq!(table.rows[0][1].text, "4.50");
-        assert_eq!(table.rows[1][2].text, "1");
+        assert_eq!(table.rows[0][1].text, "13.50");
+        assert_eq!(
+            table.rows[0][2].text,
+            "High\u{a0}4.50 · Medium\u{a0}3 · Low\u{a0}5 · Informational\u{a0}1"
+        );
+        assert_eq!(
+            table.rows[2][2].text,
+            "Medium\u{a0}4 · Low\u{a0}2 · Informational\u{a0}1"
+        );
+    }
+
+    #[test]
+    fn the_y_axis_has_whole_ticks_and_room_for_the_legend() {
+        for max in [0.0, 1.0, 3.0, 7.0, 33.0, 55.0, 480.0] {
+            let (top, ticks) = integer_axis(max);
+            assert!(top as f64 > max, "{max}");
+            assert!((2..=9).contains(&ticks), "{max}: {ticks}");
+            assert_eq!(top % (ticks as i64 - 1), 0, "{max}: step divides the top");
+        }
+        assert_eq!(integer_axis(1.0), (2, 3));
+        assert_eq!(integer_axis(33.0), (50, 6));
+    }
+
+    #[test]
+    fn labels_thin_out_when_categories_are_many() {
+        let mut chart = sample(ChartKind::StackedBar, 1.0);
+        assert_eq!(label_step(&chart, 900), 1);
+        chart.categories = (0..30).map(|day| format!("Mon {day:02}")).collect();
+        let step = label_step(&chart, 900);
+        assert!(step >= 3, "{step}");
+        assert_eq!(category_label(&chart, 0.0, step), "Mon 00");
+        assert_eq!(category_label(&chart, 1.0, step), "");
+        assert_eq!(category_label(&chart, 0.5, 1), "");
     }
 }

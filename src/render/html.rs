@@ -1,16 +1,25 @@
-//! Reply -> a standalone HTML page, for report exports. Charts come as inline PNGs
-//! when the caller supplies them, else as tables of their data.
+//! Reply -> a standalone HTML page, for report exports and the web report. Charts come as
+//! inline PNGs when the caller supplies them, else as tables of their data. Every piece of
+//! Reply text is escaped with [`escape`]; links only to https URLs.
+//!
+//! The page reads on a phone (viewport meta, tables scroll sideways inside their box, short
+//! columns never wrap) and in dark mode; tone colours keep over 4.5:1 contrast in both and
+//! come with the text label, never instead of it. It asks search engines not to index it.
 
-use crate::reply::{Align, Block, Cell, Chart, Reply, Table, Tone};
+use super::chart;
+use crate::reply::{Align, Block, Cell, Reply, Table, Tone, Width};
 use std::fmt::Write;
 
-/// Renders a reply as an HTML document; `chart_png` maps each chart (in order) to a PNG, if drawn.
+/// Renders a reply as an HTML document; `chart_pngs` maps each chart (in order) to a PNG, if drawn.
 pub fn render(reply: &Reply, chart_pngs: &[Vec<u8>]) -> String {
     use base64::Engine;
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"robots\" content=\"noindex, nofollow\">\n\
+         <title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
         escape(&reply.title),
         STYLE,
         escape(&reply.title)
@@ -52,8 +61,12 @@ pub fn render(reply: &Reply, chart_pngs: &[Vec<u8>]) -> String {
                         base64::engine::general_purpose::STANDARD.encode(png),
                         escape(&chart.title)
                     );
+                    // The numbers behind the chart, for screen readers and exact values.
+                    html.push_str("<details><summary>Chart data</summary>\n");
+                    table_html(&mut html, &chart::data_table(chart));
+                    html.push_str("</details>\n");
                 }
-                None => table_html(&mut html, &chart_table(chart)),
+                None => table_html(&mut html, &chart::data_table(chart)),
             },
         }
     }
@@ -64,51 +77,12 @@ pub fn render(reply: &Reply, chart_pngs: &[Vec<u8>]) -> String {
             page.number, page.of
         );
     }
-    html.push_str("</body>\n</html>\n");
+    html.push_str("</main>\n</body>\n</html>\n");
     html
 }
 
-/// A chart's data as a table: one row per category, one column per series.
-pub fn chart_table(chart: &Chart) -> Table {
-    use crate::reply::Column;
-    let mut columns = vec![Column::left(
-        chart
-            .x_label
-            .clone()
-            .unwrap_or_else(|| "Category".to_string()),
-    )];
-    columns.extend(
-        chart
-            .series
-            .iter()
-            .map(|series| Column::right(series.name.clone())),
-    );
-    let rows = chart
-        .categories
-        .iter()
-        .enumerate()
-        .map(|(index, category)| {
-            let mut row = vec![Cell::text(category)];
-            row.extend(chart.series.iter().map(|series| {
-                let value = series.values.get(index).copied().unwrap_or(0.0);
-                Cell::text(if value.fract() == 0.0 {
-                    format!("{value:.0}")
-                } else {
-                    format!("{value:.1}")
-                })
-            }));
-            row
-        })
-        .collect();
-    Table {
-        title: Some(chart.title.clone()),
-        columns,
-        rows,
-    }
-}
-
 fn table_html(html: &mut String, table: &Table) {
-    html.push_str("<table>\n");
+    html.push_str("<div class=\"scroll\"><table>\n");
     if let Some(title) = &table.title {
         let _ = writeln!(html, "<caption>{}</caption>", escape(title));
     }
@@ -117,7 +91,7 @@ fn table_html(html: &mut String, table: &Table) {
         let _ = write!(
             html,
             "<th{}>{}</th>",
-            align(column.align),
+            classes(column.align, column.width),
             escape(&column.name)
         );
     }
@@ -125,35 +99,54 @@ fn table_html(html: &mut String, table: &Table) {
     for row in &table.rows {
         html.push_str("<tr>");
         for (index, cell) in row.iter().enumerate() {
-            let column_align = table
+            let (align, width) = table
                 .columns
                 .get(index)
-                .map(|column| column.align)
-                .unwrap_or(Align::Left);
-            let class = match cell.tone {
-                Tone::Normal => "",
-                Tone::Good => " class=\"good\"",
-                Tone::Warning => " class=\"warning\"",
-                Tone::Attention => " class=\"attention\"",
-            };
-            let text = escape(&cell.text);
-            let content = match &cell.url {
-                Some(url) if url.starts_with("https://") => {
-                    format!("<a href=\"{}\">{text}</a>", escape(url))
-                }
-                _ => text,
-            };
-            let _ = write!(html, "<td{}{class}>{content}</td>", align(column_align));
+                .map(|column| (column.align, column.width))
+                .unwrap_or((Align::Left, Width::Prose));
+            let _ = write!(
+                html,
+                "<td{}>{}</td>",
+                classes(align, width),
+                cell_html(cell)
+            );
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</tbody>\n</table>\n");
+    html.push_str("</tbody>\n</table></div>\n");
 }
 
-fn align(align: Align) -> &'static str {
-    match align {
-        Align::Left => "",
-        Align::Right => " style=\"text-align:right\"",
+fn cell_html(cell: &Cell) -> String {
+    let text = escape(&cell.text);
+    let mut content = match &cell.url {
+        Some(url) if url.starts_with("https://") => {
+            format!("<a href=\"{}\">{text}</a>", escape(url))
+        }
+        _ => text,
+    };
+    let tone = match cell.tone {
+        Tone::Normal => None,
+        Tone::Good => Some("good"),
+        Tone::Warning => Some("warning"),
+        Tone::Attention => Some("attention"),
+    };
+    if let Some(tone) = tone {
+        content = format!(
+            "<span class=\"{tone}\"><span class=\"mark\" aria-hidden=\"true\">●</span> {content}</span>"
+        );
+    }
+    if let Some(detail) = &cell.detail {
+        let _ = write!(content, "<div class=\"detail\">{}</div>", escape(detail));
+    }
+    content
+}
+
+fn classes(align: Align, width: Width) -> &'static str {
+    match (align, width) {
+        (Align::Right, Width::Short) => " class=\"short num\"",
+        (Align::Left, Width::Short) => " class=\"short\"",
+        (Align::Right, Width::Prose) => " class=\"num\"",
+        (Align::Left, Width::Prose) => "",
     }
 }
 
@@ -173,16 +166,25 @@ pub fn escape(text: &str) -> String {
     escaped
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1b1b1b}\
-table{border-collapse:collapse;margin:1em 0;width:100%}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}caption{text-align:left;font-weight:600;padding:4px 0}dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}\
-dt{font-weight:600}dd{margin:0}.note{color:#666;font-size:0.9em}.alert{background:#fff4ce;padding:8px;border-left:4px solid #c19c00}\
-.attention{color:#a4262c;font-weight:600}.warning{color:#8a5d00}.good{color:#107c10}img{max-width:100%}";
+/// Light and dark colours; every text colour keeps at least 5:1 against its background.
+const STYLE: &str = ":root{color-scheme:light dark;--fg:#1b1b1b;--muted:#595959;--bg:#fff;--line:#d0d0d0;--head:#f3f3f3;--link:#0b5cad;\
+--attention:#a4262c;--warning:#8a5d00;--good:#107c10;--alert-bg:#fff4ce;--alert-edge:#8a5d00}\
+@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--muted:#b3b3b3;--bg:#1b1b1b;--line:#444;--head:#2a2a2a;--link:#8ab4f8;\
+--attention:#ff9b9b;--warning:#f2c661;--good:#7fd17f;--alert-bg:#3a3220;--alert-edge:#f2c661}}\
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:var(--bg);color:var(--fg);margin:0;line-height:1.45}\
+main{max-width:1100px;margin:0 auto;padding:1em}h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}a{color:var(--link)}\
+.scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}th{background:var(--head)}\
+.short{white-space:nowrap}.num{text-align:right}caption{text-align:left;font-weight:600;padding:4px 0}\
+dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:600}dd{margin:0}\
+.note,.detail{color:var(--muted);font-size:0.9em}.alert{background:var(--alert-bg);padding:8px;border-left:4px solid var(--alert-edge)}\
+.attention{color:var(--attention);font-weight:600}.warning{color:var(--warning)}.good{color:var(--good)}\
+img{max-width:100%;height:auto}figure{margin:1em 0}details{margin:0 0 1em}";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reply::{Column, Fact};
+    use crate::reply::{Chart, Column, Fact};
 
     #[test]
     fn untrusted_text_is_escaped() {
@@ -190,8 +192,10 @@ mod tests {
             .with(Block::Facts(vec![Fact::new("Owner", "a\"b")]))
             .with(Block::Table(Table {
                 title: None,
-                columns: vec![Column::left("T")],
-                rows: vec![vec![Cell::link("<b>x</b>", "javascript:alert(1)")]],
+                columns: vec![Column::prose("T")],
+                rows: vec![vec![
+                    Cell::link("<b>x</b>", "javascript:alert(1)").with_detail("<i>owner</i>"),
+                ]],
             }));
         let html = render(&reply, &[]);
         assert!(!html.contains("<script>"));
@@ -199,10 +203,12 @@ mod tests {
         assert!(html.contains("a&quot;b"));
         assert!(!html.contains("javascript:"), "non-https links are dropped");
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"));
+        assert!(html.contains("<div class=\"detail\">&lt;i&gt;owner&lt;/i&gt;</div>"));
+        assert!(html.contains("<meta name=\"robots\" content=\"noindex, nofollow\">"));
     }
 
     #[test]
-    fn charts_without_png_become_tables() {
+    fn charts_without_png_become_tables_and_with_png_keep_their_data() {
         let chart = Chart {
             title: "Per day".to_string(),
             kind: crate::reply::ChartKind::StackedBar,
@@ -216,11 +222,23 @@ mod tests {
         };
         let html = render(&Reply::titled("t").with(Block::Chart(chart.clone())), &[]);
         assert!(html.contains("<caption>Per day</caption>"));
-        assert!(html.contains("<td>Tue</td><td style=\"text-align:right\">2.5</td>"));
+        assert!(html.contains("<td class=\"short\">Tue</td><td class=\"short num\">2.50</td>"));
         let html = render(
             &Reply::titled("t").with(Block::Chart(chart)),
             &[vec![1, 2, 3]],
         );
         assert!(html.contains("src=\"data:image/png;base64,AQID\""));
+        assert!(html.contains("<summary>Chart data</summary>"));
+    }
+
+    #[test]
+    fn toned_cells_keep_their_label() {
+        let table = Table {
+            title: None,
+            columns: vec![Column::left("Severity")],
+            rows: vec![vec![Cell::toned("High", Tone::Attention)]],
+        };
+        let html = render(&Reply::titled("t").with(Block::Table(table)), &[]);
+        assert!(html.contains("<span class=\"attention\"><span class=\"mark\" aria-hidden=\"true\">●</span> High</span>"));
     }
 }

@@ -31,12 +31,27 @@ pub fn render(reply: &Reply) -> String {
     }
     if !reply.actions.is_empty() {
         separate(&mut out);
-        for (index, action) in reply.actions.iter().enumerate() {
-            if index > 0 {
+        let mut first = true;
+        for action in &reply.actions {
+            // A link to a non-https page is left out, as in every renderer.
+            let url = action.url.as_deref().map(escape::https_url);
+            if let Some(None) = url {
+                continue;
+            }
+            if !first {
                 out.push_str("  \n");
             }
-            out.push_str("Next: ");
-            out.push_str(&code_span(&action.command));
+            first = false;
+            match url.flatten() {
+                Some(url) => {
+                    one_line(&action.label, &mut out);
+                    let _ = write!(out, ": <{url}>");
+                }
+                None => {
+                    out.push_str("Next: ");
+                    out.push_str(&code_span(&action.command));
+                }
+            }
         }
     }
     if let Some(page) = reply.page {
@@ -138,7 +153,7 @@ fn render_table(table: &Table, out: &mut String) {
 }
 
 /// Cell text on one line with `|` escaped (by [`escape::markdown`]), linked when it has
-/// a safe `https` URL.
+/// a safe `https` URL, with its detail line after a dash in italics.
 fn table_cell(cell: &Cell, out: &mut String) {
     match cell.url.as_deref().and_then(escape::https_url) {
         Some(url) => {
@@ -149,6 +164,11 @@ fn table_cell(cell: &Cell, out: &mut String) {
             out.push(')');
         }
         None => one_line(&cell.text, out),
+    }
+    if let Some(detail) = &cell.detail {
+        out.push_str(" — _");
+        one_line(detail, out);
+        out.push('_');
     }
 }
 

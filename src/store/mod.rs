@@ -27,6 +27,7 @@ mod pending;
 mod runs;
 mod signatures;
 mod triage;
+mod web_reports;
 
 pub use audit::AuditEntry;
 pub use conversations::{MAX_TURNS_PER_THREAD, Role, TURN_TTL, Turn};
@@ -124,7 +125,7 @@ impl Store {
     }
 
     /// Deletes expired dedupe keys, Slack request signatures, confirmations, conversation
-    /// turns and cache entries.
+    /// turns, cache entries and web reports.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now_secs = now.timestamp();
         let turns_before = (now - TURN_TTL).timestamp();
@@ -148,6 +149,10 @@ impl Store {
                 .await?;
             sqlx::query("DELETE FROM answer_cache WHERE updated_at < $1")
                 .bind(cache_before)
+                .execute(pool)
+                .await?;
+            sqlx::query("DELETE FROM web_reports WHERE expires_at <= $1")
+                .bind(now_secs)
                 .execute(pool)
                 .await?;
         });

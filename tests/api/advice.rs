@@ -402,7 +402,13 @@ fn reply_shape(reply: &Reply) -> Vec<String> {
                 table
                     .rows
                     .iter()
-                    .map(|row| row[2].text.clone())
+                    .map(|row| {
+                        // The source is on the line under the recommendation.
+                        row.iter()
+                            .filter_map(|cell| cell.detail.clone())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .collect::<Vec<_>>()
                     .join("|")
             ),

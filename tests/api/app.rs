@@ -116,23 +116,48 @@ async fn demo_week_report_is_stable_golden_markdown() {
             "Operational insights",
         ]
     );
-    // The full layout lists every incident of the week; chat cuts it short.
-    let detail_rows = |reply: &sentinel_bot::reply::Reply| {
-        reply
-            .blocks
-            .iter()
-            .skip_while(|block| !matches!(block, Block::Heading(text) if text.starts_with("Incident detail")))
-            .find_map(|block| match block {
-                Block::Table(table) => Some(table.rows.len()),
-                _ => None,
-            })
-            .unwrap()
-    };
-    assert_eq!(detail_rows(&reply), report.facts.created.total);
+    // The full layout lists every incident of the week.
+    let detail_rows = reply
+        .blocks
+        .iter()
+        .skip_while(
+            |block| !matches!(block, Block::Heading(text) if text.starts_with("Incident detail")),
+        )
+        .find_map(|block| match block {
+            Block::Table(table) => Some(table.rows.len()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(detail_rows, report.facts.created.total);
+
+    // The chat layout is a summary: key figures, status by severity, tactics, open High, advice.
+    let chat = report::to_reply(&report, Layout::Chat);
+    let chat_headings: Vec<&str> = chat
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Heading(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        detail_rows(&report::to_reply(&report, Layout::Chat)),
-        report::CHAT_DETAIL_ROWS
+        chat_headings,
+        [
+            "Created in this period",
+            "Open backlog now (as of Mon 23 Nov 08:00 UTC)",
+            "Volume",
+            "Status by severity (created in this period)",
+            "MITRE ATT&CK tactics (created in this period)",
+            "Open High-severity incidents (open backlog now, any age)",
+            "Top recommendations",
+        ]
     );
+    let summary = chat.summary.as_deref().expect("a summary line");
+    assert!(
+        summary.starts_with("Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026: "),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("{} created", report.facts.created.total)));
 
     insta::assert_snapshot!("demo_week_report", render::markdown::render(&reply));
 }
@@ -164,16 +189,17 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
         )
         .mount(&slack)
         .await;
+    // Two files follow the post: the chart (PNG) and the full report (HTML).
     Mock::given(path("/files.getUploadURLExternal"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "ok": true, "upload_url": format!("{}/upload/F1", slack.uri()), "file_id": "F1"
         })))
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
     Mock::given(path("/upload/F1"))
         .respond_with(ResponseTemplate::new(200))
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
     Mock::given(path("/files.completeUploadExternal"))
@@ -181,7 +207,7 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"ok": true, "files": [{"id": "F1"}]})),
         )
-        .expect(1)
+        .expect(2)
         .mount(&slack)
         .await;
 
@@ -210,13 +236,26 @@ async fn scheduled_weekly_report_reaches_slack_once_across_a_restart() {
         .filter(|request| request.url.path() == "/chat.postMessage")
         .count();
     assert!(messages >= 1, "the report was posted");
-    let uploads = received
+    let uploads: Vec<&wiremock::Request> = received
         .iter()
         .filter(|request| request.url.path() == "/upload/F1")
-        .count();
+        .collect();
     assert_eq!(
-        uploads, 1,
-        "one chart upload: the second start saw the week's post done"
+        uploads.len(),
+        2,
+        "one chart and one report file: the second start saw the week's post done"
+    );
+    assert!(uploads[0].body.starts_with(b"\x89PNG"));
+    let page = String::from_utf8_lossy(&uploads[1].body);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<h1>Incident report, "));
+    let names: Vec<String> = received
+        .iter()
+        .filter(|request| request.url.path() == "/files.getUploadURLExternal")
+        .map(|request| String::from_utf8_lossy(&request.body).to_string())
+        .collect();
+    assert!(
+        names[1].contains("filename=incident-report.html"),
+        "{names:?}"
     );
     let first = received
         .iter()

@@ -79,7 +79,10 @@ fn text(reply: &Reply) -> String {
                 lines.extend(table.title.clone());
                 lines.extend(table.rows.iter().map(|row| {
                     row.iter()
-                        .map(|cell| cell.text.as_str())
+                        .map(|cell| match &cell.detail {
+                            Some(detail) => format!("{} ({detail})", cell.text),
+                            None => cell.text.clone(),
+                        })
                         .collect::<Vec<_>>()
                         .join(" | ")
                 }));

@@ -62,12 +62,23 @@ fn table_rows(reply: &Reply, title: &str) -> Vec<Vec<String>> {
 
 /// The first column of the first table after the heading that starts with `heading`.
 fn first_column_after(reply: &Reply, heading: &str) -> Vec<String> {
+    column_after(reply, heading, 0)
+}
+
+/// Column `index` of the first table after the heading that starts with `heading`.
+fn column_after(reply: &Reply, heading: &str, index: usize) -> Vec<String> {
     reply
         .blocks
         .iter()
         .skip_while(|block| !matches!(block, Block::Heading(text) if text.starts_with(heading)))
         .find_map(|block| match block {
-            Block::Table(table) => Some(table.rows.iter().map(|row| row[0].text.clone()).collect()),
+            Block::Table(table) => Some(
+                table
+                    .rows
+                    .iter()
+                    .map(|row| row[index].text.clone())
+                    .collect(),
+            ),
             _ => None,
         })
         .unwrap_or_default()
@@ -176,17 +187,27 @@ async fn every_view_of_a_week_shows_the_same_figures() {
     assert_eq!(open_high, report_high);
     assert_eq!(open_high.len().to_string(), reference["Open High severity"]);
 
-    // Defender XDR advice is the same list in the report and in /recommend week.
+    // Defender XDR advice is the same list in the report and in /recommend week, and the chat
+    // summary's top recommendations come from the report's lists.
     let posture = "Security posture recommendations from Defender XDR";
-    let report_posture = first_column_after(&full_report, posture);
+    let intel = "Recommendations from threat intelligence based on MITRE tactics";
+    let report_posture = column_after(&full_report, posture, 1);
     assert!(!report_posture.is_empty());
-    assert_eq!(report_posture, first_column_after(&chat_report, posture));
     assert_eq!(table_rows(&recommend, posture).len(), report_posture.len());
     let recommend_posture: Vec<String> = table_rows(&recommend, posture)
         .into_iter()
         .map(|row| row[1].clone())
         .collect();
     assert_eq!(recommend_posture, report_posture);
+    let top = column_after(&chat_report, "Top recommendations", 1);
+    assert!(!top.is_empty());
+    let report_intel = column_after(&full_report, intel, 1);
+    for text in &top {
+        assert!(
+            report_posture.contains(text) || report_intel.contains(text),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -205,9 +226,20 @@ async fn an_old_open_high_incident_shows_in_incidents_today() {
             !matches!(block, Block::Heading(text) if text.starts_with("Open High-severity incidents"))
         })
         .find_map(|block| match block {
-            Block::Table(table) => Some(table.rows.iter().map(|row| row[5].text.clone()).collect()),
+            // The age is on the muted line under the title: "Active · Dana · open 12d 4h".
+            Block::Table(table) => Some(
+                table
+                    .rows
+                    .iter()
+                    .map(|row| row[1].detail.clone().unwrap_or_default())
+                    .collect(),
+            ),
             _ => None,
         })
         .unwrap();
-    assert!(ages.iter().any(|age| age.contains('d')), "{ages:?}");
+    assert!(
+        ages.iter()
+            .any(|age| age.contains("open") && age.contains('d')),
+        "{ages:?}"
+    );
 }

@@ -3,6 +3,7 @@
 mod advice;
 mod app;
 mod azure;
+mod cards;
 mod deadlines;
 mod figures;
 mod guards;
@@ -17,3 +18,4 @@ mod store;
 mod teams;
 mod teams_people;
 mod triage;
+mod web_report;

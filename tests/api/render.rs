@@ -61,13 +61,13 @@ fn sample() -> Reply {
         title: Some("Open high-severity incidents".to_string()),
         columns: vec![
             Column::right("#"),
-            Column::left("Title"),
+            Column::prose("Title"),
             Column::left("Severity"),
         ],
         rows: vec![
             vec![
                 Cell::link(1234, "https://portal.azure.com/#incident/1234"),
-                Cell::text(HOSTILE),
+                Cell::text(HOSTILE).with_detail(format!("Owner {HOSTILE}")),
                 Cell::toned("High", Tone::Attention),
             ],
             vec![
@@ -90,15 +90,13 @@ fn sample() -> Reply {
     .with(Block::Chart(chart_of(ChartKind::StackedBar)))
     .with(Block::Chart(chart_of(ChartKind::Donut)))
     .with(Block::Chart(chart_of(ChartKind::Line)))
-    .with_action(Action {
-        style: ActionStyle::Primary,
-        ..Action::new("Recommend", "/recommend 1234")
-    })
-    .with_action(Action {
-        style: ActionStyle::Danger,
-        ..Action::new("Close", "/close 1234")
-    })
-    .with_action(Action::new("Next page", "/incidents week --page 2"))
+    .with_action(Action::new("Recommend", "/recommend 1234").styled(ActionStyle::Primary))
+    .with_action(Action::new("Close", "/close 1234").styled(ActionStyle::Danger))
+    .with_action(Action::new("Next page", "/incidents week page=2").in_place())
+    .with_action(Action::link(
+        "Open full report",
+        "https://bot.example/reports/abc",
+    ))
 }
 
 fn summary() -> Summary {
@@ -223,9 +221,12 @@ fn every_card_validates_against_the_1_5_schema() {
             &reply,
             &adaptive_card::Options::default(),
         ));
-        let mut teams =
-            adaptive_card::render(&reply, &adaptive_card::Options { teams_charts: true });
-        assert_eq!(teams["msteams"]["width"], "Full");
+        let mut teams = adaptive_card::render(&reply, &adaptive_card::Options::teams());
+        let wide = reply
+            .blocks
+            .iter()
+            .any(|block| matches!(block, Block::Table(_) | Block::Chart(_)));
+        assert_eq!(teams["msteams"]["width"] == "Full", wide, "{}", reply.title);
         strip_teams(&mut teams);
         assert_valid(&teams);
     }
@@ -234,7 +235,7 @@ fn every_card_validates_against_the_1_5_schema() {
 #[test]
 fn schema_rejects_an_invalid_card() {
     // Guards against a validator that accepts everything.
-    let mut card = adaptive_card::render(&sample(), &adaptive_card::Options { teams_charts: true });
+    let mut card = adaptive_card::render(&sample(), &adaptive_card::Options::teams());
     assert!(!validator().is_valid(&card));
     strip_teams(&mut card);
     card["body"][0]["type"] = Value::from("NoSuchElement");
@@ -243,7 +244,7 @@ fn schema_rejects_an_invalid_card() {
 
 #[test]
 fn teams_charts_have_the_documented_shapes() {
-    let card = adaptive_card::render(&sample(), &adaptive_card::Options { teams_charts: true });
+    let card = adaptive_card::render(&sample(), &adaptive_card::Options::teams());
     let charts: Vec<&Value> = card["body"]
         .as_array()
         .expect("body")
@@ -315,7 +316,12 @@ fn hostile_text_is_inert_in_every_renderer() {
             .iter()
             .for_each(|it| mrkdwn_texts(it, &mut slack_texts));
         for text in &slack_texts {
-            assert!(!text.contains('<') && !text.contains('>'), "{text}");
+            // The only angle brackets left are https links of cells: `<https://...|label>`.
+            let without_links = text.replace("<https://portal.azure.com/#incident/1234|1234>", "");
+            assert!(
+                !without_links.contains('<') && !without_links.contains('>'),
+                "{text}"
+            );
         }
         assert!(slack_texts.iter().any(|it| it.contains("&lt;!channel&gt;")));
     }
@@ -336,6 +342,7 @@ fn check_limits(message: &Message) {
         message.blocks.len()
     );
     let mut action_ids = std::collections::HashSet::new();
+    let mut tables = 0;
     for block in &message.blocks {
         match block["type"].as_str().expect("block type") {
             "header" => {
@@ -367,13 +374,33 @@ fn check_limits(message: &Message) {
                     assert!(count(element["text"].as_str().expect("context text")) <= 3000);
                 }
             }
+            "table" => {
+                tables += 1;
+                let rows = block["rows"].as_array().expect("table rows");
+                assert!(!rows.is_empty() && rows.len() <= 100, "{} rows", rows.len());
+                let width = rows[0].as_array().expect("row").len();
+                for row in rows {
+                    let cells = row.as_array().expect("row cells");
+                    assert!(cells.len() == width && cells.len() <= 20);
+                    for cell in cells {
+                        if cell["type"] == "raw_text" {
+                            assert!(!cell["text"].as_str().expect("cell").is_empty());
+                        } else {
+                            assert_eq!(cell["type"], "rich_text");
+                        }
+                    }
+                }
+            }
             "actions" => {
                 let elements = block["elements"].as_array().expect("action elements");
                 assert!(!elements.is_empty() && elements.len() <= 25);
                 for button in elements {
                     assert_eq!(button["type"], "button");
                     assert!(count(button["text"]["text"].as_str().expect("label")) <= 75);
-                    assert!(count(button["value"].as_str().expect("value")) <= 2000);
+                    match button["url"].as_str() {
+                        Some(url) => assert!(url.starts_with("https://") && count(url) <= 3000),
+                        None => assert!(count(button["value"].as_str().expect("value")) <= 2000),
+                    }
                     let action_id = button["action_id"].as_str().expect("action_id");
                     assert!(count(action_id) <= 255);
                     assert!(
@@ -388,6 +415,7 @@ fn check_limits(message: &Message) {
             assert!(count(block_id) <= 255);
         }
     }
+    assert!(tables <= 1, "Slack allows one table block per message");
 }
 
 #[test]
@@ -440,7 +468,7 @@ fn block_kit_respects_every_limit() {
         .flat_map(|it| it.blocks.iter())
         .filter_map(|it| it["text"]["text"].as_str())
         .collect();
-    assert!(all.contains("499  t&amp;&lt;"));
+    assert!(all.contains("*499* · t&amp;&lt;"));
     // 100 facts need 10 sections.
     assert_eq!(
         block_kit::render(&replies[replies.len() - 3])[0]
@@ -477,7 +505,7 @@ fn golden_adaptive_card() {
 fn golden_adaptive_card_teams() {
     insta::assert_json_snapshot!(adaptive_card::render(
         &sample(),
-        &adaptive_card::Options { teams_charts: true }
+        &adaptive_card::Options::teams()
     ));
 }
 

@@ -404,7 +404,8 @@ mod platforms {
             ),
         };
         let toml = format!(
-            "[store]\nurl = \"{store}\"\n[report]\ncron = \"0 0 8 * * Mon\"\ntime_zone = \"Europe/Paris\"\n{section}"
+            // One file part (the chart): these tests count each part's sends.
+            "[store]\nurl = \"{store}\"\n[report]\ncron = \"0 0 8 * * Mon\"\ntime_zone = \"Europe/Paris\"\nweb_pages = false\n{section}"
         );
         Config::from_sources(&toml, Vec::new()).unwrap()
     }

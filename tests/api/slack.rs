@@ -560,6 +560,59 @@ async fn button_press_runs_its_command_and_answers_to_response_url() {
     assert_within_limits(&answer);
 }
 
+/// Presses a button with `action_id` and `value` and returns the body sent to response_url.
+async fn press(action_id: &str, value: &str) -> Value {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/actions-response"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let harness = harness(&server.uri(), SECRET, NOW, Vec::new());
+    let payload = fixture("block_actions.json")
+        .replace(
+            "RESPONSE_URL",
+            &format!("{}/actions-response", server.uri()),
+        )
+        .replace("\"run-0\"", &format!("\"{action_id}\""))
+        .replace("\"value\": \"help\"", &format!("\"value\": \"{value}\""));
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    let body = format!("payload={}", urlencoding::encode(&payload.to_string()));
+    let (status, _) = send(
+        &harness.state,
+        signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            NOW,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let received = wait_for_requests(&server, 1).await;
+    serde_json::from_slice(&received[0].body).unwrap()
+}
+
+#[tokio::test]
+async fn in_place_buttons_replace_their_message_and_others_post_a_new_one() {
+    let replaced = press("replace-0", "help incidents").await;
+    assert_eq!(replaced["replace_original"], true);
+    assert_within_limits(&replaced);
+    let added = press("command-0", "help incidents").await;
+    assert_eq!(added["replace_original"], false);
+    assert!(added["text"].as_str().is_some_and(|text| !text.is_empty()));
+    // Someone else's (or a used) confirmation: the message stays; only the presser is told.
+    let notice = press("replace-0", "/confirm 0123456789abcdef0123456789abcdef").await;
+    assert_eq!(notice["replace_original"], false);
+    assert_eq!(notice["response_type"], "ephemeral");
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to someone else")
+    );
+}
+
 #[tokio::test]
 async fn refused_team_gets_a_polite_refusal_and_no_work() {
     let server = MockServer::start().await;

@@ -558,6 +558,89 @@ async fn execute_invoke_answers_with_a_card_in_the_response() {
     assert_eq!(response["type"], "application/vnd.microsoft.error");
 }
 
+/// Sends an `Action.Execute` invoke for `command` and returns the invoke response body.
+async fn execute(fake: &Fake, command: &str) -> Value {
+    let state = fake.state(&fake.config(), false);
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let mut body = message(&fake.service_url(), "");
+    body["type"] = json!("invoke");
+    body["name"] = json!("adaptiveCard/action");
+    body["value"] = json!({"action": {"type": "Action.Execute", "verb": "command", "data": {"command": command}}, "trigger": "manual"});
+    let (status, response) = post(state, Some(format!("Bearer {token}")), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    response
+}
+
+fn execute_command(card: &Value, title: &str) -> Option<String> {
+    card["actions"]
+        .as_array()?
+        .iter()
+        .find(|action| action["title"] == title)
+        .filter(|action| action["type"] == "Action.Execute")
+        .and_then(|action| action["data"]["command"].as_str())
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn paging_replaces_the_card_in_the_invoke_response() {
+    let fake = Fake::start().await;
+    let first = execute(&fake, "/incidents 30d status=closed").await;
+    assert_eq!(first["type"], "application/vnd.microsoft.card.adaptive");
+    let next = execute_command(&first["value"], "Next page").expect("an in-place Next page");
+    assert_eq!(
+        first["value"]["actions"][0]["fallback"]["type"], "Action.Submit",
+        "older clients fall back to a submit"
+    );
+    let second = execute(&fake, &next).await;
+    let card = &second["value"];
+    assert!(card.to_string().contains("Page 2 of"), "{card}");
+    assert!(execute_command(card, "Previous page").is_some());
+    assert!(
+        fake.requests_to("/connector/").await.is_empty(),
+        "paging posts no new message"
+    );
+}
+
+#[tokio::test]
+async fn a_stray_confirmation_press_leaves_the_card_and_tells_only_the_presser() {
+    let fake = Fake::start().await;
+    let response = execute(&fake, "/confirm 0123456789abcdef0123456789abcdef").await;
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(
+        response["type"],
+        "application/vnd.microsoft.activity.message"
+    );
+    assert!(
+        response["value"].as_str().is_some_and(
+            |text| text.contains("expired, was already used, or belongs to someone else")
+        ),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn replies_carry_a_summary_for_notifications() {
+    let fake = Fake::start().await;
+    let state = fake.state(&fake.config(), false);
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let (status, _) = post(
+        state,
+        Some(format!("Bearer {token}")),
+        &message(&fake.service_url(), "incidents week"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let posted = fake.wait_for_connector(1).await;
+    let activity: Value = serde_json::from_slice(&posted[0].body).expect("json");
+    let summary = activity["summary"].as_str().expect("a summary");
+    assert!(!summary.is_empty() && summary != "Send a card", "{summary}");
+    assert_eq!(
+        activity["attachments"][0]["content"]["fallbackText"].as_str(),
+        Some(sentinel_bot::render::escape::markdown(summary).as_str())
+    );
+    assert!(activity.get("text").is_none(), "card only, no text");
+}
+
 #[tokio::test]
 async fn other_tenants_get_403() {
     let fake = Fake::start().await;
@@ -636,12 +719,7 @@ async fn proactive_post_creates_a_channel_thread_and_retries_429() {
         tenant_id: "tenant-1".to_string(),
         team_id: None,
     };
-    let reply = Reply {
-        title: "Weekly report".to_string(),
-        blocks: Vec::new(),
-        actions: Vec::new(),
-        page: None,
-    };
+    let reply = Reply::titled("Weekly report");
     let posted = state
         .connector()
         .post_to_channel(&channel, &reply)
@@ -687,12 +765,7 @@ async fn proactive_post_gives_up_on_a_permanent_error() {
         tenant_id: "tenant-1".to_string(),
         team_id: None,
     };
-    let reply = Reply {
-        title: "r".to_string(),
-        blocks: Vec::new(),
-        actions: Vec::new(),
-        page: None,
-    };
+    let reply = Reply::titled("r");
     let error = state.connector().post_to_channel(&channel, &reply).await;
     assert!(matches!(
         error,

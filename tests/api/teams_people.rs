@@ -287,12 +287,20 @@ async fn the_playground_user_is_told_to_assign_by_email() {
     });
     let (status, _) = post(state, None, &body).await;
     assert_eq!(status, StatusCode::OK);
-    let (card, commands) = read_card(&reply(&fake, 1).await);
+    let activity = reply(&fake, 1).await;
+    let (card, commands) = read_card(&activity);
     assert!(
         card.contains("You have no Entra ID identity in this chat")
-            && card.contains("`user-id-0`")
+            && card.contains("user-id-0")
             && card.contains("/assign 42 you@yourdomain.com"),
         "{card}"
+    );
+    // Code is shown in monospace, without the backticks (Teams would show them raw).
+    assert!(!card.contains('`'), "{card}");
+    let content = activity["attachments"][0]["content"].to_string();
+    assert!(
+        content.contains(r#"{"fontType":"Monospace","text":"user-id-0","type":"TextRun""#),
+        "{content}"
     );
     assert!(!commands.iter().any(|it| it.starts_with("/confirm ")));
 }

@@ -3,6 +3,7 @@
 
 use super::{Destination, REFUSAL, SlackState, spawn_answer};
 use crate::bot::{Realm, Request, User};
+use crate::render::block_kit;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -128,20 +129,27 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
         .container
         .as_ref()
         .and_then(|it| it.thread_ts.clone().or_else(|| it.message_ts.clone()));
-    let destination = match (&payload.response_url, &channel) {
-        (Some(url), _) => Destination::ResponseUrl(url.clone()),
-        (None, Some(channel)) => Destination::Channel {
-            channel: channel.clone(),
-            thread_ts: thread_ts.clone(),
-        },
-        (None, None) => return Vec::new(),
-    };
+    let channel_destination = channel.as_ref().map(|channel| Destination::Channel {
+        channel: channel.clone(),
+        thread_ts: thread_ts.clone(),
+    });
     payload
         .actions
         .iter()
-        .filter_map(|action| action.value.as_deref())
-        .filter(|value| !value.trim().is_empty())
-        .map(|value| {
+        .filter_map(|action| {
+            let value = action.value.as_deref().filter(|it| !it.trim().is_empty())?;
+            let in_place = action
+                .action_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(block_kit::REPLACE_ACTION_ID_PREFIX));
+            let destination = match &payload.response_url {
+                Some(url) if in_place => Destination::Replace(url.clone()),
+                Some(url) => Destination::ResponseUrl(url.clone()),
+                None => channel_destination.clone()?,
+            };
+            Some((value, destination))
+        })
+        .map(|(value, destination)| {
             let request = Request {
                 text: value.to_string(),
                 user: User {
@@ -156,7 +164,7 @@ pub fn plan(state: &SlackState, payload: &Payload) -> Vec<(Request, Destination)
                 },
                 mentions: Vec::new(),
             };
-            (request, destination.clone())
+            (request, destination)
         })
         .collect()
 }

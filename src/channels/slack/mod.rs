@@ -145,8 +145,11 @@ pub fn router(state: SlackState) -> Router {
 /// Where a follow-up answer goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// A slash command's or button's `response_url`.
+    /// A slash command's or button's `response_url`: a new message.
     ResponseUrl(String),
+    /// An in-place button's `response_url`: the answer replaces the message the button was
+    /// on (`replace_original`), unless the reply is a notice for the presser only.
+    Replace(String),
     /// A channel, optionally in a thread.
     Channel {
         channel: String,
@@ -170,7 +173,11 @@ pub fn spawn_answer(state: &SlackState, request: Request, destination: Destinati
 
 /// Tells the user the bot is busy; no answer is computed.
 pub async fn deliver_busy(state: SlackState, destination: Destination) {
-    if let Err(error) = deliver(&state, &destination, &plain(BUSY)).await {
+    let how = Delivery {
+        replace: false,
+        notice: true,
+    };
+    if let Err(error) = deliver(&state, &destination, &plain(BUSY), how).await {
         tracing::warn!(%error, "could not tell the Slack user the bot is busy");
     }
 }
@@ -184,19 +191,30 @@ pub async fn answer_and_deliver(state: SlackState, request: Request, destination
     let now = state.now();
     let answering = tokio::spawn(async move {
         let reply = bot.answer(&request, now).await;
-        block_kit::render(&reply)
+        (block_kit::render(&reply), reply.notice)
     });
-    let messages: Vec<Message> = match answering.await {
-        Ok(messages) => messages.into_iter().map(limits::within_limits).collect(),
+    let (messages, notice): (Vec<Message>, bool) = match answering.await {
+        Ok((messages, notice)) => (
+            messages.into_iter().map(limits::within_limits).collect(),
+            notice,
+        ),
         Err(error) => {
             tracing::error!(%error, "answering a Slack request panicked");
-            vec![apology()]
+            (vec![apology()], false)
         }
     };
-    for message in &messages {
-        if let Err(error) = deliver(&state, &destination, message).await {
+    for (index, message) in messages.iter().enumerate() {
+        let how = Delivery {
+            replace: index == 0 && !notice,
+            notice,
+        };
+        if let Err(error) = deliver(&state, &destination, message, how).await {
             tracing::error!(%error, "delivering a Slack answer failed");
-            if let Err(error) = deliver(&state, &destination, &apology()).await {
+            let how = Delivery {
+                replace: false,
+                notice: true,
+            };
+            if let Err(error) = deliver(&state, &destination, &apology(), how).await {
                 tracing::error!(%error, "delivering the apology failed too");
             }
             return;
@@ -225,16 +243,40 @@ fn plain(text: &str) -> Message {
     }
 }
 
+/// How one message of an answer is delivered to a `response_url`.
+#[derive(Debug, Clone, Copy)]
+struct Delivery {
+    /// Replace the message the button was on (first message of an in-place answer).
+    replace: bool,
+    /// Show it only to the person who asked (ephemeral), whatever the channel setting.
+    notice: bool,
+}
+
 async fn deliver(
     state: &SlackState,
     destination: &Destination,
     message: &Message,
+    how: Delivery,
 ) -> Result<(), WebApiError> {
+    let response_type = if how.notice {
+        "ephemeral"
+    } else {
+        state.settings.response_type()
+    };
     match destination {
         Destination::ResponseUrl(url) => {
             let body = json!({
-                "response_type": state.settings.response_type(),
+                "response_type": response_type,
                 "replace_original": false,
+                "text": message.text,
+                "blocks": message.blocks,
+            });
+            state.api.respond(url, &body).await
+        }
+        Destination::Replace(url) => {
+            let body = json!({
+                "response_type": response_type,
+                "replace_original": how.replace,
                 "text": message.text,
                 "blocks": message.blocks,
             });

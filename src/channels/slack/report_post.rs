@@ -1,6 +1,7 @@
 //! The weekly report as a Slack post sent part by part ([`crate::schedule::post`]): each
 //! Block Kit message is posted as a placeholder carrying the run key in its message
-//! metadata and filled with `chat.update`; the chart PNG is uploaded unshared, then shared.
+//! metadata and filled with `chat.update`; each file (the chart PNG, the full report as
+//! HTML) is uploaded unshared, then shared.
 //! After a lost answer the channel's history (`conversations.history` with
 //! `include_all_metadata`) shows what was delivered.
 
@@ -15,11 +16,19 @@ use std::sync::Arc;
 
 /// Metadata event type of every report message the bot posts.
 pub const EVENT_TYPE: &str = "sentinel_bot_report";
-/// Name of the chart file part.
-pub const CHART_PART: &str = "file:chart";
-/// The chart's file name in the channel.
-const CHART_FILE: &str = "incidents.png";
-const CHART_TITLE: &str = "Incidents chart";
+/// Part names of files start with this.
+const FILE_PART: &str = "file:";
+
+/// A file that follows the report's messages, as its own part of the post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFile {
+    /// The part's name, starting with `file:`, e.g. `file:chart`.
+    pub part: &'static str,
+    /// The file's name in the channel, e.g. `incidents.png`.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub bytes: Vec<u8>,
+}
 /// History is read from this long before the recorded send, for clock skew between the
 /// bot and Slack.
 const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
@@ -36,11 +45,11 @@ pub struct ReportPost {
     run_key: String,
     placeholder: Message,
     messages: Vec<Message>,
-    chart_png: Option<Vec<u8>>,
+    files: Vec<ReportFile>,
 }
 
 impl ReportPost {
-    /// The report `messages` (and chart) for `channel`, marked with `run_key`; the
+    /// The report `messages` and `files` for `channel`, marked with `run_key`; the
     /// placeholder shows `placeholder_text` until each message is filled.
     pub fn new(
         api: Arc<WebApi>,
@@ -48,7 +57,7 @@ impl ReportPost {
         run_key: &str,
         placeholder_text: &str,
         messages: Vec<Message>,
-        chart_png: Option<Vec<u8>>,
+        files: Vec<ReportFile>,
     ) -> ReportPost {
         let placeholder = block_kit::render(&Reply::titled(placeholder_text))
             .into_iter()
@@ -63,8 +72,15 @@ impl ReportPost {
             run_key: run_key.to_string(),
             placeholder,
             messages,
-            chart_png,
+            files,
         }
+    }
+
+    fn file(&self, part: &str) -> anyhow::Result<&ReportFile> {
+        self.files
+            .iter()
+            .find(|file| file.part == part)
+            .with_context(|| format!("the report has no part {part}"))
     }
 
     fn metadata(&self, part: &str) -> Metadata {
@@ -95,24 +111,28 @@ impl ReportPost {
 impl Post for ReportPost {
     fn parts(&self) -> Vec<String> {
         let messages = (0..self.messages.len()).map(|index| format!("message:{index}"));
-        let chart = self.chart_png.as_ref().map(|_| CHART_PART.to_string());
-        messages.chain(chart).collect()
+        let files = self.files.iter().map(|file| file.part.to_string());
+        messages.chain(files).collect()
     }
 
     async fn prepare(&self, part: &str) -> anyhow::Result<Option<String>> {
-        if part != CHART_PART {
+        if !part.starts_with(FILE_PART) {
             return Ok(None);
         }
-        let png = self.chart_png.clone().context("the report has no chart")?;
-        let file_id = self.api.upload_unshared(CHART_FILE, png).await?;
+        let file = self.file(part)?;
+        let file_id = self
+            .api
+            .upload_unshared(file.name, file.bytes.clone())
+            .await?;
         Ok(Some(file_id))
     }
 
     async fn send(&self, part: &str, hint: Option<&str>) -> anyhow::Result<String> {
-        if part == CHART_PART {
-            let file_id = hint.context("the chart was not uploaded")?;
+        if part.starts_with(FILE_PART) {
+            let file = self.file(part)?;
+            let file_id = hint.with_context(|| format!("{} was not uploaded", file.name))?;
             self.api
-                .share_file_once(&self.channel, file_id, CHART_TITLE)
+                .share_file_once(&self.channel, file_id, file.title)
                 .await?;
             return Ok(file_id.to_string());
         }
@@ -140,7 +160,7 @@ impl Post for ReportPost {
             }
             Err(error) => return Err(error.into()),
         };
-        let found = if part == CHART_PART {
+        let found = if part.starts_with(FILE_PART) {
             let Some(file_id) = hint else {
                 return Ok(Lookup::Absent);
             };
@@ -163,7 +183,7 @@ impl Post for ReportPost {
     }
 
     async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<Filled> {
-        if part == CHART_PART {
+        if part.starts_with(FILE_PART) {
             return Ok(Filled::Yes);
         }
         let message = self.message(part)?;

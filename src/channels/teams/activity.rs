@@ -28,6 +28,9 @@ pub struct Activity {
     pub reply_to_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// What notifications and the chat list show for a message that holds only a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// `plain`, `markdown` or `xml`; Teams sends HTML-escaped text either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_format: Option<String>,

@@ -494,13 +494,15 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((base + jitter).min(8000))
 }
 
-/// A message activity holding only the card (no text: Teams would split it, item 18).
+/// A message activity holding only the card (no text: Teams would split it, item 18), with
+/// the reply's summary line for notifications and the chat list.
 pub fn card_activity(reply: &Reply) -> Activity {
     Activity {
         kind: "message".to_string(),
+        summary: Some(crate::render::escape::truncate(&reply.summary_text(), 500)),
         attachments: vec![Attachment {
             content_type: ADAPTIVE_CARD.to_string(),
-            content: adaptive_card::render(reply, &Options { teams_charts: true }),
+            content: adaptive_card::render(reply, &Options::teams()),
         }],
         ..Activity::default()
     }

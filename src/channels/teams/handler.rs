@@ -257,12 +257,24 @@ async fn invoke(state: TeamsState, activity: Activity) -> Response {
             }
         }
     };
-    let body = json!({
+    (StatusCode::OK, Json(invoke_response(&reply))).into_response()
+}
+
+/// The invoke answer: the card that replaces the one pressed, or, for a notice, a message
+/// shown only to the presser while the card stays as it is (protocols.md item 31).
+pub fn invoke_response(reply: &crate::reply::Reply) -> serde_json::Value {
+    if reply.notice {
+        return json!({
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": reply.summary_text(),
+        });
+    }
+    json!({
         "statusCode": 200,
         "type": ADAPTIVE_CARD,
-        "value": adaptive_card::render(&reply, &Options { teams_charts: true }),
-    });
-    (StatusCode::OK, Json(body)).into_response()
+        "value": adaptive_card::render(reply, &Options::teams()),
+    })
 }
 
 /// The invoke answer that shows a message instead of replacing the card.

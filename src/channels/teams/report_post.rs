@@ -10,6 +10,7 @@ use super::connector::{ChannelThread, Connector, TeamsError};
 use super::history::HistoryError;
 use crate::config::TeamsChannel;
 use crate::render::adaptive_card::{self, Options};
+use crate::render::escape::truncate;
 use crate::reply::Reply;
 use crate::schedule::{Filled, Lookup, Post};
 use anyhow::Context;
@@ -30,6 +31,8 @@ pub struct ReportPost {
     marker: String,
     placeholder: Value,
     card: Value,
+    /// The report's summary line, for notifications and the chat list.
+    summary: String,
 }
 
 impl ReportPost {
@@ -43,7 +46,7 @@ impl ReportPost {
         report: &Reply,
     ) -> ReportPost {
         let marker = marker(run_key, MESSAGE_PART);
-        let options = Options { teams_charts: true };
+        let options = Options::teams();
         let placeholder = marked(
             adaptive_card::render(&Reply::titled(placeholder_text), &options),
             &marker,
@@ -55,6 +58,7 @@ impl ReportPost {
             marker,
             placeholder,
             card,
+            summary: truncate(&report.summary_text(), 500),
         }
     }
 
@@ -79,7 +83,10 @@ impl Post for ReportPost {
         ReportPost::check_part(part)?;
         let thread = self
             .connector
-            .start_thread_once(&self.channel, &card_activity(&self.placeholder))
+            .start_thread_once(
+                &self.channel,
+                &card_activity(&self.placeholder, &self.summary),
+            )
             .await?;
         Ok(receipt(&thread))
     }
@@ -121,7 +128,7 @@ impl Post for ReportPost {
     async fn fill(&self, part: &str, receipt: &str) -> anyhow::Result<Filled> {
         ReportPost::check_part(part)?;
         let thread = parse_receipt(receipt)?;
-        let activity = card_activity(&self.card);
+        let activity = card_activity(&self.card, &self.summary);
         match self
             .connector
             .update_activity(&self.channel.service_url, &thread, &activity)
@@ -173,8 +180,9 @@ fn carries_marker(content: &str, marker: &str) -> bool {
 }
 
 /// A message activity holding only the card (no text: Teams would split it, protocols.md item 18).
-fn card_activity(card: &Value) -> Activity {
+fn card_activity(card: &Value, summary: &str) -> Activity {
     Activity {
+        summary: Some(summary.to_string()),
         kind: "message".to_string(),
         attachments: vec![Attachment {
             content_type: ADAPTIVE_CARD.to_string(),
