@@ -583,18 +583,21 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         if let Some((key, value)) = word.split_once('=') {
             match key.to_lowercase().as_str() {
                 "severity" | "sev" => {
-                    query.severity = Some(value.parse().map_err(
-                        |error: crate::incident::UnknownValue| {
-                            usage(verb, format!("{}.", capitalise(&error.to_string())))
-                        },
-                    )?);
+                    let severity =
+                        value
+                            .parse()
+                            .map_err(|error: crate::incident::UnknownValue| {
+                                usage(verb, format!("{}.", capitalise(&error.to_string())))
+                            })?;
+                    set_once(&mut query.severity, severity, "severity")?;
                 }
                 "status" => {
-                    query.status = Some(value.parse::<StatusFilter>().map_err(
+                    let status = value.parse::<StatusFilter>().map_err(
                         |error: crate::incident::UnknownValue| {
                             usage(verb, format!("{}.", capitalise(&error.to_string())))
                         },
-                    )?);
+                    )?;
+                    set_once(&mut query.status, status, "status")?;
                 }
                 "page" => {
                     query.page = value
@@ -617,9 +620,9 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
             query.period = parsed?;
             period_seen = true;
         } else if let Ok(severity) = word.parse::<Severity>() {
-            query.severity = Some(severity);
+            set_once(&mut query.severity, severity, "severity")?;
         } else if let Ok(status) = word.parse::<StatusFilter>() {
-            query.status = Some(status);
+            set_once(&mut query.status, status, "status")?;
         } else {
             return Err(usage(
                 verb,
@@ -628,6 +631,20 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         }
     }
     Ok(query)
+}
+
+/// Sets an `/incidents` filter; a second, different value is refused rather than replacing
+/// the first, since the card shows one severity and one status.
+fn set_once<T: PartialEq>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), UsageError> {
+    match slot {
+        Some(seen) if *seen != value => {
+            Err(usage(Verb::Incidents, format!("Give at most one {what}.")))
+        }
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
 }
 
 /// Reads a period word; `None` when the word does not look like a period at all.
@@ -887,6 +904,33 @@ mod tests {
         let error = parse("/incidents colour=red").unwrap_err();
         assert_eq!(error.message, "Unknown filter `colour`.");
         assert!(parse("/incidents page=0").is_err());
+    }
+
+    #[test]
+    fn a_second_severity_or_status_is_refused_not_silently_taken() {
+        // `high low` must not quietly show Low only: the reader would miss the High ones.
+        for text in [
+            "/incidents week high low",
+            "/incidents severity=high severity=low",
+            "/incidents high sev=medium",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Give at most one severity.", "{text}");
+            assert_eq!(error.verb, Some(Verb::Incidents), "{text}");
+        }
+        for text in [
+            "/incidents open closed",
+            "/incidents status=new status=active",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Give at most one status.", "{text}");
+            assert_eq!(error.verb, Some(Verb::Incidents), "{text}");
+        }
+        // The same value twice is harmless and still reads.
+        assert_eq!(
+            parse("/incidents high severity=high"),
+            Ok(incidents(Period::Week, Some(Severity::High), None, 1))
+        );
     }
 
     #[test]
