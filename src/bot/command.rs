@@ -360,7 +360,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                     verb, target,
                 )?)));
             }
-            let period = period(target).ok_or_else(|| {
+            let period = period_for(verb, target).ok_or_else(|| {
                 usage(
                     verb,
                     format!(
@@ -376,7 +376,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 period: Period::Week,
             }),
             [word] => {
-                let period = period(word).ok_or_else(|| {
+                let period = period_for(verb, word).ok_or_else(|| {
                     usage(verb, format!("`{}` is not a period.", shorten(word, 40)))
                 })??;
                 Ok(Command::Report { period })
@@ -613,7 +613,7 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
                     ));
                 }
             }
-        } else if let Some(parsed) = period(word) {
+        } else if let Some(parsed) = period_for(verb, word) {
             if period_seen {
                 return Err(usage(verb, "Give at most one period."));
             }
@@ -645,6 +645,12 @@ fn set_once<T: PartialEq>(slot: &mut Option<T>, value: T, what: &str) -> Result<
             Ok(())
         }
     }
+}
+
+/// [`period`] for a command: an out-of-range period is answered with that command's usage,
+/// not the whole help.
+fn period_for(verb: Verb, word: &str) -> Option<Result<Period, UsageError>> {
+    period(word).map(|parsed| parsed.map_err(|error| usage(verb, error.message)))
 }
 
 /// Reads a period word; `None` when the word does not look like a period at all.
@@ -904,6 +910,20 @@ mod tests {
         let error = parse("/incidents colour=red").unwrap_err();
         assert_eq!(error.message, "Unknown filter `colour`.");
         assert!(parse("/incidents page=0").is_err());
+    }
+
+    #[test]
+    fn a_period_out_of_range_names_its_command_for_targeted_help() {
+        for (text, verb) in [
+            ("/incidents 91d", Verb::Incidents),
+            ("/incidents 0h", Verb::Incidents),
+            ("/report 0d", Verb::Report),
+            ("/recommend 91d", Verb::Recommend),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Periods go from 1h to 90d.", "{text}");
+            assert_eq!(error.verb, Some(verb), "{text}");
+        }
     }
 
     #[test]
