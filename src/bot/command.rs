@@ -360,7 +360,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                     verb, target,
                 )?)));
             }
-            let period = period(target).ok_or_else(|| {
+            let period = period_for(verb, target).ok_or_else(|| {
                 usage(
                     verb,
                     format!(
@@ -376,7 +376,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                 period: Period::Week,
             }),
             [word] => {
-                let period = period(word).ok_or_else(|| {
+                let period = period_for(verb, word).ok_or_else(|| {
                     usage(verb, format!("`{}` is not a period.", shorten(word, 40)))
                 })??;
                 Ok(Command::Report { period })
@@ -583,18 +583,21 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         if let Some((key, value)) = word.split_once('=') {
             match key.to_lowercase().as_str() {
                 "severity" | "sev" => {
-                    query.severity = Some(value.parse().map_err(
-                        |error: crate::incident::UnknownValue| {
-                            usage(verb, format!("{}.", capitalise(&error.to_string())))
-                        },
-                    )?);
+                    let severity =
+                        value
+                            .parse()
+                            .map_err(|error: crate::incident::UnknownValue| {
+                                usage(verb, format!("{}.", capitalise(&error.to_string())))
+                            })?;
+                    set_once(&mut query.severity, severity, "severity")?;
                 }
                 "status" => {
-                    query.status = Some(value.parse::<StatusFilter>().map_err(
+                    let status = value.parse::<StatusFilter>().map_err(
                         |error: crate::incident::UnknownValue| {
                             usage(verb, format!("{}.", capitalise(&error.to_string())))
                         },
-                    )?);
+                    )?;
+                    set_once(&mut query.status, status, "status")?;
                 }
                 "page" => {
                     query.page = value
@@ -610,16 +613,16 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
                     ));
                 }
             }
-        } else if let Some(parsed) = period(word) {
+        } else if let Some(parsed) = period_for(verb, word) {
             if period_seen {
                 return Err(usage(verb, "Give at most one period."));
             }
             query.period = parsed?;
             period_seen = true;
         } else if let Ok(severity) = word.parse::<Severity>() {
-            query.severity = Some(severity);
+            set_once(&mut query.severity, severity, "severity")?;
         } else if let Ok(status) = word.parse::<StatusFilter>() {
-            query.status = Some(status);
+            set_once(&mut query.status, status, "status")?;
         } else {
             return Err(usage(
                 verb,
@@ -628,6 +631,26 @@ fn parse_incidents(words: &[String]) -> Result<IncidentsQuery, UsageError> {
         }
     }
     Ok(query)
+}
+
+/// Sets an `/incidents` filter; a second, different value is refused rather than replacing
+/// the first, since the card shows one severity and one status.
+fn set_once<T: PartialEq>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), UsageError> {
+    match slot {
+        Some(seen) if *seen != value => {
+            Err(usage(Verb::Incidents, format!("Give at most one {what}.")))
+        }
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
+}
+
+/// [`period`] for a command: an out-of-range period is answered with that command's usage,
+/// not the whole help.
+fn period_for(verb: Verb, word: &str) -> Option<Result<Period, UsageError>> {
+    period(word).map(|parsed| parsed.map_err(|error| usage(verb, error.message)))
 }
 
 /// Reads a period word; `None` when the word does not look like a period at all.
@@ -887,6 +910,47 @@ mod tests {
         let error = parse("/incidents colour=red").unwrap_err();
         assert_eq!(error.message, "Unknown filter `colour`.");
         assert!(parse("/incidents page=0").is_err());
+    }
+
+    #[test]
+    fn a_period_out_of_range_names_its_command_for_targeted_help() {
+        for (text, verb) in [
+            ("/incidents 91d", Verb::Incidents),
+            ("/incidents 0h", Verb::Incidents),
+            ("/report 0d", Verb::Report),
+            ("/recommend 91d", Verb::Recommend),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Periods go from 1h to 90d.", "{text}");
+            assert_eq!(error.verb, Some(verb), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_second_severity_or_status_is_refused_not_silently_taken() {
+        // `high low` must not quietly show Low only: the reader would miss the High ones.
+        for text in [
+            "/incidents week high low",
+            "/incidents severity=high severity=low",
+            "/incidents high sev=medium",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Give at most one severity.", "{text}");
+            assert_eq!(error.verb, Some(Verb::Incidents), "{text}");
+        }
+        for text in [
+            "/incidents open closed",
+            "/incidents status=new status=active",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.message, "Give at most one status.", "{text}");
+            assert_eq!(error.verb, Some(Verb::Incidents), "{text}");
+        }
+        // The same value twice is harmless and still reads.
+        assert_eq!(
+            parse("/incidents high severity=high"),
+            Ok(incidents(Period::Week, Some(Severity::High), None, 1))
+        );
     }
 
     #[test]

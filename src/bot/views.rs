@@ -281,26 +281,21 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     reply
 }
 
+/// The period as a command word that reads back as the same period, so a button
+/// (Recommendations, paging) covers the same window as the card it is on.
 fn period_word(query: &IncidentsQuery) -> String {
     use crate::period::Period;
     match query.period {
-        Period::Today => "1d".to_string(),
-        Period::Week => "week".to_string(),
-        Period::Month => "30d".to_string(),
-        Period::Days(days) => format!("{days}d"),
-        Period::Hours(hours) => format!("{}d", hours.div_ceil(24).max(1)),
-    }
-}
-
-fn next_page(query: &IncidentsQuery, page: usize) -> String {
-    use crate::period::Period;
-    let period = match query.period {
         Period::Today => "today".to_string(),
         Period::Week => "week".to_string(),
         Period::Month => "month".to_string(),
         Period::Days(days) => format!("{days}d"),
         Period::Hours(hours) => format!("{hours}h"),
-    };
+    }
+}
+
+fn next_page(query: &IncidentsQuery, page: usize) -> String {
+    let period = period_word(query);
     let mut command = format!("/incidents {period}");
     if let Some(severity) = query.severity {
         command.push_str(&format!(" severity={}", severity.as_str().to_lowercase()));

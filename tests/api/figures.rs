@@ -243,3 +243,32 @@ async fn an_old_open_high_incident_shows_in_incidents_today() {
         "{ages:?}"
     );
 }
+
+#[tokio::test]
+async fn the_recommendations_button_covers_the_period_of_its_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+    let app = app::build(&config(&dir), now).await.unwrap();
+    for period in ["today", "12h", "week", "10d"] {
+        let card = app
+            .bot
+            .answer(&request(&format!("/incidents {period}")), now)
+            .await;
+        let button = card
+            .actions
+            .iter()
+            .find(|action| action.label == "Recommendations")
+            .expect("a Recommendations button");
+        let recommend = app.bot.answer(&request(&button.command), now).await;
+        let (card_facts, recommend_facts) = (facts(&card), facts(&recommend));
+        for label in ["Created", "Open (New or Active)", "Closed"] {
+            assert_eq!(
+                card_facts.get(label),
+                recommend_facts.get(label),
+                "{label}: /incidents {period} against {}",
+                button.command
+            );
+        }
+        assert!(card_facts.contains_key("Created"), "{card_facts:?}");
+    }
+}
