@@ -42,7 +42,7 @@ enum Job {
         #[arg(long)]
         out: Option<PathBuf>,
         /// End of the period (RFC 3339, e.g. `2026-11-23T00:00:00Z`), to rebuild a past
-        /// report; the default is now.
+        /// report from today's data (the demo data set stays the same); the default is now.
         #[arg(long)]
         end: Option<chrono::DateTime<chrono::Utc>>,
     },
@@ -102,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
                 Ok(_) => anyhow::bail!("`{period}` is not a period"),
                 Err(error) => anyhow::bail!("{error}"),
             };
-            let app = app::build(&config, now).await?;
+            // The data set is today's (the demo's anchor included); `--end` only picks which
+            // period of it the report covers.
+            let app = app::build(&config, chrono::Utc::now()).await?;
             let report = app
                 .bot
                 .weekly_report(period.window(now), now)

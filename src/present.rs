@@ -175,13 +175,15 @@ pub fn definitions(facts: &PeriodFacts) -> String {
          Mean time to first human action = creation to the first change by a person: changes by automation rules, playbooks, alert grouping, Fusion and incident creation are left out (the workbook's ModifiedBy filter). \
          MTTR, mean time to respond = ClosedTime - CreatedTime, over incidents closed now (the workbook's time to closure); a reopened incident has none. \
          Open backlog now = incidents New or Active now, whatever their creation date (created in the {OPEN_LOOKBACK_DAYS} days before the period's end); open longer than {} = open for more than {}. \
-         Daily average = incidents created / the period's length in days. Days are UTC days; a day the period covers only in part is marked * and left out of the anomaly baseline. \
+         Daily average = incidents created / the period's length in days (n/a for a period shorter than a day). Days are UTC days; a day the period covers only in part is marked * and left out of the anomaly baseline. \
          Unusual volume = a whole day more than 3 scaled median absolute deviations above the median whole day and at least twice it. \
          Tactics and techniques: MITRE ATT&CK names and ids; an incident with several tactics counts once for each; a technique is listed only under the tactics ATT&CK assigns it (ATT&CK Enterprise v18.1). \
-         Changes compare with the {} before. Source: Sentinel's SecurityIncident table, latest row per incident; computed {}.",
+         Changes compare with the {} just before the period ({} to {} UTC), counted the same way. Source: Sentinel's SecurityIncident table, latest row per incident; computed {}.",
         duration(facts.backlog.long_open_after),
         duration(facts.backlog.long_open_after),
         duration(facts.window.length()),
+        facts.window.previous().start.format("%Y-%m-%d %H:%M"),
+        facts.window.previous().end.format("%Y-%m-%d %H:%M"),
         facts.generated.format("%Y-%m-%d %H:%M UTC"),
     )
 }
@@ -402,6 +404,21 @@ pub fn percent(ratio: Option<f64>) -> String {
     ratio
         .map(|ratio| format!("{:.1}%", ratio * 100.0))
         .unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A change between two periods as whole percent with its sign ("+124%", "-8%"), the one
+/// format of a relative change in every view, the export's prose and the model's facts.
+pub fn change_pct(pct: f64) -> String {
+    format!("{pct:+.0}%")
+}
+
+/// A trend's change: [`change_pct`], "new" when the period before had none, else "no change".
+pub fn change(trend: &crate::analytics::Trend) -> String {
+    match trend.change_pct {
+        Some(pct) => change_pct(pct),
+        None if trend.current > 0 => "new".to_string(),
+        None => "no change".to_string(),
+    }
 }
 
 /// `count` as a share of `total`, or "n/a".

@@ -3,10 +3,10 @@
 //! fetches incidents and advice and passes `now`.
 
 use crate::advice::{Recommendation, WeeklyAdvice};
-use crate::analytics::{self, OpenIncident, PeriodFacts, Trend};
+use crate::analytics::{self, OpenIncident, PeriodFacts};
 use crate::incident::{Classification, Incident, Severity, Status};
 use crate::period::Window;
-use crate::present as views;
+use crate::present::{self as views, change};
 use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -64,12 +64,19 @@ pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     }
 }
 
+/// "Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026"; with times when the period does
+/// not start and end at midnight UTC (`/report 1h`), so its title says which hour.
 fn title(report: &WeeklyReport) -> String {
     let window = report.facts.window;
+    let midnight = |time: DateTime<Utc>| time.time() == chrono::NaiveTime::MIN;
+    let format = match midnight(window.start) && midnight(window.end) {
+        true => "%a %d %b %Y",
+        false => "%a %d %b %Y %H:%M UTC",
+    };
     format!(
         "Incident report, {} to {}",
-        window.start.format("%a %d %b %Y"),
-        window.end.format("%a %d %b %Y")
+        window.start.format(format),
+        window.end.format(format)
     )
 }
 
@@ -201,24 +208,32 @@ fn full_reply(report: &WeeklyReport) -> Reply {
     }
 
     // 2. Status and tactics of the incidents created in the period.
-    reply = reply
-        .with(Block::Heading(
-            "Status (created in this period)".to_string(),
-        ))
-        .with(Block::Table(views::status_table(summary)))
-        .with(Block::Table(views::status_by_severity(summary)))
-        .with(Block::Heading(
-            "MITRE ATT&CK tactics (created in this period)".to_string(),
-        ))
-        .with(Block::Table(tactic_table(report)))
-        .with(Block::Note(views::TACTIC_NOTE.to_string()));
+    reply = reply.with(Block::Heading(
+        "Status (created in this period)".to_string(),
+    ));
+    reply = match summary.total {
+        0 => reply.with(Block::Text(
+            "No incidents were created in this period.".to_string(),
+        )),
+        _ => reply
+            .with(Block::Table(views::status_table(summary)))
+            .with(Block::Table(views::status_by_severity(summary)))
+            .with(Block::Heading(
+                "MITRE ATT&CK tactics (created in this period)".to_string(),
+            ))
+            .with(Block::Table(tactic_table(report)))
+            .with(Block::Note(views::TACTIC_NOTE.to_string())),
+    };
 
     // 3. MTTT, MTTR and the resolution rate, then the open backlog's lists.
     reply = reply
         .with(Block::Heading(
             "Resolution, MTTT and MTTR (created in this period)".to_string(),
         ))
-        .with(Block::Facts(resolution_facts(report)));
+        .with(Block::Facts(resolution_facts(report)))
+        .with(Block::Heading(
+            "Open High and long-open incidents (open backlog now)".to_string(),
+        ));
     reply = open_lists(reply, &facts.backlog);
 
     // 4. Incident detail.
@@ -387,6 +402,7 @@ fn open_lists(mut reply: Reply, backlog: &analytics::Backlog) -> Reply {
         (long_title, &backlog.long_unresolved),
     ] {
         if listed.is_empty() {
+            reply = reply.with(Block::Text(format!("{title}: none.")));
             continue;
         }
         let shown: Vec<&OpenIncident> = listed.iter().collect();
@@ -489,8 +505,10 @@ fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
             trend.current
         )),
         Some(pct) => lines.push(format!(
-            "Volume is steady against the previous period ({} -> {}, {:+.0}%).",
-            trend.previous, trend.current, pct
+            "Volume is steady against the previous period ({} -> {}, {}).",
+            trend.previous,
+            trend.current,
+            views::change_pct(pct)
         )),
         None if trend.current > 0 => lines.push(format!(
             "{} incidents this period; none in the previous one.",
@@ -519,8 +537,18 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
     };
     let high = comparison.by_severity[Severity::High.index()];
     if high.current > high.previous {
+        let open = report
+            .facts
+            .incidents
+            .iter()
+            .filter(|it| it.severity == Severity::High && it.status.is_open())
+            .count();
+        let then = match open {
+            0 => "all of them are closed now; review the analytics rules and entities behind them so the rise does not repeat.".to_string(),
+            open => format!("{open} of them are open: review the analytics rules and entities behind them first, and make sure each is assigned within the hour."),
+        };
         lines.push(format!(
-            "High-severity incidents rose from {} to {}: review the analytics rules and entities behind them first, and make sure they are assigned within the hour.",
+            "High-severity incidents rose from {} to {}: {then}",
             high.previous, high.current
         ));
     }
@@ -594,12 +622,4 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
         lines.push("No incidents to draw operational insights from.".to_string());
     }
     lines
-}
-
-fn change(trend: &Trend) -> String {
-    match trend.change_pct {
-        Some(pct) => format!("{pct:+.0}%"),
-        None if trend.current > 0 => "new".to_string(),
-        None => "no change".to_string(),
-    }
 }

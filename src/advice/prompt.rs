@@ -239,7 +239,7 @@ fn optional_duration(value: Option<chrono::Duration>) -> String {
 }
 
 fn change(pct: Option<f64>) -> String {
-    pct.map(|pct| format!("{pct:+.1}%"))
+    pct.map(crate::present::change_pct)
         .unwrap_or_else(|| "n/a".to_string())
 }
 

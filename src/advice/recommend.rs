@@ -194,6 +194,9 @@ impl Advisor {
                 mitre::LABEL
             )),
         }
+        if let Some(note) = drop_containment_when_closed(incident, &mut advice.recommendations) {
+            notes.push(note);
+        }
         advice.notes = notes;
         advice
     }
@@ -693,6 +696,40 @@ fn is_containment(action: &str) -> bool {
     CONTAINMENT_WORDS.iter().any(|word| lower.contains(word))
 }
 
+/// A closed incident's threat is over: isolating, blocking or disabling is no longer advice,
+/// whichever source gave it. Removes such steps and says so (and, for a false or benign
+/// positive, where the work is instead); `None` for an open incident.
+fn drop_containment_when_closed(
+    incident: &Incident,
+    recommendations: &mut Vec<Recommendation>,
+) -> Option<String> {
+    if incident.status.is_open() {
+        return None;
+    }
+    let before = recommendations.len();
+    recommendations.retain(|recommendation| !is_containment(&recommendation.text));
+    let dropped = before - recommendations.len();
+    let closed_as = match incident.classification {
+        Some(classification) => format!("Closed as {}", classification.as_str()),
+        None => "Closed".to_string(),
+    };
+    let left_out = match dropped {
+        0 => String::new(),
+        1 => " 1 containment step (isolate, block, disable) is left out.".to_string(),
+        n => format!(" {n} containment steps (isolate, block, disable) are left out."),
+    };
+    let next = match incident.classification {
+        Some(Classification::FalsePositive | Classification::BenignPositive) => {
+            " Review the analytics rule that raised it rather than the hosts."
+        }
+        _ => "",
+    };
+    Some(format!(
+        "Incident {} is {closed_as}.{left_out}{next}",
+        incident.number
+    ))
+}
+
 /// One sentence about a source that gave nothing.
 fn source_note(what: &str, error: &SourceError) -> String {
     match error {
@@ -862,8 +899,10 @@ fn trend_notes(comparison: &Comparison) -> Vec<String> {
     let mut notes = Vec::new();
     let describe_trend = |label: &str, trend: &crate::analytics::Trend| match trend.change_pct {
         Some(pct) => format!(
-            "{label}: {} (previous period {}, {pct:+.1}%).",
-            trend.current, trend.previous
+            "{label}: {} (previous period {}, {}).",
+            trend.current,
+            trend.previous,
+            crate::present::change_pct(pct)
         ),
         None => format!(
             "{label}: {} (previous period {}).",

@@ -174,13 +174,30 @@ impl PeriodFacts {
         now: DateTime<Utc>,
         long_open_after: Duration,
     ) -> PeriodFacts {
-        let created = summarize(current, window);
-        let previous = previous.map(|incidents| summarize(incidents, window.previous()));
+        PeriodFacts::compute_matching(current, previous, window, now, long_open_after, |_| true)
+    }
+
+    /// As [`PeriodFacts::compute`], with the "created in this period" figures (this period's
+    /// and the one before) narrowed to incidents that `keep`. The open backlog is never
+    /// narrowed: an open High incident must stay visible whatever filter an analyst typed.
+    pub fn compute_matching(
+        current: &[Incident],
+        previous: Option<&[Incident]>,
+        window: Window,
+        now: DateTime<Utc>,
+        long_open_after: Duration,
+        keep: impl Fn(&Incident) -> bool,
+    ) -> PeriodFacts {
+        let matching = |incidents: &[Incident]| -> Vec<Incident> {
+            incidents.iter().filter(|it| keep(it)).cloned().collect()
+        };
+        let current_matching = matching(current);
+        let created = summarize(&current_matching, window);
+        let previous = previous.map(|incidents| summarize(&matching(incidents), window.previous()));
         let comparison = previous.as_ref().map(|before| compare(&created, before));
-        let mut incidents: Vec<Incident> = current
-            .iter()
+        let mut incidents: Vec<Incident> = current_matching
+            .into_iter()
             .filter(|it| window.contains(it.created))
-            .cloned()
             .collect();
         incidents.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
         let mut open: Vec<Incident> = distinct_open(current);

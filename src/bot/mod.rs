@@ -200,7 +200,8 @@ impl Bot {
             .is_some_and(|advisor| advisor.has_model())
     }
 
-    /// The facts of `window` for the incidents `keep` accepts: one query for the window and,
+    /// The facts of `window`, the "created in this period" figures narrowed to the incidents
+    /// `keep` accepts (the open backlog is always whole): one query for the window and,
     /// when `with_previous`, one for the period before, run together. Every view of a period
     /// (`/incidents`, `/report`, `/recommend week`, the export) is built from this.
     pub async fn period_facts(
@@ -217,15 +218,14 @@ impl Bot {
                 false => Ok(None),
             }
         });
-        let current: Vec<Incident> = current?.into_iter().filter(|it| keep(it)).collect();
-        let previous: Option<Vec<Incident>> =
-            previous?.map(|found| found.into_iter().filter(|it| keep(it)).collect());
-        Ok(PeriodFacts::compute(
+        let (current, previous) = (current?, previous?);
+        Ok(PeriodFacts::compute_matching(
             &current,
             previous.as_deref(),
             window,
             now,
             self.settings.long_open_after,
+            keep,
         ))
     }
 

@@ -93,10 +93,17 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
     for block in headline_blocks(facts) {
         reply = reply.with(block);
     }
-    if summary.total == 0 {
-        reply = reply.with(Block::Text(
-            "No incidents were created in this period.".to_string(),
+    let filtered = query.severity.is_some() || query.status.is_some();
+    if filtered {
+        reply = reply.with(Block::Note(
+            "The filter narrows the incidents created in this period; the open backlog figures count every open incident.".to_string(),
         ));
+    }
+    if summary.total == 0 {
+        reply = reply.with(Block::Text(match filtered {
+            true => "No matching incidents were created in this period.".to_string(),
+            false => "No incidents were created in this period.".to_string(),
+        }));
     } else {
         reply = reply
             .with(Block::Heading(
@@ -113,7 +120,6 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         }
     }
 
-    let filtered = query.severity.is_some() || query.status.is_some();
     let total = match filtered {
         true => facts.incidents.len(),
         false => facts.backlog.open_high.len(),

@@ -721,7 +721,7 @@ async fn weekly_advice_offline_uses_measured_figures() {
     );
     assert_eq!(
         advice.trend_notes[0],
-        "Incidents: 42 (previous period 30, +40.0%)."
+        "Incidents: 42 (previous period 30, +40%)."
     );
     let note = advice.note.expect("a note");
     assert!(note.contains("Model unavailable"), "{note}");
@@ -912,4 +912,37 @@ async fn the_bot_answers_free_text_in_a_recommend_thread_as_a_follow_up() {
     );
     assert!(matches!(&reply.blocks[1], Block::Note(note) if note.starts_with("1 figure(s)")));
     assert!(source.writes.lock().expect("lock").is_empty());
+}
+
+/// A closed incident's threat is over: no source's isolate/block step survives, and the note
+/// says why; the same incident open keeps the step.
+#[tokio::test]
+async fn closed_incidents_get_no_containment_steps() {
+    let advisor = Advisor::new(None, FakeIntel::unlicensed());
+    let isolates = |advice: &sentinel_bot::advice::IncidentAdvice| {
+        advice
+            .recommendations
+            .iter()
+            .any(|it| it.text.to_lowercase().contains("isolate"))
+    };
+
+    let open = advisor
+        .incident_advice(&detail(incident(41, "Ransomware")), None)
+        .await;
+    assert!(isolates(&open));
+
+    let mut closed = incident(42, "Ransomware");
+    closed.status = Status::Closed;
+    closed.classification = Some(Classification::FalsePositive);
+    closed.closed = Some(now() - Duration::hours(2));
+    let advice = advisor.incident_advice(&detail(closed), None).await;
+    assert!(!isolates(&advice), "{:?}", advice.recommendations);
+    assert!(!advice.recommendations.is_empty());
+    let note = advice
+        .notes
+        .iter()
+        .find(|note| note.starts_with("Incident 42 is Closed as FalsePositive."))
+        .expect("a note on the closed incident");
+    assert!(note.contains("containment step"), "{note}");
+    assert!(note.contains("analytics rule"), "{note}");
 }

@@ -108,6 +108,7 @@ async fn demo_week_report_is_stable_golden_markdown() {
             "Status (created in this period)",
             "MITRE ATT&CK tactics (created in this period)",
             "Resolution, MTTT and MTTR (created in this period)",
+            "Open High and long-open incidents (open backlog now)",
             "Incident detail (created in this period)",
             "Security posture recommendations from Defender XDR",
             "Recommendations from threat intelligence based on MITRE tactics",
@@ -154,7 +155,9 @@ async fn demo_week_report_is_stable_golden_markdown() {
     );
     let summary = chat.summary.as_deref().expect("a summary line");
     assert!(
-        summary.starts_with("Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026: "),
+        summary.starts_with(
+            "Incident report, Mon 16 Nov 2026 08:00 UTC to Mon 23 Nov 2026 08:00 UTC: "
+        ),
         "{summary}"
     );
     assert!(summary.contains(&format!("{} created", report.facts.created.total)));

@@ -272,3 +272,41 @@ async fn the_recommendations_button_covers_the_period_of_its_card() {
         assert!(card_facts.contains_key("Created"), "{card_facts:?}");
     }
 }
+
+/// A severity or status filter narrows the incidents created in the period; the open backlog
+/// figures stay those of every open incident, so an old open High incident never disappears.
+#[tokio::test]
+async fn filters_narrow_the_period_but_never_the_open_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+    let app = app::build(&config(&dir), now).await.unwrap();
+    let whole = facts(&app.bot.answer(&request("/incidents week"), now).await);
+    let backlog = [
+        "Open now",
+        "Open High severity",
+        "Open without an owner",
+        "Open longer than 3d",
+    ];
+    assert_ne!(whole["Open High severity"], "0");
+    for filtered in [
+        "/incidents week low",
+        "/incidents week closed",
+        "/incidents week high active",
+    ] {
+        let reply = app.bot.answer(&request(filtered), now).await;
+        let found = facts(&reply);
+        for label in backlog {
+            assert_eq!(found.get(label), whole.get(label), "{label} in {filtered}");
+        }
+        let created: u64 = found["Created"].parse().unwrap();
+        assert!(
+            created < whole["Created"].parse::<u64>().unwrap(),
+            "{filtered} narrows the created figures"
+        );
+        assert!(
+            reply.blocks.iter().any(|block| matches!(block,
+                Block::Note(note) if note.contains("open backlog figures count every open incident"))),
+            "{filtered} says what the filter narrows"
+        );
+    }
+}
