@@ -145,6 +145,9 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         true => Block::Text("None.".to_string()),
         false => Block::Table(table),
     });
+    if filtered && page == 1 {
+        reply = open_high_after_filter(reply, facts, page_size, &period_word(query));
+    }
     if page_count > 1 {
         reply.page = Some(Page {
             number: page,
@@ -167,6 +170,33 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
             format!("/recommend {}", period_word(query)),
         ))
         .with_action(Action::new("Weekly report", "/report week"))
+}
+
+/// Under a filtered list, the open High incidents still: a filter must never hide one.
+fn open_high_after_filter(
+    mut reply: Reply,
+    facts: &PeriodFacts,
+    limit: usize,
+    period: &str,
+) -> Reply {
+    let open_high = &facts.backlog.open_high;
+    if open_high.is_empty() {
+        return reply;
+    }
+    let shown: Vec<&OpenIncident> = open_high.iter().take(limit).collect();
+    reply = reply
+        .with(Block::Heading(
+            "Open High-severity incidents (open backlog now, any age)".to_string(),
+        ))
+        .with(Block::Table(open_incidents_table(None, &shown)));
+    if open_high.len() > shown.len() {
+        reply = reply.with(Block::Note(format!(
+            "{} of {} shown, oldest first; `/incidents {period}` lists them all.",
+            shown.len(),
+            open_high.len(),
+        )));
+    }
+    reply
 }
 
 /// The `/incident N` card.
