@@ -217,16 +217,24 @@ impl Bot {
                 false => Ok(None),
             }
         });
-        let current: Vec<Incident> = current?.into_iter().filter(|it| keep(it)).collect();
-        let previous: Option<Vec<Incident>> =
-            previous?.map(|found| found.into_iter().filter(|it| keep(it)).collect());
+        let current = current?;
+        let previous = previous?;
+        let kept = |found: Vec<Incident>| -> Vec<Incident> {
+            found.into_iter().filter(|it| keep(it)).collect()
+        };
+        let skipped_before = previous
+            .as_ref()
+            .map(|found| found.skipped.clone())
+            .unwrap_or_default();
+        let previous: Option<Vec<Incident>> = previous.map(|found| kept(found.incidents));
         Ok(PeriodFacts::compute(
-            &current,
+            &kept(current.incidents),
             previous.as_deref(),
             window,
             now,
             self.settings.long_open_after,
-        ))
+        )
+        .with_skipped(current.skipped, skipped_before))
     }
 
     /// Builds the incident report for `window`: its facts with the period before, then the
@@ -477,7 +485,7 @@ mod tests {
     use crate::incident::Tactic;
     use crate::incident::{Incident, Owner, Severity, Status};
     use crate::reply::Block;
-    use crate::sources::{IncidentDetail, IncidentUpdate, Intel, NewIncident};
+    use crate::sources::{IncidentDetail, IncidentSet, IncidentUpdate, Intel, NewIncident};
     use async_trait::async_trait;
     use chrono::TimeZone;
     use std::sync::Mutex;
@@ -516,8 +524,8 @@ mod tests {
 
     #[async_trait]
     impl IncidentSource for Recorder {
-        async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
-            Ok(vec![sample(1)])
+        async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
+            Ok(vec![sample(1)].into())
         }
         async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
             Ok(IncidentDetail {

@@ -50,18 +50,28 @@ pub fn error(error: &BotError) -> Reply {
         ),
         BotError::Source(source) => (
             "Sorry, I could not answer".to_string(),
-            format!("Sorry: {source}."),
+            sentence(&format!("Sorry: {source}")),
         ),
         BotError::NotAllowed(message) => ("Not allowed".to_string(), message.clone()),
         BotError::Cannot(message) => ("I could not do that".to_string(), message.clone()),
         BotError::Store(message) => (
             "Sorry, I could not answer".to_string(),
-            format!("Sorry: {message}."),
+            sentence(&format!("Sorry: {message}")),
         ),
     };
     Reply::titled(title.clone())
         .with(Block::Alert(alert.clone()))
         .with_summary(format!("{title}: {alert}"))
+}
+
+/// `text` ending in one full stop: a reason quoted from a service often ends in its own
+/// (or in the `…` of a cut), and a second would read "..".
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    match text.chars().last() {
+        Some('.' | '!' | '?' | '…') => text.to_string(),
+        _ => format!("{text}."),
+    }
 }
 
 /// A command this deployment cannot run.

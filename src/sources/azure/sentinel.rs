@@ -336,10 +336,9 @@ fn text(value: &Value, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A time property, in any form [`super::datetime::parse`] accepts.
 fn time(value: &Value, name: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.get(name)?.as_str()?)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
+    super::datetime::parse(value.get(name)?.as_str()?)
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {

@@ -10,8 +10,8 @@
 //! [`super::row`]'s, the same the generic reader applies.
 
 use super::row::{ColumnPlan, RowBuilder};
-use super::{Column, SYSTEM, Table, describe_error};
-use crate::incident::IncidentRow;
+use super::{Column, SYSTEM, Table, describe_error, partial_reason};
+use crate::incident::{IncidentRow, Skipped};
 use crate::sources::SourceError;
 use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_json::Value;
@@ -22,7 +22,10 @@ use std::borrow::Cow;
 pub struct IncidentAnswer {
     /// The first table's readable rows, in answer order.
     pub rows: Vec<IncidentRow>,
-    /// Set when the service answered with tables and an `error` (a partial result).
+    /// The first table's rows that could not be read, by reason.
+    pub skipped: Skipped,
+    /// Set when the service answered with tables and an `error` (a partial result): the
+    /// service's most specific reason, see [`super::QueryResult::partial_error`].
     pub partial_error: Option<String>,
 }
 
@@ -101,16 +104,20 @@ impl IncidentStream {
                 "the answer ends early or has trailing characters",
             ));
         }
-        let error = self.error.as_ref().map(describe_error);
-        match error {
-            Some(message) if self.tables == 0 => Err(SourceError::Failed {
+        match &self.error {
+            Some(error) if self.tables == 0 => Err(SourceError::Failed {
                 system: SYSTEM,
-                reason: message,
+                reason: describe_error(error),
             }),
-            partial_error => Ok(IncidentAnswer {
-                rows: self.builder.finish(),
-                partial_error,
-            }),
+            error => {
+                let partial_error = error.as_ref().map(partial_reason);
+                let (rows, skipped) = self.builder.finish();
+                Ok(IncidentAnswer {
+                    rows,
+                    skipped,
+                    partial_error,
+                })
+            }
         }
     }
 
@@ -468,16 +475,13 @@ fn value_end(buffer: &[u8], at: usize, last: bool) -> Result<Option<usize>, Sour
 
 #[cfg(test)]
 mod tests {
-    use super::super::{QueryResult, incident_rows, parse_response, to_log_analytics_response};
+    use super::super::{QueryResult, incident_answer, parse_response, to_log_analytics_response};
     use super::*;
     use chrono::{TimeZone, Utc};
 
     /// What the generic reader makes of `body`, in this reader's terms.
     fn generic(body: &[u8]) -> Result<IncidentAnswer, SourceError> {
-        parse_response(body).map(|result: QueryResult| IncidentAnswer {
-            rows: incident_rows(&result),
-            partial_error: result.partial_error,
-        })
+        parse_response(body).map(|result: QueryResult| incident_answer(&result))
     }
 
     /// Feeds `body` in pieces of `size` bytes.
@@ -577,14 +581,11 @@ mod tests {
 
 #[cfg(test)]
 mod edge_tests {
-    use super::super::{QueryResult, incident_rows, parse_response};
+    use super::super::{QueryResult, incident_answer, parse_response};
     use super::*;
 
     fn generic(body: &[u8]) -> Result<IncidentAnswer, SourceError> {
-        parse_response(body).map(|result: QueryResult| IncidentAnswer {
-            rows: incident_rows(&result),
-            partial_error: result.partial_error,
-        })
+        parse_response(body).map(|result: QueryResult| incident_answer(&result))
     }
 
     fn columns() -> &'static str {
