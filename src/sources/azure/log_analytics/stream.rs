@@ -618,6 +618,18 @@ mod edge_tests {
             .map(|row| row.incident.number)
             .collect();
         assert_eq!(numbers, vec![7, 9, 10, 12]);
+        let skipped: Vec<(String, usize)> = streamed
+            .skipped
+            .by_reason()
+            .map(|(reason, rows)| (reason.to_string(), rows))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("unreadable IncidentNumber".to_string(), 2),
+                ("unreadable TimeGenerated".to_string(), 1)
+            ]
+        );
         let first = &streamed.rows[0].incident;
         assert_eq!(first.owner.name.as_deref(), Some("D\u{e1}na \"Ops\""));
         assert_eq!(first.owner.email.as_deref(), Some("d@x"));
@@ -628,6 +640,56 @@ mod edge_tests {
         assert_eq!(
             streamed.rows[2].incident.owner.name, None,
             "the last duplicate key wins"
+        );
+    }
+
+    #[test]
+    fn every_time_form_reads_and_every_unreadable_row_is_counted_the_same_in_both_readers() {
+        let rows = [
+            r#"[1,"2026-11-20T10:00:00Z","2026-11-20T09:00:00.1234567Z"]"#,
+            r#"[2,"2026-11-20 10:00:00","2026-11-20T09:00:00.1234567"]"#,
+            r#"[3,"2026-11-20T10:00:00+01:00","2026-11-20 09:00"]"#,
+            r#"[4,"2026-11-20T10:00:00Z",null]"#,
+            r#"[5,"2026-11-20T10:00:00Z",""]"#,
+            r#"[6,"2026-11-20T10:00:00Z","20/11/2026 09:00"]"#,
+            r#"[7,"2026-11-20T10:00:00Z",1732093200]"#,
+            r#"[8,null,"2026-11-20T09:00:00Z"]"#,
+            r#"["",  "2026-11-20T10:00:00Z","2026-11-20T09:00:00Z"]"#,
+            r#"[9]"#,
+        ];
+        let body = format!(
+            r#"{{"tables":[{{"name":"PrimaryResult","columns":{},"rows":[{}]}}]}}"#,
+            columns(),
+            rows.join(",")
+        );
+        let streamed = parse_incident_rows(body.as_bytes()).expect("parses");
+        assert_eq!(Ok(streamed.clone()), generic(body.as_bytes()));
+        let read: Vec<(u64, String)> = streamed
+            .rows
+            .iter()
+            .map(|row| (row.incident.number, row.incident.created.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (1, "2026-11-20T09:00:00.123456700+00:00".to_string()),
+                (2, "2026-11-20T09:00:00.123456700+00:00".to_string()),
+                (3, "2026-11-20T09:00:00+00:00".to_string()),
+            ]
+        );
+        let skipped: Vec<(&str, usize)> = streamed
+            .skipped
+            .by_reason()
+            .map(|(reason, rows)| (reason.key(), rows))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("missing_incident_number", 1),
+                ("missing_time_generated", 2),
+                ("missing_created_time", 2),
+                ("unreadable_created_time", 2),
+            ]
         );
     }
 
