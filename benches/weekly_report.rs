@@ -149,7 +149,7 @@ fn through_http(body: Vec<u8>) -> Vec<f64> {
             let started = Instant::now();
             let found = source.incidents(window).await.expect("incidents");
             times.push(incidents::millis_since(started));
-            assert_eq!(found.len(), INCIDENTS);
+            assert_eq!(found.incidents.len(), INCIDENTS);
         }
         times
     })

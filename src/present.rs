@@ -3,7 +3,7 @@
 //! tactic tables and the daily chart. Knows nothing of chat platforms or the bot core.
 
 use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
-use crate::incident::{Incident, Severity, Status};
+use crate::incident::{Incident, Severity, Skipped, Status};
 use crate::reply::{Block, Cell, Chart, ChartKind, Column, Fact, Series, Table, Tone};
 use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, Utc};
@@ -56,9 +56,10 @@ pub fn backlog_facts(backlog: &Backlog) -> Vec<Fact> {
     ]
 }
 
-/// Both groups of headline figures, each under its heading.
+/// Both groups of headline figures, each under its heading, then the note on rows that
+/// could not be read when there were any ([`skipped_note`]).
 pub fn headline_blocks(facts: &PeriodFacts) -> Vec<Block> {
-    vec![
+    let mut blocks = vec![
         Block::Heading(CREATED_HEADING.to_string()),
         Block::Facts(created_facts(&facts.created)),
         Block::Heading(format!(
@@ -66,7 +67,61 @@ pub fn headline_blocks(facts: &PeriodFacts) -> Vec<Block> {
             facts.backlog.as_of.format("%a %d %b %H:%M UTC")
         )),
         Block::Facts(backlog_facts(&facts.backlog)),
-    ]
+    ];
+    blocks.extend(skipped_note(facts).map(Block::Note));
+    blocks
+}
+
+/// One line on the `SecurityIncident` rows the figures leave out because they could not be
+/// read, e.g. "2 SecurityIncident rows could not be read and were skipped (no CreatedTime);
+/// the figures do not count them."; `None` when every row was read.
+pub fn skipped_note(facts: &PeriodFacts) -> Option<String> {
+    let period = (!facts.skipped.is_empty()).then(|| {
+        let rows = facts.skipped.rows();
+        let (them, were) = if rows == 1 {
+            ("it", "was")
+        } else {
+            ("them", "were")
+        };
+        format!(
+            "{} could not be read and {were} skipped ({}); the figures do not count {them}.",
+            rows_of(rows),
+            reasons(&facts.skipped)
+        )
+    });
+    let before = (!facts.skipped_before.is_empty()).then(|| {
+        let rows = facts.skipped_before.rows();
+        format!(
+            "In the period before, {} could not be read ({}); the comparison leaves {} out.",
+            rows_of(rows),
+            reasons(&facts.skipped_before),
+            if rows == 1 { "it" } else { "them" }
+        )
+    });
+    let sentences: Vec<String> = period.into_iter().chain(before).collect();
+    (!sentences.is_empty()).then(|| sentences.join(" "))
+}
+
+/// "1 SecurityIncident row", "2 SecurityIncident rows".
+fn rows_of(rows: usize) -> String {
+    let plural = if rows == 1 { "" } else { "s" };
+    format!("{rows} SecurityIncident row{plural}")
+}
+
+/// "no CreatedTime", or "no CreatedTime: 2, unreadable TimeGenerated: 1" for several reasons.
+fn reasons(skipped: &Skipped) -> String {
+    let reasons: Vec<(String, usize)> = skipped
+        .by_reason()
+        .map(|(reason, rows)| (reason.to_string(), rows))
+        .collect();
+    match reasons.as_slice() {
+        [(only, _)] => only.clone(),
+        several => several
+            .iter()
+            .map(|(reason, rows)| format!("{reason}: {rows}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// `text` with no-break spaces, so a short phrase like "open 2d 4h" stays on one line.
@@ -429,6 +484,43 @@ pub fn share(count: usize, total: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_skipped_note_counts_rows_by_reason_and_is_absent_without_any() {
+        use crate::analytics::DEFAULT_LONG_OPEN;
+        use crate::incident::{RequiredColumn, SkipReason};
+        use chrono::TimeZone;
+        let end = Utc
+            .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+            .single()
+            .expect("time");
+        let window = crate::period::Window {
+            start: end - Duration::days(7),
+            end,
+        };
+        let facts = PeriodFacts::compute(&[], None, window, end, DEFAULT_LONG_OPEN);
+        assert_eq!(skipped_note(&facts), None);
+        assert!(
+            !headline_blocks(&facts)
+                .iter()
+                .any(|it| matches!(it, Block::Note(_)))
+        );
+
+        let mut one = Skipped::default();
+        one.add(SkipReason::Missing(RequiredColumn::CreatedTime));
+        let mut three = one.clone();
+        three.add(SkipReason::Missing(RequiredColumn::CreatedTime));
+        three.add(SkipReason::Unreadable(RequiredColumn::TimeGenerated));
+        let facts = facts.with_skipped(three, one);
+        let note = skipped_note(&facts).expect("a note");
+        assert_eq!(
+            note,
+            "3 SecurityIncident rows could not be read and were skipped (no CreatedTime: 2, \
+             unreadable TimeGenerated: 1); the figures do not count them. In the period before, \
+             1 SecurityIncident row could not be read (no CreatedTime); the comparison leaves it out."
+        );
+        assert_eq!(headline_blocks(&facts).last(), Some(&Block::Note(note)));
+    }
 
     #[test]
     fn durations_read_like_analysts_write_them() {

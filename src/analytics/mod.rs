@@ -4,7 +4,7 @@
 //! No I/O, no clock: the caller passes `now`. Every figure a message shows comes from here,
 //! and every view of a period reads the same `PeriodFacts`.
 
-use crate::incident::{Incident, Severity, Status, Tactic};
+use crate::incident::{Incident, Severity, Skipped, Status, Tactic};
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -162,6 +162,12 @@ pub struct PeriodFacts {
     pub incidents: Vec<Incident>,
     /// Open incidents, most severe first, then oldest first.
     pub open: Vec<Incident>,
+    /// Rows of the period's answer that could not be read, by reason: every figure above
+    /// leaves them out, and every view says so.
+    pub skipped: Skipped,
+    /// The same for the period before (empty when it was not read): the comparison leaves
+    /// them out.
+    pub skipped_before: Skipped,
 }
 
 impl PeriodFacts {
@@ -211,6 +217,18 @@ impl PeriodFacts {
             comparison,
             incidents,
             open,
+            skipped: Skipped::default(),
+            skipped_before: Skipped::default(),
+        }
+    }
+
+    /// The same facts, saying which rows of the period's answer (`skipped`) and of the
+    /// period before's (`skipped_before`) could not be read.
+    pub fn with_skipped(self, skipped: Skipped, skipped_before: Skipped) -> PeriodFacts {
+        PeriodFacts {
+            skipped,
+            skipped_before,
+            ..self
         }
     }
 }

@@ -219,14 +219,20 @@ impl Bot {
             }
         });
         let (current, previous) = (current?, previous?);
+        let skipped_before = previous
+            .as_ref()
+            .map(|found| found.skipped.clone())
+            .unwrap_or_default();
+        let previous = previous.map(|found| found.incidents);
         Ok(PeriodFacts::compute_matching(
-            &current,
+            &current.incidents,
             previous.as_deref(),
             window,
             now,
             self.settings.long_open_after,
             keep,
-        ))
+        )
+        .with_skipped(current.skipped, skipped_before))
     }
 
     /// Builds the incident report for `window`: its facts with the period before, then the
@@ -477,7 +483,7 @@ mod tests {
     use crate::incident::Tactic;
     use crate::incident::{Incident, Owner, Severity, Status};
     use crate::reply::Block;
-    use crate::sources::{IncidentDetail, IncidentUpdate, Intel, NewIncident};
+    use crate::sources::{IncidentDetail, IncidentSet, IncidentUpdate, Intel, NewIncident};
     use async_trait::async_trait;
     use chrono::TimeZone;
     use std::sync::Mutex;
@@ -516,8 +522,8 @@ mod tests {
 
     #[async_trait]
     impl IncidentSource for Recorder {
-        async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
-            Ok(vec![sample(1)])
+        async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
+            Ok(vec![sample(1)].into())
         }
         async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
             Ok(IncidentDetail {

@@ -50,18 +50,28 @@ pub fn error(error: &BotError) -> Reply {
         ),
         BotError::Source(source) => (
             "Sorry, I could not answer".to_string(),
-            format!("Sorry: {source}."),
+            sentence(&format!("Sorry: {source}")),
         ),
         BotError::NotAllowed(message) => ("Not allowed".to_string(), message.clone()),
         BotError::Cannot(message) => ("I could not do that".to_string(), message.clone()),
         BotError::Store(message) => (
             "Sorry, I could not answer".to_string(),
-            format!("Sorry: {message}."),
+            sentence(&format!("Sorry: {message}")),
         ),
     };
     Reply::titled(title.clone())
         .with(Block::Alert(alert.clone()))
         .with_summary(format!("{title}: {alert}"))
+}
+
+/// `text` ending in one full stop: a reason quoted from a service often ends in its own
+/// (or in the `…` of a cut), and a second would read "..".
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    match text.chars().last() {
+        Some('.' | '!' | '?' | '…') => text.to_string(),
+        _ => format!("{text}."),
+    }
 }
 
 /// A command this deployment cannot run.
@@ -146,7 +156,7 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         false => Block::Table(table),
     });
     if filtered && page == 1 {
-        reply = open_high_after_filter(reply, facts, page_size, &period_word(query));
+        reply = open_high_after_filter(reply, facts);
     }
     if page_count > 1 {
         reply.page = Some(Page {
@@ -172,31 +182,29 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         .with_action(Action::new("Weekly report", "/report week"))
 }
 
-/// Under a filtered list, the open High incidents still: a filter must never hide one.
-fn open_high_after_filter(
-    mut reply: Reply,
-    facts: &PeriodFacts,
-    limit: usize,
-    period: &str,
-) -> Reply {
+/// Under a filtered list, the open High incidents still, in one line (number, age, owner):
+/// a filter must never hide one, and a second table would push a paged card past Teams' 28 KB.
+fn open_high_after_filter(reply: Reply, facts: &PeriodFacts) -> Reply {
     let open_high = &facts.backlog.open_high;
     if open_high.is_empty() {
         return reply;
     }
-    let shown: Vec<&OpenIncident> = open_high.iter().take(limit).collect();
-    reply = reply
-        .with(Block::Heading(
-            "Open High-severity incidents (open backlog now, any age)".to_string(),
-        ))
-        .with(Block::Table(open_incidents_table(None, &shown)));
-    if open_high.len() > shown.len() {
-        reply = reply.with(Block::Note(format!(
-            "{} of {} shown, oldest first; `/incidents {period}` lists them all.",
-            shown.len(),
-            open_high.len(),
-        )));
-    }
-    reply
+    let listed: Vec<String> = open_high
+        .iter()
+        .map(|it| {
+            format!(
+                "{} ({}, {})",
+                it.number,
+                duration(it.age),
+                it.owner.as_deref().unwrap_or("unassigned")
+            )
+        })
+        .collect();
+    reply.with(Block::Text(format!(
+        "Open High-severity incidents now, any age ({}): {}. `/incident N` shows one.",
+        open_high.len(),
+        listed.join(", ")
+    )))
 }
 
 /// The `/incident N` card.

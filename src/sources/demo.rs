@@ -10,7 +10,7 @@ mod tests;
 pub use catalog::PRODUCTS;
 
 use super::{
-    Comment, IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    Comment, IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
     OPEN_LOOKBACK_DAYS, SourceError, ThreatIntel,
 };
 use crate::incident::{self, Incident, IncidentRow, Status, Tactic};
@@ -139,13 +139,14 @@ fn open_at(incident: &Incident, time: DateTime<Utc>) -> bool {
 
 #[async_trait]
 impl IncidentSource for DemoSource {
-    async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
-        Ok(self
+    async fn incidents(&self, window: Window) -> Result<IncidentSet, SourceError> {
+        let incidents: Vec<Incident> = self
             .read()?
             .values()
             .filter(|entry| wanted(&entry.incident, window))
             .map(|entry| entry.incident.clone())
-            .collect())
+            .collect();
+        Ok(incidents.into())
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {

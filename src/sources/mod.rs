@@ -5,7 +5,7 @@
 pub mod azure;
 pub mod demo;
 
-use crate::incident::{Classification, Incident, Owner, Severity, Status, Tactic};
+use crate::incident::{Classification, Incident, Owner, Severity, Skipped, Status, Tactic};
 use crate::period::Window;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -112,17 +112,38 @@ pub struct NewIncident {
     pub owner: Option<Owner>,
 }
 
+/// The incidents a source read for a window, and the rows it could not read (by reason),
+/// which the figures leave out and the views say so.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncidentSet {
+    pub incidents: Vec<Incident>,
+    /// Rows of the source's answer that could not be read into incidents.
+    pub skipped: Skipped,
+}
+
+impl From<Vec<Incident>> for IncidentSet {
+    /// A set with nothing skipped.
+    fn from(incidents: Vec<Incident>) -> IncidentSet {
+        IncidentSet {
+            incidents,
+            skipped: Skipped::default(),
+        }
+    }
+}
+
 /// Reads and changes incidents: Sentinel, or the embedded demo data.
 #[async_trait]
 pub trait IncidentSource: Send + Sync {
     /// Incidents created in `window`, plus every incident still open at the window's
-    /// end that was created in the [`OPEN_LOOKBACK_DAYS`] before it. One upstream query.
-    async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError>;
+    /// end that was created in the [`OPEN_LOOKBACK_DAYS`] before it, and the rows that could
+    /// not be read. One upstream query.
+    async fn incidents(&self, window: Window) -> Result<IncidentSet, SourceError>;
 
     /// Incidents created in `window`, in their latest state as of its end, for auto-triage. One upstream
     /// query; sources with a cheaper query than [`IncidentSource::incidents`] override it.
+    /// Unreadable rows cannot be triaged and are left out (the source logs them).
     async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
-        let mut incidents = self.incidents(window).await?;
+        let mut incidents = self.incidents(window).await?.incidents;
         incidents.retain(|it| window.contains(it.created));
         Ok(incidents)
     }

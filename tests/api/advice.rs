@@ -14,7 +14,8 @@ use sentinel_bot::incident::{Incident, Owner, Severity, Status, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
+    ThreatIntel,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -105,8 +106,8 @@ struct RecordingSource {
 
 #[async_trait]
 impl IncidentSource for RecordingSource {
-    async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
-        Ok(self.incidents.clone())
+    async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
+        Ok(self.incidents.clone().into())
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {

@@ -115,7 +115,7 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
         .mount(&server)
         .await;
 
-    let incidents = source.incidents(week()).await.expect("incidents");
+    let incidents = source.incidents(week()).await.expect("incidents").incidents;
 
     let requests = server.received_requests().await.expect("recorded");
     let query_request = requests
@@ -214,7 +214,8 @@ async fn a_429_with_retry_after_is_retried_then_succeeds() {
     let incidents = source
         .incidents(week())
         .await
-        .expect("second attempt succeeds");
+        .expect("second attempt succeeds")
+        .incidents;
     assert_eq!(incidents.len(), 3);
 }
 
@@ -349,7 +350,7 @@ async fn ten_thousand_incidents_are_parsed_exactly() {
         .mount(&server)
         .await;
 
-    let incidents = source.incidents(week()).await.expect("parses");
+    let incidents = source.incidents(week()).await.expect("parses").incidents;
     assert_eq!(incidents.len(), 10_000);
     assert_eq!(incidents, collapse(rows));
 }

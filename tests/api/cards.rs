@@ -269,7 +269,7 @@ async fn catalogue() -> Vec<(String, Reply)> {
 
 async fn first_open_high(app: &app::App) -> u64 {
     let window = sentinel_bot::period::Period::Week.window(now());
-    let incidents = app.bot.source.incidents(window).await.unwrap();
+    let incidents = app.bot.source.incidents(window).await.unwrap().incidents;
     incidents
         .iter()
         .filter(|it| it.severity == sentinel_bot::incident::Severity::High && it.status.is_open())

@@ -12,7 +12,7 @@ use sentinel_bot::incident::{Incident, IncidentRow, Owner, Severity, Status, Tac
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
 use sentinel_bot::sources::azure::{AzureSource, RetryPolicy};
-use sentinel_bot::sources::{IncidentSource, IntelQuery, SourceError, ThreatIntel};
+use sentinel_bot::sources::{IncidentSet, IncidentSource, IntelQuery, SourceError, ThreatIntel};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -519,10 +519,10 @@ async fn a_401_drops_the_cached_token_and_retries_once_with_a_fresh_one() {
     let source = azure(&server);
 
     let incidents = source.incidents(crate::azure::week()).await;
-    assert_eq!(incidents, Ok(Vec::new()));
+    assert_eq!(incidents, Ok(IncidentSet::default()));
     // The fresh token is cached: the next call needs no token request.
     let again = source.incidents(crate::azure::week()).await;
-    assert_eq!(again, Ok(Vec::new()));
+    assert_eq!(again, Ok(IncidentSet::default()));
 }
 
 #[tokio::test]

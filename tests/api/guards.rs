@@ -17,7 +17,8 @@ use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::server::{self, Ops};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
+    ThreatIntel,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -146,8 +147,8 @@ struct Held {
 
 #[async_trait]
 impl IncidentSource for Held {
-    async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
-        Ok(Vec::new())
+    async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
+        Ok(IncidentSet::default())
     }
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
         let _permit = self.gate.acquire().await;

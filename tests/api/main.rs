@@ -10,6 +10,7 @@ mod guards;
 mod kusto;
 mod manifest;
 mod metrics;
+mod reader;
 mod render;
 mod schedule;
 mod slack;

@@ -16,7 +16,8 @@ use sentinel_bot::period::Window;
 use sentinel_bot::render::block_kit::{self, Message};
 use sentinel_bot::reply::{Action, Block, Cell, Column, Reply, Table};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError, ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
+    ThreatIntel,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -47,8 +48,8 @@ struct SlowSource {
 
 #[async_trait]
 impl IncidentSource for SlowSource {
-    async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
-        Ok(Vec::new())
+    async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
+        Ok(IncidentSet::default())
     }
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
         assert_ne!(number, PANIC_NUMBER, "the test double blows up on purpose");

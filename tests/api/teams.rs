@@ -955,7 +955,7 @@ impl sentinel_bot::sources::IncidentSource for SlowSource {
     async fn incidents(
         &self,
         _window: sentinel_bot::period::Window,
-    ) -> Result<Vec<sentinel_bot::incident::Incident>, SourceError> {
+    ) -> Result<sentinel_bot::sources::IncidentSet, SourceError> {
         Err(SourceError::NotFound(0))
     }
 

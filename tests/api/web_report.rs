@@ -172,7 +172,7 @@ async fn page_text_is_escaped() {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
     let app = app::build(&config, now).await.unwrap();
     let window = Period::Week.window(now);
-    let mut incidents = app.bot.source.incidents(window).await.unwrap();
+    let mut incidents = app.bot.source.incidents(window).await.unwrap().incidents;
     incidents[0].title = "<script>alert('x')</script> & \"quotes\"".to_string();
     let report = report::build(
         &incidents,

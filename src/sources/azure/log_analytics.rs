@@ -46,7 +46,8 @@ pub struct Column {
 pub struct QueryResult {
     /// The result tables; the first is the query's output.
     pub tables: Vec<Table>,
-    /// Set when the service answered with tables and an `error` (a partial result).
+    /// Set when the service answered with tables and an `error` (a partial result): the
+    /// service's most specific reason ([`partial_reason`]), e.g. its size limit.
     pub partial_error: Option<String>,
 }
 
@@ -175,15 +176,14 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
 /// Reads a query API body: `{"tables":[...]}`, maybe with an `"error"` beside them.
 pub fn parse_response(body: &[u8]) -> Result<QueryResult, SourceError> {
     let parsed: QueryResponse = serde_json::from_slice(body).map_err(not_expected_json)?;
-    let error = parsed.error.as_ref().map(describe_error);
-    match error {
-        Some(message) if parsed.tables.is_empty() => Err(SourceError::Failed {
+    match &parsed.error {
+        Some(error) if parsed.tables.is_empty() => Err(SourceError::Failed {
             system: SYSTEM,
-            reason: message,
+            reason: describe_error(error),
         }),
-        partial_error => Ok(QueryResult {
+        error => Ok(QueryResult {
+            partial_error: error.as_ref().map(partial_reason),
             tables: parsed.tables,
-            partial_error,
         }),
     }
 }
@@ -195,23 +195,74 @@ fn not_expected_json(error: serde_json::Error) -> SourceError {
     }
 }
 
-/// Flattens `{"code","message","innererror":{...}}` into one line, innermost detail last.
-fn describe_error(error: &Value) -> String {
-    let mut parts = Vec::new();
+/// Longest service message a reason carries, in characters; longer ones are cut at a word.
+const MAX_REASON_CHARS: usize = 240;
+
+/// The messages of a OneAPI error (`{"code","message","details":[...],"innererror":{...}}`),
+/// outermost first, down its most specific branch: `innererror`, else the first of
+/// `details`. A level without a message gives its code. The query API puts a partial
+/// result's real reason two levels down: `error.details[0].innererror.message` (see
+/// "Azure Monitor Log Analytics API errors": a non-fatal error is a `PartialError` whose
+/// "details of the error are included in the details property").
+fn error_messages(error: &Value) -> Vec<&str> {
+    let mut messages = Vec::new();
     let mut current = Some(error);
     while let Some(level) = current {
-        if let Some(message) = level.get("message").and_then(Value::as_str) {
-            parts.push(message.to_string());
-        } else if let Some(code) = level.get("code").and_then(Value::as_str) {
-            parts.push(code.to_string());
-        }
-        current = level.get("innererror");
+        let text = ["message", "code"]
+            .iter()
+            .filter_map(|key| level.get(key).and_then(Value::as_str))
+            .find(|text| !text.trim().is_empty());
+        messages.extend(text);
+        current = level
+            .get("innererror")
+            .filter(|it| it.is_object())
+            .or_else(|| {
+                level
+                    .get("details")
+                    .and_then(Value::as_array)
+                    .and_then(|details| details.iter().find(|it| it.is_object()))
+            });
     }
-    if parts.is_empty() {
-        error.to_string()
-    } else {
-        parts.join(": ")
+    messages
+}
+
+/// A failed query's reason in one line: the outermost message and the innermost, e.g.
+/// "The request had some invalid properties: Syntax Error".
+fn describe_error(error: &Value) -> String {
+    let messages = error_messages(error);
+    let text = match messages.as_slice() {
+        [] => error.to_string(),
+        [only] => (*only).to_string(),
+        [outer, .., inner] => format!("{}: {inner}", outer.trim_end().trim_end_matches('.')),
+    };
+    clip(&text, MAX_REASON_CHARS)
+}
+
+/// A partial result's reason: the innermost message, which names what stopped the query
+/// (e.g. "Query result set has exceeded the internal data size limit 8388608 bytes"),
+/// where the outer ones only say that something did.
+pub(crate) fn partial_reason(error: &Value) -> String {
+    match error_messages(error).last() {
+        Some(inner) => clip(inner, MAX_REASON_CHARS),
+        None => clip(&error.to_string(), MAX_REASON_CHARS),
     }
+}
+
+/// `text` on one line, cut to at most `max` characters at a word boundary, with one `…`
+/// for the cut and no punctuation left dangling before it.
+fn clip(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let head: String = text.chars().take(max.saturating_sub(1)).collect();
+    // Cut before the word the limit falls in, unless that would drop most of the text.
+    let cut = match head.rfind(' ') {
+        Some(at) if at >= head.len() / 2 => &head[..at],
+        _ => head.as_str(),
+    };
+    let cut = cut.trim_end_matches(|it: char| it.is_whitespace() || ".,;:-–—…".contains(it));
+    format!("{cut}…")
 }
 
 fn field(value: &Value, name: &str) -> Option<String> {
@@ -235,19 +286,29 @@ pub(crate) fn read_owner(owner: Option<&Value>) -> Owner {
 }
 
 /// Reads the first table's rows as `SecurityIncident` rows, by the rules in `row`:
-/// rows without a number or times are skipped; unknown severities read as Informational
-/// and unknown statuses as Active (still counted as open, so nothing disappears from a
-/// report), with a warning.
+/// rows without a readable number or times are skipped; unknown severities read as
+/// Informational and unknown statuses as Active (still counted as open, so nothing
+/// disappears from a report), with a warning. See [`incident_answer`] for the skipped rows.
 pub fn incident_rows(result: &QueryResult) -> Vec<IncidentRow> {
-    let Some(table) = result.tables.first() else {
-        return Vec::new();
-    };
-    let plan = row::ColumnPlan::new(&table.columns);
+    incident_answer(result).rows
+}
+
+/// [`incident_rows`] with the rows skipped (by reason) and the partial-result message: the
+/// same answer the streaming reader ([`parse_incident_rows`]) gives for the same body.
+pub fn incident_answer(result: &QueryResult) -> IncidentAnswer {
     let mut builder = row::RowBuilder::default();
-    for values in &table.rows {
-        builder.push_values(&plan, values);
+    if let Some(table) = result.tables.first() {
+        let plan = row::ColumnPlan::new(&table.columns);
+        for values in &table.rows {
+            builder.push_values(&plan, values);
+        }
     }
-    builder.finish()
+    let (rows, skipped) = builder.finish();
+    IncidentAnswer {
+        rows,
+        skipped,
+        partial_error: result.partial_error.clone(),
+    }
 }
 
 fn format_time(time: DateTime<Utc>) -> String {
@@ -418,6 +479,49 @@ mod tests {
         assert_eq!(
             partial.partial_error.as_deref(),
             Some("There were some errors when processing your query.")
+        );
+    }
+
+    #[test]
+    fn a_partial_error_gives_the_innermost_reason_of_its_details() {
+        // The shape of a size-limited answer: the real reason is in details[].innererror.
+        let partial = parse_response(
+            br#"{"tables":[{"name":"PrimaryResult","columns":[],"rows":[]}],"error":{
+              "message":"There were some errors when processing your query.","code":"PartialError",
+              "correlationId":"8a2b0e9e-6f5e-4b8a-9d3c-6b2f6f7d1c11",
+              "details":[{"code":"EngineError","message":"Something went wrong processing your query on the server.",
+                "innererror":{"code":"-2133196797","message":"Query result set has exceeded the internal data size limit 8388608 bytes (E_QUERY_RESULT_SET_TOO_LARGE).","severity":2,"severityName":"Error"}}]}}"#,
+        )
+        .expect("partial");
+        assert_eq!(
+            partial.partial_error.as_deref(),
+            Some(
+                "Query result set has exceeded the internal data size limit 8388608 bytes (E_QUERY_RESULT_SET_TOO_LARGE)."
+            )
+        );
+        let failed = parse_response(
+            br#"{"error":{"message":"There were some errors.","code":"Failure","details":[{"code":"Inner","message":"Inner reason"}]}}"#,
+        )
+        .expect_err("fails");
+        assert_eq!(
+            failed.to_string(),
+            "Log Analytics failed: There were some errors: Inner reason"
+        );
+    }
+
+    #[test]
+    fn long_reasons_are_cut_at_a_word_with_one_ellipsis() {
+        let long = format!("{} limit.", "The query touched too much data, ".repeat(12));
+        let clipped = clip(&long, 100);
+        assert!(clipped.chars().count() <= 100, "{clipped}");
+        assert!(clipped.ends_with("data…"), "{clipped}");
+        assert_eq!(clipped.matches('…').count(), 1);
+        assert!(!clipped.contains(".."), "{clipped}");
+        assert_eq!(clip("short\nreason.", 100), "short reason.");
+        assert_eq!(
+            clip("abcdefghij", 5),
+            "abcd…",
+            "a single long word is cut inside"
         );
     }
 

@@ -2,6 +2,7 @@
 //! `AzureSource`, which puts them behind the `IncidentSource` and `ThreatIntel` traits.
 
 pub mod aggregate;
+pub mod datetime;
 pub mod graph;
 pub mod kql;
 pub mod log_analytics;
@@ -13,8 +14,8 @@ use crate::config::{AzureAuth, AzureConfig};
 use crate::incident::{Incident, Tactic, collapse};
 use crate::period::Window;
 use crate::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident,
-    SourceError, ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery,
+    NewIncident, SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;
@@ -126,12 +127,12 @@ impl AzureSource {
     }
 
     /// Runs one incident query; a partial answer fails, since a report from part of the data
-    /// would show wrong figures.
+    /// would show wrong figures. Rows that cannot be read are counted, not failed on.
     async fn read_incidents(
         &self,
         query: &str,
         timespan: &str,
-    ) -> Result<Vec<Incident>, SourceError> {
+    ) -> Result<IncidentSet, SourceError> {
         let answer = self.log_analytics.query_incidents(query, timespan).await?;
         if let Some(message) = answer.partial_error {
             return Err(SourceError::Failed {
@@ -139,7 +140,10 @@ impl AzureSource {
                 reason: format!("the query returned only part of the data: {message}"),
             });
         }
-        Ok(collapse(answer.rows))
+        Ok(IncidentSet {
+            incidents: collapse(answer.rows),
+            skipped: answer.skipped,
+        })
     }
 
     fn graph(&self) -> Result<&GraphClient, SourceError> {
@@ -172,7 +176,7 @@ impl AzureSource {
 
 #[async_trait]
 impl IncidentSource for AzureSource {
-    async fn incidents(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
+    async fn incidents(&self, window: Window) -> Result<IncidentSet, SourceError> {
         let query = kql::incidents_query(window);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
         self.read_incidents(&query, &timespan).await
@@ -181,7 +185,7 @@ impl IncidentSource for AzureSource {
     async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
         let query = kql::created_query(window);
         let timespan = kql::timespan(window.start, window.end);
-        self.read_incidents(&query, &timespan).await
+        Ok(self.read_incidents(&query, &timespan).await?.incidents)
     }
 
     async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {

@@ -336,10 +336,9 @@ fn text(value: &Value, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A time property, in any form [`super::datetime::parse`] accepts.
 fn time(value: &Value, name: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.get(name)?.as_str()?)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
+    super::datetime::parse(value.get(name)?.as_str()?)
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
@@ -524,6 +523,28 @@ mod tests {
         assert_eq!(
             incident.tactics,
             vec![crate::incident::Tactic::CredentialAccess]
+        );
+    }
+
+    #[test]
+    fn rest_times_in_ticks_precision_or_without_a_zone_are_read_as_utc() {
+        let resource: RestIncident = serde_json::from_value(json!({
+            "name": "guid-4",
+            "properties": {
+                "incidentNumber": 4, "title": "t", "severity": "Low", "status": "Active",
+                "createdTimeUtc": "2026-11-20T10:00:00.1234567",
+                "lastModifiedTimeUtc": "2026-11-20 11:00:00.5+01:00"
+            }
+        }))
+        .expect("shape");
+        let incident = to_incident(&resource).expect("a zoneless createdTimeUtc is readable");
+        assert_eq!(
+            incident.created.to_rfc3339(),
+            "2026-11-20T10:00:00.123456700+00:00"
+        );
+        assert_eq!(
+            incident.last_modified.to_rfc3339(),
+            "2026-11-20T10:00:00.500+00:00"
         );
     }
 }

@@ -127,7 +127,8 @@ async fn an_incident_number_names_the_same_incident_all_day() {
             end: morning,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .incidents;
     assert!(
         incidents
             .iter()
@@ -165,7 +166,7 @@ async fn incidents_include_older_open_ones() {
         start: now() - Duration::days(7),
         end: now(),
     };
-    let incidents = source.incidents(window).await.unwrap();
+    let incidents = source.incidents(window).await.unwrap().incidents;
     assert!(incidents.iter().any(|it| window.contains(it.created)));
     let older: Vec<&Incident> = incidents
         .iter()
@@ -187,7 +188,7 @@ async fn past_windows_include_incidents_open_at_their_end() {
         start: now() - Duration::days(22),
         end: now() - Duration::days(21),
     };
-    let incidents = source.incidents(window).await.unwrap();
+    let incidents = source.incidents(window).await.unwrap().incidents;
     let older: Vec<&Incident> = incidents
         .iter()
         .filter(|it| !window.contains(it.created))
@@ -267,6 +268,7 @@ async fn closing_without_classification_is_refused() {
         })
         .await
         .unwrap()
+        .incidents
         .into_iter()
         .find(|it| it.status.is_open())
         .unwrap();

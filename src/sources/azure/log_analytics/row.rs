@@ -3,13 +3,20 @@
 //! straight from the JSON text through [`RowBuilder::row_seed`], the generic one from
 //! JSON values through [`RowBuilder::push_values`]; the rules live once, in [`build`].
 //!
-//! Rows without a number or times are skipped; unknown severities read as Informational
-//! and unknown statuses as Active (still counted as open, so nothing disappears from a
-//! report), with a warning. Dynamic columns (`Owner`, `AdditionalData`, `AlertIds`,
-//! `Labels`) come as JSON text from the service; real JSON is taken too.
+//! A row without a readable `IncidentNumber`, `TimeGenerated` or `CreatedTime` is skipped
+//! and counted by reason ([`Skipped`]), so the answer can say what its figures leave out;
+//! times are read in every form [`datetime::parse`] accepts (a `CreatedTime` without a zone
+//! is UTC). Unknown severities read as Informational and unknown statuses as Active (still
+//! counted as open, so nothing disappears from a report), with a warning. Dynamic columns
+//! (`Owner`, `AdditionalData`, `AlertIds`, `Labels`) come as JSON text from the service;
+//! real JSON is taken too.
 
 use super::Column;
-use crate::incident::{Classification, Incident, IncidentRow, Owner, Severity, Status, Tactic};
+use crate::incident::{
+    Classification, Incident, IncidentRow, Owner, RequiredColumn, Severity, SkipReason, Skipped,
+    Status, Tactic,
+};
+use crate::sources::azure::datetime;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -32,7 +39,7 @@ enum Text {
     ModifiedBy,
 }
 
-/// Time columns (RFC 3339 text).
+/// Time columns (text in a form [`datetime::parse`] accepts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[expect(
     clippy::enum_variant_names,
@@ -132,11 +139,56 @@ struct OwnerFields {
     object_id: Option<String>,
 }
 
+/// A cell the row rules need to tell apart: absent (null or empty), present but not
+/// readable, or read.
+#[derive(Debug, Clone, Copy, Default)]
+enum Cell<T> {
+    #[default]
+    Absent,
+    Unreadable,
+    Read(T),
+}
+
+impl<T> Cell<T> {
+    fn value(self) -> Option<T> {
+        match self {
+            Cell::Read(value) => Some(value),
+            Cell::Absent | Cell::Unreadable => None,
+        }
+    }
+
+    /// The value of a column the row cannot be read without, or why it is skipped.
+    fn require(self, column: RequiredColumn) -> Result<T, SkipReason> {
+        match self {
+            Cell::Read(value) => Ok(value),
+            Cell::Absent => Err(SkipReason::Missing(column)),
+            Cell::Unreadable => Err(SkipReason::Unreadable(column)),
+        }
+    }
+}
+
+/// An `IncidentNumber` given as text.
+fn number_text(text: &str) -> Cell<u64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Cell::Absent;
+    }
+    text.parse().map_or(Cell::Unreadable, Cell::Read)
+}
+
+/// A time given as text.
+fn time_text(text: &str) -> Cell<DateTime<Utc>> {
+    if text.trim().is_empty() {
+        return Cell::Absent;
+    }
+    datetime::parse(text).map_or(Cell::Unreadable, Cell::Read)
+}
+
 /// One row's values as the rules need them; text borrows from the answer where it can.
 #[derive(Debug, Default)]
 struct RawRow<'a> {
-    number: Option<u64>,
-    times: [Option<DateTime<Utc>>; 6],
+    number: Cell<u64>,
+    times: [Cell<DateTime<Utc>>; 6],
     texts: [Option<Cow<'a, str>>; 9],
     owner: Option<OwnerFields>,
     additional: Option<Additional>,
@@ -154,7 +206,15 @@ impl<'a> RawRow<'a> {
     }
 
     fn time(&self, which: Time) -> Option<DateTime<Utc>> {
-        self.times[which as usize]
+        self.times[which as usize].value()
+    }
+
+    fn required_time(
+        &self,
+        which: Time,
+        column: RequiredColumn,
+    ) -> Result<DateTime<Utc>, SkipReason> {
+        self.times[which as usize].require(column)
     }
 
     /// Sets a column from a JSON value (the generic reader's way in).
@@ -166,13 +226,16 @@ impl<'a> RawRow<'a> {
             Field::Ignore => {}
             Field::IncidentNumber => {
                 self.number = match value {
-                    Value::Number(number) => number.as_u64(),
-                    Value::String(text) => text.trim().parse().ok(),
-                    _ => None,
+                    Value::Number(number) => number.as_u64().map_or(Cell::Unreadable, Cell::Read),
+                    Value::String(text) => number_text(text),
+                    _ => Cell::Unreadable,
                 }
             }
             Field::Time(which) => {
-                self.times[which as usize] = value.as_str().and_then(parse_time);
+                self.times[which as usize] = match value {
+                    Value::String(text) => time_text(text),
+                    _ => Cell::Unreadable,
+                };
             }
             Field::Text(which) => {
                 self.texts[which as usize] = value
@@ -199,15 +262,6 @@ fn dynamic<T: de::DeserializeOwned>(value: &Value) -> Option<T> {
         Value::String(text) => serde_json::from_str(text).ok(),
         other => T::deserialize(other).ok(),
     }
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if text.is_empty() {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
 }
 
 /// The names Sentinel writes parse without the loose (allocating) `FromStr`.
@@ -239,11 +293,11 @@ fn tactic(text: &str) -> Option<Tactic> {
         .or_else(|| text.parse().ok())
 }
 
-/// The row rules.
-fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
-    let number = raw.number?;
-    let time_generated = raw.time(Time::TimeGenerated)?;
-    let created = raw.time(Time::CreatedTime)?;
+/// The row rules; a row is skipped for the first required column it lacks.
+fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
+    let number = raw.number.require(RequiredColumn::IncidentNumber)?;
+    let time_generated = raw.required_time(Time::TimeGenerated, RequiredColumn::TimeGenerated)?;
+    let created = raw.required_time(Time::CreatedTime, RequiredColumn::CreatedTime)?;
     let severity = match raw.text(Text::Severity).map(severity) {
         Some(Ok(severity)) => severity,
         other => {
@@ -298,25 +352,25 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
         // The Defender portal link, when there is one, is the one analysts work in.
         url: additional.provider_incident_url.or(incident_url),
     };
-    Some(IncidentRow {
+    Ok(IncidentRow {
         time_generated,
         modified_by,
         incident,
     })
 }
 
-/// Collects incident rows, counting the unreadable ones.
+/// Collects incident rows, counting the unreadable ones by reason.
 #[derive(Debug, Default)]
 pub(super) struct RowBuilder {
     rows: Vec<IncidentRow>,
-    skipped: usize,
+    skipped: Skipped,
 }
 
 impl RowBuilder {
     fn push(&mut self, raw: RawRow<'_>) {
         match build(raw) {
-            Some(row) => self.rows.push(row),
-            None => self.skipped += 1,
+            Ok(row) => self.rows.push(row),
+            Err(reason) => self.skipped.add(reason),
         }
     }
 
@@ -337,14 +391,21 @@ impl RowBuilder {
         }
     }
 
-    pub(super) fn finish(self) -> Vec<IncidentRow> {
-        if self.skipped > 0 {
+    /// The rows read, and those skipped by reason.
+    pub(super) fn finish(self) -> (Vec<IncidentRow>, Skipped) {
+        if !self.skipped.is_empty() {
+            let reasons: Vec<String> = self
+                .skipped
+                .by_reason()
+                .map(|(reason, rows)| format!("{rows} {reason}"))
+                .collect();
             tracing::warn!(
-                skipped = self.skipped,
-                "SecurityIncident rows without number or times were skipped"
+                skipped = self.skipped.rows(),
+                reasons = reasons.join(", "),
+                "unreadable SecurityIncident rows were skipped"
             );
         }
-        self.rows
+        (self.rows, self.skipped)
     }
 }
 
@@ -403,9 +464,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, 'de> {
             }
             Field::IncidentNumber => raw.number = deserializer.deserialize_any(NumberVisitor)?,
             Field::Time(which) => {
-                raw.times[which as usize] = deserializer
-                    .deserialize_any(TextVisitor)?
-                    .and_then(|text| parse_time(&text));
+                raw.times[which as usize] = deserializer.deserialize_any(TimeVisitor)?;
             }
             Field::Text(which) => {
                 raw.texts[which as usize] = deserializer.deserialize_any(TextVisitor)?;
@@ -465,46 +524,73 @@ fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     Ok(())
 }
 
+/// Implements the visitor methods of every JSON kind a required cell cannot be as
+/// "unreadable", and null as "absent".
+macro_rules! unreadable_kinds {
+    ($value:ty) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> {
+            Ok(Cell::Unreadable)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> {
+            Ok(Cell::Unreadable)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> {
+            Ok(Cell::Unreadable)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<$value, E> {
+            Ok(Cell::Absent)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<$value, E> {
+            Ok(Cell::Absent)
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<$value, S::Error> {
+            drain_seq(seq).map(|()| Cell::Unreadable)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$value, A::Error> {
+            drain_map(map).map(|()| Cell::Unreadable)
+        }
+    };
+}
+
 /// `IncidentNumber`: a non-negative integer, or text holding one.
 struct NumberVisitor;
 
 impl<'de> Visitor<'de> for NumberVisitor {
-    type Value = Option<u64>;
+    type Value = Cell<u64>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("an incident number")
     }
 
-    fn visit_u64<E: de::Error>(self, number: u64) -> Result<Option<u64>, E> {
-        Ok(Some(number))
+    unreadable_kinds!(Cell<u64>);
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<Cell<u64>, E> {
+        Ok(Cell::Read(number))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<u64>, E> {
-        Ok(None)
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Cell<u64>, E> {
+        Ok(number_text(text))
+    }
+}
+
+/// A time column: text in a form [`datetime::parse`] accepts.
+struct TimeVisitor;
+
+impl<'de> Visitor<'de> for TimeVisitor {
+    type Value = Cell<DateTime<Utc>>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a date and time")
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<u64>, E> {
-        Ok(None)
+    unreadable_kinds!(Cell<DateTime<Utc>>);
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Cell::Unreadable)
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<u64>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<u64>, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<u64>, E> {
-        Ok(text.trim().parse().ok())
-    }
-
-    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Option<u64>, S::Error> {
-        drain_seq(seq).map(|()| None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<u64>, A::Error> {
-        drain_map(map).map(|()| None)
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(time_text(text))
     }
 }
 

@@ -10,8 +10,8 @@
 //! [`super::row`]'s, the same the generic reader applies.
 
 use super::row::{ColumnPlan, RowBuilder};
-use super::{Column, SYSTEM, Table, describe_error};
-use crate::incident::IncidentRow;
+use super::{Column, SYSTEM, Table, describe_error, partial_reason};
+use crate::incident::{IncidentRow, Skipped};
 use crate::sources::SourceError;
 use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_json::Value;
@@ -22,7 +22,10 @@ use std::borrow::Cow;
 pub struct IncidentAnswer {
     /// The first table's readable rows, in answer order.
     pub rows: Vec<IncidentRow>,
-    /// Set when the service answered with tables and an `error` (a partial result).
+    /// The first table's rows that could not be read, by reason.
+    pub skipped: Skipped,
+    /// Set when the service answered with tables and an `error` (a partial result): the
+    /// service's most specific reason, see [`super::QueryResult::partial_error`].
     pub partial_error: Option<String>,
 }
 
@@ -101,16 +104,20 @@ impl IncidentStream {
                 "the answer ends early or has trailing characters",
             ));
         }
-        let error = self.error.as_ref().map(describe_error);
-        match error {
-            Some(message) if self.tables == 0 => Err(SourceError::Failed {
+        match &self.error {
+            Some(error) if self.tables == 0 => Err(SourceError::Failed {
                 system: SYSTEM,
-                reason: message,
+                reason: describe_error(error),
             }),
-            partial_error => Ok(IncidentAnswer {
-                rows: self.builder.finish(),
-                partial_error,
-            }),
+            error => {
+                let partial_error = error.as_ref().map(partial_reason);
+                let (rows, skipped) = self.builder.finish();
+                Ok(IncidentAnswer {
+                    rows,
+                    skipped,
+                    partial_error,
+                })
+            }
         }
     }
 
@@ -468,16 +475,13 @@ fn value_end(buffer: &[u8], at: usize, last: bool) -> Result<Option<usize>, Sour
 
 #[cfg(test)]
 mod tests {
-    use super::super::{QueryResult, incident_rows, parse_response, to_log_analytics_response};
+    use super::super::{QueryResult, incident_answer, parse_response, to_log_analytics_response};
     use super::*;
     use chrono::{TimeZone, Utc};
 
     /// What the generic reader makes of `body`, in this reader's terms.
     fn generic(body: &[u8]) -> Result<IncidentAnswer, SourceError> {
-        parse_response(body).map(|result: QueryResult| IncidentAnswer {
-            rows: incident_rows(&result),
-            partial_error: result.partial_error,
-        })
+        parse_response(body).map(|result: QueryResult| incident_answer(&result))
     }
 
     /// Feeds `body` in pieces of `size` bytes.
@@ -577,14 +581,11 @@ mod tests {
 
 #[cfg(test)]
 mod edge_tests {
-    use super::super::{QueryResult, incident_rows, parse_response};
+    use super::super::{QueryResult, incident_answer, parse_response};
     use super::*;
 
     fn generic(body: &[u8]) -> Result<IncidentAnswer, SourceError> {
-        parse_response(body).map(|result: QueryResult| IncidentAnswer {
-            rows: incident_rows(&result),
-            partial_error: result.partial_error,
-        })
+        parse_response(body).map(|result: QueryResult| incident_answer(&result))
     }
 
     fn columns() -> &'static str {
@@ -617,6 +618,18 @@ mod edge_tests {
             .map(|row| row.incident.number)
             .collect();
         assert_eq!(numbers, vec![7, 9, 10, 12]);
+        let skipped: Vec<(String, usize)> = streamed
+            .skipped
+            .by_reason()
+            .map(|(reason, rows)| (reason.to_string(), rows))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("unreadable IncidentNumber".to_string(), 2),
+                ("unreadable TimeGenerated".to_string(), 1)
+            ]
+        );
         let first = &streamed.rows[0].incident;
         assert_eq!(first.owner.name.as_deref(), Some("D\u{e1}na \"Ops\""));
         assert_eq!(first.owner.email.as_deref(), Some("d@x"));
@@ -627,6 +640,56 @@ mod edge_tests {
         assert_eq!(
             streamed.rows[2].incident.owner.name, None,
             "the last duplicate key wins"
+        );
+    }
+
+    #[test]
+    fn every_time_form_reads_and_every_unreadable_row_is_counted_the_same_in_both_readers() {
+        let rows = [
+            r#"[1,"2026-11-20T10:00:00Z","2026-11-20T09:00:00.1234567Z"]"#,
+            r#"[2,"2026-11-20 10:00:00","2026-11-20T09:00:00.1234567"]"#,
+            r#"[3,"2026-11-20T10:00:00+01:00","2026-11-20 09:00"]"#,
+            r#"[4,"2026-11-20T10:00:00Z",null]"#,
+            r#"[5,"2026-11-20T10:00:00Z",""]"#,
+            r#"[6,"2026-11-20T10:00:00Z","20/11/2026 09:00"]"#,
+            r#"[7,"2026-11-20T10:00:00Z",1732093200]"#,
+            r#"[8,null,"2026-11-20T09:00:00Z"]"#,
+            r#"["",  "2026-11-20T10:00:00Z","2026-11-20T09:00:00Z"]"#,
+            r#"[9]"#,
+        ];
+        let body = format!(
+            r#"{{"tables":[{{"name":"PrimaryResult","columns":{},"rows":[{}]}}]}}"#,
+            columns(),
+            rows.join(",")
+        );
+        let streamed = parse_incident_rows(body.as_bytes()).expect("parses");
+        assert_eq!(Ok(streamed.clone()), generic(body.as_bytes()));
+        let read: Vec<(u64, String)> = streamed
+            .rows
+            .iter()
+            .map(|row| (row.incident.number, row.incident.created.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (1, "2026-11-20T09:00:00.123456700+00:00".to_string()),
+                (2, "2026-11-20T09:00:00.123456700+00:00".to_string()),
+                (3, "2026-11-20T09:00:00+00:00".to_string()),
+            ]
+        );
+        let skipped: Vec<(&str, usize)> = streamed
+            .skipped
+            .by_reason()
+            .map(|(reason, rows)| (reason.key(), rows))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("missing_incident_number", 1),
+                ("missing_time_generated", 2),
+                ("missing_created_time", 2),
+                ("unreadable_created_time", 2),
+            ]
         );
     }
 
