@@ -6,13 +6,15 @@
 //! runs both on generated data), under these assumptions about the data, which Sentinel's
 //! own values meet:
 //! severities and statuses are spelt as Sentinel spells them (local reading also takes
-//! loose spellings), and tactics are compared as Sentinel writes them.
+//! loose spellings). Tactics are grouped by the service as written and read here as the row
+//! reader reads them ([`Tactic::read`]), so spellings of one tactic merge and other names
+//! keep their own rows.
 //!
 //! KQL text is built only from typed values, like `kql`.
 
 use super::kql;
 use super::log_analytics::QueryResult;
-use crate::analytics::{self, Durations, Summary, flag_anomalies};
+use crate::analytics::{self, Durations, Summary, TacticCounts, flag_anomalies};
 use crate::incident::{Severity, Status, Tactic};
 use crate::period::Window;
 use crate::sources::SourceError;
@@ -179,8 +181,7 @@ fn status(text: &str) -> Status {
 /// The figures for `window` from the aggregate answer ([`summary_query`]).
 pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, SourceError> {
     let mut status_by_severity = [[0usize; 3]; 4];
-    let mut tactic_counts = [0usize; Tactic::ALL.len()];
-    let mut without_tactics = 0;
+    let mut tactic_counts = TacticCounts::default();
     let mut triage = Pieces::default();
     let mut human = Pieces::default();
     let mut resolve = Pieces::default();
@@ -193,20 +194,15 @@ pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, Sou
                     group.count;
             }
             "tactics" => {
-                let mut seen = [false; Tactic::ALL.len()];
+                // The service groups by the names as written; reading them here merges
+                // spellings of one tactic and keeps other names, as the row reader does.
                 let names: Vec<Value> = serde_json::from_str(group.key).unwrap_or_default();
-                for name in names.iter().filter_map(Value::as_str) {
-                    if let Ok(tactic) = name.parse::<Tactic>() {
-                        seen[tactic.index()] = true;
-                    }
-                }
-                if seen.iter().any(|&present| present) {
-                    for (count, present) in tactic_counts.iter_mut().zip(seen) {
-                        *count += if present { group.count } else { 0 };
-                    }
-                } else {
-                    without_tactics += group.count;
-                }
+                let tactics: Vec<Tactic> = names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(Tactic::read)
+                    .collect();
+                tactic_counts.add(&tactics, group.count);
             }
             "triage" => triage.total = Some((group.count, group.low.unwrap_or(0))),
             "triage-median" => triage.middle = group.low.zip(group.high),
@@ -240,8 +236,8 @@ pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, Sou
         by_status,
         by_severity,
         status_by_severity,
-        by_tactic: analytics::rank_tactics(&tactic_counts),
-        without_tactics,
+        without_tactics: tactic_counts.without(),
+        by_tactic: tactic_counts.ranked(),
         resolution_rate: (total > 0).then(|| closed as f64 / total as f64),
         daily_average: (day_count >= 1.0).then(|| total as f64 / day_count),
         time_to_triage: triage.durations(),

@@ -214,7 +214,7 @@ impl GraphClient {
         let searches: Vec<Vec<Get>> = query
             .tactics
             .iter()
-            .map(|(tactic, techniques)| searches(*tactic, techniques))
+            .map(|(tactic, techniques)| searches(tactic, techniques))
             .collect();
         let first_round: Vec<Get> = plans
             .iter()
@@ -325,14 +325,15 @@ fn answer<'a>(
     }
 }
 
-/// The article searches for a tactic: validated technique ids (up to three), then the tactic.
-fn searches(tactic: Tactic, techniques: &[String]) -> Vec<Get> {
+/// The article searches for a tactic: validated technique ids (up to three), then the tactic's
+/// ATT&CK id when it has one (never a name, which may be a rule author's text).
+fn searches(tactic: &Tactic, techniques: &[String]) -> Vec<Get> {
     techniques
         .iter()
         .filter(|technique| is_technique_id(technique))
         .map(String::as_str)
         .take(3)
-        .chain(std::iter::once(tactic.id()))
+        .chain(tactic.id())
         .map(|term| {
             Get::new(
                 "/security/threatIntelligence/articles".to_string(),

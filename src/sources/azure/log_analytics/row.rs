@@ -232,12 +232,6 @@ fn classification(text: &str) -> Option<Classification> {
         .or_else(|| text.parse().ok())
 }
 
-fn tactic(text: &str) -> Option<Tactic> {
-    Tactic::ALL
-        .into_iter()
-        .find(|it| it.sentinel_name() == text)
-        .or_else(|| text.parse().ok())
-}
 
 /// The row rules.
 fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
@@ -284,7 +278,7 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
             .tactics
             .iter()
             .map(String::as_str)
-            .filter_map(tactic)
+            .filter_map(Tactic::read)
             .collect(),
         techniques: additional.techniques,
         alert_products: additional.alert_products,
