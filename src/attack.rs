@@ -15,10 +15,7 @@ static TECHNIQUES: LazyLock<HashMap<&'static str, Vec<Tactic>>> = LazyLock::new(
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .filter_map(|line| {
             let (technique, tactics) = line.split_once('\t')?;
-            let tactics = tactics
-                .split(',')
-                .filter_map(Tactic::known)
-                .collect();
+            let tactics = tactics.split(',').filter_map(Tactic::known).collect();
             Some((technique, tactics))
         })
         .collect()

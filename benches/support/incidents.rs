@@ -76,7 +76,10 @@ fn pick<T: Clone>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
 pub fn enterprise_tactics() -> Vec<Tactic> {
     Tactic::KNOWN
         .into_iter()
-        .filter(|it| it.id().is_some_and(|id| !["TA0106", "TA0107"].contains(&id)))
+        .filter(|it| {
+            it.id()
+                .is_some_and(|id| !["TA0106", "TA0107"].contains(&id))
+        })
         .collect()
 }
 

@@ -177,11 +177,7 @@ mod tests {
         for it in all() {
             assert!(!it.description.is_empty(), "{}", it.name);
             assert!(!it.mitigations.is_empty(), "{}", it.name);
-            assert!(
-                it.id.is_none_or(|id| id.starts_with("TA")),
-                "{}",
-                it.name
-            );
+            assert!(it.id.is_none_or(|id| id.starts_with("TA")), "{}", it.name);
         }
         assert_eq!(all().len(), Tactic::KNOWN.len());
         assert_eq!(entry(&Tactic::Other("MyCustomTactic".into())), None);

@@ -439,9 +439,7 @@ pub fn compare(current: &Summary, previous: &Summary) -> Comparison {
     }
     let mut by_tactic: Vec<(Tactic, Trend)> = counts
         .into_iter()
-        .map(|(tactic, (now_count, before_count))| {
-            (tactic.clone(), trend(now_count, before_count))
-        })
+        .map(|(tactic, (now_count, before_count))| (tactic.clone(), trend(now_count, before_count)))
         .collect();
     by_tactic.sort_by_key(|(_, change)| Reverse(change.current));
     let resolution_rate_change_pts = current

@@ -339,7 +339,10 @@ mod tests {
         assert_eq!(custom.name(), "Other: My Custom Tactic");
         assert_eq!(custom.id(), None);
         assert_eq!(custom.name_with_id(), "Other: My Custom Tactic");
-        assert_eq!(Tactic::InitialAccess.name_with_id(), "Initial Access (TA0001)");
+        assert_eq!(
+            Tactic::InitialAccess.name_with_id(),
+            "Initial Access (TA0001)"
+        );
         assert_eq!(Tactic::read("   "), None);
         assert_eq!(Tactic::read(""), None);
         let long = "x".repeat(500);

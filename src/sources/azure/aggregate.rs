@@ -296,7 +296,9 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
-    /// `incident_state` as the service holds it: the report query's answer rows.
+    /// `incident_state` as the service holds it: the report query's answer rows. Some rows'
+    /// tactics are rewritten as people and other products write them: other spellings,
+    /// names outside Sentinel's enum, a tactic twice.
     fn latest_rows(now: DateTime<Utc>) -> Value {
         let incidents = collapse(crate::sources::demo::rows(now, 3_000, 17));
         let rows: Vec<IncidentRow> = incidents
@@ -307,7 +309,30 @@ mod tests {
                 incident,
             })
             .collect();
-        to_log_analytics_response(&rows)
+        let mut answer = to_log_analytics_response(&rows);
+        let column = answer["tables"][0]["columns"]
+            .as_array()
+            .and_then(|columns| columns.iter().position(|it| it["name"] == "AdditionalData"))
+            .expect("AdditionalData");
+        let variants = [
+            json!(["PreAttack"]),
+            json!(["ImpairProcessControl", "Inhibit Response Function"]),
+            json!(["initial access", "InitialAccess"]),
+            json!(["MyCustomTactic"]),
+            json!(["MyCustomTactic", "command-and-control", ""]),
+        ];
+        let table_rows = answer["tables"][0]["rows"].as_array_mut().expect("rows");
+        for (index, row) in table_rows
+            .iter_mut()
+            .enumerate()
+            .filter(|(it, _)| it % 4 == 0)
+        {
+            let mut data: Value =
+                serde_json::from_str(row[column].as_str().unwrap_or("{}")).expect("JSON text");
+            data["tactics"] = variants[(index / 4) % variants.len()].clone();
+            row[column] = Value::String(data.to_string());
+        }
+        answer
     }
 
     fn time(text: &Value) -> Option<DateTime<Utc>> {
@@ -438,7 +463,71 @@ mod tests {
             let aggregates = parse_response(answer.as_bytes()).expect("aggregates");
             let remote = read_summary(&aggregates, window).expect("reads");
             assert_eq!(remote, local, "{days} days");
+            let custom = Tactic::Other("MyCustomTactic".into());
+            assert!(
+                local.by_tactic.iter().any(|(it, _)| *it == custom)
+                    && local
+                        .by_tactic
+                        .iter()
+                        .any(|(it, _)| *it == Tactic::PreAttack),
+                "{days} days: {:?}",
+                local.by_tactic
+            );
         }
+    }
+
+    /// An aggregate answer as the service sends it (the query API's tables, columns, rows).
+    fn answer(rows: Value) -> QueryResult {
+        let body = json!({"tables": [{"name": "PrimaryResult", "columns": [
+            {"name": "Kind", "type": "string"}, {"name": "Key", "type": "string"},
+            {"name": "Key2", "type": "string"}, {"name": "Count", "type": "long"},
+            {"name": "Low", "type": "long"}, {"name": "High", "type": "long"}
+        ], "rows": rows}]});
+        parse_response(body.to_string().as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn tactic_groups_count_every_sentinel_value_and_other_names() {
+        let window = Window {
+            start: Utc
+                .with_ymd_and_hms(2026, 11, 16, 0, 0, 0)
+                .single()
+                .expect("time"),
+            end: Utc
+                .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+                .single()
+                .expect("time"),
+        };
+        let result = answer(json!([
+            ["status", "Medium", "New", 9, null, null],
+            ["tactics", "[\"PreAttack\"]", "", 2, null, null],
+            ["tactics", "[\"ImpairProcessControl\"]", "", 1, null, null],
+            ["tactics", "[\"initial access\"]", "", 1, null, null],
+            ["tactics", "[\"MyCustomTactic\"]", "", 1, null, null],
+            // Two spellings of one tactic in one set: still one incident under it.
+            [
+                "tactics",
+                "[\"Initial Access\",\"InitialAccess\"]",
+                "",
+                3,
+                null,
+                null
+            ],
+            ["tactics", "[]", "", 1, null, null]
+        ]));
+
+        let summary = read_summary(&result, window).expect("reads");
+
+        assert_eq!(
+            summary.by_tactic,
+            vec![
+                (Tactic::InitialAccess, 4),
+                (Tactic::PreAttack, 2),
+                (Tactic::ImpairProcessControl, 1),
+                (Tactic::Other("MyCustomTactic".into()), 1),
+            ]
+        );
+        assert_eq!(summary.without_tactics, 1);
     }
 
     #[test]

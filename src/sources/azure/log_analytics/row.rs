@@ -232,7 +232,6 @@ fn classification(text: &str) -> Option<Classification> {
         .or_else(|| text.parse().ok())
 }
 
-
 /// The row rules.
 fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
     let number = raw.number?;
