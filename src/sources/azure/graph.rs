@@ -465,6 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn article_searches_use_ids_never_a_tactic_name() {
+        let terms = |tactic: &Tactic, techniques: &[&str]| -> Vec<String> {
+            let techniques: Vec<String> = techniques.iter().map(|it| it.to_string()).collect();
+            searches(tactic, &techniques)
+                .into_iter()
+                .map(|get| get.query[0].1.clone())
+                .collect()
+        };
+        assert_eq!(
+            terms(&Tactic::ImpairProcessControl, &["T0855"]),
+            vec!["\"T0855\"", "\"TA0106\""]
+        );
+        // PreAttack has no ATT&CK id and an other name is a rule author's text: only the
+        // techniques are searched.
+        assert_eq!(terms(&Tactic::PreAttack, &["T1595"]), vec!["\"T1595\""]);
+        assert!(terms(&Tactic::Other("\" OR x".into()), &[]).is_empty());
+    }
+
+    #[test]
     fn defender_links_yield_the_incident_id() {
         assert_eq!(
             defender_incident_id("https://security.microsoft.com/incidents/1234?tid=abc"),
