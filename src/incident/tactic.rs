@@ -37,9 +37,10 @@ pub enum Tactic {
     InhibitResponseFunction,
     ImpairProcessControl,
     Impact,
-    /// A name outside the `AttackTactic` enum, as written (trimmed, whitespace runs made one
-    /// space, control characters dropped, at most [`MAX_OTHER_CHARS`] characters). Untrusted
-    /// text: renderers escape it and prompts fence it.
+    /// A name outside the `AttackTactic` enum, as written: trimmed, each run of whitespace
+    /// or control characters made one space, at most [`MAX_OTHER_CHARS`] characters; two
+    /// names are one tactic only when equal after that (case counts). Untrusted text:
+    /// renderers escape it and prompts fence it.
     Other(Box<str>),
 }
 
