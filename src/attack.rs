@@ -15,10 +15,7 @@ static TECHNIQUES: LazyLock<HashMap<&'static str, Vec<Tactic>>> = LazyLock::new(
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .filter_map(|line| {
             let (technique, tactics) = line.split_once('\t')?;
-            let tactics = tactics
-                .split(',')
-                .filter_map(|id| id.parse::<Tactic>().ok())
-                .collect();
+            let tactics = tactics.split(',').filter_map(Tactic::known).collect();
             Some((technique, tactics))
         })
         .collect()
@@ -34,8 +31,8 @@ pub fn tactics_of(technique: &str) -> Option<&'static [Tactic]> {
 
 /// True when `technique` may be listed under `tactic`: ATT&CK assigns it that tactic, or
 /// the table does not know it (then the incident's own tactic is the best evidence there is).
-pub fn belongs_to(technique: &str, tactic: Tactic) -> bool {
-    tactics_of(technique).is_none_or(|tactics| tactics.contains(&tactic))
+pub fn belongs_to(technique: &str, tactic: &Tactic) -> bool {
+    tactics_of(technique).is_none_or(|tactics| tactics.contains(tactic))
 }
 
 #[cfg(test)]
@@ -62,10 +59,10 @@ mod tests {
 
     #[test]
     fn a_technique_is_not_listed_under_a_tactic_it_does_not_serve() {
-        assert!(!belongs_to("T1204.001", Tactic::InitialAccess));
-        assert!(!belongs_to("T1570", Tactic::Execution));
-        assert!(belongs_to("T1566.002", Tactic::InitialAccess));
-        assert!(belongs_to("T9999", Tactic::Impact));
+        assert!(!belongs_to("T1204.001", &Tactic::InitialAccess));
+        assert!(!belongs_to("T1570", &Tactic::Execution));
+        assert!(belongs_to("T1566.002", &Tactic::InitialAccess));
+        assert!(belongs_to("T9999", &Tactic::Impact));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::fmt;
 use std::str::FromStr;
 
 mod skipped;
+mod tactic;
 pub use skipped::{RequiredColumn, SkipReason, Skipped};
+pub use tactic::{BlankTactic, MAX_OTHER_CHARS, Tactic};
 
 /// Incident severity as Sentinel spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -104,110 +106,6 @@ impl Classification {
     }
 }
 
-/// A MITRE ATT&CK enterprise tactic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Tactic {
-    Reconnaissance,
-    ResourceDevelopment,
-    InitialAccess,
-    Execution,
-    Persistence,
-    PrivilegeEscalation,
-    DefenseEvasion,
-    CredentialAccess,
-    Discovery,
-    LateralMovement,
-    Collection,
-    CommandAndControl,
-    Exfiltration,
-    Impact,
-}
-
-impl Tactic {
-    /// Every tactic, in kill-chain order.
-    pub const ALL: [Tactic; 14] = [
-        Tactic::Reconnaissance,
-        Tactic::ResourceDevelopment,
-        Tactic::InitialAccess,
-        Tactic::Execution,
-        Tactic::Persistence,
-        Tactic::PrivilegeEscalation,
-        Tactic::DefenseEvasion,
-        Tactic::CredentialAccess,
-        Tactic::Discovery,
-        Tactic::LateralMovement,
-        Tactic::Collection,
-        Tactic::CommandAndControl,
-        Tactic::Exfiltration,
-        Tactic::Impact,
-    ];
-
-    /// The ATT&CK id, e.g. `TA0001`.
-    pub fn id(self) -> &'static str {
-        match self {
-            Tactic::Reconnaissance => "TA0043",
-            Tactic::ResourceDevelopment => "TA0042",
-            Tactic::InitialAccess => "TA0001",
-            Tactic::Execution => "TA0002",
-            Tactic::Persistence => "TA0003",
-            Tactic::PrivilegeEscalation => "TA0004",
-            Tactic::DefenseEvasion => "TA0005",
-            Tactic::CredentialAccess => "TA0006",
-            Tactic::Discovery => "TA0007",
-            Tactic::LateralMovement => "TA0008",
-            Tactic::Collection => "TA0009",
-            Tactic::CommandAndControl => "TA0011",
-            Tactic::Exfiltration => "TA0010",
-            Tactic::Impact => "TA0040",
-        }
-    }
-
-    /// The name Sentinel stores in `Tactics` (no spaces).
-    pub fn sentinel_name(self) -> &'static str {
-        match self {
-            Tactic::Reconnaissance => "Reconnaissance",
-            Tactic::ResourceDevelopment => "ResourceDevelopment",
-            Tactic::InitialAccess => "InitialAccess",
-            Tactic::Execution => "Execution",
-            Tactic::Persistence => "Persistence",
-            Tactic::PrivilegeEscalation => "PrivilegeEscalation",
-            Tactic::DefenseEvasion => "DefenseEvasion",
-            Tactic::CredentialAccess => "CredentialAccess",
-            Tactic::Discovery => "Discovery",
-            Tactic::LateralMovement => "LateralMovement",
-            Tactic::Collection => "Collection",
-            Tactic::CommandAndControl => "CommandAndControl",
-            Tactic::Exfiltration => "Exfiltration",
-            Tactic::Impact => "Impact",
-        }
-    }
-
-    /// The human name ATT&CK uses, e.g. `Initial Access`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tactic::Reconnaissance => "Reconnaissance",
-            Tactic::ResourceDevelopment => "Resource Development",
-            Tactic::InitialAccess => "Initial Access",
-            Tactic::Execution => "Execution",
-            Tactic::Persistence => "Persistence",
-            Tactic::PrivilegeEscalation => "Privilege Escalation",
-            Tactic::DefenseEvasion => "Defense Evasion",
-            Tactic::CredentialAccess => "Credential Access",
-            Tactic::Discovery => "Discovery",
-            Tactic::LateralMovement => "Lateral Movement",
-            Tactic::Collection => "Collection",
-            Tactic::CommandAndControl => "Command and Control",
-            Tactic::Exfiltration => "Exfiltration",
-            Tactic::Impact => "Impact",
-        }
-    }
-
-    /// Position in [`Tactic::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
 /// The value could not be read as the named type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{value}`")]
@@ -271,17 +169,6 @@ impl FromStr for Classification {
     }
 }
 
-impl FromStr for Tactic {
-    type Err = UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let key = fold(text);
-        Tactic::ALL
-            .into_iter()
-            .find(|tactic| fold(tactic.sentinel_name()) == key || fold(tactic.id()) == key)
-            .ok_or_else(|| unknown("tactic", text))
-    }
-}
-
 macro_rules! display_as_str {
     ($($ty:ty),*) => {$(
         impl fmt::Display for $ty {
@@ -292,12 +179,6 @@ macro_rules! display_as_str {
     )*};
 }
 display_as_str!(Severity, Status, Classification);
-
-impl fmt::Display for Tactic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Who an incident is assigned to; all empty means unassigned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

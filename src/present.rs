@@ -314,9 +314,14 @@ pub fn recommendations_table(title: Option<&str>, rows: &[crate::advice::Recomme
     }
 }
 
-/// A tactic's cell: its name, with its ATT&CK id on the line under it.
-pub fn tactic_cell(tactic: crate::incident::Tactic) -> Cell {
-    Cell::text(tactic.name()).with_detail(tactic.id())
+/// A tactic's cell: its name (`Other: <name>` for a name outside Sentinel's enum, escaped
+/// by the renderers like any cell text), with its ATT&CK id, when it has one, under it.
+pub fn tactic_cell(tactic: &crate::incident::Tactic) -> Cell {
+    let cell = Cell::text(tactic.name());
+    match tactic.id() {
+        Some(id) => cell.with_detail(id),
+        None => cell,
+    }
 }
 
 /// The tactics table: tactic (with its ATT&CK id), count, share of the incidents created.
@@ -326,7 +331,7 @@ pub fn tactics(summary: &Summary) -> Table {
         .iter()
         .map(|(tactic, count)| {
             vec![
-                tactic_cell(*tactic),
+                tactic_cell(tactic),
                 Cell::text(count),
                 Cell::text(share(*count, summary.total)),
             ]

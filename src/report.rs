@@ -4,12 +4,13 @@
 
 use crate::advice::{Recommendation, WeeklyAdvice};
 use crate::analytics::{self, OpenIncident, PeriodFacts};
-use crate::incident::{Classification, Incident, Severity, Status};
+use crate::incident::{Classification, Incident, Severity, Status, Tactic};
 use crate::period::Window;
 use crate::present::{self as views, change};
 use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Everything the weekly report shows: the period's facts, computed once, and the advice
 /// built from those same facts.
@@ -419,7 +420,7 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
         Some(url) => Cell::link(it.number, url.clone()),
         None => Cell::text(it.number),
     };
-    let tactics: Vec<&str> = it.tactics.iter().map(|tactic| tactic.name()).collect();
+    let tactics: Vec<Cow<str>> = it.tactics.iter().map(Tactic::name).collect();
     vec![
         number,
         Cell::text(&it.title),
@@ -455,7 +456,7 @@ fn tactic_table(report: &WeeklyReport) -> Table {
         .filter(|(_, trend)| trend.current > 0)
         .map(|(tactic, trend)| {
             vec![
-                views::tactic_cell(*tactic),
+                views::tactic_cell(tactic),
                 Cell::text(trend.current),
                 Cell::text(views::share(trend.current, summary.total)),
                 Cell::text(change(trend)),
@@ -518,9 +519,8 @@ fn volume_patterns(report: &WeeklyReport) -> Vec<String> {
     }
     if let Some((tactic, count)) = summary.by_tactic.first() {
         lines.push(format!(
-            "The most frequent tactic is {} ({}), in {} of {} incidents.",
-            tactic.name(),
-            tactic.id(),
+            "The most frequent tactic is {}, in {} of {} incidents.",
+            tactic.name_with_id(),
             count,
             summary.total
         ));
@@ -562,9 +562,8 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
             || (trend.previous == 0 && trend.current > 0)
         {
             lines.push(format!(
-                "{} ({}) grew from {} to {} incidents: check detections and mitigations for this stage of the attack chain.",
-                tactic.name(),
-                tactic.id(),
+                "{} grew from {} to {} incidents: check detections and mitigations for this stage of the attack chain.",
+                tactic.name_with_id(),
                 trend.previous,
                 trend.current
             ));

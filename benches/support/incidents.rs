@@ -67,8 +67,20 @@ fn guid(rng: &mut ChaCha8Rng) -> String {
     )
 }
 
-fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
-    items[rng.random_range(0..items.len())]
+fn pick<T: Clone>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())].clone()
+}
+
+/// The 14 ATT&CK Enterprise tactics in kill-chain order: the set the data was drawn from
+/// before the bot knew Sentinel's other values, so the same seed still gives the same data.
+pub fn enterprise_tactics() -> Vec<Tactic> {
+    Tactic::KNOWN
+        .into_iter()
+        .filter(|it| {
+            it.id()
+                .is_some_and(|id| !["TA0106", "TA0107"].contains(&id))
+        })
+        .collect()
 }
 
 /// `count` incidents as the report query returns them for `window`: most created in the
@@ -76,6 +88,7 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
 pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let week_minutes = (window.end - window.start).num_minutes();
+    let enterprise = enterprise_tactics();
     (0..count)
         .map(|index| {
             let older = rng.random_bool(0.03);
@@ -114,7 +127,7 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
             };
             let classification = closed.map(|_| pick(&mut rng, &Classification::ALL));
             let tactics: Vec<Tactic> = (0..rng.random_range(1..4))
-                .map(|_| pick(&mut rng, &Tactic::ALL))
+                .map(|_| pick(&mut rng, &enterprise))
                 .collect();
             let techniques = (0..rng.random_range(1..4))
                 .map(|_| format!("T{}", 1000 + rng.random_range(0..600)))

@@ -1,17 +1,19 @@
-//! Embedded offline knowledge base of MITRE ATT&CK enterprise tactics: id, name, a short
-//! description and mitigations per tactic. Lets `/recommend` answer with no LLM and no
-//! threat-intelligence licence. Summarised from ATT&CK (attack.mitre.org); no I/O.
+//! Embedded offline knowledge base of the tactics Sentinel knows (ATT&CK Enterprise, the
+//! legacy PreAttack stage, and ATT&CK for ICS's Inhibit Response Function and Impair Process
+//! Control): id, name, a short description and mitigations per tactic. Lets `/recommend`
+//! answer with no LLM and no threat-intelligence licence. Summarised from ATT&CK
+//! (attack.mitre.org); no I/O. A name outside Sentinel's enum has no entry.
 
 use crate::incident::Tactic;
 
 /// What the knowledge base knows about one tactic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TacticEntry {
     pub tactic: Tactic,
-    /// ATT&CK id, e.g. `TA0001`.
-    pub id: &'static str,
+    /// ATT&CK id, e.g. `TA0001`; `None` for PreAttack.
+    pub id: Option<&'static str>,
     /// ATT&CK name, e.g. `Initial Access`.
-    pub name: &'static str,
+    pub name: String,
     /// One sentence: what the adversary is trying to do.
     pub description: &'static str,
     /// Mitigations, most effective first; each names its ATT&CK mitigation id.
@@ -21,9 +23,16 @@ pub struct TacticEntry {
 /// The label shown wherever offline knowledge-base content is used.
 pub const LABEL: &str = "offline MITRE ATT&CK knowledge base";
 
-/// The entry for a tactic.
-pub fn entry(tactic: Tactic) -> TacticEntry {
+/// The entry for a tactic; `None` for a name outside Sentinel's enum ([`Tactic::Other`]).
+pub fn entry(tactic: &Tactic) -> Option<TacticEntry> {
     let (description, mitigations): (&'static str, &'static [&'static str]) = match tactic {
+        Tactic::PreAttack => (
+            "The adversary prepares before the compromise, gathering information and resources (ATT&CK has since split this stage into Reconnaissance and Resource Development).",
+            &[
+                "Reduce the information exposed publicly about staff, systems and technologies (M1056 Pre-compromise).",
+                "Track look-alike domains and newly registered infrastructure targeting the organisation (M1056 Pre-compromise).",
+            ],
+        ),
         Tactic::Reconnaissance => (
             "The adversary gathers information to plan future operations.",
             &[
@@ -120,6 +129,22 @@ pub fn entry(tactic: Tactic) -> TacticEntry {
                 "Alert on unusual outbound data volumes (M1057 Data Loss Prevention).",
             ],
         ),
+        Tactic::InhibitResponseFunction => (
+            "The adversary tries to prevent safety, protection and quality functions from responding to a failure or hazard (ATT&CK for ICS).",
+            &[
+                "Keep safety instrumented systems independent of the control network (M0812 Safety Instrumented Systems).",
+                "Keep tested backups of controller programs and configurations to restore after tampering (M0953 Data Backup).",
+                "Provide an out-of-band channel for alarms and operator communication (M0810 Out-of-Band Communications Channel).",
+            ],
+        ),
+        Tactic::ImpairProcessControl => (
+            "The adversary tries to manipulate, disable or damage physical control processes (ATT&CK for ICS).",
+            &[
+                "Separate control networks from the corporate network and allow only the hosts and protocols that need to talk (M0930 Network Segmentation, M0937 Filter Network Traffic).",
+                "Require authorisation for commands and program changes sent to controllers (M0800 Authorization Enforcement).",
+                "Have controllers check the range of the inputs and set points they receive (M0818 Validate Program Inputs).",
+            ],
+        ),
         Tactic::Impact => (
             "The adversary tries to manipulate, interrupt or destroy systems and data.",
             &[
@@ -127,19 +152,20 @@ pub fn entry(tactic: Tactic) -> TacticEntry {
                 "Enable controlled folder access and ransomware protection (M1040 Behavior Prevention on Endpoint).",
             ],
         ),
+        Tactic::Other(_) => return None,
     };
-    TacticEntry {
-        tactic,
+    Some(TacticEntry {
+        tactic: tactic.clone(),
         id: tactic.id(),
-        name: tactic.name(),
+        name: tactic.name().into_owned(),
         description,
         mitigations,
-    }
+    })
 }
 
-/// Every tactic's entry, in kill-chain order.
+/// Every known tactic's entry, in kill-chain order.
 pub fn all() -> Vec<TacticEntry> {
-    Tactic::ALL.into_iter().map(entry).collect()
+    Tactic::KNOWN.iter().filter_map(entry).collect()
 }
 
 #[cfg(test)]
@@ -151,15 +177,32 @@ mod tests {
         for it in all() {
             assert!(!it.description.is_empty(), "{}", it.name);
             assert!(!it.mitigations.is_empty(), "{}", it.name);
-            assert!(it.id.starts_with("TA"));
+            assert!(it.id.is_none_or(|id| id.starts_with("TA")), "{}", it.name);
         }
-        assert_eq!(all().len(), 14);
+        assert_eq!(all().len(), Tactic::KNOWN.len());
+        assert_eq!(entry(&Tactic::Other("MyCustomTactic".into())), None);
     }
 
     #[test]
     fn initial_access_recommends_mfa() {
-        let it = entry(Tactic::InitialAccess);
-        assert_eq!(it.id, "TA0001");
+        let it = entry(&Tactic::InitialAccess).expect("known");
+        assert_eq!(it.id, Some("TA0001"));
         assert!(it.mitigations[0].contains("multi-factor"));
+    }
+
+    #[test]
+    fn the_ics_tactics_and_preattack_have_their_own_entries() {
+        let impair = entry(&Tactic::ImpairProcessControl).expect("known");
+        assert_eq!(
+            (impair.id, impair.name.as_str()),
+            (Some("TA0106"), "Impair Process Control")
+        );
+        assert!(impair.mitigations[0].contains("M0930"));
+        let inhibit = entry(&Tactic::InhibitResponseFunction).expect("known");
+        assert_eq!(inhibit.id, Some("TA0107"));
+        assert!(inhibit.mitigations[0].contains("M0812"));
+        let pre = entry(&Tactic::PreAttack).expect("known");
+        assert_eq!((pre.id, pre.name.as_str()), (None, "PreAttack"));
+        assert!(pre.mitigations.iter().all(|it| it.contains("M1056")));
     }
 }

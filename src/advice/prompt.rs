@@ -3,7 +3,7 @@
 //! Prompts carry aggregates, never raw rows, so their size stays flat as incidents grow.
 
 use crate::analytics::PeriodFacts;
-use crate::incident::Incident;
+use crate::incident::{Incident, Tactic};
 use crate::present::{duration, percent};
 use crate::sources::IncidentDetail;
 use std::fmt::Write;
@@ -83,10 +83,12 @@ pub fn incident_facts(incident: &Incident, alert_count: usize, defender_actions:
             "no"
         }
     );
+    // Names outside Sentinel's enum are the rule author's text: fenced, not facts.
     let tactics: Vec<String> = incident
         .tactics
         .iter()
-        .map(|tactic| format!("{} ({})", tactic.name(), tactic.id()))
+        .filter(|tactic| !tactic.is_other())
+        .map(Tactic::name_with_id)
         .collect();
     let _ = writeln!(facts, "MITRE tactics: {}", or_none(&tactics.join(", ")));
     // Technique ids are checked to look like ids, since they come from upstream text.
@@ -126,14 +128,26 @@ pub fn incident_prompt(detail: &IncidentDetail, defender_actions: &[String]) -> 
         .take(10)
         .collect();
     let actions = defender_actions.join(" | ");
-    prompt.push('\n');
-    prompt.push_str(&fenced(&[
-        ("Title", &incident.title),
+    let other_tactics: Vec<&str> = incident
+        .tactics
+        .iter()
+        .filter(|tactic| tactic.is_other())
+        .map(Tactic::sentinel_name)
+        .collect();
+    let other_tactics = other_tactics.join(" | ");
+    let alert_names = alert_names.join(" | ");
+    let mut fields = vec![
+        ("Title", incident.title.as_str()),
         ("Description", &incident.description),
         ("Alert products", &products),
-        ("Alert names", &alert_names.join(" | ")),
+        ("Alert names", &alert_names),
         ("Defender XDR recommended actions", &actions),
-    ]));
+    ];
+    if !other_tactics.is_empty() {
+        fields.insert(1, ("Tactic names outside MITRE ATT&CK", &other_tactics));
+    }
+    prompt.push('\n');
+    prompt.push_str(&fenced(&fields));
     prompt.push_str("\n\nExplain the impact and recommend next steps as JSON.");
     prompt
 }
@@ -163,11 +177,21 @@ pub fn weekly_facts(period: &PeriodFacts) -> String {
         .map(|(severity, count)| format!("{severity} {count}"))
         .collect();
     let _ = writeln!(facts, "By severity: {}", by_severity.join(", "));
-    let tactics: Vec<String> = summary
+    // The weekly prompt has no fence, so names outside Sentinel's enum (the rule author's
+    // text) are counted here without their names.
+    let (other, known): (Vec<_>, Vec<_>) = summary
         .by_tactic
         .iter()
-        .map(|(tactic, count)| format!("{} ({}) {count}", tactic.name(), tactic.id()))
+        .partition(|(tactic, _)| tactic.is_other());
+    let mut tactics: Vec<String> = known
+        .iter()
+        .map(|(tactic, count)| format!("{} {count}", tactic.name_with_id()))
         .collect();
+    tactics.extend(
+        other
+            .iter()
+            .map(|(_, count)| format!("a tactic name outside ATT&CK {count}")),
+    );
     let _ = writeln!(facts, "By MITRE tactic: {}", or_none(&tactics.join(", ")));
     let _ = writeln!(facts, "Without tactic: {}", summary.without_tactics);
     let _ = writeln!(

@@ -139,15 +139,17 @@ impl Advisor {
         let mut recommendations = Vec::new();
 
         // Defender XDR and threat intelligence in one lookup, within their share of the time.
+        // A name outside Sentinel's enum means nothing to ATT&CK, so it is not looked up.
         let tactics: Vec<Tactic> = distinct(&incident.tactics)
             .into_iter()
+            .filter(|tactic| !tactic.is_other())
             .take(MAX_TACTICS)
             .collect();
         let query = IntelQuery {
             incidents: vec![incident],
             tactics: tactics
                 .iter()
-                .map(|tactic| (*tactic, incident.techniques.clone()))
+                .map(|tactic| (tactic.clone(), incident.techniques.clone()))
                 .collect(),
         };
         let answers = self.look_up(&query).await;
@@ -404,15 +406,17 @@ impl Advisor {
             .created
             .by_tactic
             .iter()
-            .map(|(tactic, _)| *tactic)
+            .map(|(tactic, _)| tactic)
+            .filter(|tactic| !tactic.is_other())
             .take(MAX_TACTICS.min(3))
+            .cloned()
             .collect();
         let posture_incidents = posture_incidents(facts);
         let query = IntelQuery {
             incidents: posture_incidents.clone(),
             tactics: tactics
                 .iter()
-                .map(|tactic| (*tactic, techniques_for(&facts.incidents, *tactic)))
+                .map(|tactic| (tactic.clone(), techniques_for(&facts.incidents, tactic)))
                 .collect(),
         };
         // The model does not need the lookups, so both run at once.
@@ -586,7 +590,7 @@ fn tactic_rows(
 ) -> Vec<Recommendation> {
     let mut rows = Vec::new();
     let mut intel_note = None;
-    for (&tactic, answer) in tactics.iter().zip(answers) {
+    for (tactic, answer) in tactics.iter().zip(answers) {
         let found = match answer {
             Ok(items) => items,
             Err(why) => {
@@ -607,7 +611,7 @@ fn tactic_rows(
                         } else {
                             format!("{}: {}", item.title, item.summary)
                         },
-                        source: Source::ThreatIntel(tactic),
+                        source: Source::ThreatIntel(tactic.clone()),
                     }),
             );
         }
@@ -754,11 +758,11 @@ fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
 
 /// Techniques of the period's incidents that ATT&CK assigns to `tactic`, most frequent
 /// first, at most five. An incident's technique is not listed under another of its tactics.
-fn techniques_for(incidents: &[Incident], tactic: Tactic) -> Vec<String> {
+fn techniques_for(incidents: &[Incident], tactic: &Tactic) -> Vec<String> {
     let mut counted: Vec<(String, usize)> = Vec::new();
     let found = incidents
         .iter()
-        .filter(|it| it.tactics.contains(&tactic))
+        .filter(|it| it.tactics.contains(tactic))
         .flat_map(|it| distinct(&it.techniques))
         .filter(|technique| crate::attack::belongs_to(technique, tactic));
     for technique in found {
@@ -775,15 +779,17 @@ fn techniques_for(incidents: &[Incident], tactic: Tactic) -> Vec<String> {
         .collect()
 }
 
-fn offline_rows(tactic: Tactic) -> Vec<Recommendation> {
-    let entry = mitre::entry(tactic);
+fn offline_rows(tactic: &Tactic) -> Vec<Recommendation> {
+    let Some(entry) = mitre::entry(tactic) else {
+        return Vec::new();
+    };
     entry
         .mitigations
         .iter()
         .take(PER_TACTIC)
         .map(|mitigation| Recommendation {
             text: (*mitigation).to_string(),
-            source: Source::OfflineKnowledgeBase(tactic),
+            source: Source::OfflineKnowledgeBase(tactic.clone()),
         })
         .collect()
 }
@@ -805,11 +811,17 @@ fn offline_impact(incident: &Incident) -> String {
         text.push_str(" No MITRE ATT&CK tactic is recorded, so its stage in an attack is unknown.");
     } else {
         for tactic in tactics {
-            let entry = mitre::entry(tactic);
-            text.push_str(&format!(
-                " {} ({}): {}",
-                entry.name, entry.id, entry.description
-            ));
+            match mitre::entry(&tactic) {
+                Some(entry) => text.push_str(&format!(
+                    " {}: {}",
+                    tactic.name_with_id(),
+                    entry.description
+                )),
+                None => text.push_str(&format!(
+                    " {}: a tactic name outside MITRE ATT&CK, as the analytics rule wrote it.",
+                    tactic.name()
+                )),
+            }
         }
     }
     if incident.severity == Severity::High && incident.status.is_open() {
@@ -936,8 +948,8 @@ fn offline_insights(facts: &PeriodFacts) -> Vec<String> {
     )];
     if let Some((tactic, count)) = summary.by_tactic.first() {
         insights.push(format!(
-            "The most frequent MITRE tactic was {tactic} ({}), in {count} incidents.",
-            tactic.id()
+            "The most frequent MITRE tactic was {}, in {count} incidents.",
+            tactic.name_with_id()
         ));
     }
     if summary.without_tactics > 0 {

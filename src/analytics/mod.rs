@@ -9,6 +9,7 @@ use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 /// Default threshold after which an open incident counts as long-unresolved.
 pub const DEFAULT_LONG_OPEN: Duration = Duration::days(3);
@@ -100,8 +101,10 @@ pub struct Summary {
     pub by_severity: [usize; 4],
     /// `[severity][status]` counts.
     pub status_by_severity: [[usize; 3]; 4],
-    /// Incidents per tactic, most frequent first, ties in kill-chain order; zero counts left out.
-    /// An incident with several tactics counts once for each, so shares add up to more than 100%.
+    /// Incidents per tactic, most frequent first, ties in [`Tactic`]'s order (known tactics in
+    /// kill-chain order, then other names by name); zero counts left out. An incident with
+    /// several tactics counts once for each, so shares add up to more than 100%. A name
+    /// outside Sentinel's enum has its own row ([`Tactic::Other`]).
     pub by_tactic: Vec<(Tactic, usize)>,
     /// Incidents created in the window that carry no tactic.
     pub without_tactics: usize,
@@ -285,24 +288,12 @@ pub fn summarize(incidents: &[Incident], window: Window) -> Summary {
     let mut by_status = [0; 3];
     let mut by_severity = [0; 4];
     let mut status_by_severity = [[0; 3]; 4];
-    let mut tactic_counts = [0usize; Tactic::ALL.len()];
-    let mut without_tactics = 0;
+    let mut tactic_counts = TacticCounts::default();
     for incident in &created {
         by_status[incident.status.index()] += 1;
         by_severity[incident.severity.index()] += 1;
         status_by_severity[incident.severity.index()][incident.status.index()] += 1;
-        // A tactic listed twice on one incident (bad data) still counts the incident once.
-        let mut seen = [false; Tactic::ALL.len()];
-        for tactic in &incident.tactics {
-            seen[tactic.index()] = true;
-        }
-        if seen.iter().any(|&present| present) {
-            for (count, present) in tactic_counts.iter_mut().zip(seen) {
-                *count += usize::from(present);
-            }
-        } else {
-            without_tactics += 1;
-        }
+        tactic_counts.add(&incident.tactics, 1);
     }
     let total = created.len();
     let closed = by_status[Status::Closed.index()];
@@ -314,8 +305,8 @@ pub fn summarize(incidents: &[Incident], window: Window) -> Summary {
         by_status,
         by_severity,
         status_by_severity,
-        by_tactic: rank_tactics(&tactic_counts),
-        without_tactics,
+        without_tactics: tactic_counts.without(),
+        by_tactic: tactic_counts.ranked(),
         resolution_rate: (total > 0).then(|| closed as f64 / total as f64),
         daily_average: (days >= 1.0).then(|| total as f64 / days),
         time_to_triage: durations(created.iter().filter_map(|it| it.time_to_triage())),
@@ -367,15 +358,66 @@ fn backlog(open: &[Incident], now: DateTime<Utc>, long_open_after: Duration) -> 
     }
 }
 
-/// Non-zero tactic counts, most frequent first; the stable sort keeps kill-chain order on ties.
-pub(crate) fn rank_tactics(counts: &[usize; Tactic::ALL.len()]) -> Vec<(Tactic, usize)> {
-    let mut ranked: Vec<(Tactic, usize)> = Tactic::ALL
-        .into_iter()
-        .zip(counts.iter().copied())
-        .filter(|&(_, count)| count > 0)
-        .collect();
-    ranked.sort_by_key(|&(_, count)| Reverse(count));
-    ranked
+/// Incidents per tactic: the known tactics array-indexed (the common case costs no
+/// allocation), other names in a sorted map. An incident counts once for each distinct
+/// tactic it carries, and under "no tactic" when it carries none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TacticCounts {
+    known: [usize; Tactic::KNOWN.len()],
+    other: BTreeMap<Box<str>, usize>,
+    without: usize,
+}
+
+impl TacticCounts {
+    /// Counts `weight` incidents that each carry `tactics`. A tactic listed twice on one
+    /// incident (bad data, or two spellings of one tactic) still counts it once.
+    pub(crate) fn add(&mut self, tactics: &[Tactic], weight: usize) {
+        let mut seen = [false; Tactic::KNOWN.len()];
+        let mut others: Vec<&str> = Vec::new();
+        for tactic in tactics {
+            match tactic.index() {
+                Some(index) => seen[index] = true,
+                None if !others.contains(&tactic.sentinel_name()) => {
+                    others.push(tactic.sentinel_name());
+                }
+                None => {}
+            }
+        }
+        if others.is_empty() && !seen.contains(&true) {
+            self.without += weight;
+            return;
+        }
+        for (count, present) in self.known.iter_mut().zip(seen) {
+            *count += if present { weight } else { 0 };
+        }
+        for name in others {
+            match self.other.get_mut(name) {
+                Some(count) => *count += weight,
+                None => {
+                    self.other.insert(name.into(), weight);
+                }
+            }
+        }
+    }
+
+    /// Incidents that carried no tactic.
+    pub(crate) fn without(&self) -> usize {
+        self.without
+    }
+
+    /// Non-zero counts, most frequent first; ties in [`Tactic`]'s order (known tactics in
+    /// kill-chain order, then other names by name), which the stable sort keeps.
+    pub(crate) fn ranked(self) -> Vec<(Tactic, usize)> {
+        let known = Tactic::KNOWN.into_iter().zip(self.known);
+        let other = self
+            .other
+            .into_iter()
+            .map(|(name, count)| (Tactic::Other(name), count));
+        let mut ranked: Vec<(Tactic, usize)> =
+            known.chain(other).filter(|(_, count)| *count > 0).collect();
+        ranked.sort_by_key(|(_, count)| Reverse(*count));
+        ranked
+    }
 }
 
 /// One entry per UTC day the window touches, partial days marked, anomalies flagged.
@@ -422,25 +464,17 @@ pub fn compare(current: &Summary, previous: &Summary) -> Comparison {
             previous.by_severity[severity.index()],
         )
     });
-    let tactic_count = |summary: &Summary, tactic: Tactic| {
-        summary
-            .by_tactic
-            .iter()
-            .find(|(seen, _)| *seen == tactic)
-            .map_or(0, |(_, count)| *count)
-    };
-    let mut by_tactic: Vec<(Tactic, Trend)> = Tactic::ALL
+    // Every tactic of either period, in `Tactic`'s order; the stable sort keeps it on ties.
+    let mut counts: BTreeMap<&Tactic, (usize, usize)> = BTreeMap::new();
+    for (tactic, count) in &current.by_tactic {
+        counts.entry(tactic).or_default().0 = *count;
+    }
+    for (tactic, count) in &previous.by_tactic {
+        counts.entry(tactic).or_default().1 = *count;
+    }
+    let mut by_tactic: Vec<(Tactic, Trend)> = counts
         .into_iter()
-        .map(|tactic| {
-            (
-                tactic,
-                trend(
-                    tactic_count(current, tactic),
-                    tactic_count(previous, tactic),
-                ),
-            )
-        })
-        .filter(|(_, change)| change.current > 0 || change.previous > 0)
+        .map(|(tactic, (now_count, before_count))| (tactic.clone(), trend(now_count, before_count)))
         .collect();
     by_tactic.sort_by_key(|(_, change)| Reverse(change.current));
     let resolution_rate_change_pts = current

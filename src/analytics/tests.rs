@@ -86,6 +86,73 @@ fn counts_by_status_severity_tactic_and_both() {
 }
 
 #[test]
+fn every_sentinel_tactic_and_other_names_are_counted_none_as_no_tactic() {
+    let tactics = |names: &[&str]| -> Vec<Tactic> {
+        names.iter().filter_map(|it| Tactic::read(it)).collect()
+    };
+    let with = |number: u64, names: &[&str]| {
+        let mut it = incident(number, at(17, 9), Severity::Medium, Status::New);
+        it.tactics = tactics(names);
+        it
+    };
+    let incidents = [
+        with(1, &["PreAttack"]),
+        with(2, &["ImpairProcessControl"]),
+        with(3, &["initial access"]),
+        with(4, &["MyCustomTactic"]),
+        // Two spellings of one tactic and one other name twice: counted once each.
+        with(5, &["InitialAccess", "Initial-Access", "Zeta", "Zeta"]),
+        with(6, &["Inhibit Response Function", "MyCustomTactic"]),
+        with(7, &[]),
+    ];
+
+    let summary = summarize(&incidents, week());
+
+    let other = |name: &str| Tactic::Other(name.into());
+    // Most frequent first; ties in kill-chain order, then other names by name.
+    assert_eq!(
+        summary.by_tactic,
+        vec![
+            (Tactic::InitialAccess, 2),
+            (other("MyCustomTactic"), 2),
+            (Tactic::PreAttack, 1),
+            (Tactic::InhibitResponseFunction, 1),
+            (Tactic::ImpairProcessControl, 1),
+            (other("Zeta"), 1),
+        ]
+    );
+    assert_eq!(summary.without_tactics, 1);
+}
+
+#[test]
+fn comparison_keeps_other_names_of_either_period() {
+    let mut now_custom = incident(1, at(20, 0), Severity::Low, Status::New);
+    now_custom.tactics = vec![Tactic::Other("Custom".into()), Tactic::PreAttack];
+    let mut before_custom = incident(2, at(12, 0), Severity::Low, Status::New);
+    before_custom.tactics = vec![Tactic::Other("Older".into())];
+    let all = [now_custom, before_custom];
+
+    let comparison = compare(
+        &summarize(&all, week()),
+        &summarize(&all, week().previous()),
+    );
+
+    let counts: Vec<(Tactic, usize, usize)> = comparison
+        .by_tactic
+        .into_iter()
+        .map(|(tactic, trend)| (tactic, trend.current, trend.previous))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (Tactic::PreAttack, 1, 0),
+            (Tactic::Other("Custom".into()), 1, 0),
+            (Tactic::Other("Older".into()), 0, 1),
+        ]
+    );
+}
+
+#[test]
 fn empty_period_is_all_zeros_with_no_rates() {
     let summary = summarize(&[], week());
     assert_eq!(summary.total, 0);
@@ -511,7 +578,7 @@ mod properties {
     use proptest::prelude::*;
 
     /// (hours after the window start, severity, status, triage hours, tactic bits)
-    type Spec = (i64, usize, usize, Option<i64>, u16);
+    type Spec = (i64, usize, usize, Option<i64>, u32);
 
     fn build(specs: &[Spec]) -> Vec<Incident> {
         (0u64..)
@@ -529,9 +596,14 @@ mod properties {
                     if it.status == Status::Closed {
                         it.closed = Some(created + Duration::hours(triage.unwrap_or(1).abs() + 1));
                     }
-                    it.tactics = Tactic::ALL
+                    // A bit per known tactic, then two other names.
+                    let others = [Tactic::Other("Beta".into()), Tactic::Other("Alpha".into())];
+                    it.tactics = Tactic::KNOWN
                         .into_iter()
-                        .filter(|tactic| tactic_bits & (1 << tactic.index()) != 0)
+                        .chain(others)
+                        .enumerate()
+                        .filter(|(bit, _)| tactic_bits & (1 << bit) != 0)
+                        .map(|(_, tactic)| tactic)
                         .collect();
                     it
                 },
@@ -542,7 +614,7 @@ mod properties {
     proptest! {
         #[test]
         fn breakdowns_add_up(specs in prop::collection::vec(
-            (-100i64..300, 0usize..4, 0usize..3, prop::option::of(-5i64..100), any::<u16>()),
+            (-100i64..300, 0usize..4, 0usize..3, prop::option::of(-5i64..100), any::<u32>()),
             0..60,
         )) {
             let incidents = build(&specs);

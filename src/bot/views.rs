@@ -4,7 +4,7 @@
 use super::BotError;
 use super::command::{Command, IncidentsQuery, UsageError, Verb};
 use crate::analytics::{OpenIncident, PeriodFacts};
-use crate::incident::Incident;
+use crate::incident::{Incident, Tactic};
 use crate::present::{
     TACTIC_NOTE, daily_blocks, definitions, duration, headline_blocks, incidents_table,
     open_incidents_table, severity_tone, status_by_severity, tactics,
@@ -12,6 +12,7 @@ use crate::present::{
 use crate::reply::{Action, ActionStyle, Block, Cell, Column, Fact, Page, Reply, Table};
 use crate::sources::{IncidentDetail, SourceError};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 
 /// The help card: every command, or one command's usage. A list rather than a table, so the
 /// long usage lines wrap at spaces on a phone; usages are code (monospace in Teams and Slack).
@@ -210,7 +211,7 @@ fn open_high_after_filter(reply: Reply, facts: &PeriodFacts) -> Reply {
 /// The `/incident N` card.
 pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     let it = &detail.incident;
-    let tactics: Vec<&str> = it.tactics.iter().map(|tactic| tactic.name()).collect();
+    let tactics: Vec<Cow<str>> = it.tactics.iter().map(Tactic::name).collect();
     let mut facts = vec![
         Fact::new("Severity", it.severity),
         Fact::new("Status", it.status),

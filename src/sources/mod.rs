@@ -231,7 +231,7 @@ pub trait ThreatIntel: Send + Sync {
         let intel: Vec<_> = query
             .tactics
             .iter()
-            .map(|(tactic, techniques)| self.tactic_intel(*tactic, techniques))
+            .map(|(tactic, techniques)| self.tactic_intel(tactic.clone(), techniques))
             .collect();
         let actions = futures::stream::iter(actions)
             .buffered(MAX_PARALLEL_LOOKUPS)

@@ -186,7 +186,11 @@ fn good_answer() -> Value {
 }
 
 fn sources(advice: &IncidentAdvice) -> Vec<Source> {
-    advice.recommendations.iter().map(|it| it.source).collect()
+    advice
+        .recommendations
+        .iter()
+        .map(|it| it.source.clone())
+        .collect()
 }
 
 async fn requests_to(server: &MockServer) -> Vec<Value> {

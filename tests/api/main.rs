@@ -16,6 +16,7 @@ mod schedule;
 mod slack;
 mod slack_people;
 mod store;
+mod tactics;
 mod teams;
 mod teams_people;
 mod triage;

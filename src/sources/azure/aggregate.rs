@@ -6,13 +6,15 @@
 //! runs both on generated data), under these assumptions about the data, which Sentinel's
 //! own values meet:
 //! severities and statuses are spelt as Sentinel spells them (local reading also takes
-//! loose spellings), and tactics are compared as Sentinel writes them.
+//! loose spellings). Tactics are grouped by the service as written and read here as the row
+//! reader reads them ([`Tactic::read`]), so spellings of one tactic merge and other names
+//! keep their own rows.
 //!
 //! KQL text is built only from typed values, like `kql`.
 
 use super::kql;
 use super::log_analytics::QueryResult;
-use crate::analytics::{self, Durations, Summary, flag_anomalies};
+use crate::analytics::{self, Durations, Summary, TacticCounts, flag_anomalies};
 use crate::incident::{Severity, Status, Tactic};
 use crate::period::Window;
 use crate::sources::SourceError;
@@ -179,8 +181,7 @@ fn status(text: &str) -> Status {
 /// The figures for `window` from the aggregate answer ([`summary_query`]).
 pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, SourceError> {
     let mut status_by_severity = [[0usize; 3]; 4];
-    let mut tactic_counts = [0usize; Tactic::ALL.len()];
-    let mut without_tactics = 0;
+    let mut tactic_counts = TacticCounts::default();
     let mut triage = Pieces::default();
     let mut human = Pieces::default();
     let mut resolve = Pieces::default();
@@ -193,20 +194,15 @@ pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, Sou
                     group.count;
             }
             "tactics" => {
-                let mut seen = [false; Tactic::ALL.len()];
+                // The service groups by the names as written; reading them here merges
+                // spellings of one tactic and keeps other names, as the row reader does.
                 let names: Vec<Value> = serde_json::from_str(group.key).unwrap_or_default();
-                for name in names.iter().filter_map(Value::as_str) {
-                    if let Ok(tactic) = name.parse::<Tactic>() {
-                        seen[tactic.index()] = true;
-                    }
-                }
-                if seen.iter().any(|&present| present) {
-                    for (count, present) in tactic_counts.iter_mut().zip(seen) {
-                        *count += if present { group.count } else { 0 };
-                    }
-                } else {
-                    without_tactics += group.count;
-                }
+                let tactics: Vec<Tactic> = names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(Tactic::read)
+                    .collect();
+                tactic_counts.add(&tactics, group.count);
             }
             "triage" => triage.total = Some((group.count, group.low.unwrap_or(0))),
             "triage-median" => triage.middle = group.low.zip(group.high),
@@ -240,8 +236,8 @@ pub fn read_summary(result: &QueryResult, window: Window) -> Result<Summary, Sou
         by_status,
         by_severity,
         status_by_severity,
-        by_tactic: analytics::rank_tactics(&tactic_counts),
-        without_tactics,
+        without_tactics: tactic_counts.without(),
+        by_tactic: tactic_counts.ranked(),
         resolution_rate: (total > 0).then(|| closed as f64 / total as f64),
         daily_average: (day_count >= 1.0).then(|| total as f64 / day_count),
         time_to_triage: triage.durations(),
@@ -300,7 +296,9 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
-    /// `incident_state` as the service holds it: the report query's answer rows.
+    /// `incident_state` as the service holds it: the report query's answer rows. Some rows'
+    /// tactics are rewritten as people and other products write them: other spellings,
+    /// names outside Sentinel's enum, a tactic twice.
     fn latest_rows(now: DateTime<Utc>) -> Value {
         let incidents = collapse(crate::sources::demo::rows(now, 3_000, 17));
         let rows: Vec<IncidentRow> = incidents
@@ -311,7 +309,30 @@ mod tests {
                 incident,
             })
             .collect();
-        to_log_analytics_response(&rows)
+        let mut answer = to_log_analytics_response(&rows);
+        let column = answer["tables"][0]["columns"]
+            .as_array()
+            .and_then(|columns| columns.iter().position(|it| it["name"] == "AdditionalData"))
+            .expect("AdditionalData");
+        let variants = [
+            json!(["PreAttack"]),
+            json!(["ImpairProcessControl", "Inhibit Response Function"]),
+            json!(["initial access", "InitialAccess"]),
+            json!(["MyCustomTactic"]),
+            json!(["MyCustomTactic", "command-and-control", ""]),
+        ];
+        let table_rows = answer["tables"][0]["rows"].as_array_mut().expect("rows");
+        for (index, row) in table_rows
+            .iter_mut()
+            .enumerate()
+            .filter(|(it, _)| it % 4 == 0)
+        {
+            let mut data: Value =
+                serde_json::from_str(row[column].as_str().unwrap_or("{}")).expect("JSON text");
+            data["tactics"] = variants[(index / 4) % variants.len()].clone();
+            row[column] = Value::String(data.to_string());
+        }
+        answer
     }
 
     fn time(text: &Value) -> Option<DateTime<Utc>> {
@@ -442,7 +463,71 @@ mod tests {
             let aggregates = parse_response(answer.as_bytes()).expect("aggregates");
             let remote = read_summary(&aggregates, window).expect("reads");
             assert_eq!(remote, local, "{days} days");
+            let custom = Tactic::Other("MyCustomTactic".into());
+            assert!(
+                local.by_tactic.iter().any(|(it, _)| *it == custom)
+                    && local
+                        .by_tactic
+                        .iter()
+                        .any(|(it, _)| *it == Tactic::PreAttack),
+                "{days} days: {:?}",
+                local.by_tactic
+            );
         }
+    }
+
+    /// An aggregate answer as the service sends it (the query API's tables, columns, rows).
+    fn answer(rows: Value) -> QueryResult {
+        let body = json!({"tables": [{"name": "PrimaryResult", "columns": [
+            {"name": "Kind", "type": "string"}, {"name": "Key", "type": "string"},
+            {"name": "Key2", "type": "string"}, {"name": "Count", "type": "long"},
+            {"name": "Low", "type": "long"}, {"name": "High", "type": "long"}
+        ], "rows": rows}]});
+        parse_response(body.to_string().as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn tactic_groups_count_every_sentinel_value_and_other_names() {
+        let window = Window {
+            start: Utc
+                .with_ymd_and_hms(2026, 11, 16, 0, 0, 0)
+                .single()
+                .expect("time"),
+            end: Utc
+                .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+                .single()
+                .expect("time"),
+        };
+        let result = answer(json!([
+            ["status", "Medium", "New", 9, null, null],
+            ["tactics", "[\"PreAttack\"]", "", 2, null, null],
+            ["tactics", "[\"ImpairProcessControl\"]", "", 1, null, null],
+            ["tactics", "[\"initial access\"]", "", 1, null, null],
+            ["tactics", "[\"MyCustomTactic\"]", "", 1, null, null],
+            // Two spellings of one tactic in one set: still one incident under it.
+            [
+                "tactics",
+                "[\"Initial Access\",\"InitialAccess\"]",
+                "",
+                3,
+                null,
+                null
+            ],
+            ["tactics", "[]", "", 1, null, null]
+        ]));
+
+        let summary = read_summary(&result, window).expect("reads");
+
+        assert_eq!(
+            summary.by_tactic,
+            vec![
+                (Tactic::InitialAccess, 4),
+                (Tactic::PreAttack, 2),
+                (Tactic::ImpairProcessControl, 1),
+                (Tactic::Other("MyCustomTactic".into()), 1),
+            ]
+        );
+        assert_eq!(summary.without_tactics, 1);
     }
 
     #[test]

@@ -214,7 +214,7 @@ impl GraphClient {
         let searches: Vec<Vec<Get>> = query
             .tactics
             .iter()
-            .map(|(tactic, techniques)| searches(*tactic, techniques))
+            .map(|(tactic, techniques)| searches(tactic, techniques))
             .collect();
         let first_round: Vec<Get> = plans
             .iter()
@@ -325,14 +325,15 @@ fn answer<'a>(
     }
 }
 
-/// The article searches for a tactic: validated technique ids (up to three), then the tactic.
-fn searches(tactic: Tactic, techniques: &[String]) -> Vec<Get> {
+/// The article searches for a tactic: validated technique ids (up to three), then the tactic's
+/// ATT&CK id when it has one (never a name, which may be a rule author's text).
+fn searches(tactic: &Tactic, techniques: &[String]) -> Vec<Get> {
     techniques
         .iter()
         .filter(|technique| is_technique_id(technique))
         .map(String::as_str)
         .take(3)
-        .chain(std::iter::once(tactic.id()))
+        .chain(tactic.id())
         .map(|term| {
             Get::new(
                 "/security/threatIntelligence/articles".to_string(),
@@ -461,6 +462,25 @@ mod tests {
         assert!(!is_technique_id("T156"));
         assert!(!is_technique_id("T1566\" OR x"));
         assert!(!is_technique_id("T1566.01"));
+    }
+
+    #[test]
+    fn article_searches_use_ids_never_a_tactic_name() {
+        let terms = |tactic: &Tactic, techniques: &[&str]| -> Vec<String> {
+            let techniques: Vec<String> = techniques.iter().map(|it| it.to_string()).collect();
+            searches(tactic, &techniques)
+                .into_iter()
+                .map(|get| get.query[0].1.clone())
+                .collect()
+        };
+        assert_eq!(
+            terms(&Tactic::ImpairProcessControl, &["T0855"]),
+            vec!["\"T0855\"", "\"TA0106\""]
+        );
+        // PreAttack has no ATT&CK id and an other name is a rule author's text: only the
+        // techniques are searched.
+        assert_eq!(terms(&Tactic::PreAttack, &["T1595"]), vec!["\"T1595\""]);
+        assert!(terms(&Tactic::Other("\" OR x".into()), &[]).is_empty());
     }
 
     #[test]

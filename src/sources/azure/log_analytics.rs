@@ -449,7 +449,11 @@ mod tests {
         assert_eq!(incident.classification, Some(Classification::TruePositive));
         assert_eq!(incident.owner.name.as_deref(), Some("Dana"));
         assert_eq!(incident.owner.email.as_deref(), Some("dana@contoso.com"));
-        assert_eq!(incident.tactics, vec![Tactic::InitialAccess]);
+        // A name outside Sentinel's enum is kept under its own name, not dropped.
+        assert_eq!(
+            incident.tactics,
+            vec![Tactic::InitialAccess, Tactic::Other("Teleportation".into())]
+        );
         assert_eq!(incident.techniques, vec!["T1566".to_string()]);
         assert_eq!(incident.alert_ids, vec!["a1".to_string(), "a2".to_string()]);
         assert_eq!(incident.labels, vec!["vip".to_string()]);

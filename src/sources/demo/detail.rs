@@ -258,13 +258,14 @@ pub fn recommended_actions(incident: &Incident) -> Vec<String> {
 
 /// One or two clearly labelled demo intelligence items about a tactic.
 pub fn tactic_intel(tactic: Tactic, techniques: &[String]) -> Vec<Intel> {
-    let url = Some(format!("https://attack.mitre.org/tactics/{}/", tactic.id()));
+    let url = tactic
+        .id()
+        .map(|id| format!("https://attack.mitre.org/tactics/{id}/"));
     let mut items = vec![Intel {
         title: format!("Demo intelligence: {} activity this month", tactic.name()),
         summary: format!(
-            "Demo data, not real intelligence. Several tracked groups used {} ({}) techniques against organisations in your sector recently; prioritise incidents that show it alongside other tactics.",
-            tactic.name(),
-            tactic.id()
+            "Demo data, not real intelligence. Several tracked groups used {} techniques against organisations in your sector recently; prioritise incidents that show it alongside other tactics.",
+            tactic.name_with_id()
         ),
         url: url.clone(),
     }];

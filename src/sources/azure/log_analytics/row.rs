@@ -286,13 +286,6 @@ fn classification(text: &str) -> Option<Classification> {
         .or_else(|| text.parse().ok())
 }
 
-fn tactic(text: &str) -> Option<Tactic> {
-    Tactic::ALL
-        .into_iter()
-        .find(|it| it.sentinel_name() == text)
-        .or_else(|| text.parse().ok())
-}
-
 /// The row rules; a row is skipped for the first required column it lacks.
 fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
     let number = raw.number.require(RequiredColumn::IncidentNumber)?;
@@ -338,7 +331,7 @@ fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
             .tactics
             .iter()
             .map(String::as_str)
-            .filter_map(tactic)
+            .filter_map(Tactic::read)
             .collect(),
         techniques: additional.techniques,
         alert_products: additional.alert_products,

@@ -583,6 +583,7 @@ mod tests {
 mod edge_tests {
     use super::super::{QueryResult, incident_answer, parse_response};
     use super::*;
+    use crate::incident::Tactic;
 
     fn generic(body: &[u8]) -> Result<IncidentAnswer, SourceError> {
         parse_response(body).map(|result: QueryResult| incident_answer(&result))
@@ -634,7 +635,15 @@ mod edge_tests {
         assert_eq!(first.owner.name.as_deref(), Some("D\u{e1}na \"Ops\""));
         assert_eq!(first.owner.email.as_deref(), Some("d@x"));
         assert_eq!(first.title, "Caf\u{e9} \u{1f600} | line\nbreak");
-        assert_eq!(first.tactics.len(), 2);
+        // "InitialAccess", "TA0002" (Execution) and the other name "Nope"; "" and 3 are no names.
+        assert_eq!(
+            first.tactics,
+            vec![
+                Tactic::InitialAccess,
+                Tactic::Execution,
+                Tactic::Other("Nope".into())
+            ]
+        );
         assert_eq!(first.alert_ids, vec!["a1".to_string()]);
         assert_eq!(first.labels, vec![String::new(), "vip".to_string()]);
         assert_eq!(
