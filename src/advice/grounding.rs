@@ -340,7 +340,7 @@ mod tests {
     fn number_words_take_units() {
         let checked = check(
             "Mean time to triage: 2d\nResolution rate: 40%",
-            "triage takes forty-eight hours, forty percent resolved, a four-hour window, three days open",
+            "triage takes forty-eight hours or a 48-hour day, forty percent resolved, a four-hour window, three days open",
         );
         assert_eq!(
             checked.unverified,

@@ -3,9 +3,10 @@
 //! a reason alone implies its classification, and the PUT carries only writable properties.
 
 use super::azure::{INCIDENTS, config, mount_token, quick_policy};
-use sentinel_bot::bot::actions::MemoryLedger;
+use sentinel_bot::bot::actions::{MemoryLedger, PendingAction};
 use sentinel_bot::bot::permissions::Permissions;
 use sentinel_bot::bot::{Bot, Request, Settings, User};
+use sentinel_bot::incident::{Classification, ClassificationReason};
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::azure::AzureSource;
 use sentinel_bot::sources::azure::sentinel::WRITABLE;
@@ -244,4 +245,22 @@ async fn a_reason_alone_closes_as_its_classification_with_only_writable_properti
             "lastActivityTimeUtc": "2019-01-01T13:05:30Z"
         })
     );
+}
+
+#[test]
+fn a_pending_close_stored_with_its_reason_as_text_reads_back_the_same() {
+    // Pending closes were stored with the reason as a string; the names are Sentinel's, so a
+    // confirmation asked for before an upgrade still runs after it.
+    let stored = r#"{"Close":{"number":5,"classification":"FalsePositive","reason":"InaccurateData","comment":"test mailbox"}}"#;
+    let action: PendingAction = serde_json::from_str(stored).expect("reads");
+    assert_eq!(
+        action,
+        PendingAction::Close {
+            number: 5,
+            classification: Classification::FalsePositive,
+            reason: Some(ClassificationReason::InaccurateData),
+            comment: Some("test mailbox".to_string()),
+        }
+    );
+    assert_eq!(serde_json::to_string(&action).expect("writes"), stored);
 }
