@@ -104,6 +104,102 @@ impl Classification {
             Classification::Undetermined => "Undetermined",
         }
     }
+
+    /// The reasons Sentinel accepts with this classification (see
+    /// [`ClassificationReason::classification`]); none for `Undetermined`.
+    pub fn reasons(self) -> impl Iterator<Item = ClassificationReason> {
+        ClassificationReason::ALL
+            .into_iter()
+            .filter(move |reason| reason.classification() == self)
+    }
+
+    /// Whether Sentinel pairs `reason` with this classification.
+    pub fn accepts(self, reason: ClassificationReason) -> bool {
+        reason.classification() == self
+    }
+
+    /// The reason written when a closing gives none: the first Sentinel pairs with this
+    /// classification (`IncorrectAlertLogic` for `FalsePositive`); none for `Undetermined`.
+    pub fn default_reason(self) -> Option<ClassificationReason> {
+        self.reasons().next()
+    }
+
+    /// Checks a closing's pair of classification and reason, as Sentinel pairs them.
+    pub fn check_reason(self, reason: ClassificationReason) -> Result<(), MismatchedReason> {
+        if self.accepts(reason) {
+            return Ok(());
+        }
+        Err(MismatchedReason {
+            classification: self,
+            reason,
+        })
+    }
+}
+
+/// Why an incident was closed with its classification: Sentinel's `classificationReason`
+/// (Microsoft.SecurityInsights `IncidentClassificationReason`, stable 2024-09-01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClassificationReason {
+    SuspiciousActivity,
+    SuspiciousButExpected,
+    IncorrectAlertLogic,
+    InaccurateData,
+}
+
+impl ClassificationReason {
+    /// Every reason, in the order Sentinel lists them.
+    pub const ALL: [ClassificationReason; 4] = [
+        ClassificationReason::SuspiciousActivity,
+        ClassificationReason::SuspiciousButExpected,
+        ClassificationReason::IncorrectAlertLogic,
+        ClassificationReason::InaccurateData,
+    ];
+
+    /// The name Sentinel uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClassificationReason::SuspiciousActivity => "SuspiciousActivity",
+            ClassificationReason::SuspiciousButExpected => "SuspiciousButExpected",
+            ClassificationReason::IncorrectAlertLogic => "IncorrectAlertLogic",
+            ClassificationReason::InaccurateData => "InaccurateData",
+        }
+    }
+
+    /// The classification this reason belongs to. The one home of the pairing rule, as
+    /// Sentinel's close dialog offers it (Microsoft Learn, "Navigate and investigate incidents
+    /// in Microsoft Sentinel", closing an incident): True Positive - suspicious activity;
+    /// Benign Positive - suspicious but expected; False Positive - incorrect alert logic, or
+    /// inaccurate data; Undetermined takes no reason.
+    pub fn classification(self) -> Classification {
+        match self {
+            ClassificationReason::SuspiciousActivity => Classification::TruePositive,
+            ClassificationReason::SuspiciousButExpected => Classification::BenignPositive,
+            ClassificationReason::IncorrectAlertLogic | ClassificationReason::InaccurateData => {
+                Classification::FalsePositive
+            }
+        }
+    }
+}
+
+/// A closing whose reason Sentinel does not pair with its classification. The message names
+/// the reasons the classification takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} is not a reason for {classification}: {}", valid_reasons(*classification))]
+pub struct MismatchedReason {
+    pub classification: Classification,
+    pub reason: ClassificationReason,
+}
+
+fn valid_reasons(classification: Classification) -> String {
+    let reasons: Vec<&str> = classification
+        .reasons()
+        .map(ClassificationReason::as_str)
+        .collect();
+    match reasons.as_slice() {
+        [] => format!("{classification} takes no reason"),
+        [only] => format!("{classification} takes {only}"),
+        [first @ .., last] => format!("{classification} takes {} or {last}", first.join(", ")),
+    }
 }
 
 /// The value could not be read as the named type.
@@ -169,6 +265,17 @@ impl FromStr for Classification {
     }
 }
 
+impl FromStr for ClassificationReason {
+    type Err = UnknownValue;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let key = fold(text);
+        ClassificationReason::ALL
+            .into_iter()
+            .find(|reason| fold(reason.as_str()) == key)
+            .ok_or_else(|| unknown("classification reason", text))
+    }
+}
+
 macro_rules! display_as_str {
     ($($ty:ty),*) => {$(
         impl fmt::Display for $ty {
@@ -178,7 +285,7 @@ macro_rules! display_as_str {
         }
     )*};
 }
-display_as_str!(Severity, Status, Classification);
+display_as_str!(Severity, Status, Classification, ClassificationReason);
 
 /// Who an incident is assigned to; all empty means unassigned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -486,10 +593,76 @@ mod tests {
     }
 
     #[test]
+    fn each_reason_pairs_with_one_classification_and_undetermined_with_none() {
+        let pairs: Vec<(Classification, Vec<ClassificationReason>)> = Classification::ALL
+            .into_iter()
+            .map(|classification| (classification, classification.reasons().collect()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (
+                    Classification::TruePositive,
+                    vec![ClassificationReason::SuspiciousActivity]
+                ),
+                (
+                    Classification::BenignPositive,
+                    vec![ClassificationReason::SuspiciousButExpected]
+                ),
+                (
+                    Classification::FalsePositive,
+                    vec![
+                        ClassificationReason::IncorrectAlertLogic,
+                        ClassificationReason::InaccurateData
+                    ]
+                ),
+                (Classification::Undetermined, vec![]),
+            ]
+        );
+        assert_eq!(
+            Classification::FalsePositive.default_reason(),
+            Some(ClassificationReason::IncorrectAlertLogic)
+        );
+        assert_eq!(Classification::Undetermined.default_reason(), None);
+    }
+
+    #[test]
+    fn a_wrong_pair_names_the_valid_reasons() {
+        let wrong = Classification::TruePositive
+            .check_reason(ClassificationReason::InaccurateData)
+            .unwrap_err();
+        assert_eq!(
+            wrong.to_string(),
+            "InaccurateData is not a reason for TruePositive: TruePositive takes SuspiciousActivity"
+        );
+        let wrong = Classification::BenignPositive
+            .check_reason(ClassificationReason::IncorrectAlertLogic)
+            .unwrap_err();
+        assert!(
+            wrong
+                .to_string()
+                .ends_with("BenignPositive takes SuspiciousButExpected")
+        );
+        let wrong = Classification::Undetermined
+            .check_reason(ClassificationReason::SuspiciousActivity)
+            .unwrap_err();
+        assert!(wrong.to_string().ends_with("Undetermined takes no reason"));
+        assert!(
+            Classification::FalsePositive
+                .check_reason(ClassificationReason::InaccurateData)
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn parses_names_loosely() {
         assert_eq!("true_positive".parse(), Ok(Classification::TruePositive));
         assert_eq!("TA0001".parse(), Ok(Tactic::InitialAccess));
         assert_eq!("in progress".parse(), Ok(Status::Active));
         assert!("urgent".parse::<Severity>().is_err());
+        assert_eq!(
+            "inaccurate-data".parse(),
+            Ok(ClassificationReason::InaccurateData)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Rules (documented here because callers and tests rely on them):
 //! - A figure is an integer, a decimal (`12.5`, `1,234`), a percentage (`40%`, `40 percent`)
-//!   or a duration (`3h`, `45 min`, `2 days`, `1 week`).
+//!   or a duration (`3h`, `45 min`, `2 days`, `1 week`, `48-hour`).
 //! - Durations are compared in minutes, so `48h` is grounded by a fact `2d`. Other figures
 //!   are compared by value, rounded to two decimals.
 //! - Digits glued to letters before them are identifiers, not figures: ATT&CK ids (`T1059.001`,
@@ -11,9 +11,32 @@
 //! - `0` and `1` are exempt (articles and list numbering). Years are NOT exempt: a year is
 //!   grounded only when the facts contain it (the facts carry the period's dates).
 //!
+//! Numbers written as English words are figures too, checked the same way (value, unit,
+//! exemptions), so "seventeen mailboxes" needs a 17 in the facts and "two hundred messages"
+//! a 200 (and a fact written in words grounds the digits). Words are read by the `text2num`
+//! crate; what counts as a claim is decided here:
+//! - Cardinals: `two`..`nineteen`, the tens, compounds (`twenty-one`, `two hundred and five`,
+//!   `a hundred`, `a thousand`, `three million`) and decimals (`two point five`). `one` and
+//!   `zero` are exempt like `1` and `0`, so "one of the incidents" is never marked.
+//! - A number word hyphen-joined to a following word is a compound modifier, not a count
+//!   ("two-factor", "three-way handshake", "third-party"), unless that word is a time unit
+//!   ("four-hour window" is a duration of 240 minutes, as is "4-hour").
+//! - Ordinals state a count only after "the" ("the fifth phishing incident", "for the third
+//!   time" claim 5 and 3). Elsewhere they order or mean "another" ("Second, rotate the keys",
+//!   "a second look") and are not figures, nor are they before a word naming a period or a
+//!   stage ("the second half", "the third stage").
+//! - Quantity words that state a specific count: "a dozen" (12), "two dozen" (24), "half a
+//!   dozen" (6).
+//! - Vague quantity words cannot be checked and are left alone: "several", "a few", "many",
+//!   "a couple of" (an indefinite small number in common use), "a handful", and plural
+//!   magnitudes without a multiplier ("dozens", "hundreds", "thousands of alerts").
+//! - Ratios and multipliers ("twice", "double", "half") are not checked.
+//!
 //! No I/O.
 
 use std::collections::BTreeSet;
+
+mod words;
 
 /// What an unverified figure is replaced with.
 pub const MARK: &str = "[unverified]";
@@ -120,7 +143,24 @@ fn unit(word: &str) -> Option<(Kind, f64)> {
     Some(kind)
 }
 
+/// Every figure of `text`, digits and words, in order of position.
 fn figures(text: &str) -> Vec<Figure> {
+    let digits = digit_figures(text);
+    // Words never hold digits, so the two cannot overlap; the filter keeps that an invariant.
+    let words: Vec<Figure> = words::figures(text)
+        .into_iter()
+        .filter(|word| {
+            !digits
+                .iter()
+                .any(|digit| digit.start < word.end && word.start < digit.end)
+        })
+        .collect();
+    let mut found = [digits, words].concat();
+    found.sort_by_key(|figure| figure.start);
+    found
+}
+
+fn digit_figures(text: &str) -> Vec<Figure> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut index = 0;
@@ -171,13 +211,14 @@ fn figures(text: &str) -> Vec<Figure> {
         }
         let mut end = index;
         let mut kind = (Kind::Plain, 1.0);
-        // A unit directly after the number, or after one space.
-        let unit_start = if bytes.get(index) == Some(&b' ') {
+        // A unit directly after the number, or after one space or hyphen (`48-hour`).
+        let hyphen = bytes.get(index) == Some(&b'-');
+        let unit_start = if bytes.get(index) == Some(&b' ') || hyphen {
             index + 1
         } else {
             index
         };
-        if bytes.get(unit_start) == Some(&b'%') {
+        if bytes.get(unit_start) == Some(&b'%') && !hyphen {
             kind = (Kind::Percent, 1.0);
             end = unit_start + 1;
         } else {
@@ -187,6 +228,7 @@ fn figures(text: &str) -> Vec<Figure> {
             }
             if unit_end > unit_start
                 && let Some(found_unit) = unit(&text[unit_start..unit_end])
+                && (!hyphen || found_unit.0 == Kind::Duration)
             {
                 kind = found_unit;
                 end = unit_end;
@@ -268,5 +310,100 @@ mod tests {
     fn decimals_and_plain_numbers_are_distinct() {
         let checked = check("Rate 12.5%", "12.5 percent, 13%");
         assert_eq!(checked.unverified, vec!["13%".to_string()]);
+    }
+    #[test]
+    fn a_number_word_is_checked_like_digits() {
+        let checked = check("Mailboxes: 12", "seventeen mailboxes forwarded mail");
+        assert_eq!(checked.text, "[unverified] mailboxes forwarded mail");
+        assert_eq!(checked.unverified, vec!["seventeen".to_string()]);
+        let checked = check("Mailboxes: 17", "Seventeen mailboxes forwarded mail");
+        assert!(checked.unverified.is_empty(), "{checked:?}");
+    }
+
+    #[test]
+    fn compound_cardinals_match_their_digits_both_ways() {
+        let checked = check(
+            "Messages: 200",
+            "two hundred messages, then twenty-one more",
+        );
+        assert_eq!(checked.unverified, vec!["twenty-one".to_string()]);
+        let checked = check("Messages: 21", "two hundred messages, then twenty-one more");
+        assert_eq!(checked.text, "[unverified] messages, then twenty-one more");
+        let checked = check("two hundred and five alerts", "205 alerts");
+        assert!(checked.unverified.is_empty(), "{checked:?}");
+        let checked = check("Total: 100", "a hundred alerts, not a thousand");
+        assert_eq!(checked.text, "a hundred alerts, not [unverified]");
+        assert_eq!(checked.unverified, vec!["a thousand".to_string()]);
+    }
+
+    #[test]
+    fn number_words_take_units() {
+        let checked = check(
+            "Mean time to triage: 2d\nResolution rate: 40%",
+            "triage takes forty-eight hours or a 48-hour day, forty percent resolved, a four-hour window, three days open",
+        );
+        assert_eq!(
+            checked.unverified,
+            vec!["four-hour".to_string(), "three days".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_ordinal_after_the_states_a_count() {
+        let checked = check(
+            "Phishing: 4",
+            "the fifth phishing incident, for the fourth time",
+        );
+        assert_eq!(
+            checked.text,
+            "the [unverified] phishing incident, for the fourth time"
+        );
+        assert_eq!(checked.unverified, vec!["fifth".to_string()]);
+        let checked = check("Phishing: 5", "the fifth phishing incident");
+        assert!(checked.unverified.is_empty(), "{checked:?}");
+    }
+
+    #[test]
+    fn idioms_and_vague_words_are_not_figures() {
+        let answer = "One of the incidents needs a second look. Second, enforce two-factor \
+            authentication and review third-party apps; in the second half of the week several \
+            hosts, a few users, a couple of mailboxes and dozens (even hundreds) of alerts were \
+            seen. The three-way handshake completed once; no one else, and someone logged in. \
+            Some of the time, none.";
+        let checked = check("Total: 42", answer);
+        assert_eq!(checked.text, answer);
+        assert!(checked.unverified.is_empty(), "{checked:?}");
+    }
+
+    #[test]
+    fn counting_words_still_flag_two_of_the_incidents() {
+        let checked = check("Total: 42", "two of the incidents and one of the hosts");
+        assert_eq!(checked.unverified, vec!["two".to_string()]);
+    }
+
+    #[test]
+    fn dozens_state_a_count_only_with_a_number_or_article() {
+        let checked = check(
+            "Hosts: 12",
+            "a dozen hosts, half a dozen users, two dozen alerts",
+        );
+        assert_eq!(
+            checked.unverified,
+            vec!["half a dozen".to_string(), "two dozen".to_string()]
+        );
+        let checked = check(
+            "Users: 6\nAlerts: 24",
+            "half a dozen users, two dozen alerts",
+        );
+        assert!(checked.unverified.is_empty(), "{checked:?}");
+    }
+
+    #[test]
+    fn a_line_break_or_comma_ends_a_number() {
+        let checked = check(
+            "Hosts: 20\nUsers: 3",
+            "hosts: twenty\nthree users; twenty, three",
+        );
+        assert!(checked.unverified.is_empty(), "{checked:?}");
     }
 }

@@ -1,10 +1,10 @@
 //! Incident actions from chat: confirmation, execution, audit (who may act is `permissions`).
 //! An action runs only after the same user presses Confirm; every outcome is audited.
 
-use super::command::{Assignee, CloseReason, Command};
+use super::command::{Assignee, Command};
 use super::permissions::Directory;
 use super::{BotError, Request, people};
-use crate::incident::{Classification, Incident, Owner, Severity, Status};
+use crate::incident::{Classification, ClassificationReason, Incident, Owner, Severity, Status};
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
 use async_trait::async_trait;
@@ -38,10 +38,13 @@ pub enum PendingAction {
         number: u64,
         status: Status,
     },
+    /// `reason` is the one written to Sentinel: the one asked for, or the classification's
+    /// default, so the confirmation shows the pair as it will be written. Records stored
+    /// when it was a string read the same, as the names are Sentinel's.
     Close {
         number: u64,
         classification: Classification,
-        reason: Option<String>,
+        reason: Option<ClassificationReason>,
         comment: Option<String>,
     },
     /// `author` is who asked, named in the comment written to Sentinel.
@@ -312,7 +315,7 @@ pub fn pending_action(command: &Command) -> Option<PendingAction> {
         } => PendingAction::Close {
             number: *number,
             classification: *classification,
-            reason: reason.map(|reason| CloseReason::as_str(reason).to_string()),
+            reason: reason.or(classification.default_reason()),
             comment: comment.clone(),
         },
         Command::Comment { number, text } => PendingAction::Comment {
@@ -600,7 +603,7 @@ async fn run(
                 status: Some(Status::Closed),
                 classification: Some(*classification),
                 classification_comment: comment.clone(),
-                classification_reason: reason.clone(),
+                classification_reason: *reason,
                 ..IncidentUpdate::default()
             };
             source.update(*number, &update, etag).await?;

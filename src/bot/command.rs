@@ -4,7 +4,7 @@
 //! User input leaves this module only as typed values (numbers, enums,
 //! periods), so it can never reach a query as text.
 
-use crate::incident::{Classification, Severity, Status};
+use crate::incident::{Classification, ClassificationReason, Severity, Status};
 use crate::period::{MAX_DAYS, Period};
 use std::fmt;
 
@@ -29,11 +29,12 @@ pub enum Command {
     /// `/status N new|active`
     SetStatus { number: u64, status: Status },
     /// `/close N <classification> [reason] [comment]`, or `/close N <reason> [comment]`
-    /// with the classification the reason belongs to.
+    /// with the classification the reason belongs to. The reason, when given, is one that
+    /// Sentinel pairs with the classification ([`ClassificationReason::classification`]).
     Close {
         number: u64,
         classification: Classification,
-        reason: Option<CloseReason>,
+        reason: Option<ClassificationReason>,
         comment: Option<String>,
     },
     /// `/comment N <text>`
@@ -135,55 +136,6 @@ pub enum Assignee {
     /// A user named by UPN or e-mail, by Entra object id (a GUID), or by a mention the
     /// channel resolved (`Request::mentions` holds who it is).
     User(String),
-}
-
-/// Sentinel's `classificationReason` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    SuspiciousActivity,
-    SuspiciousButExpected,
-    IncorrectAlertLogic,
-    InaccurateData,
-}
-
-impl CloseReason {
-    /// The value Sentinel expects.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::SuspiciousActivity => "SuspiciousActivity",
-            CloseReason::SuspiciousButExpected => "SuspiciousButExpected",
-            CloseReason::IncorrectAlertLogic => "IncorrectAlertLogic",
-            CloseReason::InaccurateData => "InaccurateData",
-        }
-    }
-
-    /// The classification Sentinel pairs this reason with, so `/close N <reason>` needs no
-    /// classification (Microsoft.SecurityInsights `IncidentClassificationReason`).
-    pub fn classification(self) -> Classification {
-        match self {
-            CloseReason::SuspiciousActivity => Classification::TruePositive,
-            CloseReason::SuspiciousButExpected => Classification::BenignPositive,
-            CloseReason::IncorrectAlertLogic | CloseReason::InaccurateData => {
-                Classification::FalsePositive
-            }
-        }
-    }
-
-    fn parse(word: &str) -> Option<CloseReason> {
-        let key: String = word
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        [
-            CloseReason::SuspiciousActivity,
-            CloseReason::SuspiciousButExpected,
-            CloseReason::IncorrectAlertLogic,
-            CloseReason::InaccurateData,
-        ]
-        .into_iter()
-        .find(|reason| reason.as_str().to_ascii_lowercase() == key)
-    }
 }
 
 /// The command words, for help topics.
@@ -296,6 +248,41 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// Reads `/close`'s classification and reason from `first` and the word after it, returning
+/// the words left for the comment: `<classification> [reason]`, or `<reason>
+/// [classification]` with the classification the reason implies. A pair Sentinel does not
+/// accept is refused with the reasons the classification takes.
+fn close_pair<'a>(
+    verb: Verb,
+    first: &str,
+    tail: &'a [String],
+) -> Result<(Classification, Option<ClassificationReason>, &'a [String]), UsageError> {
+    let refuse = |wrong: crate::incident::MismatchedReason| usage(verb, format!("{wrong}."));
+    let second = tail.first().map(String::as_str).unwrap_or_default();
+    if let Ok(reason) = first.parse::<ClassificationReason>() {
+        return match second.parse::<Classification>() {
+            Ok(classification) => {
+                classification.check_reason(reason).map_err(refuse)?;
+                Ok((classification, Some(reason), &tail[1..]))
+            }
+            Err(_) => Ok((reason.classification(), Some(reason), tail)),
+        };
+    }
+    let classification: Classification =
+        first
+            .parse()
+            .map_err(|error: crate::incident::UnknownValue| {
+                usage(verb, format!("{}.", capitalise(&error.to_string())))
+            })?;
+    match second.parse::<ClassificationReason>() {
+        Ok(reason) => {
+            classification.check_reason(reason).map_err(refuse)?;
+            Ok((classification, Some(reason), &tail[1..]))
+        }
+        Err(_) => Ok((classification, None, tail)),
+    }
+}
 
 fn usage(verb: Verb, message: impl Into<String>) -> UsageError {
     UsageError {
@@ -429,38 +416,16 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             Ok(Command::SetStatus { number, status })
         }
         Verb::Close => {
-            let [number, classification, tail @ ..] = rest else {
+            let [number, first, tail @ ..] = rest else {
                 return Err(usage(verb, "Give an incident number and a classification."));
             };
             let number = incident_number(verb, number)?;
-            // A reason alone names its classification: `/close N IncorrectAlertLogic`.
-            if let Some(reason) = CloseReason::parse(classification) {
-                return Ok(Command::Close {
-                    number,
-                    classification: reason.classification(),
-                    reason: Some(reason),
-                    comment: free_text(verb, tail)?,
-                });
-            }
-            let classification: Classification =
-                classification
-                    .parse()
-                    .map_err(|error: crate::incident::UnknownValue| {
-                        usage(verb, format!("{}.", capitalise(&error.to_string())))
-                    })?;
-            let (reason, tail) = match tail.split_first() {
-                Some((word, after)) => match CloseReason::parse(word) {
-                    Some(reason) => (Some(reason), after),
-                    None => (None, tail),
-                },
-                None => (None, tail),
-            };
-            let comment = free_text(verb, tail)?;
+            let (classification, reason, tail) = close_pair(verb, first, tail)?;
             Ok(Command::Close {
                 number,
                 classification,
                 reason,
-                comment,
+                comment: free_text(verb, tail)?,
             })
         }
         Verb::Comment => {
@@ -1057,7 +1022,7 @@ mod tests {
             Ok(Command::Close {
                 number: 12,
                 classification: Classification::FalsePositive,
-                reason: Some(CloseReason::IncorrectAlertLogic),
+                reason: Some(ClassificationReason::IncorrectAlertLogic),
                 comment: Some("noisy rule, tuned".to_string()),
             })
         );
@@ -1153,7 +1118,7 @@ mod tests {
             Ok(Command::Close {
                 number: 12,
                 classification: Classification::FalsePositive,
-                reason: Some(CloseReason::IncorrectAlertLogic),
+                reason: Some(ClassificationReason::IncorrectAlertLogic),
                 comment: Some("rule fires on backups".to_string()),
             })
         );
@@ -1162,7 +1127,7 @@ mod tests {
             Ok(Command::Close {
                 number: 12,
                 classification: Classification::BenignPositive,
-                reason: Some(CloseReason::SuspiciousButExpected),
+                reason: Some(ClassificationReason::SuspiciousButExpected),
                 comment: None,
             })
         );
@@ -1177,6 +1142,79 @@ mod tests {
         assert_eq!(
             parse("/incidents last").unwrap_err().message,
             "`last` is not a period or a filter."
+        );
+    }
+
+    #[test]
+    fn close_refuses_a_reason_its_classification_does_not_take() {
+        let refused = parse("/close 5 TruePositive InaccurateData").unwrap_err();
+        assert_eq!(refused.verb, Some(Verb::Close));
+        assert_eq!(
+            refused.message,
+            "InaccurateData is not a reason for TruePositive: TruePositive takes SuspiciousActivity."
+        );
+        assert_eq!(
+            parse("/close 5 BenignPositive IncorrectAlertLogic")
+                .unwrap_err()
+                .message,
+            "IncorrectAlertLogic is not a reason for BenignPositive: BenignPositive takes SuspiciousButExpected."
+        );
+        assert_eq!(
+            parse("/close 5 Undetermined SuspiciousActivity")
+                .unwrap_err()
+                .message,
+            "SuspiciousActivity is not a reason for Undetermined: Undetermined takes no reason."
+        );
+        // Reason first, then a classification it does not belong to.
+        assert_eq!(
+            parse("/close 5 SuspiciousActivity FalsePositive")
+                .unwrap_err()
+                .message,
+            "SuspiciousActivity is not a reason for FalsePositive: FalsePositive takes IncorrectAlertLogic or InaccurateData."
+        );
+    }
+
+    #[test]
+    fn close_takes_a_reason_alone_or_with_its_own_classification() {
+        let close = |classification, reason, comment: Option<&str>| {
+            Ok(Command::Close {
+                number: 5,
+                classification,
+                reason,
+                comment: comment.map(str::to_string),
+            })
+        };
+        assert_eq!(
+            parse("/close 5 IncorrectAlertLogic"),
+            close(
+                Classification::FalsePositive,
+                Some(ClassificationReason::IncorrectAlertLogic),
+                None
+            )
+        );
+        assert_eq!(
+            parse("/close 5 InaccurateData FalsePositive test mailbox"),
+            close(
+                Classification::FalsePositive,
+                Some(ClassificationReason::InaccurateData),
+                Some("test mailbox")
+            )
+        );
+        assert_eq!(
+            parse("/close 5 fp inaccurate_data"),
+            close(
+                Classification::FalsePositive,
+                Some(ClassificationReason::InaccurateData),
+                None
+            )
+        );
+        assert_eq!(
+            parse("/close 5 Undetermined no evidence either way"),
+            close(
+                Classification::Undetermined,
+                None,
+                Some("no evidence either way")
+            )
         );
     }
 

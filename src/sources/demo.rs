@@ -198,6 +198,15 @@ impl IncidentSource for DemoSource {
                 reason: "closing an incident needs a classification".to_string(),
             });
         }
+        if let (Some(classification), Some(reason)) =
+            (update.classification, update.classification_reason)
+            && let Err(wrong) = classification.check_reason(reason)
+        {
+            return Err(SourceError::Failed {
+                system: SYSTEM,
+                reason: wrong.to_string(),
+            });
+        }
         let incident = &mut entry.incident;
         if let Some(severity) = update.severity {
             incident.severity = severity;

@@ -5,7 +5,9 @@
 pub mod azure;
 pub mod demo;
 
-use crate::incident::{Classification, Incident, Owner, Severity, Skipped, Status, Tactic};
+use crate::incident::{
+    Classification, ClassificationReason, Incident, Owner, Severity, Skipped, Status, Tactic,
+};
 use crate::period::Window;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -99,8 +101,9 @@ pub struct IncidentUpdate {
     pub classification: Option<Classification>,
     /// Closing reason text (`classificationComment`).
     pub classification_comment: Option<String>,
-    /// Sentinel's `classificationReason`, e.g. `InaccurateData`; `None` picks the usual one for the classification.
-    pub classification_reason: Option<String>,
+    /// Sentinel's `classificationReason`; one the classification accepts
+    /// ([`Classification::accepts`]). `None` writes the classification's default reason.
+    pub classification_reason: Option<ClassificationReason>,
 }
 
 /// An incident created by hand from chat.

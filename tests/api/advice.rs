@@ -379,6 +379,38 @@ async fn a_hallucinated_figure_is_caught() {
 }
 
 #[tokio::test]
+async fn a_hallucinated_figure_in_words_is_caught_and_an_idiom_is_not() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion(&json!({
+            "impact": "One of the users is affected: seventeen mailboxes forward mail and two hundred messages left.",
+            "recommendations": [{"action": "Enforce two-factor authentication for the finance team", "why": "a second look at sign-ins"}]
+        })))
+        .mount(&server)
+        .await;
+    let advisor = Advisor::new(Some(client(&server)), FakeIntel::unlicensed());
+
+    let advice = advisor
+        .incident_advice(&detail(incident(1234, "Phishing")), None)
+        .await;
+
+    assert_eq!(
+        advice.impact,
+        "One of the users is affected: [unverified] mailboxes forward mail and [unverified] messages left."
+    );
+    assert_eq!(advice.unverified, 2);
+    assert!(
+        advice
+            .recommendations
+            .iter()
+            .any(|it| it.text
+                == "Enforce two-factor authentication for the finance team (a second look at sign-ins)"),
+        "{:?}",
+        advice.recommendations
+    );
+}
+
+#[tokio::test]
 async fn free_text_answers_are_handled() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

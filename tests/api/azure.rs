@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sentinel_bot::config::{AzureAuth, AzureConfig, AzureEndpoints};
 use sentinel_bot::incident::{
-    Classification, Incident, IncidentRow, Owner, Severity, Status, Tactic, collapse,
+    Classification, ClassificationReason, Incident, IncidentRow, Owner, Severity, Status, Tactic,
+    collapse,
 };
 use sentinel_bot::period::Window;
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
@@ -457,7 +458,7 @@ async fn an_update_carries_the_etag_in_header_and_body_and_the_changed_fields() 
         severity: None,
         classification: Some(Classification::FalsePositive),
         classification_comment: Some("Test mailbox".into()),
-        classification_reason: Some("InaccurateData".into()),
+        classification_reason: Some(ClassificationReason::InaccurateData),
     };
     let incident = source
         .update(42, &update, Some("\"etag-from-chat\""))

@@ -4,7 +4,7 @@
 use super::log_analytics::read_owner;
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{Classification, Incident, Owner, Severity, Status};
+use crate::incident::{Incident, Owner, Severity, Status};
 use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, SourceError};
 use crate::upstream::Upstream;
 use chrono::{DateTime, Utc};
@@ -19,17 +19,36 @@ const SYSTEM: &str = UPSTREAM.name();
 /// The stable Microsoft.SecurityInsights api-version spoken.
 pub const API_VERSION: &str = "2024-09-01";
 
-/// Properties the service computes; they are dropped before a PUT.
-const READ_ONLY: [&str; 8] = [
-    "additionalData",
-    "incidentNumber",
-    "createdTimeUtc",
-    "lastModifiedTimeUtc",
-    "incidentUrl",
-    "relatedAnalyticRuleIds",
-    "providerIncidentUrl",
-    "teamInformation",
+/// The incident properties a PUT carries: those Microsoft.SecurityInsights stable
+/// 2024-09-01 (`Incidents.json`, `IncidentProperties`) does not mark `readOnly`. The rest
+/// (`incidentNumber`, `createdTimeUtc`, `lastModifiedTimeUtc`, `incidentUrl`, `providerName`,
+/// `providerIncidentId`, `relatedAnalyticRuleIds`, `additionalData`, and whatever a later
+/// api-version adds to the GET answer) is the service's to compute and is never sent back.
+pub const WRITABLE: [&str; 11] = [
+    "title",
+    "description",
+    "severity",
+    "status",
+    "classification",
+    "classificationReason",
+    "classificationComment",
+    "owner",
+    "labels",
+    "firstActivityTimeUtc",
+    "lastActivityTimeUtc",
 ];
+
+/// The writable fields of an owner (`IncidentOwnerInfo`: all of them).
+const WRITABLE_OWNER: [&str; 5] = [
+    "objectId",
+    "email",
+    "assignedTo",
+    "userPrincipalName",
+    "ownerType",
+];
+
+/// The writable field of a label (`IncidentLabel`; `labelType` is read-only).
+const WRITABLE_LABEL: [&str; 1] = ["labelName"];
 
 /// An incident resource as the REST API returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -283,24 +302,19 @@ fn owner_json(owner: &Owner) -> Value {
     })
 }
 
-/// The reason Sentinel expects with each classification.
-fn classification_reason(classification: Classification) -> Option<&'static str> {
-    match classification {
-        Classification::TruePositive => Some("SuspiciousActivity"),
-        Classification::BenignPositive => Some("SuspiciousButExpected"),
-        Classification::FalsePositive => Some("IncorrectAlertLogic"),
-        Classification::Undetermined => None,
-    }
-}
-
-/// The current properties with the update applied and the read-only ones removed.
+/// The properties a PUT writes: the writable ones ([`WRITABLE`]) of `current` (a PUT
+/// replaces the incident, so what is not sent is lost), with `update` applied. Closing
+/// writes the update's reason, or the classification's default
+/// ([`crate::incident::Classification::default_reason`]), and none for `Undetermined`.
 pub fn apply_update(current: &Value, update: &IncidentUpdate) -> Value {
-    let mut properties = match current {
-        Value::Object(map) => map.clone(),
-        _ => serde_json::Map::new(),
-    };
-    for key in READ_ONLY {
-        properties.remove(key);
+    let mut properties = writable(current, &WRITABLE);
+    if let Some(owner) = properties.get_mut("owner") {
+        *owner = Value::Object(writable(owner, &WRITABLE_OWNER));
+    }
+    if let Some(Value::Array(labels)) = properties.get_mut("labels") {
+        for label in labels.iter_mut() {
+            *label = Value::Object(writable(label, &WRITABLE_LABEL));
+        }
     }
     if let Some(status) = update.status {
         properties.insert("status".into(), json!(status.as_str()));
@@ -315,10 +329,11 @@ pub fn apply_update(current: &Value, update: &IncidentUpdate) -> Value {
         properties.insert("classification".into(), json!(classification.as_str()));
         let reason = update
             .classification_reason
-            .as_deref()
-            .or(classification_reason(classification));
+            .or(classification.default_reason());
         match reason {
-            Some(reason) => properties.insert("classificationReason".into(), json!(reason)),
+            Some(reason) => {
+                properties.insert("classificationReason".into(), json!(reason.as_str()))
+            }
             None => properties.remove("classificationReason"),
         };
     }
@@ -326,6 +341,17 @@ pub fn apply_update(current: &Value, update: &IncidentUpdate) -> Value {
         properties.insert("classificationComment".into(), json!(comment));
     }
     Value::Object(properties)
+}
+
+/// The members of the object `value` named in `names`; empty when it is not an object.
+fn writable(value: &Value, names: &[&str]) -> serde_json::Map<String, Value> {
+    let Value::Object(map) = value else {
+        return serde_json::Map::new();
+    };
+    map.iter()
+        .filter(|(name, _)| names.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 fn text(value: &Value, name: &str) -> Option<String> {
@@ -472,27 +498,90 @@ fn read_comment(resource: &Value) -> Option<Comment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::{Classification, ClassificationReason};
+
+    /// The properties of the stable spec's `GetIncidentById` example (2024-09-01), with a
+    /// label as the service returns it.
+    fn spec_example_properties() -> Value {
+        json!({
+            "lastModifiedTimeUtc": "2019-01-01T13:15:30Z",
+            "createdTimeUtc": "2019-01-01T13:15:30Z",
+            "lastActivityTimeUtc": "2019-01-01T13:05:30Z",
+            "firstActivityTimeUtc": "2019-01-01T13:00:30Z",
+            "description": "This is a demo incident",
+            "title": "My incident",
+            "owner": {
+                "objectId": "2046feea-040d-4a46-9e2b-91c2941bfa70",
+                "email": "john.doe@contoso.com",
+                "userPrincipalName": "john@contoso.com",
+                "assignedTo": "john doe"
+            },
+            "severity": "High",
+            "status": "Active",
+            "incidentUrl": "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/myRg/providers/Microsoft.OperationalInsights/workspaces/myWorkspace/providers/Microsoft.SecurityInsights/incidents/73e01a99-5cd7-4139-a149-9f2736ff2ab5",
+            "incidentNumber": 3177,
+            "labels": [{"labelName": "vip", "labelType": "User"}],
+            "providerName": "Azure Sentinel",
+            "providerIncidentId": "3177",
+            "relatedAnalyticRuleIds": [
+                "/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/myRg/providers/Microsoft.OperationalInsights/workspaces/myWorkspace/providers/Microsoft.SecurityInsights/alertRules/fab3d2d4-747f-46a7-8ef0-9c0be8112bf7"
+            ],
+            "additionalData": {
+                "alertsCount": 0, "bookmarksCount": 0, "commentsCount": 3,
+                "alertProductNames": [], "tactics": ["InitialAccess", "Persistence"]
+            }
+        })
+    }
 
     #[test]
-    fn closing_sets_classification_reason_and_drops_read_only_fields() {
-        let current = json!({
-            "title": "t", "severity": "High", "status": "Active", "incidentNumber": 7,
-            "additionalData": {"alertsCount": 1}, "createdTimeUtc": "2026-11-20T10:00:00Z"
-        });
+    fn closing_writes_only_writable_properties_with_the_reason() {
         let update = IncidentUpdate {
             status: Some(Status::Closed),
             classification: Some(Classification::FalsePositive),
             classification_comment: Some("test rule".into()),
             ..IncidentUpdate::default()
         };
-        let written = apply_update(&current, &update);
+        let written = apply_update(&spec_example_properties(), &update);
         assert_eq!(
             written,
             json!({
-                "title": "t", "severity": "High", "status": "Closed",
+                "title": "My incident", "description": "This is a demo incident",
+                "severity": "High", "status": "Closed",
                 "classification": "FalsePositive", "classificationReason": "IncorrectAlertLogic",
-                "classificationComment": "test rule"
+                "classificationComment": "test rule",
+                "owner": {
+                    "objectId": "2046feea-040d-4a46-9e2b-91c2941bfa70",
+                    "email": "john.doe@contoso.com",
+                    "userPrincipalName": "john@contoso.com",
+                    "assignedTo": "john doe"
+                },
+                "labels": [{"labelName": "vip"}],
+                "firstActivityTimeUtc": "2019-01-01T13:00:30Z",
+                "lastActivityTimeUtc": "2019-01-01T13:05:30Z"
             })
+        );
+    }
+
+    #[test]
+    fn undetermined_drops_the_previous_reason_and_a_given_reason_wins() {
+        let mut current = spec_example_properties();
+        current["classificationReason"] = json!("InaccurateData");
+        let undetermined = IncidentUpdate {
+            status: Some(Status::Closed),
+            classification: Some(Classification::Undetermined),
+            ..IncidentUpdate::default()
+        };
+        let written = apply_update(&current, &undetermined);
+        assert_eq!(written["classification"], "Undetermined");
+        assert!(written.get("classificationReason").is_none(), "{written}");
+        let inaccurate = IncidentUpdate {
+            classification: Some(Classification::FalsePositive),
+            classification_reason: Some(ClassificationReason::InaccurateData),
+            ..undetermined
+        };
+        assert_eq!(
+            apply_update(&current, &inaccurate)["classificationReason"],
+            "InaccurateData"
         );
     }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::analytics;
-use crate::incident::{Classification, Owner, Severity};
+use crate::incident::{Classification, ClassificationReason, Owner, Severity};
 use crate::sources::IncidentUpdate;
 use chrono::TimeZone;
 use std::collections::HashSet;
@@ -280,6 +280,31 @@ async fn closing_without_classification_is_refused() {
         source.update(open.number, &update, None).await,
         Err(SourceError::Failed { .. })
     ));
+}
+
+#[tokio::test]
+async fn closing_with_a_reason_the_classification_does_not_take_is_refused() {
+    let source = DemoSource::new(now());
+    let number = generate::FIRST_NUMBER + 20;
+    let before = source.incident(number).await.unwrap();
+    let update = IncidentUpdate {
+        status: Some(Status::Closed),
+        classification: Some(Classification::TruePositive),
+        classification_reason: Some(ClassificationReason::InaccurateData),
+        ..IncidentUpdate::default()
+    };
+    assert_eq!(
+        source.update(number, &update, None).await,
+        Err(SourceError::Failed {
+            system: SYSTEM,
+            reason: "InaccurateData is not a reason for TruePositive: TruePositive takes SuspiciousActivity".to_string(),
+        })
+    );
+    assert_eq!(
+        source.incident(number).await.unwrap(),
+        before,
+        "nothing written"
+    );
 }
 
 #[tokio::test]
