@@ -34,6 +34,7 @@ pub mod bot;
 pub mod channels;
 pub mod config;
 pub mod deadline;
+pub mod html_text;
 pub mod directory;
 pub mod incident;
 pub mod period;

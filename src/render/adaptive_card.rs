@@ -16,7 +16,8 @@
 use super::chart;
 use super::escape;
 use crate::reply::{
-    Action, ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, Reply, Table, Tone, Width,
+    Action, ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, List, Reply, Table, Tone,
+    Width,
 };
 use serde_json::{Value, json};
 
@@ -293,6 +294,7 @@ fn render_block(block: &Block, options: &Options, row_limit: usize) -> Vec<Value
         })],
         Block::Facts(facts) => vec![render_facts(facts)],
         Block::Table(table) => render_table(table, row_limit),
+        Block::List(list) => render_list(list),
         Block::Chart(chart) if options.teams => vec![render_teams_chart(chart, row_limit)],
         Block::Chart(chart) => render_table(&chart::data_table(chart), row_limit),
     }
@@ -456,6 +458,63 @@ fn render_table(table: &Table, row_limit: usize) -> Vec<Value> {
         }));
     }
     out
+}
+
+/// A caption (if any), then per item a Container: the number in bold and the text, the steps
+/// as a Markdown list in one TextBlock (Teams' `- ` and `1. ` lists, items separated by `\r`
+/// as its card format documents), and the detail line, small and muted.
+fn render_list(list: &List) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(title) = &list.title {
+        out.push(json!({
+            "type": "TextBlock",
+            "text": text(title),
+            "wrap": true,
+            "weight": "Bolder",
+            "spacing": "Medium",
+        }));
+    }
+    for (index, item) in list.items.iter().enumerate() {
+        let mut items = vec![json!({
+            "type": "TextBlock",
+            "text": format!("**{}.** {}", index + 1, text(&item.text)),
+            "wrap": true,
+        })];
+        if !item.steps.is_empty() {
+            let steps: Vec<String> = item
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(step, line)| match item.numbered {
+                    true => format!("{}. {}", step + 1, text(&one_line(line))),
+                    false => format!("- {}", text(&one_line(line))),
+                })
+                .collect();
+            items.push(json!({
+                "type": "TextBlock",
+                "text": steps.join("\r"),
+                "wrap": true,
+                "spacing": "Small",
+            }));
+        }
+        if let Some(detail) = &item.detail {
+            items.push(json!({
+                "type": "TextBlock",
+                "text": text(detail),
+                "wrap": true,
+                "isSubtle": true,
+                "size": "Small",
+                "spacing": "None",
+            }));
+        }
+        out.push(json!({"type": "Container", "items": items, "spacing": "Medium"}));
+    }
+    out
+}
+
+/// A list step is one list item: its own line breaks would end the item.
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
 }
 
 fn table_cell(items: Vec<Value>) -> Value {

@@ -13,7 +13,7 @@ use crate::config::{AzureAuth, AzureConfig};
 use crate::incident::{Incident, Tactic, collapse};
 use crate::period::Window;
 use crate::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident,
+    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident, RecommendedAction,
     SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
@@ -232,7 +232,10 @@ impl IncidentSource for AzureSource {
 
 #[async_trait]
 impl ThreatIntel for AzureSource {
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         self.graph()?.recommended_actions(incident).await
     }
 
