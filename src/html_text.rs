@@ -331,7 +331,12 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
-            ["Recommended next steps", "1. Isolate", "   • device 1", "2. Reset"]
+            [
+                "Recommended next steps",
+                "1. Isolate",
+                "   • device 1",
+                "2. Reset"
+            ]
         );
     }
 
@@ -358,7 +363,9 @@ mod tests {
     #[test]
     fn paragraphs_tables_headings_and_quotes_read_as_lines() {
         assert_eq!(
-            to_text("<p><b>Impact:</b> y</p><table><tr><td>a</td><td>b</td></tr></table><h2>Head</h2><blockquote>q</blockquote>"),
+            to_text(
+                "<p><b>Impact:</b> y</p><table><tr><td>a</td><td>b</td></tr></table><h2>Head</h2><blockquote>q</blockquote>"
+            ),
             "Impact: y\n\na\nb\n\nHead\n\n> q"
         );
     }

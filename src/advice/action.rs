@@ -80,7 +80,8 @@ fn close(lines: &mut Vec<(Marker, String)>, found: &mut Vec<Section>) {
 fn read_line(line: &str) -> (Marker, &str) {
     let line = line.trim();
     if let Some(rest) = line.strip_prefix(BULLETS)
-        && (rest.starts_with(char::is_whitespace) || line.starts_with(['•', '\u{f0b7}', '\u{fffd}']))
+        && (rest.starts_with(char::is_whitespace)
+            || line.starts_with(['•', '\u{f0b7}', '\u{fffd}']))
     {
         return (Marker::Bullet, rest.trim());
     }
@@ -110,10 +111,7 @@ impl Section {
     pub fn key(&self) -> String {
         let mut key = String::new();
         for line in self.heading.iter().chain(&self.steps) {
-            let words: Vec<String> = line
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect();
+            let words: Vec<String> = line.split_whitespace().map(str::to_lowercase).collect();
             key.push_str(words.join(" ").trim_end_matches(['.', ':', ';', ',']));
             key.push('\n');
         }
@@ -150,7 +148,8 @@ mod tests {
 
     #[test]
     fn numbered_steps_without_a_heading_keep_their_order() {
-        let found = sections("1. Contact the user.\n2) Reset the password.\n10. Reimage the device.");
+        let found =
+            sections("1. Contact the user.\n2) Reset the password.\n10. Reimage the device.");
         assert_eq!(
             found,
             vec![Section {
@@ -180,7 +179,10 @@ mod tests {
         assert_eq!(plain[0].steps.len(), 2);
         // Numbers and dashes inside a sentence are not markers.
         assert_eq!(read_line("-1 is odd"), (Marker::None, "-1 is odd"));
-        assert_eq!(read_line("2026. was a year"), (Marker::None, "2026. was a year"));
+        assert_eq!(
+            read_line("2026. was a year"),
+            (Marker::None, "2026. was a year")
+        );
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! grounding check, the answer cache and conversation memory. The model's output is only
 //! ever text: it is never parsed as a command and can trigger no action.
 
+use super::action::{self, Section};
 use super::grounding::Grounding;
 use super::llm::{LlmClient, LlmError, Message, Role, TokenBudget};
 use super::memory::{AnswerCache, ConversationMemory, InMemoryCache, InMemoryConversations, Turn};
-use super::action::{self, Section};
 use super::{IncidentAdvice, Recommendation, Source, WeeklyAdvice, mitre, prompt};
 use crate::analytics::{Comparison, PeriodFacts};
 use crate::deadline::{self, Budget, TimedOut};
@@ -188,13 +188,11 @@ impl Advisor {
             Ok((part, from_cache)) => {
                 advice.impact = part.impact;
                 advice.impact_from_model = true;
-                advice
-                    .recommendations
-                    .extend(
-                        part.recommendations
-                            .into_iter()
-                            .map(|text| Recommendation::new(text, Source::Model)),
-                    );
+                advice.recommendations.extend(
+                    part.recommendations
+                        .into_iter()
+                        .map(|text| Recommendation::new(text, Source::Model)),
+                );
                 advice.unverified = part.unverified;
                 advice.from_cache = from_cache;
                 notes.extend(part.notes);

@@ -309,17 +309,23 @@ fn tone_emoji(tone: Tone) -> Option<&'static str> {
 }
 
 /// A `table` cell: `raw_text` (shown literally, so nothing to escape), or `rich_text` for a
-/// link, a tone's emoji or a detail line. Slack refuses empty cells, so those show "-".
+/// link, a tone's emoji, a detail line or text of several lines (a comment with a list keeps
+/// its lines). Slack refuses empty cells, so those show "-".
 fn table_cell(cell: &Cell) -> Value {
-    let label = escape::truncate(&one_line(&cell.text), MAX_CELL_TEXT);
+    let url = cell.url.as_deref().and_then(escape::https_url);
+    // A link's label is one line; other text keeps its line breaks.
+    let label = match url {
+        Some(_) => one_line(&cell.text),
+        None => cell.text.trim().replace("\r\n", "\n"),
+    };
+    let label = escape::truncate(&label, MAX_CELL_TEXT);
     let label = if label.trim().is_empty() {
         "-".to_string()
     } else {
         label
     };
-    let url = cell.url.as_deref().and_then(escape::https_url);
     let emoji = tone_emoji(cell.tone);
-    if url.is_none() && emoji.is_none() && cell.detail.is_none() {
+    if url.is_none() && emoji.is_none() && cell.detail.is_none() && !label.contains('\n') {
         return json!({"type": "raw_text", "text": label});
     }
     let mut elements = Vec::new();

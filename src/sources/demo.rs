@@ -10,8 +10,8 @@ mod tests;
 pub use catalog::PRODUCTS;
 
 use super::{
-    Comment, IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident, RecommendedAction,
-    OPEN_LOOKBACK_DAYS, SourceError, ThreatIntel,
+    Comment, IncidentDetail, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    OPEN_LOOKBACK_DAYS, RecommendedAction, SourceError, ThreatIntel,
 };
 use crate::incident::{self, Incident, IncidentRow, Status, Tactic};
 use crate::period::Window;

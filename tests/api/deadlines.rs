@@ -581,7 +581,10 @@ async fn graph_refreshes_its_token_on_401_too() {
     let linked = incident(1, Some(9001), &[], Tactic::InitialAccess);
 
     let actions = source.recommended_actions(&linked).await;
-    assert_eq!(actions, Ok(vec![RecommendedAction::new("Isolate the device.")]));
+    assert_eq!(
+        actions,
+        Ok(vec![RecommendedAction::new("Isolate the device.")])
+    );
 }
 
 /// Sentinel's list answer for incident 42 with this etag, status and owner.

@@ -18,4 +18,5 @@ mod store;
 mod teams;
 mod teams_people;
 mod triage;
+mod upstream_text;
 mod web_report;

@@ -7,8 +7,8 @@ mod batch;
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{Incident, Tactic};
 use crate::html_text;
+use crate::incident::{Incident, Tactic};
 use crate::sources::{Intel, IntelAnswers, IntelQuery, RecommendedAction, SourceError};
 use crate::upstream::Upstream;
 use batch::{Answer, Get};

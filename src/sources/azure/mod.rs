@@ -13,8 +13,8 @@ use crate::config::{AzureAuth, AzureConfig};
 use crate::incident::{Incident, Tactic, collapse};
 use crate::period::Window;
 use crate::sources::{
-    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident, RecommendedAction,
-    SourceError, ThreatIntel,
+    IncidentDetail, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery, NewIncident,
+    RecommendedAction, SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;

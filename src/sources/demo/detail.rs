@@ -229,7 +229,9 @@ pub fn recommended_actions(incident: &Incident) -> Vec<RecommendedAction> {
                 texts.push(
                     "Confirm with the user whether the sign-in was theirs; if not, confirm the user compromised.",
                 );
-                texts.push("Require a password change for the user and revoke their refresh tokens.");
+                texts.push(
+                    "Require a password change for the user and revoke their refresh tokens.",
+                );
             }
         }
     }

@@ -342,8 +342,16 @@ async fn threat_intel_fits_the_incident() {
         .unwrap();
     let host = endpoint.title.rsplit(' ').next().unwrap().to_string();
     let actions = source.recommended_actions(&endpoint).await.unwrap();
-    assert!(actions[0].text.starts_with("Collect artifacts and determine scope\n"));
-    assert!(actions[1].text.starts_with("Isolate the device from the network"));
+    assert!(
+        actions[0]
+            .text
+            .starts_with("Collect artifacts and determine scope\n")
+    );
+    assert!(
+        actions[1]
+            .text
+            .starts_with("Isolate the device from the network")
+    );
     assert!(actions.iter().all(|it| it.devices == [host.clone()]));
     assert_eq!(
         actions,
