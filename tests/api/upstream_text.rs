@@ -89,6 +89,30 @@ fn shown(reply: &Reply) -> String {
     lines.join("\n")
 }
 
+/// Writes the Teams card and Slack messages under `CARD_DUMP_DIR`, when it is set, as
+/// `teams/upstream-NAME.json` and `slack/upstream-NAME-N.json` (see `cards.rs`).
+fn dump(name: &str, reply: &Reply) {
+    let Some(dir) = std::env::var_os("CARD_DUMP_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let write = |sub: &str, file: String, value: &Value| {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let text = serde_json::to_string_pretty(value).unwrap();
+        std::fs::write(dir.join(sub).join(file), text).unwrap();
+    };
+    let card = adaptive_card::render(reply, &adaptive_card::Options::teams());
+    write("teams", format!("upstream-{name}.json"), &card);
+    for (index, message) in block_kit::render(reply).iter().enumerate() {
+        let body = json!({"text": message.text, "blocks": message.blocks});
+        write(
+            "slack",
+            format!("upstream-{name}-{}.json", index + 1),
+            &body,
+        );
+    }
+}
+
 /// The list captioned `title`, or the first list when `title` is `None`.
 fn list<'a>(reply: &'a Reply, title: Option<&str>) -> &'a List {
     reply
@@ -215,6 +239,7 @@ async fn html_comments_and_descriptions_read_as_text_in_incident_n() {
     .await;
 
     let reply = bot(&server).answer(&request("/incident 42"), now()).await;
+    dump("incident-html", &reply);
 
     let text = shown(&reply);
     assert!(text.contains("Playbook ran & isolated\n• a\n• b"), "{text}");
@@ -232,11 +257,12 @@ async fn html_comments_and_descriptions_read_as_text_in_incident_n() {
     // Teams: Markdown-escaped once (`\&` shows `&`), never an escaped tag or an entity.
     let card = adaptive_card::render(&reply, &adaptive_card::Options::teams());
     let card_texts = texts(&card);
+    let lines = ["Playbook ran \\& isolated", "• a", "• b"];
     assert!(
         card_texts
-            .iter()
-            .any(|it| it == "Playbook ran \\& isolated\n• a\n• b"),
-        "{card_texts:?}"
+            .windows(3)
+            .any(|it| it.iter().map(String::as_str).eq(lines)),
+        "each line of the comment is a TextBlock of its own: {card_texts:?}"
     );
     assert!(
         card_texts
@@ -362,6 +388,7 @@ async fn multi_line_defender_actions_are_lists_in_teams_and_slack() {
     .await;
 
     let reply = bot(&server).answer(&request("/recommend 42"), now()).await;
+    dump("recommend-incident", &reply);
 
     let recommendations = list(&reply, None);
     let first = &recommendations.items[0];
@@ -382,27 +409,41 @@ async fn multi_line_defender_actions_are_lists_in_teams_and_slack() {
     );
     assert_eq!(recommendations.items[1].steps.len(), 5);
 
-    // Teams: each action's steps are list lines of one TextBlock, not one table cell.
+    // Teams: each action's steps are lines of their own (a bullet beside each), not one cell.
     let card = adaptive_card::render(&reply, &adaptive_card::Options::teams());
-    let card_texts = texts(&card);
-    let steps = card_texts
+    let item = card["body"]
+        .as_array()
+        .expect("body")
         .iter()
-        .find(|it| it.starts_with("- Review the machine timeline"))
-        .expect("the steps' TextBlock");
-    let lines: Vec<&str> = steps.split('\r').collect();
-    assert_eq!(lines.len(), 4, "{steps}");
-    assert!(lines.iter().all(|line| line.starts_with("- ")), "{steps}");
+        .find(|element| {
+            element["type"] == "Container"
+                && element["items"][0]["text"] == "**1.** Collect artifacts and determine scope"
+        })
+        .expect("the first action's container");
+    let steps: Vec<(String, String)> = item["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|element| element["type"] == "ColumnSet")
+        .map(|row| {
+            let cell = |index: usize| {
+                row["columns"][index]["items"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (cell(0), cell(1))
+        })
+        .collect();
+    assert_eq!(steps.len(), 4, "{steps:?}");
+    assert!(steps.iter().all(|(marker, _)| marker == "•"), "{steps:?}");
+    assert!(steps[0].1.starts_with("Review the machine timeline"));
     assert_eq!(
-        lines[3],
-        "- Submit undetected files to the MMPC malware portal"
+        steps[3].1,
+        "Submit undetected files to the MMPC malware portal"
     );
     assert!(
-        card_texts
-            .iter()
-            .any(|it| it == "**1.** Collect artifacts and determine scope")
-    );
-    assert!(
-        !card_texts
+        !texts(&card)
             .iter()
             .any(|it| it.contains("determine scope") && it.contains("machine timeline")),
         "no run-on cell"
@@ -539,6 +580,7 @@ async fn thirteen_alerts_with_three_actions_give_three_rows_and_one_article_is_l
     let reply = bot(&server)
         .answer(&request("/recommend week"), now())
         .await;
+    dump("recommend-week", &reply);
 
     let posture = list(
         &reply,
