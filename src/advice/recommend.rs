@@ -162,17 +162,17 @@ impl Advisor {
             }
             None => Vec::new(),
         };
-        let mut defender = defender_rows(&[(incident, defender_actions.as_slice())], |_, _| true);
+        let action_texts: Vec<String> = defender_actions
+            .iter()
+            .map(|action| action.text.clone())
+            .collect();
+        let mut defender = defender_rows(&[(incident, defender_actions)], |_, _| true);
         // The answer is about this one incident: naming it on every row would say nothing.
         for row in &mut defender {
             row.incidents.clear();
         }
         recommendations.extend(defender);
         recommendations.extend(tactic_rows(&tactics, answers.intel, &mut notes));
-        let defender_actions: Vec<String> = defender_actions
-            .into_iter()
-            .map(|action| action.text)
-            .collect();
 
         let mut advice = IncidentAdvice {
             number: incident.number,
@@ -183,7 +183,7 @@ impl Advisor {
             unverified: 0,
             from_cache: false,
         };
-        let model = within_model_time(self.model_part(detail, &defender_actions, thread));
+        let model = within_model_time(self.model_part(detail, &action_texts, thread));
         match model.await {
             Ok((part, from_cache)) => {
                 advice.impact = part.impact;
@@ -553,10 +553,6 @@ fn defender_posture(
             ))
         }
     });
-    let read: Vec<(&Incident, &[RecommendedAction])> = read
-        .iter()
-        .map(|(incident, actions)| (*incident, actions.as_slice()))
-        .collect();
     let rows = defender_rows(&read, |incident, section| {
         incident.status.is_open() || !is_containment(&section.text())
     });
@@ -573,12 +569,12 @@ fn defender_posture(
 /// alerts is one row), with the incidents and devices it applies to, the one recommended for
 /// most incidents first, else first seen first. `keep` leaves a group out for an incident.
 fn defender_rows(
-    found: &[(&Incident, &[RecommendedAction])],
+    found: &[(&Incident, Vec<RecommendedAction>)],
     keep: impl Fn(&Incident, &Section) -> bool,
 ) -> Vec<Recommendation> {
     let mut rows: Vec<(String, Recommendation)> = Vec::new();
     for (incident, actions) in found {
-        for found_action in *actions {
+        for found_action in actions {
             for section in action::sections(&found_action.text) {
                 if !keep(incident, &section) {
                     continue;
