@@ -35,6 +35,7 @@ pub mod channels;
 pub mod config;
 pub mod deadline;
 pub mod directory;
+pub mod html_text;
 pub mod incident;
 pub mod period;
 pub mod present;

@@ -4,7 +4,9 @@
 
 use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
 use crate::incident::{Incident, Severity, Skipped, Status};
-use crate::reply::{Block, Cell, Chart, ChartKind, Column, Fact, Series, Table, Tone};
+use crate::reply::{
+    Block, Cell, Chart, ChartKind, Column, Fact, List, ListItem, Series, Table, Tone,
+};
 use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, Utc};
 
@@ -295,23 +297,53 @@ pub fn status_by_severity(summary: &Summary) -> Table {
     }
 }
 
-/// One row per recommendation: number, then its text with its source on the line under it
-/// (two columns, so the text gets the width of a phone).
-pub fn recommendations_table(title: Option<&str>, rows: &[crate::advice::Recommendation]) -> Table {
-    Table {
+/// Recommendations as a numbered list: each one's text, its steps under it (a Defender XDR
+/// action's lines, numbered or bulleted as Defender wrote them), and a muted line with its
+/// source and the incidents and devices it applies to. A list rather than a table, so steps
+/// stay lines of their own instead of running together in a cell.
+pub fn recommendations_list(title: Option<&str>, rows: &[crate::advice::Recommendation]) -> List {
+    List {
         title: title.map(str::to_string),
-        columns: vec![Column::right("#"), Column::prose("Recommendation")],
-        rows: rows
+        items: rows
             .iter()
-            .enumerate()
-            .map(|(index, it)| {
-                vec![
-                    Cell::text(index + 1),
-                    Cell::text(&it.text).with_detail(format!("Source: {}", it.source)),
-                ]
+            .map(|it| ListItem {
+                text: it.text.clone(),
+                steps: it.steps.clone(),
+                numbered: it.numbered,
+                detail: Some(applies_to(it)),
             })
             .collect(),
     }
+}
+
+/// Incidents and devices named under one recommendation; more are counted.
+const MAX_NAMED: usize = 6;
+
+/// "Source: Defender XDR · incidents 12, 15 · devices WS-1, WS-2 and 3 more".
+fn applies_to(it: &crate::advice::Recommendation) -> String {
+    let mut parts = vec![format!("Source: {}", it.source)];
+    let named = |noun: &str, names: Vec<String>| {
+        let shown = names.len().min(MAX_NAMED);
+        let mut text = format!("{noun} {}", names[..shown].join(", "));
+        if names.len() > shown {
+            text.push_str(&format!(" and {} more", names.len() - shown));
+        }
+        text
+    };
+    match it.incidents.len() {
+        0 => {}
+        1 => parts.push(format!("incident {}", it.incidents[0])),
+        _ => parts.push(named(
+            "incidents",
+            it.incidents.iter().map(ToString::to_string).collect(),
+        )),
+    }
+    match it.devices.len() {
+        0 => {}
+        1 => parts.push(format!("device {}", it.devices[0])),
+        _ => parts.push(named("devices", it.devices.clone())),
+    }
+    parts.join(" · ")
 }
 
 /// A tactic's cell: its name (`Other: <name>` for a name outside Sentinel's enum, escaped
@@ -525,6 +557,24 @@ mod tests {
              1 SecurityIncident row could not be read (no CreatedTime); the comparison leaves it out."
         );
         assert_eq!(headline_blocks(&facts).last(), Some(&Block::Note(note)));
+    }
+
+    #[test]
+    fn recommendations_name_their_source_incidents_and_devices() {
+        use crate::advice::{Recommendation, Source};
+        let grouped = Recommendation {
+            steps: vec!["Review the timeline".to_string()],
+            incidents: (1..=8).collect(),
+            devices: vec!["ws-1".to_string()],
+            ..Recommendation::new("Collect artifacts", Source::DefenderXdr)
+        };
+        let list = recommendations_list(Some("Defender"), &[grouped]);
+        assert_eq!(list.title.as_deref(), Some("Defender"));
+        assert_eq!(list.items[0].steps, vec!["Review the timeline".to_string()]);
+        assert_eq!(
+            list.items[0].detail.as_deref(),
+            Some("Source: Defender XDR · incidents 1, 2, 3, 4, 5, 6 and 2 more · device ws-1")
+        );
     }
 
     #[test]

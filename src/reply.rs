@@ -39,6 +39,9 @@ pub enum Block {
     Facts(Vec<Fact>),
     /// A table with a header row.
     Table(Table),
+    /// A numbered list whose items may have steps under them, e.g. recommendations: text
+    /// that would run together in a table cell.
+    List(List),
     /// A chart; renderers that cannot draw it show its data as a table.
     Chart(Chart),
     /// A text that needs attention, e.g. an apology for an upstream failure.
@@ -69,6 +72,26 @@ pub struct Table {
     pub title: Option<String>,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
+}
+
+/// A numbered list; see [`Block::List`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct List {
+    /// Optional caption shown above the list.
+    pub title: Option<String>,
+    pub items: Vec<ListItem>,
+}
+
+/// One item of a [`List`]: a line of text, the steps under it, a muted detail line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListItem {
+    pub text: String,
+    /// Lines under the text, shown as a nested list; each is plain text.
+    pub steps: Vec<String>,
+    /// Number the steps (their order matters) instead of bulleting them.
+    pub numbered: bool,
+    /// Small, muted text after the steps, e.g. the source and what the item applies to.
+    pub detail: Option<String>,
 }
 
 /// A table column header.

@@ -487,7 +487,7 @@ fn recommendation_block(items: &[Recommendation], empty: &str) -> Block {
     if items.is_empty() {
         return Block::Text(empty.to_string());
     }
-    Block::Table(views::recommendations_table(None, items))
+    Block::List(views::recommendations_list(None, items))
 }
 
 /// Sentences about volume: change against the previous period and the busiest severities.

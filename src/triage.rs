@@ -222,8 +222,18 @@ pub fn comment(incident: &Incident, advice: &IncidentAdvice) -> String {
         .recommendations
         .iter()
         .map(|item| {
+            let steps: String = item
+                .steps
+                .iter()
+                .map(|step| format!("<li>{}</li>", escape(step)))
+                .collect();
+            let tag = if item.numbered { "ol" } else { "ul" };
+            let steps = match steps.is_empty() {
+                true => String::new(),
+                false => format!("<{tag}>{steps}</{tag}>"),
+            };
             format!(
-                "<li>{} <i>(source: {})</i></li>",
+                "<li>{} <i>(source: {})</i>{steps}</li>",
                 escape(&item.text),
                 escape(&item.source.to_string())
             )
@@ -341,9 +351,11 @@ mod tests {
             impact: "Files on a finance server may be encrypted & lost.".to_string(),
             impact_from_model: false,
             recommendations: (0..items)
-                .map(|index| Recommendation {
-                    text: format!("{index} {}", "x".repeat(item_length)),
-                    source: Source::DefenderXdr,
+                .map(|index| {
+                    Recommendation::new(
+                        format!("{index} {}", "x".repeat(item_length)),
+                        Source::DefenderXdr,
+                    )
                 })
                 .collect(),
             notes: vec!["Model unavailable: no [llm] is configured.".to_string()],

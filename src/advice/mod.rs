@@ -2,6 +2,7 @@
 //! base, conversation memory and the answer cache, and the `Advisor` that combines them with
 //! Defender XDR and threat intelligence into recommendations. Knows nothing of chat platforms.
 
+pub mod action;
 pub mod grounding;
 pub mod llm;
 pub mod memory;
@@ -15,13 +16,13 @@ use crate::incident::Tactic;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Where a recommendation comes from; shown in its table row.
+/// Where a recommendation comes from; shown under it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Source {
     /// A recommended action of the incident's Defender XDR alerts.
     DefenderXdr,
-    /// Threat intelligence about a MITRE tactic.
-    ThreatIntel(Tactic),
+    /// Threat intelligence found for these MITRE tactics (one article can answer several).
+    ThreatIntel(Vec<Tactic>),
     /// The embedded offline MITRE ATT&CK knowledge base (no model, no TI licence needed).
     OfflineKnowledgeBase(Tactic),
     /// The model's own suggestion, grounding-checked.
@@ -32,7 +33,10 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::DefenderXdr => f.write_str("Defender XDR"),
-            Source::ThreatIntel(tactic) => write!(f, "Threat intelligence (MITRE {tactic})"),
+            Source::ThreatIntel(tactics) => {
+                let names: Vec<String> = tactics.iter().map(ToString::to_string).collect();
+                write!(f, "Threat intelligence (MITRE {})", names.join(", "))
+            }
             Source::OfflineKnowledgeBase(tactic) => {
                 write!(f, "Offline MITRE ATT&CK knowledge base ({tactic})")
             }
@@ -41,12 +45,41 @@ impl fmt::Display for Source {
     }
 }
 
-/// One recommendation and where it comes from.
+/// One recommendation, where it comes from and what it applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recommendation {
-    /// Plain text; may contain upstream or model text, so renderers escape it.
+    /// Plain text; may contain upstream or model text, so renderers escape it. For a Defender
+    /// XDR action with steps, the heading over them.
     pub text: String,
+    /// Steps under the text, in order, without bullets or numbers (a Defender XDR action's
+    /// lines, see [`action::sections`]); empty for a one-line recommendation.
+    #[serde(default)]
+    pub steps: Vec<String>,
+    /// True when the steps were numbered in the source, so their order matters.
+    #[serde(default)]
+    pub numbered: bool,
+    /// The incidents a Defender XDR action was recommended for, first seen first; empty when
+    /// the answer is about one incident.
+    #[serde(default)]
+    pub incidents: Vec<u64>,
+    /// The devices of the alerts that recommend a Defender XDR action, first seen first.
+    #[serde(default)]
+    pub devices: Vec<String>,
     pub source: Source,
+}
+
+impl Recommendation {
+    /// A one-line recommendation that applies to nothing in particular.
+    pub fn new(text: impl Into<String>, source: Source) -> Recommendation {
+        Recommendation {
+            text: text.into(),
+            steps: Vec::new(),
+            numbered: false,
+            incidents: Vec::new(),
+            devices: Vec::new(),
+            source,
+        }
+    }
 }
 
 /// The answer to `/recommend N`.

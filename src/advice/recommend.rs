@@ -3,6 +3,7 @@
 //! grounding check, the answer cache and conversation memory. The model's output is only
 //! ever text: it is never parsed as a command and can trigger no action.
 
+use super::action::{self, Section};
 use super::grounding::Grounding;
 use super::llm::{LlmClient, LlmError, Message, Role, TokenBudget};
 use super::memory::{AnswerCache, ConversationMemory, InMemoryCache, InMemoryConversations, Turn};
@@ -11,7 +12,9 @@ use crate::analytics::{Comparison, PeriodFacts};
 use crate::deadline::{self, Budget, TimedOut};
 use crate::incident::{Classification, Incident, Severity, Status, Tactic};
 use crate::present::{duration, percent};
-use crate::sources::{IncidentDetail, Intel, IntelQuery, SourceError, ThreatIntel};
+use crate::sources::{
+    IncidentDetail, Intel, IntelQuery, RecommendedAction, SourceError, ThreatIntel,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -161,10 +164,16 @@ impl Advisor {
             }
             None => Vec::new(),
         };
-        recommendations.extend(defender_actions.iter().map(|action| Recommendation {
-            text: action.clone(),
-            source: Source::DefenderXdr,
-        }));
+        let action_texts: Vec<String> = defender_actions
+            .iter()
+            .map(|action| action.text.clone())
+            .collect();
+        let mut defender = defender_rows(&[(incident, defender_actions)], |_, _| true);
+        // The answer is about this one incident: naming it on every row would say nothing.
+        for row in &mut defender {
+            row.incidents.clear();
+        }
+        recommendations.extend(defender);
         recommendations.extend(tactic_rows(&tactics, answers.intel, &mut notes));
 
         let mut advice = IncidentAdvice {
@@ -176,17 +185,16 @@ impl Advisor {
             unverified: 0,
             from_cache: false,
         };
-        let model = within_model_time(self.model_part(detail, &defender_actions, thread));
+        let model = within_model_time(self.model_part(detail, &action_texts, thread));
         match model.await {
             Ok((part, from_cache)) => {
                 advice.impact = part.impact;
                 advice.impact_from_model = true;
-                advice
-                    .recommendations
-                    .extend(part.recommendations.into_iter().map(|text| Recommendation {
-                        text,
-                        source: Source::Model,
-                    }));
+                advice.recommendations.extend(
+                    part.recommendations
+                        .into_iter()
+                        .map(|text| Recommendation::new(text, Source::Model)),
+                );
                 advice.unverified = part.unverified;
                 advice.from_cache = from_cache;
                 notes.extend(part.notes);
@@ -523,30 +531,21 @@ fn posture_incidents(facts: &PeriodFacts) -> Vec<&Incident> {
         .collect()
 }
 
-/// Defender XDR actions of the posture incidents, most frequent first (closed incidents give
-/// no containment actions: the threat is over), and, when none could be read, why not, so
-/// the report never says "none" for "could not read".
+/// Defender XDR actions of the posture incidents, one row per distinct action with the
+/// incidents and devices it applies to, most incidents first (closed incidents give no
+/// containment actions: the threat is over), and, when none could be read, why not, so the
+/// report never says "none" for "could not read".
 fn defender_posture(
     incidents: &[&Incident],
-    answers: Vec<Result<Vec<String>, Missing>>,
+    answers: Vec<Result<Vec<RecommendedAction>, Missing>>,
     notes: &mut Vec<String>,
 ) -> (Vec<Recommendation>, Option<String>) {
     let asked = answers.len();
-    let mut counted: Vec<(String, usize)> = Vec::new();
+    let mut read: Vec<(&Incident, Vec<RecommendedAction>)> = Vec::new();
     let mut missing: Vec<Missing> = Vec::new();
     for (incident, answer) in incidents.iter().zip(answers) {
         match answer {
-            Ok(actions) => {
-                let kept = distinct(&actions)
-                    .into_iter()
-                    .filter(|action| incident.status.is_open() || !is_containment(action));
-                for action in kept {
-                    match counted.iter_mut().find(|(seen, _)| *seen == action) {
-                        Some((_, count)) => *count += 1,
-                        None => counted.push((action, 1)),
-                    }
-                }
-            }
+            Ok(actions) => read.push((incident, actions)),
             Err(why) => missing.push(why),
         }
     }
@@ -561,24 +560,73 @@ fn defender_posture(
             ))
         }
     });
-    counted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
-    let rows: Vec<Recommendation> = counted
-        .into_iter()
-        .map(|(action, count)| Recommendation {
-            text: if count > 1 {
-                format!("{action} (recommended for {count} incidents)")
-            } else {
-                action
-            },
-            source: Source::DefenderXdr,
-        })
-        .collect();
+    let rows = defender_rows(&read, |incident, section| {
+        incident.status.is_open() || !is_containment(&section.text())
+    });
     // With some rows shown, the gap is told in the notes; with none, in place of the table.
     if rows.is_empty() {
         return (rows, unread);
     }
     notes.extend(unread);
     (rows, None)
+}
+
+/// Defender XDR actions as recommendations: one per distinct group of an action's text (see
+/// [`action::sections`]; equal by [`action::Section::key`], so the same action from many
+/// alerts is one row), with the incidents and devices it applies to, the one recommended for
+/// most incidents first, else first seen first. `keep` leaves a group out for an incident.
+fn defender_rows(
+    found: &[(&Incident, Vec<RecommendedAction>)],
+    keep: impl Fn(&Incident, &Section) -> bool,
+) -> Vec<Recommendation> {
+    let mut rows: Vec<(String, Recommendation)> = Vec::new();
+    for (incident, actions) in found {
+        for found_action in actions {
+            for section in action::sections(&found_action.text) {
+                if !keep(incident, &section) {
+                    continue;
+                }
+                let key = section.key();
+                let index = match rows.iter().position(|(seen, _)| *seen == key) {
+                    Some(index) => index,
+                    None => {
+                        rows.push((key, defender_row(section)));
+                        rows.len() - 1
+                    }
+                };
+                let row = &mut rows[index].1;
+                push_new(&mut row.incidents, incident.number);
+                for device in &found_action.devices {
+                    push_new(&mut row.devices, device.clone());
+                }
+            }
+        }
+    }
+    let mut rows: Vec<Recommendation> = rows.into_iter().map(|(_, row)| row).collect();
+    // A stable sort: equally frequent actions keep the order they were first seen in.
+    rows.sort_by_key(|row| std::cmp::Reverse(row.incidents.len()));
+    rows
+}
+
+/// One group of a Defender XDR action as a recommendation: its heading over its steps; a lone
+/// step is the text itself, and steps without a heading get one.
+fn defender_row(section: Section) -> Recommendation {
+    let (text, steps) = match (section.heading, section.steps.len()) {
+        (Some(heading), _) => (heading, section.steps),
+        (None, 1) => (section.steps[0].clone(), Vec::new()),
+        (None, _) => ("Recommended steps".to_string(), section.steps),
+    };
+    Recommendation {
+        numbered: section.numbered && !steps.is_empty(),
+        steps,
+        ..Recommendation::new(text, Source::DefenderXdr)
+    }
+}
+
+fn push_new<T: PartialEq>(items: &mut Vec<T>, item: T) {
+    if !items.contains(&item) {
+        items.push(item);
+    }
 }
 
 /// Threat intelligence per tactic, or the offline knowledge base where it has nothing (or
@@ -600,20 +648,26 @@ fn tactic_rows(
         };
         if found.is_empty() {
             rows.extend(offline_rows(tactic));
-        } else {
-            rows.extend(
-                found
-                    .into_iter()
-                    .take(PER_TACTIC)
-                    .map(|item| Recommendation {
-                        text: if item.summary.is_empty() {
-                            item.title
-                        } else {
-                            format!("{}: {}", item.title, item.summary)
-                        },
-                        source: Source::ThreatIntel(tactic.clone()),
-                    }),
-            );
+            continue;
+        }
+        for item in found.into_iter().take(PER_TACTIC) {
+            let text = if item.summary.is_empty() {
+                item.title
+            } else {
+                format!("{}: {}", item.title, item.summary)
+            };
+            // An article found for several tactics is listed once, naming them all.
+            let listed = rows.iter_mut().find_map(|row| match &mut row.source {
+                Source::ThreatIntel(tactics) if row.text == text => Some(tactics),
+                _ => None,
+            });
+            match listed {
+                Some(tactics) => push_new(tactics, tactic.clone()),
+                None => rows.push(Recommendation::new(
+                    text,
+                    Source::ThreatIntel(vec![tactic.clone()]),
+                )),
+            }
         }
     }
     if let Some(note) = intel_note {
@@ -627,7 +681,7 @@ fn tactic_rows(
 
 /// The lookups' answers, each entry either read or missing for a reason.
 struct Lookups {
-    actions: Vec<Result<Vec<String>, Missing>>,
+    actions: Vec<Result<Vec<RecommendedAction>, Missing>>,
     intel: Vec<Result<Vec<Intel>, Missing>>,
 }
 
@@ -711,7 +765,8 @@ fn drop_containment_when_closed(
         return None;
     }
     let before = recommendations.len();
-    recommendations.retain(|recommendation| !is_containment(&recommendation.text));
+    // As for the period's posture: a whole action goes when any of its steps contains.
+    recommendations.retain(|it| !is_containment(&format!("{} {}", it.text, it.steps.join(" "))));
     let dropped = before - recommendations.len();
     let closed_as = match incident.classification {
         Some(classification) => format!("Closed as {}", classification.as_str()),
@@ -787,9 +842,8 @@ fn offline_rows(tactic: &Tactic) -> Vec<Recommendation> {
         .mitigations
         .iter()
         .take(PER_TACTIC)
-        .map(|mitigation| Recommendation {
-            text: (*mitigation).to_string(),
-            source: Source::OfflineKnowledgeBase(tactic.clone()),
+        .map(|mitigation| {
+            Recommendation::new(*mitigation, Source::OfflineKnowledgeBase(tactic.clone()))
         })
         .collect()
 }

@@ -566,7 +566,7 @@ mod tests {
         async fn recommended_actions(
             &self,
             _incident: &Incident,
-        ) -> Result<Vec<String>, SourceError> {
+        ) -> Result<Vec<crate::sources::RecommendedAction>, SourceError> {
             Ok(vec![])
         }
         async fn tactic_intel(

@@ -76,7 +76,7 @@ pub fn incident(incident: &Incident, advice: &IncidentAdvice) -> Reply {
             "No recommendations are available for this incident.".to_string(),
         ));
     } else {
-        reply = reply.with(Block::Table(recommendations_table(
+        reply = reply.with(Block::List(recommendations_list(
             None,
             &advice.recommendations,
         )));
@@ -136,11 +136,11 @@ fn section(reply: Reply, title: &str, rows: &[Recommendation], empty: &str) -> R
             .with(Block::Heading(title.to_string()))
             .with(Block::Text(empty.to_string()))
     } else {
-        reply.with(Block::Table(recommendations_table(Some(title), rows)))
+        reply.with(Block::List(recommendations_list(Some(title), rows)))
     }
 }
 
-pub use crate::present::recommendations_table;
+pub use crate::present::recommendations_list;
 
 /// The Source column's text.
 pub fn source_label(source: Source) -> String {
@@ -155,19 +155,19 @@ mod tests {
     use crate::incident::Tactic;
 
     #[test]
-    fn weekly_reply_has_the_two_report_tables() {
+    fn weekly_reply_has_the_two_report_lists() {
         let now = chrono::Utc::now();
         let window = Period::Week.window(now);
         let facts = PeriodFacts::compute(&[], None, window, now, DEFAULT_LONG_OPEN);
         let advice = WeeklyAdvice {
-            posture_from_defender: vec![Recommendation {
-                text: "Turn on tamper protection".to_string(),
-                source: Source::DefenderXdr,
-            }],
-            from_threat_intel: vec![Recommendation {
-                text: "Enforce MFA".to_string(),
-                source: Source::OfflineKnowledgeBase(Tactic::InitialAccess),
-            }],
+            posture_from_defender: vec![Recommendation::new(
+                "Turn on tamper protection",
+                Source::DefenderXdr,
+            )],
+            from_threat_intel: vec![Recommendation::new(
+                "Enforce MFA",
+                Source::OfflineKnowledgeBase(Tactic::InitialAccess),
+            )],
             mttt_mttr_steps: vec!["MTTT (mean time to triage) is 1h".to_string()],
             ..WeeklyAdvice::default()
         };
@@ -176,7 +176,7 @@ mod tests {
             .blocks
             .iter()
             .filter_map(|block| match block {
-                Block::Table(table) => table.title.clone(),
+                Block::List(list) => list.title.clone(),
                 _ => None,
             })
             .collect();

@@ -16,7 +16,8 @@
 use super::chart;
 use super::escape;
 use crate::reply::{
-    Action, ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, Reply, Table, Tone, Width,
+    Action, ActionStyle, Align, Block, Cell, Chart, ChartKind, Fact, List, Reply, Table, Tone,
+    Width,
 };
 use serde_json::{Value, json};
 
@@ -197,27 +198,52 @@ impl Look {
     }
 }
 
-/// A wrapping paragraph: a TextBlock, or RichTextBlocks (one a line, in a Container when
-/// there are several) when the text has `code` spans.
+/// A wrapping paragraph: a TextBlock, or RichTextBlocks when the text has `code` spans. Text
+/// of several lines gets an element a line, in a Container (see [`line_elements`]).
 fn paragraph(raw: &str, look: Look) -> Value {
     let raw = escape::truncate(raw, MAX_TEXT_CHARS);
-    if code_spans(&raw).iter().all(|(_, code)| !code) {
-        let mut block = json!({"type": "TextBlock", "text": escape::markdown(&raw), "wrap": true});
-        look.apply(&mut block);
-        return block;
-    }
-    let mut lines: Vec<Value> = raw
-        .split('\n')
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| rich_line(line, look))
-        .collect();
+    let plain = code_spans(&raw).iter().all(|(_, code)| !code);
+    let mut lines = line_elements(&raw, |line| match plain {
+        true => {
+            let mut block =
+                json!({"type": "TextBlock", "text": escape::markdown(line), "wrap": true});
+            look.apply(&mut block);
+            block
+        }
+        false => rich_line(line, look),
+    });
     if lines.len() == 1 {
         return lines.remove(0);
     }
-    for line in lines.iter_mut().skip(1) {
-        line["spacing"] = json!("None");
-    }
     json!({"type": "Container", "items": lines})
+}
+
+/// One element (made by `make`) per line of `raw`, because a single newline is only a soft
+/// break in TextBlock Markdown and lines such as a comment's list items would run together.
+/// A line after a blank one gets a paragraph's spacing, the others none; leading spaces
+/// (a nested list's indent) become no-break spaces, which hosts keep. Always one element.
+fn line_elements(raw: &str, make: impl Fn(&str) -> Value) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut after_blank = false;
+    for line in raw.split('\n') {
+        let line = line.trim_end();
+        if line.is_empty() {
+            after_blank = true;
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let indent = "\u{a0}".repeat(line.len() - body.len());
+        let mut element = make(&format!("{indent}{body}"));
+        if !out.is_empty() {
+            element["spacing"] = json!(if after_blank { "Small" } else { "None" });
+        }
+        after_blank = false;
+        out.push(element);
+    }
+    if out.is_empty() {
+        out.push(make(""));
+    }
+    out
 }
 
 /// One line as a RichTextBlock, `code` spans in monospace. TextRun text is shown literally
@@ -293,6 +319,7 @@ fn render_block(block: &Block, options: &Options, row_limit: usize) -> Vec<Value
         })],
         Block::Facts(facts) => vec![render_facts(facts)],
         Block::Table(table) => render_table(table, row_limit),
+        Block::List(list) => render_list(list),
         Block::Chart(chart) if options.teams => vec![render_teams_chart(chart, row_limit)],
         Block::Chart(chart) => render_table(&chart::data_table(chart), row_limit),
     }
@@ -458,6 +485,73 @@ fn render_table(table: &Table, row_limit: usize) -> Vec<Value> {
     out
 }
 
+/// A caption (if any), then per item a Container: the number in bold and the text, a row per
+/// step (see [`step_row`]), and the detail line, small and muted.
+fn render_list(list: &List) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(title) = &list.title {
+        out.push(json!({
+            "type": "TextBlock",
+            "text": text(title),
+            "wrap": true,
+            "weight": "Bolder",
+            "spacing": "Medium",
+        }));
+    }
+    for (index, item) in list.items.iter().enumerate() {
+        let mut items = vec![json!({
+            "type": "TextBlock",
+            "text": format!("**{}.** {}", index + 1, text(&item.text)),
+            "wrap": true,
+        })];
+        for (step, line) in item.steps.iter().enumerate() {
+            let marker = match item.numbered {
+                true => format!("{}.", step + 1),
+                false => "•".to_string(),
+            };
+            items.push(step_row(&marker, line, step == 0));
+        }
+        if let Some(detail) = &item.detail {
+            items.push(json!({
+                "type": "TextBlock",
+                "text": text(detail),
+                "wrap": true,
+                "isSubtle": true,
+                "size": "Small",
+                "spacing": "None",
+            }));
+        }
+        out.push(json!({"type": "Container", "items": items, "spacing": "Medium"}));
+    }
+    out
+}
+
+/// One step of a list item: its bullet or number in a narrow column and its text beside it,
+/// so a wrapped step hangs under its own text. Markdown lists in a TextBlock would say the
+/// same, but the reference renderer lets their indent push the text past the card's edge.
+fn step_row(marker: &str, line: &str, first: bool) -> Value {
+    json!({
+        "type": "ColumnSet",
+        "spacing": if first { "Small" } else { "None" },
+        "columns": [
+            {
+                "type": "Column",
+                "width": "24px",
+                "items": [{"type": "TextBlock", "text": text(marker), "horizontalAlignment": "Right"}],
+            },
+            {
+                "type": "Column",
+                "width": "stretch",
+                "items": [{
+                    "type": "TextBlock",
+                    "text": text(&line.replace(['\r', '\n'], " ")),
+                    "wrap": true,
+                }],
+            },
+        ],
+    })
+}
+
 fn table_cell(items: Vec<Value>) -> Value {
     json!({"type": "TableCell", "items": items})
 }
@@ -482,9 +576,9 @@ fn tone_color(tone: Tone) -> Option<&'static str> {
 /// A cell's items: its text (a link when it has an https URL; a dot plus label when toned),
 /// and its muted detail line.
 fn render_cell(cell: &Cell, align: Align, wrap: bool) -> Vec<Value> {
-    let mut items = vec![match tone_color(cell.tone) {
+    let mut items = match tone_color(cell.tone) {
         // TextRun text is literal, so the label needs no markdown escaping.
-        Some(color) => json!({
+        Some(color) => vec![json!({
             "type": "RichTextBlock",
             "horizontalAlignment": alignment(align),
             "inlines": [
@@ -495,21 +589,25 @@ fn render_cell(cell: &Cell, align: Align, wrap: bool) -> Vec<Value> {
                     "weight": if cell.tone == Tone::Attention { "Bolder" } else { "Default" },
                 },
             ],
-        }),
-        None => {
-            let label = text(&cell.text);
-            let shown = match cell.url.as_deref().and_then(escape::https_url) {
-                Some(url) => format!("[{label}]({url})"),
-                None => label,
-            };
-            json!({
+        })],
+        None => match cell.url.as_deref().and_then(escape::https_url) {
+            Some(url) => vec![json!({
                 "type": "TextBlock",
-                "text": shown,
+                "text": format!("[{}]({url})", text(&cell.text.replace(['\r', '\n'], " "))),
                 "wrap": wrap,
                 "horizontalAlignment": alignment(align),
-            })
-        }
-    }];
+            })],
+            // A comment's lines stay lines: a TextBlock each.
+            None => line_elements(&escape::truncate(&cell.text, MAX_TEXT_CHARS), |line| {
+                json!({
+                    "type": "TextBlock",
+                    "text": escape::markdown(line),
+                    "wrap": wrap,
+                    "horizontalAlignment": alignment(align),
+                })
+            }),
+        },
+    };
     if let Some(detail) = &cell.detail {
         items.push(json!({
             "type": "TextBlock",

@@ -1,5 +1,6 @@
 //! Reply -> Slack Block Kit messages, within Slack's documented limits.
-//! All Reply text is escaped with [`escape::slack`] (no mentions, no links).
+//! All Reply text is escaped with [`escape::slack`] (no mentions, no links), except in
+//! `rich_text` and `raw_text` elements, which Slack shows literally.
 //!
 //! Tables: Slack allows one `table` block per message, so the reply's main list (the table
 //! with a prose column and the most rows, e.g. incidents or recommendations) becomes the
@@ -8,7 +9,7 @@
 
 use super::chart;
 use super::escape;
-use crate::reply::{ActionStyle, Align, Block, Cell, Fact, Reply, Table, Tone, Width};
+use crate::reply::{ActionStyle, Align, Block, Cell, Fact, List, Reply, Table, Tone, Width};
 use serde_json::{Value, json};
 
 /// Blocks per message.
@@ -214,8 +215,62 @@ fn render_block(block: &Block, native: bool) -> Vec<Value> {
         Block::Facts(facts) => render_facts(facts),
         Block::Table(table) if native => native_table_blocks(table),
         Block::Table(table) => row_lines(table),
+        Block::List(list) => list_blocks(list),
         Block::Chart(chart) => row_lines(&chart::data_table(chart)),
     }
+}
+
+/// A caption (if any), then one `rich_text` block per item: the number in bold and the
+/// text, the steps as a `rich_text_list` (bullet, or ordered when numbered), the detail in
+/// italics. Rich text elements are shown literally, so nothing is escaped.
+fn list_blocks(list: &List) -> Vec<Value> {
+    let mut out: Vec<Value> = list
+        .title
+        .as_ref()
+        .map(|title| {
+            section(format!(
+                "*{}*",
+                escape::slack(&escape::truncate(&one_line(title), 500))
+            ))
+        })
+        .into_iter()
+        .collect();
+    let literal = |text: &str| escape::truncate(text, MAX_SECTION_TEXT);
+    for (index, item) in list.items.iter().enumerate() {
+        let mut elements = vec![json!({
+            "type": "rich_text_section",
+            "elements": [
+                {"type": "text", "text": format!("{}. ", index + 1), "style": {"bold": true}},
+                {"type": "text", "text": literal(&item.text)},
+            ],
+        })];
+        if !item.steps.is_empty() {
+            let steps: Vec<Value> = item
+                .steps
+                .iter()
+                .map(|step| {
+                    json!({
+                        "type": "rich_text_section",
+                        "elements": [{"type": "text", "text": literal(&one_line(step))}],
+                    })
+                })
+                .collect();
+            elements.push(json!({
+                "type": "rich_text_list",
+                "style": if item.numbered { "ordered" } else { "bullet" },
+                "indent": 0,
+                "elements": steps,
+            }));
+        }
+        if let Some(detail) = &item.detail {
+            elements.push(json!({
+                "type": "rich_text_section",
+                "elements": [{"type": "text", "text": literal(detail), "style": {"italic": true}}],
+            }));
+        }
+        out.push(json!({"type": "rich_text", "elements": elements}));
+    }
+    out
 }
 
 fn render_facts(facts: &[Fact]) -> Vec<Value> {
@@ -254,17 +309,23 @@ fn tone_emoji(tone: Tone) -> Option<&'static str> {
 }
 
 /// A `table` cell: `raw_text` (shown literally, so nothing to escape), or `rich_text` for a
-/// link, a tone's emoji or a detail line. Slack refuses empty cells, so those show "-".
+/// link, a tone's emoji, a detail line or text of several lines (a comment with a list keeps
+/// its lines). Slack refuses empty cells, so those show "-".
 fn table_cell(cell: &Cell) -> Value {
-    let label = escape::truncate(&one_line(&cell.text), MAX_CELL_TEXT);
+    let url = cell.url.as_deref().and_then(escape::https_url);
+    // A link's label is one line; other text keeps its line breaks.
+    let label = match url {
+        Some(_) => one_line(&cell.text),
+        None => cell.text.trim().replace("\r\n", "\n"),
+    };
+    let label = escape::truncate(&label, MAX_CELL_TEXT);
     let label = if label.trim().is_empty() {
         "-".to_string()
     } else {
         label
     };
-    let url = cell.url.as_deref().and_then(escape::https_url);
     let emoji = tone_emoji(cell.tone);
-    if url.is_none() && emoji.is_none() && cell.detail.is_none() {
+    if url.is_none() && emoji.is_none() && cell.detail.is_none() && !label.contains('\n') {
         return json!({"type": "raw_text", "text": label});
     }
     let mut elements = Vec::new();

@@ -7,7 +7,7 @@
 //! come with the text label, never instead of it. It asks search engines not to index it.
 
 use super::chart;
-use crate::reply::{Align, Block, Cell, Reply, Table, Tone, Width};
+use crate::reply::{Align, Block, Cell, List, Reply, Table, Tone, Width};
 use std::fmt::Write;
 
 /// Renders a reply as an HTML document; `chart_pngs` maps each chart (in order) to a PNG, if drawn.
@@ -52,6 +52,7 @@ pub fn render(reply: &Reply, chart_pngs: &[Vec<u8>]) -> String {
                 html.push_str("</dl>\n");
             }
             Block::Table(table) => table_html(&mut html, table),
+            Block::List(list) => list_html(&mut html, list),
             Block::Chart(chart) => match charts.next() {
                 Some(png) => {
                     let _ = writeln!(
@@ -114,6 +115,31 @@ fn table_html(html: &mut String, table: &Table) {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table></div>\n");
+}
+
+/// The caption as a paragraph, then an ordered list: each item's text, its steps a nested
+/// list (ordered when numbered), its detail muted.
+fn list_html(html: &mut String, list: &List) {
+    if let Some(title) = &list.title {
+        let _ = writeln!(html, "<p class=\"caption\">{}</p>", escape(title));
+    }
+    html.push_str("<ol class=\"items\">\n");
+    for item in &list.items {
+        let _ = write!(html, "<li>{}", escape(&item.text));
+        if !item.steps.is_empty() {
+            let tag = if item.numbered { "ol" } else { "ul" };
+            let _ = write!(html, "<{tag}>");
+            for step in &item.steps {
+                let _ = write!(html, "<li>{}</li>", escape(step));
+            }
+            let _ = write!(html, "</{tag}>");
+        }
+        if let Some(detail) = &item.detail {
+            let _ = write!(html, "<div class=\"detail\">{}</div>", escape(detail));
+        }
+        html.push_str("</li>\n");
+    }
+    html.push_str("</ol>\n");
 }
 
 fn cell_html(cell: &Cell) -> String {
@@ -179,7 +205,8 @@ th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-alig
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:600}dd{margin:0}\
 .note,.detail{color:var(--muted);font-size:0.9em}.alert{background:var(--alert-bg);padding:8px;border-left:4px solid var(--alert-edge)}\
 .attention{color:var(--attention);font-weight:600}.warning{color:var(--warning)}.good{color:var(--good)}\
-img{max-width:100%;height:auto}figure{margin:1em 0}details{margin:0 0 1em}";
+img{max-width:100%;height:auto}figure{margin:1em 0}details{margin:0 0 1em}\
+.caption{font-weight:600}ol.items>li{margin:0 0 0.6em}p,td{white-space:pre-line}";
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 
 use super::chart;
 use super::escape;
-use crate::reply::{Align, Block, Cell, Fact, Reply, Table};
+use crate::reply::{Align, Block, Cell, Fact, List, Reply, Table};
 use std::fmt::Write as _;
 
 /// Renders a reply as Markdown.
@@ -77,6 +77,7 @@ fn render_block(block: &Block, out: &mut String) {
         Block::Alert(text) => quote(&format!("⚠ {}", escape::markdown(text)), out),
         Block::Facts(facts) => render_facts(facts, out),
         Block::Table(table) => render_table(table, out),
+        Block::List(list) => render_list(list, out),
         Block::Chart(chart) => render_table(&chart::data_table(chart), out),
     }
 }
@@ -148,6 +149,41 @@ fn render_table(table: &Table, out: &mut String) {
                 table_cell(cell, out);
             }
             out.push_str(" |");
+        }
+    }
+}
+
+/// A caption in bold, then an ordered list: each item's text with its detail after a dash in
+/// italics, its steps a nested list (indented under the item's text).
+fn render_list(list: &List, out: &mut String) {
+    if let Some(title) = &list.title {
+        out.push_str("**");
+        one_line(title, out);
+        out.push_str("**\n\n");
+    }
+    for (index, item) in list.items.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let marker = format!("{}. ", index + 1);
+        out.push_str(&marker);
+        one_line(&item.text, out);
+        if let Some(detail) = &item.detail {
+            out.push_str(" — _");
+            one_line(detail, out);
+            out.push('_');
+        }
+        let indent = " ".repeat(marker.len());
+        for (step, line) in item.steps.iter().enumerate() {
+            out.push('\n');
+            out.push_str(&indent);
+            match item.numbered {
+                true => {
+                    let _ = write!(out, "{}. ", step + 1);
+                }
+                false => out.push_str("- "),
+            }
+            one_line(line, out);
         }
     }
 }

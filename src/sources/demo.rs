@@ -11,7 +11,7 @@ pub use catalog::PRODUCTS;
 
 use super::{
     Comment, IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
-    OPEN_LOOKBACK_DAYS, SourceError, ThreatIntel,
+    OPEN_LOOKBACK_DAYS, RecommendedAction, SourceError, ThreatIntel,
 };
 use crate::incident::{self, Incident, IncidentRow, Status, Tactic};
 use crate::period::Window;
@@ -168,7 +168,8 @@ impl IncidentSource for DemoSource {
             .ok_or(SourceError::NotFound(number))?;
         entry.comments.push(Comment {
             author: "sentinel-bot".to_string(),
-            message: message.to_string(),
+            // Kept as Sentinel's reader would give it back: the triage comment is HTML.
+            message: crate::html_text::to_text(message).into_owned(),
             created,
         });
         Ok(())
@@ -284,7 +285,10 @@ impl IncidentSource for DemoSource {
 
 #[async_trait]
 impl ThreatIntel for DemoSource {
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         Ok(detail::recommended_actions(incident))
     }
 

@@ -176,6 +176,27 @@ pub trait IncidentSource: Send + Sync {
     async fn create(&self, incident: &NewIncident) -> Result<Incident, SourceError>;
 }
 
+/// A Defender XDR recommended action: the `recommendedActions` text of one or more alerts
+/// (Graph `alerts_v2`), with the devices those alerts name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecommendedAction {
+    /// Plain text, often several lines: headings and bulleted or numbered steps, as Defender
+    /// wrote them (HTML already turned into text). Untrusted.
+    pub text: String,
+    /// Host names of the devices in the alerts' evidence, first seen first, each once.
+    pub devices: Vec<String>,
+}
+
+impl RecommendedAction {
+    /// An action with no devices.
+    pub fn new(text: impl Into<String>) -> RecommendedAction {
+        RecommendedAction {
+            text: text.into(),
+            devices: Vec::new(),
+        }
+    }
+}
+
 /// A piece of threat intelligence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Intel {
@@ -202,7 +223,7 @@ pub struct IntelQuery<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct IntelAnswers {
     /// One entry per incident of the query.
-    pub actions: Vec<Result<Vec<String>, SourceError>>,
+    pub actions: Vec<Result<Vec<RecommendedAction>, SourceError>>,
     /// One entry per tactic of the query.
     pub intel: Vec<Result<Vec<Intel>, SourceError>>,
 }
@@ -210,8 +231,12 @@ pub struct IntelAnswers {
 /// Defender XDR recommended actions and threat intelligence.
 #[async_trait]
 pub trait ThreatIntel: Send + Sync {
-    /// Defender XDR's recommended actions for the incident's alerts, one entry each.
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError>;
+    /// Defender XDR's recommended actions for the incident's alerts, one entry per distinct
+    /// text, with the devices of the alerts that recommend it.
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError>;
 
     /// Threat intelligence about a tactic (and the techniques seen with it).
     async fn tactic_intel(

@@ -14,8 +14,8 @@ use sentinel_bot::incident::{Incident, Owner, Severity, Status, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
-    ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    RecommendedAction, SourceError, ThreatIntel,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -82,11 +82,14 @@ impl FakeIntel {
 
 #[async_trait]
 impl ThreatIntel for FakeIntel {
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
-        Ok(vec![format!(
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
+        Ok(vec![RecommendedAction::new(format!(
             "Isolate the device named in incident {}",
             incident.number
-        )])
+        ))])
     }
 
     async fn tactic_intel(
@@ -449,6 +452,15 @@ fn reply_shape(reply: &Reply) -> Vec<String> {
                     .collect::<Vec<_>>()
                     .join("|")
             ),
+            Block::List(list) => format!(
+                "list:{}",
+                list.items
+                    .iter()
+                    // The source is on the line under the recommendation.
+                    .filter_map(|item| item.detail.clone())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ),
             Block::Heading(text) => format!("heading:{text}"),
             other => format!("{other:?}")
                 .split('(')
@@ -632,6 +644,7 @@ async fn a_spent_token_budget_falls_back_without_calling_the_model() {
     );
 }
 
+/// The double answers every tactic with the same article: it is listed once, naming both.
 #[tokio::test]
 async fn licensed_threat_intelligence_is_labelled_by_tactic() {
     let intel = Arc::new(FakeIntel {
@@ -651,13 +664,16 @@ async fn licensed_threat_intelligence_is_labelled_by_tactic() {
         sources(&advice),
         vec![
             Source::DefenderXdr,
-            Source::ThreatIntel(Tactic::InitialAccess),
-            Source::ThreatIntel(Tactic::Execution),
+            Source::ThreatIntel(vec![Tactic::InitialAccess, Tactic::Execution]),
         ]
     );
     assert_eq!(
-        Source::ThreatIntel(Tactic::InitialAccess).to_string(),
-        "Threat intelligence (MITRE Initial Access)"
+        advice.recommendations[1].text,
+        "Storm-0000 phishing wave: Block the sender infrastructure."
+    );
+    assert_eq!(
+        advice.recommendations[1].source.to_string(),
+        "Threat intelligence (MITRE Initial Access, Execution)"
     );
 }
 
@@ -777,13 +793,19 @@ struct RecordingIntel {
 
 #[async_trait]
 impl ThreatIntel for RecordingIntel {
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         Ok(vec![
-            format!("Isolate the device named in incident {}", incident.number),
-            format!(
+            RecommendedAction::new(format!(
+                "Isolate the device named in incident {}",
+                incident.number
+            )),
+            RecommendedAction::new(format!(
                 "Review the sign-in logs behind incident {}",
                 incident.number
-            ),
+            )),
         ])
     }
 

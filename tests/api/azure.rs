@@ -11,7 +11,7 @@ use sentinel_bot::period::Window;
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
 use sentinel_bot::sources::azure::{AzureSource, RetryPolicy};
 use sentinel_bot::sources::{
-    IncidentSource, IncidentUpdate, NewIncident, SourceError, ThreatIntel,
+    IncidentSource, IncidentUpdate, NewIncident, RecommendedAction, SourceError, ThreatIntel,
 };
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
@@ -656,8 +656,8 @@ async fn defender_recommended_actions_come_from_the_linked_incident() {
     assert_eq!(
         actions,
         vec![
-            "Reset the user's password.".to_string(),
-            "Isolate the device.".to_string()
+            RecommendedAction::new("Reset the user's password."),
+            RecommendedAction::new("Isolate the device.")
         ]
     );
 }

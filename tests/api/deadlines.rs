@@ -12,7 +12,9 @@ use sentinel_bot::incident::{Incident, IncidentRow, Owner, Severity, Status, Tac
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
 use sentinel_bot::sources::azure::{AzureSource, RetryPolicy};
-use sentinel_bot::sources::{IncidentSet, IncidentSource, IntelQuery, SourceError, ThreatIntel};
+use sentinel_bot::sources::{
+    IncidentSet, IncidentSource, IntelQuery, RecommendedAction, SourceError, ThreatIntel,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +66,7 @@ fn request(text: &str) -> Request {
     }
 }
 
-/// Everything the reply says, unescaped, one line per block, fact or table row.
+/// Everything the reply says, unescaped, one line per block, fact, table row or list line.
 fn text(reply: &Reply) -> String {
     let mut lines = vec![reply.title.clone()];
     for block in &reply.blocks {
@@ -86,6 +88,14 @@ fn text(reply: &Reply) -> String {
                         .collect::<Vec<_>>()
                         .join(" | ")
                 }));
+            }
+            Block::List(list) => {
+                lines.extend(list.title.clone());
+                for item in &list.items {
+                    lines.push(item.text.clone());
+                    lines.extend(item.steps.iter().cloned());
+                    lines.extend(item.detail.clone());
+                }
             }
             Block::Chart(_) => {}
         }
@@ -388,12 +398,15 @@ async fn graph_lookups_of_a_report_are_batched_twenty_at_a_time_and_deduplicated
 
     assert_eq!(
         answers.actions[0],
-        Ok(vec!["Reset the user's password.".to_string()])
+        Ok(vec![RecommendedAction::new("Reset the user's password.")])
     );
     assert_eq!(answers.actions[1], answers.actions[0]);
     assert_eq!(
         answers.actions[2],
-        Ok(vec!["Isolate a1.".to_string(), "Isolate a2.".to_string()])
+        Ok(vec![
+            RecommendedAction::new("Isolate a1."),
+            RecommendedAction::new("Isolate a2.")
+        ])
     );
     assert_eq!(answers.actions[4].as_ref().map(Vec::len), Ok(20));
     assert_eq!(answers.intel, vec![Ok(Vec::new()), Ok(Vec::new())]);
@@ -463,8 +476,8 @@ async fn a_throttled_sub_request_is_sent_again_after_its_retry_after() {
     assert_eq!(
         actions,
         vec![
-            "Block the sender.".to_string(),
-            "Reset the password.".to_string()
+            RecommendedAction::new("Block the sender."),
+            RecommendedAction::new("Reset the password.")
         ]
     );
 }
@@ -568,7 +581,10 @@ async fn graph_refreshes_its_token_on_401_too() {
     let linked = incident(1, Some(9001), &[], Tactic::InitialAccess);
 
     let actions = source.recommended_actions(&linked).await;
-    assert_eq!(actions, Ok(vec!["Isolate the device.".to_string()]));
+    assert_eq!(
+        actions,
+        Ok(vec![RecommendedAction::new("Isolate the device.")])
+    );
 }
 
 /// Sentinel's list answer for incident 42 with this etag, status and owner.
@@ -689,7 +705,10 @@ struct SilentIntel;
 
 #[async_trait::async_trait]
 impl ThreatIntel for SilentIntel {
-    async fn recommended_actions(&self, _incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        _incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         std::future::pending().await
     }
     async fn tactic_intel(

@@ -17,8 +17,8 @@ use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Window;
 use sentinel_bot::server::{self, Ops};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
-    ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    RecommendedAction, SourceError, ThreatIntel,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -172,7 +172,10 @@ impl IncidentSource for Held {
 
 #[async_trait]
 impl ThreatIntel for Held {
-    async fn recommended_actions(&self, _incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        _incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         Ok(Vec::new())
     }
     async fn tactic_intel(

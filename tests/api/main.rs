@@ -21,4 +21,5 @@ mod tactics;
 mod teams;
 mod teams_people;
 mod triage;
+mod upstream_text;
 mod web_report;

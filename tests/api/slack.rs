@@ -16,8 +16,8 @@ use sentinel_bot::period::Window;
 use sentinel_bot::render::block_kit::{self, Message};
 use sentinel_bot::reply::{Action, Block, Cell, Column, Reply, Table};
 use sentinel_bot::sources::{
-    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident, SourceError,
-    ThreatIntel,
+    IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
+    RecommendedAction, SourceError, ThreatIntel,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -79,7 +79,10 @@ struct NoIntel;
 
 #[async_trait]
 impl ThreatIntel for NoIntel {
-    async fn recommended_actions(&self, _incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        _incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         Ok(Vec::new())
     }
     async fn tactic_intel(

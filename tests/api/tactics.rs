@@ -351,7 +351,10 @@ struct RecordingIntel {
 
 #[async_trait::async_trait]
 impl ThreatIntel for RecordingIntel {
-    async fn recommended_actions(&self, _incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        _incident: &Incident,
+    ) -> Result<Vec<sentinel_bot::sources::RecommendedAction>, SourceError> {
         Ok(Vec::new())
     }
 

@@ -2,7 +2,8 @@
 // An approximate picture of a Slack message, for the README: Block Kit JSON (as the bot sends
 // it) drawn as HTML in Slack's manner and screenshotted in headless Chromium. Slack has no
 // offline renderer, so this is NOT Slack's own rendering: header, section (mrkdwn: *bold*,
-// `code`, <url|label>, :emoji: circles), context, fields, the table block and buttons only.
+// `code`, <url|label>, :emoji: circles), context, fields, the table block, rich_text (sections
+// and bullet or ordered lists) and buttons only.
 //
 // usage: node tests/cards/slack-preview.mjs MESSAGE.json OUT.png [--width 600]
 // env:   SENTINEL_BOT_TOOLS (default ~/.cache/sentinel-bot-tools), CHROMIUM (default /usr/bin/chromium)
@@ -32,14 +33,33 @@ function mrkdwn(text) {
     .replace(/:([a-z_]+):/g, (all, name) => (name === 'warning' ? '⚠️' : emoji[name] ? `<span class="dot" style="color:${emoji[name]}">●</span>` : all))
     .replace(/\n/g, '<br>');
 }
-function richText(cell) {
-  if (cell.type === 'raw_text') return escape(cell.text.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
-  return cell.elements.flatMap((section) => section.elements).map((element) => {
+// The inline elements of one rich_text_section; rich text is literal, so only < and & are escaped.
+function inlines(elements) {
+  return elements.map((element) => {
     const text = (element.text || '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\n/g, '<br>');
     if (element.type === 'emoji') return `<span class="dot" style="color:${emoji[element.name] || '#888'}">●</span>`;
     if (element.type === 'link') return `<a href="${element.url}">${text}</a>`;
-    return element.style && element.style.italic ? `<i>${text}</i>` : text;
+    const style = element.style || {};
+    if (style.bold) return `<b>${text}</b>`;
+    return style.italic ? `<i>${text}</i>` : text;
   }).join('');
+}
+function richText(cell) {
+  if (cell.type === 'raw_text') return escape(cell.text.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  return inlines(cell.elements.flatMap((section) => section.elements));
+}
+// A rich_text block: each section a line (italic ones muted), each list a <ul> or <ol>.
+function richBlock(it) {
+  const parts = it.elements.map((element) => {
+    if (element.type === 'rich_text_list') {
+      const tag = element.style === 'ordered' ? 'ol' : 'ul';
+      const items = element.elements.map((section) => `<li>${inlines(section.elements)}</li>`).join('');
+      return `<${tag}>${items}</${tag}>`;
+    }
+    const muted = element.elements.every((inline) => inline.style && inline.style.italic);
+    return `<div${muted ? ' class="muted"' : ''}>${inlines(element.elements)}</div>`;
+  });
+  return `<div class="rich">${parts.join('')}</div>`;
 }
 function block(it) {
   switch (it.type) {
@@ -60,6 +80,7 @@ function block(it) {
       }).join('')}</tr>`).join('');
       return `<table>${rows}</table>`;
     }
+    case 'rich_text': return richBlock(it);
     case 'actions': return `<div class="actions">${it.elements.map((b) => `<span class="button ${b.style || ''}">${b.text.text}</span>`).join('')}</div>`;
     default: return `<div class="context">[${it.type} block]</div>`;
   }
@@ -75,6 +96,7 @@ table{border-collapse:collapse;margin:6px 0;font-size:14px}th,td{border:1px soli
 td i{color:#616061;font-size:12px}a{color:#1264a3;text-decoration:none}.dot{font-size:12px}
 .actions{margin:8px 0;display:flex;gap:8px;flex-wrap:wrap}.button{border:1px solid #bbb;border-radius:4px;padding:3px 12px;font-weight:700;font-size:13px}
 .button.primary{background:#007a5a;color:#fff;border-color:#007a5a}.button.danger{color:#e01e5a}
+.rich{margin:6px 0}.rich ul,.rich ol{margin:2px 0;padding-left:24px}.rich .muted{font-size:12px;color:#616061}
 .note{font-size:11px;color:#888;margin-top:12px}</style></head><body>
 <div class="msg"><div class="avatar">S</div><div class="body"><div><span class="name">sentinel-bot</span><span class="app">APP</span></div>
 ${message.blocks.map(block).join('\n')}</div></div>

@@ -7,8 +7,9 @@ mod batch;
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
+use crate::html_text;
 use crate::incident::{Incident, Tactic};
-use crate::sources::{Intel, IntelAnswers, IntelQuery, SourceError};
+use crate::sources::{Intel, IntelAnswers, IntelQuery, RecommendedAction, SourceError};
 use crate::upstream::Upstream;
 use batch::{Answer, Get};
 use reqwest::{Method, StatusCode};
@@ -177,7 +178,7 @@ impl GraphClient {
     pub async fn recommended_actions(
         &self,
         incident: &Incident,
-    ) -> Result<Vec<String>, SourceError> {
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         let query = IntelQuery {
             incidents: vec![incident],
             tactics: Vec::new(),
@@ -293,7 +294,10 @@ impl ActionPlan {
             .is_some_and(|request| matches!(answers.get(request), Some(Ok(None))))
     }
 
-    fn actions(&self, answers: &HashMap<Get, Answer>) -> Result<Vec<String>, SourceError> {
+    fn actions(
+        &self,
+        answers: &HashMap<Get, Answer>,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         let mut actions = Vec::new();
         if let Some(request) = &self.defender_incident
             && let Some(found) = answer(answers, request)?
@@ -394,14 +398,48 @@ fn unreadable(what: &str, error: serde_json::Error) -> SourceError {
     }
 }
 
-fn push_actions(actions: &mut Vec<String>, alert: &Value) {
+/// Adds an alert's `recommendedActions` (one string, often several lines of steps, sometimes
+/// HTML) with the devices in its evidence; a text already listed gains the devices instead.
+fn push_actions(actions: &mut Vec<RecommendedAction>, alert: &Value) {
     let Some(text) = alert.get("recommendedActions").and_then(Value::as_str) else {
         return;
     };
+    let text = html_text::to_text(text);
     let text = text.trim();
-    if !text.is_empty() && !actions.iter().any(|seen| seen == text) {
-        actions.push(text.to_string());
+    if text.is_empty() {
+        return;
     }
+    let index = match actions.iter().position(|seen| seen.text == text) {
+        Some(index) => index,
+        None => {
+            actions.push(RecommendedAction::new(text));
+            actions.len() - 1
+        }
+    };
+    for device in alert_devices(alert) {
+        if !actions[index].devices.contains(&device) {
+            actions[index].devices.push(device);
+        }
+    }
+}
+
+/// Host names of an alert's device evidence (`#microsoft.graph.security.deviceEvidence`,
+/// `deviceDnsName`).
+fn alert_devices(alert: &Value) -> Vec<String> {
+    let evidence = alert.get("evidence").and_then(Value::as_array);
+    evidence
+        .into_iter()
+        .flatten()
+        .filter(|item| {
+            item.get("@odata.type")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind.ends_with(".deviceEvidence"))
+        })
+        .filter_map(|item| item.get("deviceDnsName").and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The numeric Defender incident id in a `security.microsoft.com/incidents/{id}` link.
@@ -432,12 +470,13 @@ fn read_article(article: &Value) -> Intel {
             .unwrap_or_default()
             .to_string()
     };
+    // The summary is formatted content, usually HTML.
     let summary = article
         .get("summary")
         .and_then(|summary| summary.get("content"))
         .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+        .map(|content| html_text::to_text(content).trim().to_string())
+        .unwrap_or_default();
     let id = text("id");
     Intel {
         title: text("title"),

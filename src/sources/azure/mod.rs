@@ -15,7 +15,7 @@ use crate::incident::{Incident, Tactic, collapse};
 use crate::period::Window;
 use crate::sources::{
     IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery,
-    NewIncident, SourceError, ThreatIntel,
+    NewIncident, RecommendedAction, SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;
@@ -236,7 +236,10 @@ impl IncidentSource for AzureSource {
 
 #[async_trait]
 impl ThreatIntel for AzureSource {
-    async fn recommended_actions(&self, incident: &Incident) -> Result<Vec<String>, SourceError> {
+    async fn recommended_actions(
+        &self,
+        incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
         self.graph()?.recommended_actions(incident).await
     }
 

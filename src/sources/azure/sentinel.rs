@@ -4,6 +4,7 @@
 use super::log_analytics::read_owner;
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
+use crate::html_text;
 use crate::incident::{Incident, Owner, Severity, Status};
 use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, SourceError};
 use crate::upstream::Upstream;
@@ -414,7 +415,9 @@ pub fn to_incident(resource: &RestIncident) -> Result<Incident, SourceError> {
         number,
         id: resource.name.clone(),
         title: text(properties, "title").unwrap_or_default(),
-        description: text(properties, "description").unwrap_or_default(),
+        description: text(properties, "description")
+            .map(html_text::into_text)
+            .unwrap_or_default(),
         severity: text(properties, "severity")
             .and_then(|severity| severity.parse().ok())
             .unwrap_or(Severity::Informational),
@@ -490,7 +493,10 @@ fn read_comment(resource: &Value) -> Option<Comment> {
                     .or_else(|| text(author, "userPrincipalName"))
             })
             .unwrap_or_default(),
-        message: text(properties, "message").unwrap_or_default(),
+        // Comments are HTML: the portal's editor and playbooks (and the bot's triage) write it.
+        message: text(properties, "message")
+            .map(html_text::into_text)
+            .unwrap_or_default(),
         created: time(properties, "createdTimeUtc")?,
     })
 }

@@ -3,7 +3,7 @@
 
 use super::catalog::{ANALYSTS, HOST_PREFIXES, MDCA, MDE, MDO, SENTINEL};
 use crate::incident::{Incident, Severity, Tactic};
-use crate::sources::{Alert, Comment, Entity, Intel};
+use crate::sources::{Alert, Comment, Entity, Intel, RecommendedAction};
 use chrono::{DateTime, Duration, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -174,87 +174,84 @@ pub fn comments(incident: &Incident, now: DateTime<Utc>) -> Vec<Comment> {
         .collect()
 }
 
-/// Defender-style recommended actions for the incident's products and tactics.
-pub fn recommended_actions(incident: &Incident) -> Vec<String> {
-    let found = names(incident);
-    let host = found
-        .hosts
-        .first()
-        .map_or("the affected device", String::as_str);
-    let user = found
-        .users
-        .first()
-        .map_or("the affected user", String::as_str);
-    let ip = found
-        .ips
-        .first()
-        .map_or("the source IP address", String::as_str);
+/// Defender-style recommended actions for the incident's products and tactics. Like
+/// Defender's own, the texts name no device or user (the same detection gives every alert the
+/// same text); the devices come with each action, and the endpoint one has steps under
+/// headings, as Defender for Endpoint writes them.
+pub fn recommended_actions(incident: &Incident) -> Vec<RecommendedAction> {
+    let hosts = names(incident).hosts;
     let has = |tactic: Tactic| incident.tactics.contains(&tactic);
-    let mut actions = Vec::new();
+    let mut texts: Vec<&str> = Vec::new();
     for product in &incident.alert_products {
         match product.as_str() {
             MDE => {
-                actions.push(format!(
-                    "Isolate the device {host} from the network until the investigation is complete."
-                ));
-                actions.push(format!(
-                    "Collect an investigation package from {host} and run a full antivirus scan."
-                ));
+                texts.push(ENDPOINT_ACTIONS);
+                texts.push(
+                    "Isolate the device from the network until the investigation is complete.",
+                );
                 if has(Tactic::CredentialAccess) || has(Tactic::LateralMovement) {
-                    actions.push(format!(
-                        "Reset the credentials of accounts signed in to {host} and review their recent sign-ins."
-                    ));
+                    texts.push(
+                        "Reset the credentials of accounts signed in to the device and review their recent sign-ins.",
+                    );
                 }
                 if has(Tactic::Impact) {
-                    actions.push(
-                        "Check backups of the affected file shares and block the ransomware indicators tenant-wide."
-                            .to_string(),
+                    texts.push(
+                        "Check backups of the affected file shares and block the ransomware indicators tenant-wide.",
                     );
                 }
             }
             MDO => {
-                actions.push(
-                    "Use Threat Explorer to find and soft-delete remaining copies of the message in all mailboxes."
-                        .to_string(),
+                texts.push(
+                    "Use Threat Explorer to find and soft-delete remaining copies of the message in all mailboxes.",
                 );
-                actions.push(
-                    "Block the sender and the URL in the Tenant Allow/Block List.".to_string(),
+                texts.push("Block the sender and the URL in the Tenant Allow/Block List.");
+                texts.push(
+                    "Check whether the recipient clicked the link; if so, reset their password and revoke sessions.",
                 );
-                actions.push(format!(
-                    "Check whether {user} clicked the link; if so, reset their password and revoke sessions."
-                ));
             }
             MDCA => {
-                actions.push(format!(
-                    "Suspend {user} in Defender for Cloud Apps while you review the activity."
-                ));
+                texts.push(
+                    "Suspend the user in Defender for Cloud Apps while you review the activity.",
+                );
                 if has(Tactic::Persistence) || has(Tactic::Collection) {
-                    actions.push(format!(
-                        "Remove suspicious inbox rules and sharing links created by {user}."
-                    ));
+                    texts.push("Remove suspicious inbox rules and sharing links the user created.");
                 }
             }
             SENTINEL => {
-                actions.push(format!(
-                    "Block {ip} at the perimeter firewall if it is not a known partner address."
-                ));
-                actions.push(
-                    "Review the analytics rule's query results for related activity around the same time."
-                        .to_string(),
+                texts.push(
+                    "Block the source IP address at the perimeter firewall if it is not a known partner address.",
+                );
+                texts.push(
+                    "Review the analytics rule's query results for related activity around the same time.",
                 );
             }
             _ => {
-                actions.push(format!(
-                    "Confirm with {user} whether the sign-in from {ip} was theirs; if not, confirm the user compromised."
-                ));
-                actions.push(format!(
-                    "Require a password change for {user} and revoke their refresh tokens."
-                ));
+                texts.push(
+                    "Confirm with the user whether the sign-in was theirs; if not, confirm the user compromised.",
+                );
+                texts.push(
+                    "Require a password change for the user and revoke their refresh tokens.",
+                );
             }
         }
     }
-    actions
+    texts
+        .into_iter()
+        .map(|text| RecommendedAction {
+            text: text.to_string(),
+            devices: hosts.clone(),
+        })
+        .collect()
 }
+
+/// Defender for Endpoint's usual recommended actions: two headings, each with its steps.
+const ENDPOINT_ACTIONS: &str = "Collect artifacts and determine scope
+\u{2022}\tReview the device timeline for suspicious activities before and after the time of the alert.
+\u{2022}\tLook for the same artifacts on other devices.
+
+Initiate containment & mitigation
+\u{2022}\tContact the user to verify intent and start local remediation as needed.
+\u{2022}\tUpdate antivirus signatures and run a full scan.";
 
 /// One or two clearly labelled demo intelligence items about a tactic.
 pub fn tactic_intel(tactic: Tactic, techniques: &[String]) -> Vec<Intel> {

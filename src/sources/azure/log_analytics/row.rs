@@ -317,7 +317,11 @@ fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
         number,
         id: raw.take_text(Text::IncidentName).unwrap_or_default(),
         title: raw.take_text(Text::Title).unwrap_or_default(),
-        description: raw.take_text(Text::Description).unwrap_or_default(),
+        // Descriptions of incidents from Defender XDR and some analytics rules are HTML.
+        description: raw
+            .take_text(Text::Description)
+            .map(crate::html_text::into_text)
+            .unwrap_or_default(),
         severity,
         status,
         classification: raw.text(Text::Classification).and_then(classification),
