@@ -572,9 +572,8 @@ async fn execute(fake: &Fake, command: &str) -> Value {
 }
 
 fn execute_command(card: &Value, title: &str) -> Option<String> {
-    card["actions"]
-        .as_array()?
-        .iter()
+    sentinel_bot::render::adaptive_card::buttons(card)
+        .into_iter()
         .find(|action| action["title"] == title)
         .filter(|action| action["type"] == "Action.Execute")
         .and_then(|action| action["data"]["command"].as_str())
@@ -588,7 +587,8 @@ async fn paging_replaces_the_card_in_the_invoke_response() {
     assert_eq!(first["type"], "application/vnd.microsoft.card.adaptive");
     let next = execute_command(&first["value"], "Next page").expect("an in-place Next page");
     assert_eq!(
-        first["value"]["actions"][0]["fallback"]["type"], "Action.Submit",
+        sentinel_bot::render::adaptive_card::buttons(&first["value"])[0]["fallback"]["type"],
+        "Action.Submit",
         "older clients fall back to a submit"
     );
     let second = execute(&fake, &next).await;
