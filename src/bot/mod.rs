@@ -188,7 +188,11 @@ impl Bot {
                     Err(error) => views::error(&error),
                 },
             },
-            Err(error) if error.verb.is_some() => views::usage_error(&error),
+            // Boxed: it runs a whole command, and inline its future would double the size
+            // of this one, which a debug build's 2 MB test thread stack cannot hold.
+            Err(error) if error.verb.is_some() => {
+                Box::pin(free_text::misread_arguments(self, request, &error, now)).await
+            }
             Err(error) => free_text::answer(self, request, &error, now).await,
         }
     }
@@ -1189,6 +1193,37 @@ mod tests {
             Block::Alert(
                 "Did you mean `/incidents soon`? `soon` is not a period or a filter.".to_string()
             )
+        );
+        // A slip in the arguments of a command typed right, and a number glued to the command.
+        let period = h
+            .bot
+            .answer(&request("/incidents wek", "U-ANALYST"), now())
+            .await;
+        assert!(
+            period.title.starts_with("Incidents, the last 7 days"),
+            "{period:?}"
+        );
+        assert_eq!(
+            period.blocks[0],
+            Block::Note("Did you mean `/incidents week`? That is how I read it.".to_string())
+        );
+        let glued = h
+            .bot
+            .answer(&request("/incident1200", "U-ANALYST"), now())
+            .await;
+        assert_eq!(
+            glued.blocks[0],
+            Block::Note("Did you mean `/incident 1200`? That is how I read it.".to_string())
+        );
+        // Arguments no slip explains keep the command's usage.
+        let still_wrong = h
+            .bot
+            .answer(&request("/incidents wek soon", "U-ANALYST"), now())
+            .await;
+        assert_eq!(still_wrong.title, "I could not read that command");
+        assert!(
+            !format!("{still_wrong:?}").contains("Did you mean"),
+            "{still_wrong:?}"
         );
     }
 
