@@ -642,6 +642,29 @@ async fn replies_carry_a_summary_for_notifications() {
 }
 
 #[tokio::test]
+async fn zero_width_spaces_and_byte_order_marks_in_typed_text_are_ignored() {
+    let fake = Fake::start().await;
+    let state = fake.state(&fake.config(), false);
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let (status, _) = post(
+        state,
+        Some(format!("Bearer {token}")),
+        &message(&fake.service_url(), "\u{FEFF}incidents\u{200B} week\u{200B}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let posted = fake.wait_for_connector(1).await;
+    let activity: Value = serde_json::from_slice(&posted[0].body).expect("json");
+    let title = activity["attachments"][0]["content"]["body"][0]["text"]
+        .as_str()
+        .expect("a card title");
+    assert!(title.starts_with("Incidents, the last 7 days"), "{title}");
+    // Read as typed, not rescued as a near miss of the command word.
+    let card = activity["attachments"][0]["content"].to_string();
+    assert!(!card.contains("Did you mean"), "{card}");
+}
+
+#[tokio::test]
 async fn other_tenants_get_403() {
     let fake = Fake::start().await;
     let mut config = fake.config();
