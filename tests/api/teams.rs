@@ -649,7 +649,10 @@ async fn zero_width_spaces_and_byte_order_marks_in_typed_text_are_ignored() {
     let (status, _) = post(
         state,
         Some(format!("Bearer {token}")),
-        &message(&fake.service_url(), "\u{FEFF}incidents\u{200B} week\u{200B}"),
+        &message(
+            &fake.service_url(),
+            "\u{FEFF}incidents\u{200B} week\u{200B}",
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
