@@ -246,12 +246,23 @@ async fn valid_token_gets_a_card_reply_via_the_connector() {
     assert!(form.contains(&format!("client_id={APP_ID}")));
 }
 
+/// Waits until every answer `tasks` tracks has finished, as `serve` does at shutdown, so a
+/// test can then assert what was, and was not, sent. Fails when work is still running after
+/// five seconds.
+pub(crate) async fn settle(tasks: &tokio_util::task::TaskTracker) {
+    tasks.close();
+    tokio::time::timeout(Duration::from_secs(5), tasks.wait())
+        .await
+        .expect("the background work finishes");
+}
+
 /// Sends `auth` with a help message and asserts 401 and that nothing was sent out.
 async fn assert_rejected(fake: &Fake, auth: Option<String>, body: Value) {
     let state = fake.state(&fake.config(), false);
+    let tasks = state.tasks().clone();
     let (status, _) = post(state, auth, &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    settle(&tasks).await;
     assert!(
         fake.requests_to("/connector/").await.is_empty(),
         "no work on a rejected request"
@@ -673,6 +684,7 @@ async fn other_tenants_get_403() {
     let mut config = fake.config();
     config.allowed_tenants = vec!["tenant-allowed".to_string()];
     let state = fake.state(&config, false);
+    let tasks = state.tasks().clone();
     let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
     let (status, _) = post(
         state,
@@ -681,8 +693,9 @@ async fn other_tenants_get_403() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    settle(&tasks).await;
     assert!(fake.requests_to("/connector/").await.is_empty());
+    assert!(fake.requests_to("/login/").await.is_empty());
 }
 
 #[tokio::test]
