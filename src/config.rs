@@ -511,6 +511,221 @@ impl Config {
     }
 }
 
+impl Config {
+    /// A readable account of the settings, for `sentinel-bot check-config`: a `[section]`
+    /// heading per part of the file, then `key = value` lines in the file's own key names.
+    /// Secrets read `set` or `not set`, never their value; the store URL also says which
+    /// database it names (a PostgreSQL URL may carry a password). Absent sections say what
+    /// the bot does without them.
+    pub fn summary(&self) -> String {
+        let mut out = Summary::default();
+        self.server.summarise(&mut out);
+        match &self.azure {
+            Some(azure) => azure.summarise(&mut out),
+            None => out.absent("azure", "not configured: the embedded demo data answers"),
+        }
+        match &self.teams {
+            Some(teams) => teams.summarise(&mut out),
+            None => out.absent("teams", "not configured: no Teams endpoint"),
+        }
+        match &self.slack {
+            Some(slack) => slack.summarise(&mut out),
+            None => out.absent("slack", "not configured: no Slack endpoint"),
+        }
+        match &self.llm {
+            Some(llm) => llm.summarise(&mut out),
+            None => out.absent("llm", "not configured: offline advice only"),
+        }
+        self.report.summarise(&mut out);
+        out.section("store");
+        out.value("url", store_kind(&self.store.url));
+        out.section("actions");
+        out.list("allowed_users", &self.actions.allowed_users);
+        out.list("allowed_groups", &self.actions.allowed_groups);
+        out.section("triage");
+        out.value("enabled", self.triage.enabled);
+        out.value("poll_seconds", self.triage.poll_seconds);
+        out.secret("webhook_secret", self.triage.webhook_secret.as_ref());
+        out.text
+    }
+}
+
+impl ServerConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("server");
+        out.value("bind", &self.bind);
+        out.value("body_limit", format!("{} bytes", self.body_limit));
+        out.optional("public_url", self.public_url.as_deref());
+        out.value(
+            "metrics_bind",
+            match self.metrics_bind.as_str() {
+                "" => "(the main listener)",
+                bind => bind,
+            },
+        );
+        out.secret("metrics_token", self.metrics_token().as_ref());
+        out.value("answer_seconds", self.answer_seconds);
+        out.value("max_running_answers", self.max_running_answers);
+        out.value("max_waiting_answers", self.max_waiting_answers);
+    }
+}
+
+impl AzureConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("azure");
+        out.value("tenant_id", &self.tenant_id);
+        out.optional("client_id", self.client_id.as_deref());
+        out.value(
+            "auth",
+            match self.auth {
+                AzureAuth::ClientSecret => "client_secret",
+                AzureAuth::WorkloadIdentity => "workload_identity",
+                AzureAuth::ManagedIdentity => "managed_identity",
+            },
+        );
+        out.secret("client_secret", self.client_secret.as_ref());
+        out.optional("federated_token_file", self.federated_token_file.as_deref());
+        out.value("subscription_id", &self.subscription_id);
+        out.value("resource_group", &self.resource_group);
+        out.value("workspace_name", &self.workspace_name);
+        out.value("workspace_id", &self.workspace_id);
+        out.list("extra_workspace_ids", &self.extra_workspace_ids);
+        out.value("use_graph", self.use_graph);
+        let endpoints = &self.endpoints;
+        out.value("endpoints.login", &endpoints.login);
+        out.value("endpoints.log_analytics", &endpoints.log_analytics);
+        out.value("endpoints.management", &endpoints.management);
+        out.value("endpoints.graph", &endpoints.graph);
+        out.value("endpoints.imds", &endpoints.imds);
+    }
+}
+
+impl TeamsConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("teams");
+        out.value("app_id", &self.app_id);
+        out.secret("app_password", self.app_password.as_ref());
+        out.optional("tenant_id", self.tenant_id.as_deref());
+        out.list("allowed_tenants", &self.allowed_tenants);
+        let channel_ids = |channels: &[TeamsChannel]| -> Vec<String> {
+            channels.iter().map(|it| it.channel_id.clone()).collect()
+        };
+        out.list("report_channels", &channel_ids(&self.report_channels));
+        out.list("alert_channels", &channel_ids(&self.alert_channels));
+        out.value("local_playground", self.local_playground);
+        out.value("openid_metadata_url", &self.openid_metadata_url);
+        out.value("login_url", &self.login_url);
+        out.value("graph_url", &self.graph_url);
+    }
+}
+
+impl SlackConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("slack");
+        out.secret("bot_token", Some(&self.bot_token));
+        out.secret("signing_secret", self.signing_secret.as_ref());
+        out.secret("app_token", self.app_token.as_ref());
+        out.value("socket_mode", self.socket_mode);
+        out.value("in_channel", self.in_channel);
+        out.list("allowed_teams", &self.allowed_teams);
+        out.list("allowed_channels", &self.allowed_channels);
+        out.list("report_channels", &self.report_channels);
+        out.list("alert_channels", &self.alert_channels);
+        out.value("api_url", &self.api_url);
+    }
+}
+
+impl LlmConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("llm");
+        out.value(
+            "provider",
+            match self.provider {
+                LlmProvider::OpenAi => "open_ai",
+                LlmProvider::AzureOpenAi => "azure_open_ai",
+                LlmProvider::Compatible => "compatible",
+            },
+        );
+        out.optional("base_url", self.base_url.as_deref());
+        out.secret("api_key", self.api_key.as_ref());
+        out.value("model", &self.model);
+        out.optional("api_version", self.api_version.as_deref());
+        out.value("token_budget", self.token_budget);
+        out.value("timeout_seconds", self.timeout_seconds);
+    }
+}
+
+impl ReportConfig {
+    fn summarise(&self, out: &mut Summary) {
+        out.section("report");
+        out.value("enabled", self.enabled);
+        out.value("cron", &self.cron);
+        out.value("time_zone", &self.time_zone);
+        out.value("long_open_days", self.long_open_days);
+        out.value("lease_seconds", self.lease_seconds);
+        out.value("retry_seconds", self.retry_seconds);
+        out.value("web_pages", self.web_pages);
+        out.value("web_page_days", self.web_page_days);
+        out.value("answer_cache_seconds", self.answer_cache_seconds);
+        out.value("deadline_seconds", self.deadline_seconds);
+    }
+}
+
+/// Which database a store URL names, without the URL itself: a PostgreSQL URL may carry a
+/// password, and a SQLite one only a path, which is shown.
+fn store_kind(url: &SecretString) -> String {
+    let url = url.expose_secret();
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            format!("set (SQLite file {path})")
+        }
+        Some("postgres" | "postgresql") => "set (PostgreSQL)".to_string(),
+        _ => "set (unsupported scheme; use sqlite://path or postgres://...)".to_string(),
+    }
+}
+
+/// Lines of [`Config::summary`] as they are written.
+#[derive(Default)]
+struct Summary {
+    text: String,
+}
+
+impl Summary {
+    fn section(&mut self, name: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(&format!("[{name}]\n"));
+    }
+
+    fn absent(&mut self, name: &str, meaning: &str) {
+        self.section(name);
+        self.text.push_str(&format!("{meaning}\n"));
+    }
+
+    fn value(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.text.push_str(&format!("{key} = {value}\n"));
+    }
+
+    fn optional(&mut self, key: &str, value: Option<&str>) {
+        self.value(key, value.unwrap_or("not set"));
+    }
+
+    fn list(&mut self, key: &str, values: &[String]) {
+        match values {
+            [] => self.value(key, "none"),
+            values => self.value(key, values.join(", ")),
+        }
+    }
+
+    /// Only whether a secret is there: a blank one counts as not set.
+    fn secret(&mut self, key: &str, value: Option<&SecretString>) {
+        let set = value.is_some_and(|it| !it.expose_secret().trim().is_empty());
+        self.value(key, if set { "set" } else { "not set" });
+    }
+}
+
 /// Environment values are TOML when they parse as such (numbers, booleans, arrays), text otherwise.
 fn env_value(text: &str) -> toml::Value {
     let looks_structured = text.starts_with('[')
@@ -623,6 +838,105 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked into Debug output");
         }
         assert!(debug.contains("gpt-4o"));
+    }
+
+    /// Every section filled in, with a secret in each secret field.
+    const FULL: &str = r#"
+        [server]
+        public_url = "https://bot.contoso.com"
+        metrics_token = "scrape-me-not"
+        [azure]
+        tenant_id = "t-1"
+        client_id = "c-1"
+        client_secret = "azure-client-secret-value"
+        subscription_id = "s-1"
+        resource_group = "soc-rg"
+        workspace_name = "soc"
+        workspace_id = "w-1"
+        extra_workspace_ids = ["w-2", "w-3"]
+        [teams]
+        app_id = "a-1"
+        app_password = "teams-app-password-value"
+        report_channels = [{service_url = "https://smba", channel_id = "19:x@thread.tacv2", tenant_id = "t-1"}]
+        [slack]
+        bot_token = "xoxb-very-secret-token"
+        signing_secret = "8f742231b10e8888abcd99yyyzzz85a5"
+        app_token = "xapp-secret-app-token"
+        report_channels = ["C1"]
+        [llm]
+        provider = "azure_open_ai"
+        model = "gpt-4o"
+        api_key = "sk-live-secret"
+        [store]
+        url = "postgres://bot:hunter2@db/sentinel"
+        [triage]
+        enabled = true
+        webhook_secret = "webhook-bearer-secret"
+    "#;
+
+    #[test]
+    fn the_summary_reads_as_sections_of_settings_and_never_shows_a_secret() {
+        let summary = Config::from_sources(FULL, Vec::new()).unwrap().summary();
+        for secret in [
+            "scrape-me-not",
+            "azure-client-secret-value",
+            "teams-app-password-value",
+            "xoxb-very-secret-token",
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "xapp-secret-app-token",
+            "sk-live-secret",
+            "hunter2",
+            "bot:",
+            "webhook-bearer-secret",
+        ] {
+            assert!(!summary.contains(secret), "{secret} shown:\n{summary}");
+        }
+        for artefact in ["Some(", "None", "{ ", "[]", "\"", "Secret", "REDACTED"] {
+            assert!(!summary.contains(artefact), "{artefact:?} in:\n{summary}");
+        }
+        for line in [
+            "[server]\n",
+            "public_url = https://bot.contoso.com\n",
+            "metrics_token = set\n",
+            "[azure]\n",
+            "client_secret = set\n",
+            "extra_workspace_ids = w-2, w-3\n",
+            "[teams]\n",
+            "app_password = set\n",
+            "report_channels = 19:x@thread.tacv2\n",
+            "allowed_tenants = none\n",
+            "[slack]\n",
+            "bot_token = set\n",
+            "signing_secret = set\n",
+            "app_token = set\n",
+            "[llm]\n",
+            "provider = azure_open_ai\n",
+            "api_key = set\n",
+            "api_version = not set\n",
+            "model = gpt-4o\n",
+            "url = set (PostgreSQL)\n",
+            "webhook_secret = set\n",
+        ] {
+            assert!(summary.contains(line), "no {line:?} in:\n{summary}");
+        }
+        assert!(summary.starts_with("[server]\n"), "{summary}");
+    }
+
+    #[test]
+    fn the_summary_of_an_empty_config_says_what_is_missing() {
+        let summary = Config::from_sources("", Vec::new()).unwrap().summary();
+        for line in [
+            "[azure]\nnot configured: the embedded demo data answers\n",
+            "[slack]\nnot configured",
+            "metrics_token = not set\n",
+            "webhook_secret = not set\n",
+            "url = set (SQLite file sentinel-bot.db)\n",
+            "cron = 0 0 8 * * Mon\n",
+        ] {
+            assert!(summary.contains(line), "no {line:?} in:\n{summary}");
+        }
+        let blank = Config::from_sources("[server]\nmetrics_token = \" \"\n", Vec::new()).unwrap();
+        assert!(blank.summary().contains("metrics_token = not set\n"));
     }
 
     #[test]

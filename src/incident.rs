@@ -288,7 +288,11 @@ macro_rules! display_as_str {
 display_as_str!(Severity, Status, Classification, ClassificationReason);
 
 /// Who an incident is assigned to; all empty means unassigned.
+///
+/// As JSON (the report export): `null` when unassigned, as every other absent value there,
+/// else `{"name", "email", "object_id"}` with a `null` for each part not known.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Option<OwnerJson>", from = "Option<OwnerJson>")]
 pub struct Owner {
     /// Display name, e.g. "Dana Analyst".
     pub name: Option<String>,
@@ -296,6 +300,34 @@ pub struct Owner {
     pub email: Option<String>,
     /// Entra object id.
     pub object_id: Option<String>,
+}
+
+/// [`Owner`]'s JSON object, for an assigned incident.
+#[derive(Serialize, Deserialize)]
+struct OwnerJson {
+    name: Option<String>,
+    email: Option<String>,
+    object_id: Option<String>,
+}
+
+impl From<Owner> for Option<OwnerJson> {
+    fn from(owner: Owner) -> Option<OwnerJson> {
+        owner.is_assigned().then_some(OwnerJson {
+            name: owner.name,
+            email: owner.email,
+            object_id: owner.object_id,
+        })
+    }
+}
+
+impl From<Option<OwnerJson>> for Owner {
+    fn from(json: Option<OwnerJson>) -> Owner {
+        json.map_or_else(Owner::default, |it| Owner {
+            name: it.name,
+            email: it.email,
+            object_id: it.object_id,
+        })
+    }
 }
 
 impl Owner {
@@ -479,6 +511,29 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_unassigned_owner_is_null_in_json_and_reads_back() {
+        assert_eq!(
+            serde_json::to_value(Owner::default()).unwrap(),
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            serde_json::from_str::<Owner>("null").unwrap(),
+            Owner::default()
+        );
+        let dana = Owner {
+            name: Some("Dana Example".to_string()),
+            email: None,
+            object_id: Some("0b6f".to_string()),
+        };
+        let json = serde_json::to_value(&dana).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "Dana Example", "email": null, "object_id": "0b6f"})
+        );
+        assert_eq!(serde_json::from_value::<Owner>(json).unwrap(), dana);
+    }
 
     fn at(hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, hour, 0, 0).unwrap()

@@ -139,21 +139,30 @@ async fn main() -> anyhow::Result<()> {
             sentinel_bot::channels::teams::manifest::package(&app_id, &out)?;
             print(&format!("wrote {}", out.display()))?;
         }
-        Job::CheckConfig => {
-            let schedule = sentinel_bot::schedule::ReportSchedule::from_config(&config.report)
-                .context("reading [report] schedule")?;
-            print(&format!("{config:#?}\nschedule: {schedule:?}"))?;
-            print(&format!(
-                "incident data: {}",
-                if config.uses_demo_data() {
-                    "embedded demo data"
-                } else {
-                    "Microsoft Sentinel"
-                }
-            ))?;
-        }
+        Job::CheckConfig => print(&check_config(&config, chrono::Utc::now())?)?,
     }
     Ok(())
+}
+
+/// What `check-config` prints: where incidents come from, when the next weekly report is due,
+/// then [`Config::summary`] (secrets as `set` / `not set` only).
+fn check_config(config: &Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+    let schedule = sentinel_bot::schedule::ReportSchedule::from_config(&config.report)
+        .context("reading [report] schedule")?;
+    let source = if config.uses_demo_data() {
+        "embedded demo data"
+    } else {
+        "Microsoft Sentinel"
+    };
+    let next = match (config.report.enabled, schedule.next_after(now)) {
+        (false, _) => "off ([report] enabled = false)".to_string(),
+        (true, Some(at)) => at.format("%a %d %b %Y %H:%M UTC").to_string(),
+        (true, None) => "never (the cron expression has no future time)".to_string(),
+    };
+    Ok(format!(
+        "incident data: {source}\nnext weekly report: {next}\n\n{}",
+        config.summary().trim_end()
+    ))
 }
 
 /// Writes `text` and a newline to standard output. A reader that stops early

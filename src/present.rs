@@ -159,7 +159,7 @@ pub fn open_incidents_table(title: Option<String>, listed: &[&OpenIncident]) -> 
                 Cell::text(&open.title).with_detail(format!(
                     "{} · {} · {}",
                     open.status,
-                    open.owner.as_deref().unwrap_or("Unassigned"),
+                    open.owner.label().unwrap_or("Unassigned"),
                     unbroken(&format!("open {}", duration(open.age)))
                 )),
                 Cell::toned(open.severity, severity_tone(open.severity)),

@@ -4,7 +4,7 @@
 //! No I/O, no clock: the caller passes `now`. Every figure a message shows comes from here,
 //! and every view of a period reads the same `PeriodFacts`.
 
-use crate::incident::{Incident, Severity, Skipped, Status, Tactic};
+use crate::incident::{Incident, Owner, Severity, Skipped, Status, Tactic};
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -52,7 +52,8 @@ pub struct OpenIncident {
     pub title: String,
     pub severity: Severity,
     pub status: Status,
-    pub owner: Option<String>,
+    /// Who it is assigned to; serialised as `null` when no one, like the incidents' owner.
+    pub owner: Owner,
     pub created: DateTime<Utc>,
     /// `now - created`.
     #[serde(rename = "age_seconds", serialize_with = "seconds::exact")]
@@ -67,7 +68,7 @@ impl OpenIncident {
             title: incident.title.clone(),
             severity: incident.severity,
             status: incident.status,
-            owner: incident.owner.label().map(str::to_string),
+            owner: incident.owner.clone(),
             created: incident.created,
             age: now - incident.created,
             url: incident.url.clone(),

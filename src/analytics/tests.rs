@@ -423,7 +423,7 @@ fn long_unresolved_includes_older_open_incidents_oldest_first() {
     assert_eq!(numbers, vec![1, 2, 4]);
     let oldest = &backlog.long_unresolved[0];
     assert_eq!(oldest.age, Duration::days(22));
-    assert_eq!(oldest.owner.as_deref(), Some("Dana Analyst"));
+    assert_eq!(oldest.owner.label(), Some("Dana Analyst"));
     assert_eq!(oldest.status, Status::Active);
     // Four open incidents, one with an owner.
     assert_eq!(backlog.open, 4);

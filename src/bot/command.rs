@@ -471,24 +471,46 @@ pub struct Suggestion {
     pub parsed: Result<Command, UsageError>,
 }
 
-/// Reads text whose first word is no command word but a near miss of one as that command:
-/// within an optimal string alignment distance (a typo, a missing, extra or swapped letter)
-/// of 1, or 2 for words of 7 letters or more. `None` for a command word, for words under
-/// 4 letters, and for words near no command word. When two command words are equally near,
-/// the one whose corrected text parses wins; if neither does, there is no suggestion.
+/// Reads text that is a near miss of a command as that command. Three slips are corrected:
+/// - a command word within an optimal string alignment distance (a typo, a missing, extra or
+///   swapped letter) of 1, or 2 for words of 7 letters or more, of a command word: `incidnets`;
+/// - an argument glued to the command word: `/incident1200` is `/incident 1200`,
+///   `/report30d` is `/report 30d`;
+/// - a period word one letter off (`wek`, `tody`, `mnth`) after a command that takes a
+///   period (incidents, report, recommend); free text (comments, titles) is never touched.
+///
+/// `None` for text that needs none of these, for command words under 4 letters, and for
+/// words near no command word. A correction of the arguments alone is offered only when the
+/// corrected text parses. When two command words are equally near, the one whose corrected
+/// text parses wins; if neither does, there is no suggestion.
 pub fn suggest(text: &str) -> Option<Suggestion> {
     let words = split_words(text);
     let (first, rest) = skip_mentions(&words).split_first()?;
-    let word = first.trim_start_matches('/').to_lowercase();
+    let typed = first.trim_start_matches('/').to_lowercase();
+    let (word, glued) = unglue(&typed);
     let letters = word.chars().count();
-    if letters < 4 || Verb::parse(&word).is_some() || matches!(word.as_str(), "confirm" | "cancel")
-    {
+    if letters < 4 || matches!(word, "confirm" | "cancel") {
         return None;
+    }
+    let rest: Vec<String> = glued
+        .map(str::to_string)
+        .into_iter()
+        .chain(rest.iter().cloned())
+        .collect();
+    if let Some(verb) = Verb::parse(word) {
+        let (arguments, periods_fixed) = correct_periods(verb, &rest);
+        let text = corrected(verb, &arguments);
+        let parsed = parse(&text);
+        return match (glued, periods_fixed) {
+            (Some(_), _) => Some(Suggestion { text, parsed }),
+            (None, true) if parsed.is_ok() => Some(Suggestion { text, parsed }),
+            _ => None,
+        };
     }
     let allowed = if letters >= 7 { 2 } else { 1 };
     let distances: Vec<(usize, Verb)> = Verb::ALL
         .into_iter()
-        .map(|verb| (strsim::osa_distance(&word, verb.word()), verb))
+        .map(|verb| (strsim::osa_distance(word, verb.word()), verb))
         .filter(|(distance, _)| *distance <= allowed)
         .collect();
     let nearest = distances.iter().map(|(distance, _)| *distance).min()?;
@@ -496,7 +518,7 @@ pub fn suggest(text: &str) -> Option<Suggestion> {
         .into_iter()
         .filter(|(distance, _)| *distance == nearest)
         .map(|(_, verb)| {
-            let text = corrected(verb, rest);
+            let text = corrected(verb, &correct_periods(verb, &rest).0);
             Suggestion {
                 parsed: parse(&text),
                 text,
@@ -508,6 +530,51 @@ pub fn suggest(text: &str) -> Option<Suggestion> {
         None if candidates.len() == 1 => candidates.into_iter().next(),
         None => None,
     }
+}
+
+/// Splits a command word from an argument typed without a space: `incident1200` is
+/// (`incident`, `1200`), `report30d` is (`report`, `30d`). The argument starts at the first
+/// digit after at least one letter; a word without one is returned whole.
+fn unglue(word: &str) -> (&str, Option<&str>) {
+    match word.find(|c: char| c.is_ascii_digit()) {
+        Some(at) if at > 0 && word[..at].chars().all(char::is_alphabetic) => {
+            (&word[..at], Some(&word[at..]))
+        }
+        _ => (word, None),
+    }
+}
+
+/// The period words a slip of one letter is read as.
+const PERIOD_WORDS: [&str; 3] = ["today", "week", "month"];
+
+/// `rest` with each word that reads as nothing but is one letter from a period word replaced
+/// by it, for commands that take a period; and whether any word was replaced.
+fn correct_periods(verb: Verb, rest: &[String]) -> (Vec<String>, bool) {
+    if !matches!(verb, Verb::Incidents | Verb::Report | Verb::Recommend) {
+        return (rest.to_vec(), false);
+    }
+    let mut changed = false;
+    let words = rest
+        .iter()
+        .map(|word| {
+            let lower = word.to_lowercase();
+            let known = period(&lower).is_some()
+                || lower.parse::<Severity>().is_ok()
+                || lower.parse::<StatusFilter>().is_ok()
+                || lower.chars().any(|c| !c.is_alphabetic());
+            let near = PERIOD_WORDS
+                .into_iter()
+                .find(|period| strsim::osa_distance(&lower, period) == 1);
+            match near {
+                Some(period) if !known && lower.chars().count() >= 3 => {
+                    changed = true;
+                    period.to_string()
+                }
+                _ => word.clone(),
+            }
+        })
+        .collect();
+    (words, changed)
 }
 
 /// `/{verb} {rest}`, quoting the words that held spaces so they read back the same.
@@ -1301,9 +1368,51 @@ mod tests {
             wrong.parsed.unwrap_err().message,
             "`soon` is not a period or a filter."
         );
+        // A number or period glued to the command word.
+        let glued = suggest("/incident1200").expect("a suggestion");
+        assert_eq!(glued.text, "/incident 1200");
+        assert_eq!(glued.parsed, Ok(Command::Incident { number: 1200 }));
+        assert_eq!(
+            suggest("@bot incidnet1200").map(|it| it.text),
+            Some("/incident 1200".to_string())
+        );
+        assert_eq!(
+            suggest("/report30d").map(|it| it.parsed),
+            Some(Ok(Command::Report {
+                period: Period::Days(30)
+            }))
+        );
+        // A period word one letter off, after a command word typed right or nearly right.
+        let period = suggest("/incidents wek").expect("a suggestion");
+        assert_eq!(period.text, "/incidents week");
+        assert_eq!(period.parsed, Ok(incidents(Period::Week, None, None, 1)));
+        assert_eq!(
+            suggest("incidnets wek high").map(|it| it.text),
+            Some("/incidents week high".to_string())
+        );
+        assert_eq!(
+            suggest("/report last wek").map(|it| it.parsed),
+            Some(Ok(Command::Report {
+                period: Period::Week
+            }))
+        );
+        assert_eq!(
+            suggest("/recommend tody").map(|it| it.text),
+            Some("/recommend today".to_string())
+        );
+        // Free text keeps its words; a correction that still does not read is not offered.
+        assert_eq!(
+            suggest("coment 5 wek").map(|it| it.text),
+            Some("/comment 5 wek".to_string())
+        );
+        assert_eq!(suggest("/comment 5 wek"), None);
+        assert_eq!(suggest("/incidents wek soon"), None);
         for not_a_typo in [
             "what is this",
             "incidents week",
+            "/incidents week high",
+            "/incidents low",
+            "/incident 1200",
             "hi",
             "commit 5 x",
             "confirmation",

@@ -23,6 +23,22 @@ pub async fn answer(bot: &Bot, request: &Request, error: &UsageError, now: DateT
     views::usage_error(error)
 }
 
+/// Answers a command whose arguments did not read (`error` says why): as the corrected
+/// command when a slip such as `/incidents wek` has one that reads, else with the usage.
+pub async fn misread_arguments(
+    bot: &Bot,
+    request: &Request,
+    error: &UsageError,
+    now: DateTime<Utc>,
+) -> Reply {
+    match command::suggest(&request.text) {
+        Some(suggestion) if suggestion.parsed.is_ok() => {
+            corrected(bot, request, suggestion, now).await
+        }
+        _ => views::usage_error(error),
+    }
+}
+
 /// Runs the corrected command, or explains what is still wrong with it, saying how the text
 /// was read.
 async fn corrected(

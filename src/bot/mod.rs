@@ -188,7 +188,9 @@ impl Bot {
                     Err(error) => views::error(&error),
                 },
             },
-            Err(error) if error.verb.is_some() => views::usage_error(&error),
+            Err(error) if error.verb.is_some() => {
+                free_text::misread_arguments(self, request, &error, now).await
+            }
             Err(error) => free_text::answer(self, request, &error, now).await,
         }
     }
@@ -396,8 +398,18 @@ impl Bot {
             .map_err(|error| BotError::Store(format!("{error:#}")))
     }
 
-    /// Runs a parsed command.
-    pub async fn run(
+    /// Runs a parsed command. Boxed: every command's future inline would make each caller's
+    /// future (and a debug build's 2 MB test thread stack) hold the largest of them.
+    pub fn run<'a>(
+        &'a self,
+        command: Command,
+        request: &'a Request,
+        now: DateTime<Utc>,
+    ) -> futures::future::BoxFuture<'a, Result<Reply, BotError>> {
+        Box::pin(self.run_inline(command, request, now))
+    }
+
+    async fn run_inline(
         &self,
         command: Command,
         request: &Request,
@@ -1195,6 +1207,37 @@ mod tests {
             Block::Alert(
                 "Did you mean `/incidents soon`? `soon` is not a period or a filter.".to_string()
             )
+        );
+        // A slip in the arguments of a command typed right, and a number glued to the command.
+        let period = h
+            .bot
+            .answer(&request("/incidents wek", "U-ANALYST"), now())
+            .await;
+        assert!(
+            period.title.starts_with("Incidents, the last 7 days"),
+            "{period:?}"
+        );
+        assert_eq!(
+            period.blocks[0],
+            Block::Note("Did you mean `/incidents week`? That is how I read it.".to_string())
+        );
+        let glued = h
+            .bot
+            .answer(&request("/incident1200", "U-ANALYST"), now())
+            .await;
+        assert_eq!(
+            glued.blocks[0],
+            Block::Note("Did you mean `/incident 1200`? That is how I read it.".to_string())
+        );
+        // Arguments no slip explains keep the command's usage.
+        let still_wrong = h
+            .bot
+            .answer(&request("/incidents wek soon", "U-ANALYST"), now())
+            .await;
+        assert_eq!(still_wrong.title, "I could not read that command");
+        assert!(
+            !format!("{still_wrong:?}").contains("Did you mean"),
+            "{still_wrong:?}"
         );
     }
 

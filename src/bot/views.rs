@@ -197,7 +197,7 @@ fn open_high_after_filter(reply: Reply, facts: &PeriodFacts) -> Reply {
                 "{} ({}, {})",
                 it.number,
                 duration(it.age),
-                it.owner.as_deref().unwrap_or("unassigned")
+                it.owner.label().unwrap_or("unassigned")
             )
         })
         .collect();

@@ -11,7 +11,10 @@
 //!   "warning" yellow is 1.5:1 on white and its dark-theme "attention" red 3.2:1, so colour
 //!   only supplements the label;
 //! - text with `code` spans becomes a RichTextBlock with monospace runs, because the TextBlock
-//!   markdown subset has no code and would show the backticks.
+//!   markdown subset has no code and would show the backticks;
+//! - buttons go in rows that fit a 360 px phone: the renderer squeezes a row's buttons until
+//!   their labels end in "…", so when they do not all fit in one row, each row becomes an
+//!   `ActionSet` at the end of the body instead of the card's `actions`.
 
 use super::chart;
 use super::escape;
@@ -55,6 +58,17 @@ const CELL_CHROME_PX: f64 = 19.0;
 
 /// The dot that carries a tone's colour in front of its label.
 const TONE_MARK: &str = "●";
+
+/// Width of a row of buttons in a card on a 360 px phone: the card less its 16 px padding on
+/// each side (measured in the reference renderer by `tests/cards/measure-buttons.mjs`).
+const PHONE_ACTION_ROW_PX: f64 = 328.0;
+
+/// A button's width beyond its label (in the label's bold advances): 10 px padding and a 2 px
+/// border each side, from Teams' container CSS, as measured by `measure-buttons.mjs`.
+const BUTTON_CHROME_PX: f64 = 24.0;
+
+/// Space between two buttons of a row: `actions.buttonSpacing` of Teams' host config.
+const BUTTON_GAP_PX: f64 = 8.0;
 
 /// Renders a reply as an Adaptive Card (the attachment `content`).
 ///
@@ -117,6 +131,19 @@ fn render_with_limit(reply: &Reply, options: &Options, row_limit: usize) -> Valu
         .iter()
         .filter_map(|action| render_action(action, options))
         .collect();
+    let mut rows = action_rows(actions);
+    let actions = match rows.len() {
+        0 | 1 => rows.pop().unwrap_or_default(),
+        _ => {
+            body.extend(rows.into_iter().enumerate().map(|(index, row)| {
+                // The first row keeps the space card actions get; the next sit as close
+                // as the buttons within a row.
+                let spacing = if index == 0 { "Default" } else { "Small" };
+                json!({"type": "ActionSet", "spacing": spacing, "actions": row})
+            }));
+            Vec::new()
+        }
+    };
     let mut card = json!({
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -165,6 +192,47 @@ fn render_action(action: &Action, options: &Options) -> Option<Value> {
         return Some(execute);
     }
     Some(it)
+}
+
+/// Splits buttons, in order, into rows that fit [`PHONE_ACTION_ROW_PX`] (a button wider than
+/// that alone gets a row of its own). Widths are estimated from the labels; see
+/// [`button_px`].
+fn action_rows(actions: Vec<Value>) -> Vec<Vec<Value>> {
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let mut used = 0.0;
+    for action in actions {
+        let width = button_px(action["title"].as_str().unwrap_or_default());
+        match rows.last_mut() {
+            Some(row) if used + BUTTON_GAP_PX + width <= PHONE_ACTION_ROW_PX => {
+                used += BUTTON_GAP_PX + width;
+                row.push(action);
+            }
+            _ => {
+                used = width;
+                rows.push(vec![action]);
+            }
+        }
+    }
+    rows
+}
+
+/// Estimated width in pixels of a button with this label (Teams draws button titles in
+/// semibold, which the bold advances match within a pixel).
+fn button_px(label: &str) -> f64 {
+    text_px(label, true) + BUTTON_CHROME_PX
+}
+
+/// Every button of a card in order: its `actions`, then those of each `ActionSet` in its body
+/// (where rows of buttons go when they do not fit one row; see [`render`]).
+pub fn buttons(card: &Value) -> Vec<&Value> {
+    let card_actions = card["actions"].as_array().into_iter().flatten();
+    let rows = card["body"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|element| element["type"] == "ActionSet")
+        .flat_map(|set| set["actions"].as_array().into_iter().flatten());
+    card_actions.chain(rows).collect()
 }
 
 /// Escaped, length-capped text for a TextBlock.
@@ -736,6 +804,112 @@ mod tests {
         );
         assert_eq!(cells[1]["items"][0]["text"], "evil");
         assert!(card["body"][1].get("firstRowAsHeaders").is_none());
+    }
+
+    fn labels(buttons: &[&Value]) -> Vec<String> {
+        buttons
+            .iter()
+            .map(|it| it["title"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn buttons_that_fit_a_phone_row_stay_card_actions() {
+        let card = render(
+            &Reply::titled("t")
+                .with_action(Action::new("Confirm", "/confirm x"))
+                .with_action(Action::new("Cancel", "/cancel x")),
+            &Options::teams(),
+        );
+        assert_eq!(labels(&buttons(&card)), ["Confirm", "Cancel"]);
+        assert_eq!(card["actions"].as_array().map(Vec::len), Some(2));
+        assert!(!card["body"].to_string().contains("ActionSet"), "{card:#}");
+    }
+
+    #[test]
+    fn buttons_that_do_not_fit_a_phone_row_go_in_rows_of_action_sets() {
+        // The paged /incidents card: 120 + 91 + 150 + 117 px of buttons (measured), 328 px a row.
+        let paged = Reply::titled("t")
+            .with(Block::Text("body".to_string()))
+            .with_action(Action::new("Previous page", "/incidents 30d page=1").in_place())
+            .with_action(Action::new("Next page", "/incidents 30d page=3").in_place())
+            .with_action(Action::new("Recommendations", "/recommend 30d"))
+            .with_action(Action::new("Weekly report", "/report week"));
+        let card = render(&paged, &Options::teams());
+        assert!(card.get("actions").is_none(), "{card:#}");
+        let body = card["body"].as_array().expect("body");
+        let sets: Vec<&Value> = body.iter().filter(|it| it["type"] == "ActionSet").collect();
+        let rows: Vec<Vec<String>> = sets
+            .iter()
+            .map(|set| {
+                labels(
+                    &set["actions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                vec!["Previous page", "Next page"],
+                vec!["Recommendations", "Weekly report"]
+            ]
+        );
+        assert_eq!(body.last(), Some(sets[1]), "the rows end the card");
+        assert_eq!(sets[0]["actions"][0]["type"], "Action.Execute");
+        assert_eq!(
+            labels(&buttons(&card)),
+            [
+                "Previous page",
+                "Next page",
+                "Recommendations",
+                "Weekly report"
+            ]
+        );
+        // The triage announcement: two fit, the third takes a second row.
+        let triage = Reply::titled("t")
+            .with_action(Action::new("Recommend", "/recommend 7").styled(ActionStyle::Primary))
+            .with_action(Action::new("Show incident", "/incident 7"))
+            .with_action(Action::new("Assign to me", "/assign 7 me"));
+        let card = render(&triage, &Options::teams());
+        let sets: Vec<usize> = card["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|it| it["type"] == "ActionSet")
+            .map(|set| set["actions"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sets, [2, 1]);
+    }
+
+    #[test]
+    fn every_row_of_buttons_fits_the_phone_estimate() {
+        let rows = action_rows(
+            [
+                "Show incident 1234",
+                "Recommend for 1234",
+                "Open full report",
+                "x",
+            ]
+            .iter()
+            .map(|label| json!({"title": label}))
+            .collect(),
+        );
+        for row in &rows {
+            let width: f64 = row
+                .iter()
+                .map(|it| button_px(it["title"].as_str().unwrap()))
+                .sum::<f64>()
+                + BUTTON_GAP_PX * (row.len() - 1) as f64;
+            assert!(width <= PHONE_ACTION_ROW_PX, "{row:?}: {width} px");
+        }
+        // 154 + 8 + 166 px measured: exactly the row, too tight for fonts that run wider.
+        let sizes: Vec<usize> = rows.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 2, 1], "{rows:?}");
+        assert!(action_rows(Vec::new()).is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Every card the bot produces on the demo data: every command, every page, every
 //! confirmation state and the weekly post. Checks the layout rules on the JSON (column
-//! widths, wrapping, size) and, with `CARD_DUMP_DIR` set, writes each card (Teams attachment
-//! JSON) and Slack message there for `tests/cards/check-cards.sh` to validate and render.
+//! widths, wrapping, size), and dumps each card (Teams attachment JSON) and Slack message to
+//! files that must read back; with `CARD_DUMP_DIR` set, there, for `tests/cards/check-cards.sh`
+//! to validate and render.
 
 use chrono::{DateTime, TimeZone, Utc};
 use sentinel_bot::app;
@@ -11,6 +12,7 @@ use sentinel_bot::render::adaptive_card::{self, Options};
 use sentinel_bot::render::block_kit;
 use sentinel_bot::reply::Reply;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 
 const ANALYST: &str = "U-DANA";
 
@@ -282,61 +284,184 @@ fn teams_card(reply: &Reply) -> Value {
     adaptive_card::render(reply, &Options::teams())
 }
 
-/// Writes, under `CARD_DUMP_DIR` when it is set: `teams/NAME.json` (the card Teams gets),
+/// Writes every card in `cards` under `dir`: `teams/NAME.json` (the card Teams gets),
 /// `schema/NAME.json` (the same with `Chart.*` replaced by its fallback, for the 1.5 schema),
-/// `slack/NAME-N.json` (each Slack message), `charts/NAME.png` (its chart as a PNG),
-/// `web/report-week.html` (the full report page) and `sizes.json`.
-#[tokio::test]
-async fn dump_every_card_when_asked() {
-    let cards = catalogue().await;
-    let Some(dir) = std::env::var_os("CARD_DUMP_DIR") else {
-        eprintln!(
-            "CARD_DUMP_DIR not set: {} cards built, none written",
-            cards.len()
-        );
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
-    for sub in ["teams", "schema", "slack", "charts"] {
+/// `slack/NAME-N.json` (each Slack message) and `sizes.json`; with `pictures`, also
+/// `charts/NAME.png` (each chart as Slack and the web page show it) and
+/// `web/report-week.html` (the full report page), which take seconds in a debug build.
+/// Returns the paths written.
+async fn dump(cards: &[(String, Reply)], dir: &Path, pictures: bool) -> Vec<PathBuf> {
+    let mut written = Vec::new();
+    let mut write = |sub: &str, file: String, bytes: Vec<u8>| {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
-    }
+        let path = dir.join(sub).join(file);
+        std::fs::write(&path, bytes).unwrap();
+        written.push(path);
+    };
+    let pretty = |value: &Value| serde_json::to_vec_pretty(value).unwrap();
     let mut sizes = Vec::new();
-    for (name, reply) in &cards {
+    for (name, reply) in cards {
         let card = teams_card(reply);
         sizes.push(json!({"name": name, "bytes": card.to_string().len()}));
-        let write = |sub: &str, file: String, value: &Value| {
-            let text = serde_json::to_string_pretty(value).unwrap();
-            std::fs::write(dir.join(sub).join(file), text).unwrap();
-        };
-        write("teams", format!("{name}.json"), &card);
+        write("teams", format!("{name}.json"), pretty(&card));
         let mut schema = card.clone();
         charts_to_fallback(&mut schema);
-        write("schema", format!("{name}.json"), &schema);
+        write("schema", format!("{name}.json"), pretty(&schema));
         for (index, message) in block_kit::render(reply).iter().enumerate() {
             let body = json!({"text": message.text, "blocks": message.blocks});
-            write("slack", format!("{name}-{}.json", index + 1), &body);
+            write("slack", format!("{name}-{}.json", index + 1), pretty(&body));
         }
-        // The PNG Slack and the web page show for the same chart.
-        for block in &reply.blocks {
+        for block in reply.blocks.iter().filter(|_| pictures) {
             if let sentinel_bot::reply::Block::Chart(chart) = block {
                 let png = sentinel_bot::render::chart::png(chart, 1000, 500).unwrap();
-                std::fs::write(dir.join("charts").join(format!("{name}.png")), png).unwrap();
+                write("charts", format!("{name}.png"), png);
             }
         }
     }
-    std::fs::write(
-        dir.join("sizes.json"),
-        serde_json::to_string_pretty(&sizes).unwrap(),
-    )
-    .unwrap();
-    // The web page of the demo week's full report, as `/reports/{id}` serves it.
-    let app_dir = tempfile::tempdir().unwrap();
-    let app = app::build(&config(&app_dir), now()).await.unwrap();
-    let week = sentinel_bot::period::Period::Week.window(now());
-    let report = app.bot.weekly_report(week, now()).await.unwrap();
-    let page = sentinel_bot::web_report::page(&report, Some(now() + chrono::Duration::days(14)));
-    std::fs::create_dir_all(dir.join("web")).unwrap();
-    std::fs::write(dir.join("web").join("report-week.html"), page).unwrap();
+    write(".", "sizes.json".to_string(), pretty(&json!(sizes)));
+    if pictures {
+        // The web page of the demo week's full report, as `/reports/{id}` serves it.
+        let app_dir = tempfile::tempdir().unwrap();
+        let app = app::build(&config(&app_dir), now()).await.unwrap();
+        let week = sentinel_bot::period::Period::Week.window(now());
+        let report = app.bot.weekly_report(week, now()).await.unwrap();
+        let page =
+            sentinel_bot::web_report::page(&report, Some(now() + chrono::Duration::days(14)));
+        write("web", "report-week.html".to_string(), page.into_bytes());
+    }
+    written
+}
+
+/// What is wrong with dumped files: an empty file, JSON that does not parse, a Teams card
+/// that is no Adaptive Card with a body, a schema card that still has a `Chart.*`, a Slack
+/// message without text or blocks, a PNG without the PNG signature, a page without `<html`.
+fn dump_problems(files: &[PathBuf]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for path in files {
+        let shown = path.display();
+        let bytes = std::fs::read(path).unwrap_or_default();
+        if bytes.is_empty() {
+            problems.push(format!("{shown}: empty"));
+            continue;
+        }
+        let kind = path
+            .parent()
+            .and_then(|it| it.file_name())
+            .and_then(|it| it.to_str());
+        let json = || serde_json::from_slice::<Value>(&bytes).map_err(|error| error.to_string());
+        let problem = match (kind, path.extension().and_then(|it| it.to_str())) {
+            (_, Some("png")) => {
+                (!bytes.starts_with(b"\x89PNG\r\n\x1a\n")).then(|| "not a PNG".into())
+            }
+            (_, Some("html")) => {
+                (!String::from_utf8_lossy(&bytes).contains("<html")).then(|| "not a page".into())
+            }
+            (Some(kind @ ("teams" | "schema")), _) => match json() {
+                Err(error) => Some(error),
+                Ok(card) if card["type"] != "AdaptiveCard" => Some("not an AdaptiveCard".into()),
+                Ok(card) if card["body"].as_array().is_none_or(Vec::is_empty) => {
+                    Some("a card without a body".into())
+                }
+                Ok(card) if kind == "schema" && card.to_string().contains("\"Chart.") => {
+                    Some("a Chart element left in".into())
+                }
+                Ok(_) => None,
+            },
+            (Some("slack"), _) => match json() {
+                Err(error) => Some(error),
+                Ok(message)
+                    if message["text"].as_str().is_none_or(str::is_empty)
+                        || message["blocks"].as_array().is_none_or(Vec::is_empty) =>
+                {
+                    Some("a message without text or blocks".into())
+                }
+                Ok(_) => None,
+            },
+            _ => json().err(),
+        };
+        if let Some(problem) = problem {
+            problems.push(format!("{shown}: {problem}"));
+        }
+    }
+    problems
+}
+
+/// Every card dumps to files that read back as what they are. With `CARD_DUMP_DIR` set the
+/// files go there, with the chart PNGs and the web report page, for
+/// `tests/cards/check-cards.sh` to validate and render; otherwise to a temporary directory.
+#[tokio::test]
+async fn every_card_dumps_to_files_that_parse() {
+    let cards = catalogue().await;
+    let temporary = tempfile::tempdir().unwrap();
+    let (dir, pictures) = match std::env::var_os("CARD_DUMP_DIR") {
+        Some(dir) => (PathBuf::from(dir), true),
+        None => (temporary.path().to_path_buf(), false),
+    };
+    let files = dump(&cards, &dir, pictures).await;
+    let count = |sub: &str| {
+        files
+            .iter()
+            .filter(|it| it.parent() == Some(&dir.join(sub)))
+            .count()
+    };
+    assert_eq!(count("teams"), cards.len());
+    assert_eq!(count("schema"), cards.len());
+    assert!(
+        count("slack") >= cards.len(),
+        "{} Slack messages",
+        count("slack")
+    );
+    if pictures {
+        let with_chart = cards
+            .iter()
+            .filter(|(_, reply)| {
+                reply
+                    .blocks
+                    .iter()
+                    .any(|it| matches!(it, sentinel_bot::reply::Block::Chart(_)))
+            })
+            .count();
+        assert_eq!(count("charts"), with_chart);
+        assert_eq!(count("web"), 1);
+    }
+    let problems = dump_problems(&files);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_broken_dump_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (sub, name, text) in [
+        ("teams", "empty.json", ""),
+        ("teams", "cut.json", "{\"type\": \"Adaptive"),
+        (
+            "teams",
+            "bodiless.json",
+            r#"{"type": "AdaptiveCard", "body": []}"#,
+        ),
+        (
+            "schema",
+            "chart.json",
+            r#"{"type": "AdaptiveCard", "body": [{"type": "Chart.Line"}]}"#,
+        ),
+        ("slack", "silent.json", r#"{"text": "", "blocks": [{}]}"#),
+        ("charts", "fake.png", "GIF89a"),
+        ("web", "page.html", "<p>no page</p>"),
+        (
+            "teams",
+            "good.json",
+            r#"{"type": "AdaptiveCard", "body": [{"type": "TextBlock"}]}"#,
+        ),
+    ] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        let path = dir.path().join(sub).join(name);
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    let problems = dump_problems(&files);
+    assert_eq!(problems.len(), 7, "{problems:#?}");
+    assert!(!problems.iter().any(|it| it.contains("good.json")));
 }
 
 /// Replaces every Teams `Chart.*` element by its fallback (which the 1.5 schema knows).

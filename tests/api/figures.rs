@@ -357,3 +357,81 @@ async fn a_filtered_list_still_names_the_open_high_incidents() {
     }
     assert!(!first_column_after(&filtered, "Incidents (created in this period)").is_empty());
 }
+
+/// Every `owner` in a JSON value, with the path it was found at.
+fn owners(value: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, it) in map {
+                let here = format!("{path}/{key}");
+                if key == "owner" {
+                    out.push((here.clone(), it.clone()));
+                }
+                owners(it, &here, out);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|it| owners(it, &format!("{path}[]"), out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_json_export_shows_every_owner_the_same_way_and_an_unassigned_one_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+    let app = app::build(&config(&dir), now).await.unwrap();
+    let exported = app
+        .bot
+        .weekly_report(Period::Days(30).window(now), now)
+        .await
+        .unwrap();
+    // As `sentinel-bot report --format json` writes it.
+    let json: Value =
+        serde_json::from_str(&serde_json::to_string_pretty(&exported).unwrap()).unwrap();
+    let mut found = Vec::new();
+    owners(&json, "", &mut found);
+    let mut unassigned = 0;
+    let mut paths = std::collections::BTreeSet::new();
+    for (path, owner) in &found {
+        paths.insert(path.clone());
+        match owner {
+            Value::Null => unassigned += 1,
+            Value::Object(fields) => {
+                let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+                assert_eq!(keys, ["email", "name", "object_id"], "{path}: {owner}");
+                assert!(
+                    fields
+                        .values()
+                        .any(|it| it.as_str().is_some_and(|it| !it.is_empty())),
+                    "{path}: an owner with nothing known is no owner: {owner}"
+                );
+            }
+            other => panic!("{path}: owner {other} is neither null nor an owner"),
+        }
+    }
+    assert!(
+        unassigned > 0 && unassigned < found.len(),
+        "{unassigned} of {}",
+        found.len()
+    );
+    // The backlog lists and the incidents give the same owner for the same incident.
+    let by_number = |list: &Value| -> BTreeMap<u64, Value> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|it| (it["number"].as_u64().unwrap(), it["owner"].clone()))
+            .collect()
+    };
+    let open = by_number(&json["facts"]["open"]);
+    let long = by_number(&json["facts"]["backlog"]["long_unresolved"]);
+    assert!(!long.is_empty());
+    for (number, owner) in &long {
+        assert_eq!(open.get(number), Some(owner), "incident {number}");
+    }
+    assert!(
+        paths.contains("/facts/backlog/long_unresolved[]/owner"),
+        "{paths:?}"
+    );
+}

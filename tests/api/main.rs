@@ -4,6 +4,7 @@ mod advice;
 mod app;
 mod azure;
 mod cards;
+mod cli;
 mod close;
 mod deadlines;
 mod figures;

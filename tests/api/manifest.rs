@@ -276,3 +276,68 @@ fn every_usage_line_in_help_parses() {
         .collect();
     assert_eq!(parse_all(&examples), every_verb());
 }
+
+/// The repository the Teams manifest's links point into, at its default branch.
+const REPOSITORY_FILES: &str = "https://github.com/sentinel-bot/sentinel-bot/blob/main/";
+
+#[test]
+fn the_teams_manifest_links_to_a_privacy_statement_and_terms_that_exist() {
+    let manifest: Value = serde_json::from_str(
+        &sentinel_bot::channels::teams::manifest::manifest_json(
+            "11111111-2222-3333-4444-555555555555",
+        )
+        .expect("manifest"),
+    )
+    .expect("json");
+    let developer = &manifest["developer"];
+    let mut linked = Vec::new();
+    for key in ["privacyUrl", "termsOfUseUrl"] {
+        let url = developer[key].as_str().expect(key);
+        let file = url
+            .strip_prefix(REPOSITORY_FILES)
+            .unwrap_or_else(|| panic!("{key} {url} points outside the repository"));
+        assert!(
+            std::path::Path::new(file).is_file(),
+            "{key} points to {file}, which the repository does not have"
+        );
+        linked.push(file);
+    }
+    assert_eq!(linked, ["PRIVACY.md", "LICENSE"]);
+    let license = std::fs::read_to_string("LICENSE").expect("LICENSE");
+    assert!(
+        license.starts_with(&format!("{} License", env!("CARGO_PKG_LICENSE"))),
+        "LICENSE matches Cargo.toml's `license`"
+    );
+}
+
+/// Every table the store creates, from the SQLite migrations.
+fn store_tables() -> Vec<String> {
+    let mut tables = Vec::new();
+    for entry in std::fs::read_dir("migrations/sqlite").expect("migrations") {
+        let sql = std::fs::read_to_string(entry.expect("entry").path()).expect("sql");
+        for statement in sql.split("CREATE TABLE ").skip(1) {
+            let name = statement.split_whitespace().next().expect("table name");
+            tables.push(name.to_string());
+        }
+    }
+    tables.sort();
+    tables
+}
+
+#[test]
+fn the_privacy_statement_accounts_for_every_table_the_store_keeps() {
+    let privacy = std::fs::read_to_string("PRIVACY.md").expect("PRIVACY.md");
+    let tables = store_tables();
+    assert!(tables.len() >= 10, "{tables:?}");
+    let missing: Vec<&String> = tables
+        .iter()
+        .filter(|table| !privacy.contains(&format!("`{table}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "PRIVACY.md does not say what these tables keep or for how long: {missing:?}"
+    );
+    for promise in ["14 days", "24 hours", "`[llm]`", "Nothing else leaves"] {
+        assert!(privacy.contains(promise), "PRIVACY.md: {promise}");
+    }
+}

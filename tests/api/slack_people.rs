@@ -479,6 +479,19 @@ async fn the_umbrella_command_reaches_status_and_a_typo_is_corrected() {
 }
 
 #[tokio::test]
+async fn zero_width_spaces_and_byte_order_marks_in_a_slash_command_are_ignored() {
+    let fake = Fake::start().await;
+    fake.slash("/sentinel", "\u{FEFF}status\u{200B} 42\u{200B} active")
+        .await;
+    let answers = fake.bodies("/respond", 1).await;
+    let (text, buttons) = read_message(&answers[0]);
+    assert!(text.contains("Set incident 42 to Active"), "{text}");
+    // Read as typed, not rescued as a near miss of the command word.
+    assert!(!text.contains("Did you mean"), "{text}");
+    assert!(buttons.iter().any(|it| it.starts_with("/confirm ")));
+}
+
+#[tokio::test]
 async fn a_mention_slack_cannot_resolve_says_what_is_missing() {
     let fake = Fake::start().await;
     Mock::given(method("GET"))

@@ -246,12 +246,23 @@ async fn valid_token_gets_a_card_reply_via_the_connector() {
     assert!(form.contains(&format!("client_id={APP_ID}")));
 }
 
+/// Waits until every answer `tasks` tracks has finished, as `serve` does at shutdown, so a
+/// test can then assert what was, and was not, sent. Fails when work is still running after
+/// five seconds.
+pub(crate) async fn settle(tasks: &tokio_util::task::TaskTracker) {
+    tasks.close();
+    tokio::time::timeout(Duration::from_secs(5), tasks.wait())
+        .await
+        .expect("the background work finishes");
+}
+
 /// Sends `auth` with a help message and asserts 401 and that nothing was sent out.
 async fn assert_rejected(fake: &Fake, auth: Option<String>, body: Value) {
     let state = fake.state(&fake.config(), false);
+    let tasks = state.tasks().clone();
     let (status, _) = post(state, auth, &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    settle(&tasks).await;
     assert!(
         fake.requests_to("/connector/").await.is_empty(),
         "no work on a rejected request"
@@ -572,9 +583,8 @@ async fn execute(fake: &Fake, command: &str) -> Value {
 }
 
 fn execute_command(card: &Value, title: &str) -> Option<String> {
-    card["actions"]
-        .as_array()?
-        .iter()
+    sentinel_bot::render::adaptive_card::buttons(card)
+        .into_iter()
         .find(|action| action["title"] == title)
         .filter(|action| action["type"] == "Action.Execute")
         .and_then(|action| action["data"]["command"].as_str())
@@ -588,7 +598,8 @@ async fn paging_replaces_the_card_in_the_invoke_response() {
     assert_eq!(first["type"], "application/vnd.microsoft.card.adaptive");
     let next = execute_command(&first["value"], "Next page").expect("an in-place Next page");
     assert_eq!(
-        first["value"]["actions"][0]["fallback"]["type"], "Action.Submit",
+        sentinel_bot::render::adaptive_card::buttons(&first["value"])[0]["fallback"]["type"],
+        "Action.Submit",
         "older clients fall back to a submit"
     );
     let second = execute(&fake, &next).await;
@@ -642,11 +653,38 @@ async fn replies_carry_a_summary_for_notifications() {
 }
 
 #[tokio::test]
+async fn zero_width_spaces_and_byte_order_marks_in_typed_text_are_ignored() {
+    let fake = Fake::start().await;
+    let state = fake.state(&fake.config(), false);
+    let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
+    let (status, _) = post(
+        state,
+        Some(format!("Bearer {token}")),
+        &message(
+            &fake.service_url(),
+            "\u{FEFF}incidents\u{200B} week\u{200B}",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let posted = fake.wait_for_connector(1).await;
+    let activity: Value = serde_json::from_slice(&posted[0].body).expect("json");
+    let title = activity["attachments"][0]["content"]["body"][0]["text"]
+        .as_str()
+        .expect("a card title");
+    assert!(title.starts_with("Incidents, the last 7 days"), "{title}");
+    // Read as typed, not rescued as a near miss of the command word.
+    let card = activity["attachments"][0]["content"].to_string();
+    assert!(!card.contains("Did you mean"), "{card}");
+}
+
+#[tokio::test]
 async fn other_tenants_get_403() {
     let fake = Fake::start().await;
     let mut config = fake.config();
     config.allowed_tenants = vec!["tenant-allowed".to_string()];
     let state = fake.state(&config, false);
+    let tasks = state.tasks().clone();
     let token = sign("k1", &claims(&fake.service_url()), TEST_KEY);
     let (status, _) = post(
         state,
@@ -655,8 +693,9 @@ async fn other_tenants_get_403() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    settle(&tasks).await;
     assert!(fake.requests_to("/connector/").await.is_empty());
+    assert!(fake.requests_to("/login/").await.is_empty());
 }
 
 #[tokio::test]

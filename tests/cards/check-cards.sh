@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every card the bot produces on the demo data (every command, page, confirmation state and the
-# weekly post): dumped by `cargo test --test api cards::dump_every_card_when_asked`, then
+# weekly post): dumped by `cargo test --test api cards::every_card_dumps_to_files_that_parse`, then
 #   1. validated against the official Adaptive Cards 1.5 schema (cards/validate-card.sh --teams;
 #      Teams' Chart.* elements are replaced by their fallback first),
 #   2. rendered with Teams' host configs at 360 and 800 px, light and dark, and checked in the
@@ -20,7 +20,7 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-CARD_DUMP_DIR="$OUT" cargo test --quiet --test api cards::dump_every_card_when_asked >/dev/null
+CARD_DUMP_DIR="$OUT" cargo test --quiet --test api cards::every_card_dumps_to_files_that_parse >/dev/null
 
 failed=0
 valid=0

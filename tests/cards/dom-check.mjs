@@ -7,6 +7,8 @@
 //     characters; a break at a hyphen is a normal line break);
 //   - no short (non-wrapping) text is cut off with an ellipsis;
 //   - nothing sticks out of the card sideways;
+//   - no button label is clipped or cut to an ellipsis (the renderer squeezes buttons that do
+//     not fit in their row and ends their title with "…");
 //   - every severity label has at least 4.5:1 contrast with what is behind it (WCAG 1.4.3).
 // Writes a PNG of every render to OUT_DIR and exits 1 when any check fails.
 //
@@ -100,6 +102,25 @@ function inspect({ severities }) {
     const style = getComputedStyle(element);
     if (style.whiteSpace === 'nowrap' && element.scrollWidth > element.clientWidth + 1) {
       problems.push({ check: 'cut off', text: element.innerText.slice(0, 80), need: element.scrollWidth, have: element.clientWidth });
+    }
+  }
+  for (const button of frame.querySelectorAll('button.ac-pushButton')) {
+    const label = button.getAttribute('aria-label') || button.innerText;
+    // The title sits in a child with overflow hidden and text-overflow ellipsis; Chromium draws
+    // the ellipsis as soon as the text is a fraction of a pixel wider than its box, which
+    // scrollWidth (whole pixels) can miss, so the text's own width is compared as well.
+    for (const element of [button, ...button.querySelectorAll('*')]) {
+      const style = getComputedStyle(element);
+      const range = document.createRange();
+      range.selectNodeContents(element);
+      const textWidth = range.getBoundingClientRect().width;
+      const box = element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const overflows = element.scrollWidth > element.clientWidth || textWidth > box + 0.5;
+      if (overflows && element.innerText.trim()) {
+        const how = style.textOverflow === 'ellipsis' ? 'truncated with an ellipsis' : 'clipped';
+        problems.push({ check: 'button label cut', label, how, need: Math.ceil(textWidth), have: Math.floor(box) });
+        break;
+      }
     }
   }
   const card = frame.firstElementChild;

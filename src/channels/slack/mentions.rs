@@ -39,7 +39,10 @@ pub async fn read(api: &WebApi, raw: &str, bot_user: Option<&str>) -> (String, V
             }
         }
     }
-    let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = crate::channels::without_invisible(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     (text, mentions)
 }
 
@@ -96,6 +99,16 @@ mod tests {
     use serde_json::json;
     use wiremock::matchers::{method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[tokio::test]
+    async fn zero_width_spaces_and_byte_order_marks_are_ignored() {
+        // No user mention, so no users.info call: an address nothing listens on will do.
+        let api = WebApi::new("http://127.0.0.1:9", SecretString::from("xoxb-test"));
+        let raw = "\u{FEFF}comment\u{200B} 42 host-7 &amp;\u{2060} more";
+        let (text, mentions) = read(&api, raw, None).await;
+        assert_eq!(text, "comment 42 host-7 & more");
+        assert!(mentions.is_empty());
+    }
 
     #[tokio::test]
     async fn the_bots_mentions_go_and_other_mentions_become_their_email() {

@@ -1,5 +1,6 @@
 //! Bot Framework activity wire types (only the fields the bot reads or writes).
 
+use crate::channels::without_invisible;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -141,10 +142,11 @@ impl Activity {
     /// What the user typed, as plain text: the bot's own mentions removed (entities whose
     /// `mentioned.id` is the recipient's id, protocols.md item 22), each other mention replaced
     /// by its key in `keys` (`(entity text, key)`), HTML normalised (tags dropped, entities such
-    /// as `&nbsp;` and `&amp;` decoded), and a bot name typed as plain text at the start
-    /// (`@Test Bot incident 1492`) dropped.
+    /// as `&nbsp;` and `&amp;` decoded), characters that show as nothing (zero-width space,
+    /// byte order mark; [`crate::channels::without_invisible`]) dropped, and a bot name typed
+    /// as plain text at the start (`@Test Bot incident 1492`) dropped.
     pub fn typed_text(&self, keys: &[(String, String)]) -> String {
-        let mut text = self.text.clone().unwrap_or_default();
+        let mut text = without_invisible(self.text.as_deref().unwrap_or_default());
         for mention in self.mention_entities() {
             let replacement = if self.is_recipient(&mention.account) {
                 " ".to_string()
@@ -154,9 +156,9 @@ impl Activity {
                     None => continue,
                 }
             };
-            text = text.replacen(&mention.text, &replacement, 1);
+            text = text.replacen(&without_invisible(&mention.text), &replacement, 1);
         }
-        let text = plain_text(&untagged_mentions(&text));
+        let text = without_invisible(&plain_text(&untagged_mentions(&text)));
         let bot_name = self.recipient.as_ref().and_then(|bot| bot.name.as_deref());
         let text = match bot_name {
             Some(name) => strip_typed_name(&text, name),
@@ -194,7 +196,7 @@ fn untagged_mentions(text: &str) -> String {
             continue;
         };
         out.push_str(&rest[..start]);
-        if !plain_text(&out).trim().is_empty() {
+        if !without_invisible(&plain_text(&out)).trim().is_empty() {
             let name: String = plain_text(&inner[..close])
                 .chars()
                 .filter(|c| !c.is_whitespace())
@@ -272,6 +274,23 @@ mod tests {
         assert_eq!(
             typed(json!({"type": "message", "text": "<at>Bot</at>&nbsp;help "})),
             "help"
+        );
+    }
+
+    #[test]
+    fn zero_width_spaces_and_byte_order_marks_are_ignored() {
+        // Raw, and as the character references Teams' HTML text may carry.
+        assert_eq!(
+            typed(
+                json!({"type": "message", "text": "\u{FEFF}<at>Sentinel</at>\u{200B} incidents\u{200B} week"})
+            ),
+            "incidents week"
+        );
+        assert_eq!(
+            typed(
+                json!({"type": "message", "textFormat": "xml", "text": "<p>&#xFEFF;incident&#8203; 1200</p>"})
+            ),
+            "incident 1200"
         );
     }
 

@@ -1,0 +1,59 @@
+//! The `sentinel-bot` command line as a user runs it: the built binary, its output read back.
+
+use std::process::Command;
+
+/// Runs the binary with only these environment variables and returns its standard output.
+fn run(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sentinel-bot"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn check_config_prints_a_readable_summary_without_secrets() {
+    let secrets = [
+        ("SENTINEL_BOT__SLACK__BOT_TOKEN", "xoxb-cli-secret-token"),
+        ("SENTINEL_BOT__SLACK__SIGNING_SECRET", "cli-signing-secret"),
+        ("SENTINEL_BOT__TEAMS__APP_ID", "app-guid"),
+        ("SENTINEL_BOT__TEAMS__APP_PASSWORD", "cli-teams-password"),
+        ("SENTINEL_BOT__LLM__MODEL", "gpt-4o"),
+        ("SENTINEL_BOT__LLM__API_KEY", "sk-cli-secret"),
+        (
+            "SENTINEL_BOT__STORE__URL",
+            "postgres://bot:cli-db-password@db/s",
+        ),
+        ("SENTINEL_BOT__TRIAGE__WEBHOOK_SECRET", "cli-webhook-secret"),
+        ("SENTINEL_BOT__SERVER__METRICS_TOKEN", "cli-metrics-token"),
+    ];
+    let output = run(&["check-config"], &secrets);
+    for (name, value) in &secrets[..] {
+        if *name != "SENTINEL_BOT__TEAMS__APP_ID" && *name != "SENTINEL_BOT__LLM__MODEL" {
+            assert!(!output.contains(value), "{name} shown:\n{output}");
+        }
+    }
+    // No Rust Debug output: `Some(..)`, `Struct { .. }`, quoted strings, redaction markers.
+    for artefact in ["Some(", "None", "{ ", " {\n", "\"", "REDACTED", "SecretBox"] {
+        assert!(!output.contains(artefact), "{artefact:?} in:\n{output}");
+    }
+    for line in [
+        "incident data: embedded demo data\n",
+        "[slack]\nbot_token = set\nsigning_secret = set\napp_token = not set\n",
+        "[teams]\napp_id = app-guid\napp_password = set\n",
+        "api_key = set\n",
+        "[store]\nurl = set (PostgreSQL)\n",
+        "webhook_secret = set\n",
+        "metrics_token = set\n",
+    ] {
+        assert!(output.contains(line), "no {line:?} in:\n{output}");
+    }
+    assert!(output.contains("next weekly report: Mon "), "{output}");
+}
