@@ -234,7 +234,7 @@ pub fn definitions(facts: &PeriodFacts) -> String {
          Open backlog now = incidents New or Active now, whatever their creation date (created in the {OPEN_LOOKBACK_DAYS} days before the period's end); open longer than {} = open for more than {}. \
          Daily average = incidents created / the period's length in days (n/a for a period shorter than a day). Days are UTC days; a day the period covers only in part is marked * and left out of the anomaly baseline. \
          Unusual volume = a whole day more than 3 scaled median absolute deviations above the median whole day and at least twice it. \
-         Tactics and techniques: MITRE ATT&CK names and ids; an incident with several tactics counts once for each; a technique is listed only under the tactics ATT&CK assigns it (ATT&CK Enterprise v18.1). \
+         Tactics and techniques: MITRE ATT&CK names and ids; an incident with several tactics counts once for each; a technique is listed only under the tactics ATT&CK assigns it (ATT&CK Enterprise v18.1); a tactic value Sentinel sends that ATT&CK does not name (a rule author's own) is kept as its own row, \"Other: name\". \
          Changes compare with the {} just before the period ({} to {} UTC), counted the same way. Source: Sentinel's SecurityIncident table, latest row per incident; computed {}.",
         duration(facts.backlog.long_open_after),
         duration(facts.backlog.long_open_after),
