@@ -26,7 +26,7 @@ def main(answer_path, window_path):
     table = answer["tables"][0]
     frame = pd.DataFrame(table["rows"], columns=[c["name"] for c in table["columns"]])
     del answer, table
-    for column in ("TimeGenerated", "CreatedTime", "ClosedTime", "FirstTriaged"):
+    for column in ("TimeGenerated", "CreatedTime", "ClosedTime", "FirstModifiedTime"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     frame = frame.sort_values("TimeGenerated").drop_duplicates("IncidentNumber", keep="last")
     additional = frame["AdditionalData"].map(lambda text: orjson.loads(text) if text else {})
@@ -46,7 +46,7 @@ def main(answer_path, window_path):
     tactics = created.tactics.explode().dropna()
     by_tactic = tactics.value_counts()
     without_tactics = int((created.tactics.map(len) == 0).sum())
-    triage = created.FirstTriaged - created.CreatedTime
+    triage = created.FirstModifiedTime - created.CreatedTime
     triage = triage[triage >= pd.Timedelta(0)]
     closed = created[created.Status == "Closed"]
     resolve = closed.ClosedTime - closed.CreatedTime

@@ -14,7 +14,7 @@ import polars as pl
 
 SEVERITIES = ["High", "Medium", "Low", "Informational"]
 STATUSES = ["New", "Active", "Closed"]
-TIMES = ("TimeGenerated", "CreatedTime", "ClosedTime", "FirstTriaged")
+TIMES = ("TimeGenerated", "CreatedTime", "ClosedTime", "FirstModifiedTime")
 
 
 def main(answer_path, window_path):
@@ -46,7 +46,7 @@ def main(answer_path, window_path):
     created = incidents.filter((pl.col("CreatedTime") >= start) & (pl.col("CreatedTime") < end))
     status_by_severity = created.group_by("Severity", "Status").len()
     by_tactic = created.select(pl.col("tactics").explode()).drop_nulls().group_by("tactics").len()
-    triage = pl.col("FirstTriaged") - pl.col("CreatedTime")
+    triage = pl.col("FirstModifiedTime") - pl.col("CreatedTime")
     triage = triage.filter(triage >= timedelta(0))
     resolve = pl.col("ClosedTime") - pl.col("CreatedTime")
     resolve = resolve.filter((pl.col("Status") == "Closed") & (resolve >= timedelta(0)))

@@ -176,7 +176,7 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
 }
 
 /// The query API body for `rows`: the columns the parser reads (from the crate's own
-/// writer) plus the other `SecurityIncident` columns `arg_max(TimeGenerated, *)` brings
+/// writer, which includes FirstModifiedTime and ModifiedBy) plus the other `SecurityIncident` columns `arg_max(TimeGenerated, *)` brings
 /// along, which the parser must read past.
 pub fn log_analytics_body(rows: &[IncidentRow]) -> Vec<u8> {
     let mut response = to_log_analytics_response(rows);
@@ -185,12 +185,10 @@ pub fn log_analytics_body(rows: &[IncidentRow]) -> Vec<u8> {
         ("ProviderIncidentId", "string"),
         ("FirstActivityTime", "datetime"),
         ("LastActivityTime", "datetime"),
-        ("FirstModifiedTime", "datetime"),
         ("RelatedAnalyticRuleIds", "dynamic"),
         ("BookmarkIds", "dynamic"),
         ("Comments", "dynamic"),
         ("Tasks", "dynamic"),
-        ("ModifiedBy", "string"),
         ("SourceSystem", "string"),
         ("Type", "string"),
     ];
@@ -210,12 +208,10 @@ pub fn log_analytics_body(rows: &[IncidentRow]) -> Vec<u8> {
                 json!(row.incident.number.to_string()),
                 json!(created),
                 json!(row.time_generated.to_rfc3339()),
-                json!(created),
                 json!("[\"5c0ad3e8-2b9a-4c52-9a0e-1d8c6e0c7f11\"]"),
                 json!("[]"),
                 json!("[]"),
                 json!("[]"),
-                json!("Microsoft Defender XDR - alert correlation"),
                 json!("Azure"),
                 json!("SecurityIncident"),
             ];
