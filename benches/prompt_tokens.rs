@@ -34,6 +34,7 @@ fn generate(count: usize, now: DateTime<Utc>, seed: u64) -> Vec<Incident> {
                 .then(|| created + Duration::minutes(rng.random_range(600..4000)));
             let tactic = Tactic::ALL[rng.random_range(0..Tactic::ALL.len())];
             Incident {
+                workspace: sentinel_bot::incident::Workspace::ONLY,
                 number: 10_000 + index as u64,
                 id: format!("00000000-0000-0000-0000-{index:012}"),
                 title: titles[index % titles.len()].to_string(),

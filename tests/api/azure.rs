@@ -33,7 +33,9 @@ pub fn config(server: &MockServer) -> AzureConfig {
         resource_group: "rg-soc".into(),
         workspace_name: "ws-soc".into(),
         workspace_id: WORKSPACE.into(),
-        extra_workspace_ids: vec!["22222222-2222-2222-2222-222222222222".into()],
+        short_name: None,
+        extra_workspace_ids: Vec::new(),
+        extra_workspaces: Vec::new(),
         use_graph: true,
         endpoints: AzureEndpoints {
             login: server.uri(),
@@ -300,6 +302,7 @@ fn generated_rows(count: u64) -> Vec<IncidentRow> {
             let status = Status::ALL[(number % 3) as usize];
             let triaged = status != Status::New;
             let incident = Incident {
+                workspace: sentinel_bot::incident::Workspace::ONLY,
                 number,
                 id: format!("00000000-0000-4000-8000-{number:012}"),
                 title: format!("Incident {number} \"quoted\" <b>"),
@@ -413,7 +416,7 @@ async fn a_comment_is_put_with_the_api_version_and_message_body() {
         .await;
 
     source
-        .add_comment(42, "Triage: likely phishing")
+        .add_comment(sentinel_bot::incident::IncidentKey::only(42), "Triage: likely phishing")
         .await
         .expect("comment added");
 }
@@ -459,7 +462,7 @@ async fn an_update_carries_the_etag_in_header_and_body_and_the_changed_fields() 
         classification_reason: Some("InaccurateData".into()),
     };
     let incident = source
-        .update(42, &update, Some("\"etag-from-chat\""))
+        .update(sentinel_bot::incident::IncidentKey::only(42), &update, Some("\"etag-from-chat\""))
         .await
         .expect("updated");
     assert_eq!(incident.status, Status::Closed);
@@ -497,7 +500,7 @@ async fn a_stale_etag_is_a_conflict() {
         ..IncidentUpdate::default()
     };
     let error = source
-        .update(42, &update, Some("\"old\""))
+        .update(sentinel_bot::incident::IncidentKey::only(42), &update, Some("\"old\""))
         .await
         .expect_err("conflict");
     assert_eq!(error, SourceError::Conflict { system: "Sentinel" });
@@ -514,8 +517,8 @@ async fn an_unknown_number_is_not_found() {
         .await;
 
     assert_eq!(
-        source.incident(404).await.expect_err("missing"),
-        SourceError::NotFound(404)
+        source.incident(sentinel_bot::incident::IncidentKey::only(404)).await.expect_err("missing"),
+        SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(404))
     );
 }
 
@@ -603,7 +606,7 @@ async fn detail_gathers_alerts_entities_comments_and_the_etag() {
         .mount(&server)
         .await;
 
-    let detail = source.incident(42).await.expect("detail");
+    let detail = source.incident(sentinel_bot::incident::IncidentKey::only(42)).await.expect("detail");
     assert_eq!(detail.etag.as_deref(), Some("\"etag-from-server\""));
     assert_eq!(detail.incident.number, 42);
     assert_eq!(detail.alerts.len(), 1);

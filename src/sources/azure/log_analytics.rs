@@ -9,7 +9,7 @@ pub use stream::{IncidentAnswer, IncidentStream, parse_incident_rows};
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{IncidentRow, Owner};
+use crate::incident::{IncidentRow, Owner, Workspace};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -50,6 +50,41 @@ pub struct QueryResult {
     pub partial_error: Option<String>,
 }
 
+/// Which configured workspace a row's `TenantId` names: in a cross-workspace answer the
+/// `TenantId` of `SecurityIncident` is the row's workspace id. Empty for a single workspace,
+/// whose rows are all [`Workspace::ONLY`] and whose `TenantId` is not looked at.
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceMap {
+    /// Workspace ids with their workspaces, the main workspace first.
+    ids: Vec<(String, Workspace)>,
+}
+
+impl WorkspaceMap {
+    /// A map of workspace ids (GUIDs, compared without case) to workspaces, the main one first.
+    pub fn new(ids: Vec<(String, Workspace)>) -> WorkspaceMap {
+        WorkspaceMap { ids }
+    }
+
+    /// The workspace `tenant_id` names; `None` when it names no configured one.
+    fn workspace(&self, tenant_id: Option<&str>) -> Option<Workspace> {
+        if self.ids.is_empty() {
+            return Some(Workspace::ONLY);
+        }
+        let tenant_id = tenant_id?;
+        self.ids
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(tenant_id))
+            .map(|(_, workspace)| *workspace)
+    }
+
+    /// The main workspace.
+    fn main(&self) -> Workspace {
+        self.ids
+            .first()
+            .map_or(Workspace::ONLY, |(_, workspace)| *workspace)
+    }
+}
+
 #[derive(Deserialize)]
 struct QueryResponse {
     #[serde(default)]
@@ -66,26 +101,39 @@ pub struct LogAnalyticsClient {
     endpoint: String,
     workspace_id: String,
     extra_workspace_ids: Vec<String>,
+    /// Tags each row of an incident answer with its workspace.
+    workspaces: WorkspaceMap,
     policy: RetryPolicy,
 }
 
 impl LogAnalyticsClient {
-    /// A client for `workspace_id` at `endpoint` (e.g. `https://api.loganalytics.io`);
-    /// `extra_workspace_ids` are queried together with it.
+    /// A client for the workspaces of `workspaces` (workspace ids and the workspace each
+    /// is, the main one first) at `endpoint` (e.g. `https://api.loganalytics.io`): one
+    /// workspace is queried alone, several together (cross-workspace), each incident row then
+    /// tagged with the workspace its `TenantId` names. An empty list queries nothing useful.
     pub fn new(
         http: reqwest::Client,
         tokens: Arc<TokenProvider>,
         endpoint: &str,
-        workspace_id: &str,
-        extra_workspace_ids: &[String],
+        workspaces: &[(String, Workspace)],
         policy: RetryPolicy,
     ) -> LogAnalyticsClient {
+        let ids: Vec<String> = workspaces.iter().map(|(id, _)| id.clone()).collect();
+        let (workspace_id, extra_workspace_ids) = match ids.split_first() {
+            Some((main, extra)) => (main.clone(), extra.to_vec()),
+            None => (String::new(), Vec::new()),
+        };
+        let map = match extra_workspace_ids.is_empty() {
+            true => WorkspaceMap::default(),
+            false => WorkspaceMap::new(workspaces.to_vec()),
+        };
         LogAnalyticsClient {
             http,
             tokens,
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            workspace_id: workspace_id.to_string(),
-            extra_workspace_ids: extra_workspace_ids.to_vec(),
+            workspace_id,
+            extra_workspace_ids,
+            workspaces: map,
             policy,
         }
     }
@@ -105,7 +153,7 @@ impl LogAnalyticsClient {
         timespan: &str,
     ) -> Result<IncidentAnswer, SourceError> {
         let mut response = self.send(query, timespan).await?;
-        let mut stream = IncidentStream::default();
+        let mut stream = IncidentStream::for_workspaces(self.workspaces.clone());
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => stream.push(&chunk)?,

@@ -8,8 +8,10 @@
 //! report), with a warning. Dynamic columns (`Owner`, `AdditionalData`, `AlertIds`,
 //! `Labels`) come as JSON text from the service; real JSON is taken too.
 
-use super::Column;
-use crate::incident::{Classification, Incident, IncidentRow, Owner, Severity, Status, Tactic};
+use super::{Column, WorkspaceMap};
+use crate::incident::{
+    Classification, Incident, IncidentRow, Owner, Severity, Status, Tactic, Workspace,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -30,6 +32,8 @@ enum Text {
     ClassificationComment,
     IncidentUrl,
     ModifiedBy,
+    /// In a cross-workspace answer, the workspace id of the row's workspace.
+    TenantId,
 }
 
 /// Time columns (RFC 3339 text).
@@ -78,6 +82,7 @@ fn field(name: &str) -> Field {
         "ClassificationComment" => Field::Text(Text::ClassificationComment),
         "IncidentUrl" => Field::Text(Text::IncidentUrl),
         "ModifiedBy" => Field::Text(Text::ModifiedBy),
+        "TenantId" => Field::Text(Text::TenantId),
         "Owner" => Field::Owner,
         "AdditionalData" => Field::AdditionalData,
         "AlertIds" => Field::AlertIds,
@@ -137,7 +142,7 @@ struct OwnerFields {
 struct RawRow<'a> {
     number: Option<u64>,
     times: [Option<DateTime<Utc>>; 6],
-    texts: [Option<Cow<'a, str>>; 9],
+    texts: [Option<Cow<'a, str>>; 10],
     owner: Option<OwnerFields>,
     additional: Option<Additional>,
     alert_ids: Vec<String>,
@@ -239,8 +244,8 @@ fn tactic(text: &str) -> Option<Tactic> {
         .or_else(|| text.parse().ok())
 }
 
-/// The row rules.
-fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
+/// The row rules, for a row of `workspace`.
+fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Option<IncidentRow> {
     let number = raw.number?;
     let time_generated = raw.time(Time::TimeGenerated)?;
     let created = raw.time(Time::CreatedTime)?;
@@ -267,6 +272,7 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
     let last_modified = raw.time(Time::LastModifiedTime).unwrap_or(time_generated);
     let closed = raw.time(Time::ClosedTime);
     let incident = Incident {
+        workspace,
         number,
         id: raw.take_text(Text::IncidentName).unwrap_or_default(),
         title: raw.take_text(Text::Title).unwrap_or_default(),
@@ -310,11 +316,30 @@ fn build(mut raw: RawRow<'_>) -> Option<IncidentRow> {
 pub(super) struct RowBuilder {
     rows: Vec<IncidentRow>,
     skipped: usize,
+    /// Which workspace each row's `TenantId` names; empty for a single workspace.
+    workspaces: WorkspaceMap,
+    /// Rows whose `TenantId` names no configured workspace, counted under the main one.
+    unknown_workspace: usize,
 }
 
 impl RowBuilder {
+    /// A builder that tags each row with the workspace its `TenantId` names.
+    pub(super) fn for_workspaces(workspaces: WorkspaceMap) -> RowBuilder {
+        RowBuilder {
+            workspaces,
+            ..RowBuilder::default()
+        }
+    }
+
     fn push(&mut self, raw: RawRow<'_>) {
-        match build(raw) {
+        let workspace = match self.workspaces.workspace(raw.text(Text::TenantId)) {
+            Some(workspace) => workspace,
+            None => {
+                self.unknown_workspace += 1;
+                self.workspaces.main()
+            }
+        };
+        match build(raw, workspace) {
             Some(row) => self.rows.push(row),
             None => self.skipped += 1,
         }
@@ -338,6 +363,12 @@ impl RowBuilder {
     }
 
     pub(super) fn finish(self) -> Vec<IncidentRow> {
+        if self.unknown_workspace > 0 {
+            tracing::warn!(
+                rows = self.unknown_workspace,
+                "SecurityIncident rows whose TenantId is no configured workspace were counted under the main workspace"
+            );
+        }
         if self.skipped > 0 {
             tracing::warn!(
                 skipped = self.skipped,
