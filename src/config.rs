@@ -220,7 +220,10 @@ impl AzureConfig {
         let mut all = vec![main];
         for extra in &self.extra_workspaces {
             all.push(WorkspaceSettings {
-                short_name: extra.short_name.clone().unwrap_or_else(|| extra.name.clone()),
+                short_name: extra
+                    .short_name
+                    .clone()
+                    .unwrap_or_else(|| extra.name.clone()),
                 id: extra.id.clone(),
                 arm: Some(ArmLocation {
                     subscription_id: extra
@@ -261,7 +264,10 @@ impl AzureConfig {
                     "two workspaces are called `{name}`: give each its own short_name"
                 ));
             }
-            if earlier.iter().any(|it| it.id.eq_ignore_ascii_case(&workspace.id)) {
+            if earlier
+                .iter()
+                .any(|it| it.id.eq_ignore_ascii_case(&workspace.id))
+            {
                 return Err(format!(
                     "the workspace id {} is configured twice",
                     workspace.id

@@ -835,7 +835,10 @@ mod tests {
             Workspace::ONLY
         );
         // One pointer: identity costs no allocation per incident.
-        assert_eq!(std::mem::size_of::<Workspace>(), std::mem::size_of::<usize>() * 2);
+        assert_eq!(
+            std::mem::size_of::<Workspace>(),
+            std::mem::size_of::<usize>() * 2
+        );
     }
 
     #[test]

@@ -671,7 +671,10 @@ async fn run(
                 ..IncidentUpdate::default()
             };
             source.update(key, &update, etag).await?;
-            Ok((format!("Incident {key} is closed as {classification}."), None))
+            Ok((
+                format!("Incident {key} is closed as {classification}."),
+                None,
+            ))
         }
         PendingAction::Comment { .. } => {
             let text = action.comment_message().unwrap_or_default();

@@ -1018,9 +1018,14 @@ mod tests {
     fn incident_and_recommend() {
         assert_eq!(
             parse("/incident 1234"),
-            Ok(Command::Incident { number: 1234.into() })
+            Ok(Command::Incident {
+                number: 1234.into()
+            })
         );
-        assert_eq!(parse("/incident #77"), Ok(Command::Incident { number: 77.into() }));
+        assert_eq!(
+            parse("/incident #77"),
+            Ok(Command::Incident { number: 77.into() })
+        );
         assert_eq!(
             parse("/recommend 1234"),
             Ok(Command::Recommend(Target::Incident(1234.into())))

@@ -547,7 +547,10 @@ mod tests {
         async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
             Ok(vec![sample(1)])
         }
-        async fn incident(&self, key: crate::incident::IncidentKey) -> Result<IncidentDetail, SourceError> {
+        async fn incident(
+            &self,
+            key: crate::incident::IncidentKey,
+        ) -> Result<IncidentDetail, SourceError> {
             let number = key.number;
             Ok(IncidentDetail {
                 incident: sample(number),
@@ -556,7 +559,11 @@ mod tests {
                 etag: None,
             })
         }
-        async fn add_comment(&self, key: crate::incident::IncidentKey, message: &str) -> Result<(), SourceError> {
+        async fn add_comment(
+            &self,
+            key: crate::incident::IncidentKey,
+            message: &str,
+        ) -> Result<(), SourceError> {
             let number = key.number;
             self.writes
                 .lock()
@@ -677,7 +684,10 @@ mod tests {
         let records = h.ledger.records.lock().unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].user_id, "U-INTRUDER");
-        assert_eq!(records[0].incident, Some(crate::incident::IncidentKey::only(7)));
+        assert_eq!(
+            records[0].incident,
+            Some(crate::incident::IncidentKey::only(7))
+        );
         assert!(records[0].result.starts_with("refused"));
     }
 

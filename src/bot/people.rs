@@ -148,7 +148,11 @@ async fn mentioned(
 }
 
 /// The caller: their Entra object id (Teams), or their Slack e-mail looked up in Entra ID.
-async fn me(directory: &dyn Directory, user: &User, number: IncidentKey) -> Result<Owner, UsageError> {
+async fn me(
+    directory: &dyn Directory,
+    user: &User,
+    number: IncidentKey,
+) -> Result<Owner, UsageError> {
     let by_email = format!("Assign by e-mail instead: `/assign {number} you@yourdomain.com`.");
     match user.realm {
         Realm::Entra => Ok(Owner {

@@ -110,17 +110,26 @@ impl IncidentSource for RecordingSource {
         Ok(self.incidents.clone())
     }
 
-    async fn incident(&self, key: sentinel_bot::incident::IncidentKey) -> Result<IncidentDetail, SourceError> {
+    async fn incident(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+    ) -> Result<IncidentDetail, SourceError> {
         let number = key.number;
         self.incidents
             .iter()
             .find(|it| it.number == number)
             .cloned()
             .map(detail)
-            .ok_or(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+            .ok_or(SourceError::NotFound(
+                sentinel_bot::incident::IncidentKey::only(number),
+            ))
     }
 
-    async fn add_comment(&self, key: sentinel_bot::incident::IncidentKey, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
         let number = key.number;
         self.writes
             .lock()
@@ -140,12 +149,16 @@ impl IncidentSource for RecordingSource {
             .lock()
             .expect("lock")
             .push(format!("update {number}"));
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
         self.writes.lock().expect("lock").push("create".to_string());
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(0)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 }
 

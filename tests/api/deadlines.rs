@@ -538,7 +538,10 @@ async fn a_401_with_the_fresh_token_too_is_an_error_after_exactly_one_retry() {
         .await;
     let source = azure(&server);
 
-    let error = source.incident(sentinel_bot::incident::IncidentKey::only(42)).await.expect_err("refused twice");
+    let error = source
+        .incident(sentinel_bot::incident::IncidentKey::only(42))
+        .await
+        .expect_err("refused twice");
     let text = error.to_string();
     assert!(text.starts_with("Sentinel failed: HTTP 401"), "{text}");
     assert!(text.contains("The access token has expired"), "{text}");

@@ -149,12 +149,21 @@ impl IncidentSource for Held {
     async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
         Ok(Vec::new())
     }
-    async fn incident(&self, key: sentinel_bot::incident::IncidentKey) -> Result<IncidentDetail, SourceError> {
+    async fn incident(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+    ) -> Result<IncidentDetail, SourceError> {
         let number = key.number;
         let _permit = self.gate.acquire().await;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
-    async fn add_comment(&self, _key: sentinel_bot::incident::IncidentKey, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        _key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
         Ok(())
     }
     async fn update(
@@ -164,10 +173,14 @@ impl IncidentSource for Held {
         _etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
         let number = key.number;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
     async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(0)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 }
 

@@ -19,3 +19,4 @@ mod teams;
 mod teams_people;
 mod triage;
 mod web_report;
+mod workspaces;

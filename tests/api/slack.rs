@@ -50,13 +50,22 @@ impl IncidentSource for SlowSource {
     async fn incidents(&self, _window: Window) -> Result<Vec<Incident>, SourceError> {
         Ok(Vec::new())
     }
-    async fn incident(&self, key: sentinel_bot::incident::IncidentKey) -> Result<IncidentDetail, SourceError> {
+    async fn incident(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+    ) -> Result<IncidentDetail, SourceError> {
         let number = key.number;
         assert_ne!(number, PANIC_NUMBER, "the test double blows up on purpose");
         self.release.notified().await;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
-    async fn add_comment(&self, _key: sentinel_bot::incident::IncidentKey, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        _key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
         Ok(())
     }
     async fn update(
@@ -66,7 +75,9 @@ impl IncidentSource for SlowSource {
         _etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
         let number = key.number;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
     async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
         Err(SourceError::Unavailable {

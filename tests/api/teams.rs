@@ -956,7 +956,9 @@ impl sentinel_bot::sources::IncidentSource for SlowSource {
         &self,
         _window: sentinel_bot::period::Window,
     ) -> Result<Vec<sentinel_bot::incident::Incident>, SourceError> {
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(0)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 
     async fn incident(
@@ -965,12 +967,20 @@ impl sentinel_bot::sources::IncidentSource for SlowSource {
     ) -> Result<sentinel_bot::sources::IncidentDetail, SourceError> {
         let number = key.number;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
-    async fn add_comment(&self, key: sentinel_bot::incident::IncidentKey, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
         let number = key.number;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn update(
@@ -980,14 +990,18 @@ impl sentinel_bot::sources::IncidentSource for SlowSource {
         _etag: Option<&str>,
     ) -> Result<sentinel_bot::incident::Incident, SourceError> {
         let number = key.number;
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(number)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn create(
         &self,
         _incident: &sentinel_bot::sources::NewIncident,
     ) -> Result<sentinel_bot::incident::Incident, SourceError> {
-        Err(SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(0)))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 }
 

@@ -435,7 +435,10 @@ async fn an_incident_that_already_carries_our_comment_is_left_alone() {
         .unwrap();
     let triage = quick_triage(&azure, store).await;
     assert_eq!(
-        triage.incident(sentinel_bot::incident::IncidentKey::only(70), now()).await.unwrap(),
+        triage
+            .incident(sentinel_bot::incident::IncidentKey::only(70), now())
+            .await
+            .unwrap(),
         Outcome::AlreadyTriaged
     );
     assert!(comments(&azure).await.is_empty());

@@ -127,12 +127,10 @@ impl AzureSource {
             &endpoints.imds,
             token_policy,
         ));
-        let settings = config
-            .workspaces()
-            .map_err(|reason| SourceError::Failed {
-                system: "Configuration",
-                reason,
-            })?;
+        let settings = config.workspaces().map_err(|reason| SourceError::Failed {
+            system: "Configuration",
+            reason,
+        })?;
         // With one workspace nothing is named, so single-workspace answers stay as they were.
         let several = settings.len() > 1;
         let sites: Vec<Site> = settings
@@ -234,15 +232,17 @@ impl AzureSource {
     /// The incidents numbered `number` in the workspaces the bot can open, asked of each at
     /// once; not found in one is not an error, any other failure is.
     async fn find_everywhere(&self, number: u64) -> Result<Vec<Incident>, SourceError> {
-        let lookups = self.sites.iter().filter_map(|site| site.sentinel.as_ref()).map(
-            |sentinel| async move {
+        let lookups = self
+            .sites
+            .iter()
+            .filter_map(|site| site.sentinel.as_ref())
+            .map(|sentinel| async move {
                 match sentinel.find(number).await {
                     Ok(found) => sentinel.incident_of(&found).map(Some),
                     Err(SourceError::NotFound(_)) => Ok(None),
                     Err(error) => Err(error),
                 }
-            },
-        );
+            });
         let answers = futures::future::join_all(lookups).await;
         let mut found = Vec::new();
         for answer in answers {
