@@ -766,6 +766,100 @@ mod tests {
     }
 
     #[test]
+    fn workspaces_get_short_names_and_arm_locations_with_defaults() {
+        let file = r#"
+            [azure]
+            tenant_id = "t"
+            subscription_id = "sub-main"
+            resource_group = "rg-main"
+            workspace_name = "ws-contoso"
+            workspace_id = "11111111-1111-1111-1111-111111111111"
+            extra_workspace_ids = ["77777777-7777-7777-7777-777777777777", "66666666-6666-6666-6666-666666666666"]
+
+            [[azure.extra_workspaces]]
+            id = "66666666-6666-6666-6666-666666666666"
+            name = "fabrikam-sentinel"
+            resource_group = "rg-fabrikam"
+            short_name = "fabrikam"
+
+            [[azure.extra_workspaces]]
+            id = "88888888-8888-8888-8888-888888888888"
+            name = "northwind-ws"
+            subscription_id = "sub-nw"
+        "#;
+        let config = Config::from_sources(file, Vec::new()).unwrap();
+        let workspaces = config.azure.unwrap().workspaces().unwrap();
+        let arm = |subscription: &str, group: &str, name: &str| {
+            Some(ArmLocation {
+                subscription_id: subscription.to_string(),
+                resource_group: group.to_string(),
+                workspace_name: name.to_string(),
+            })
+        };
+        let seen: Vec<(&str, &str, Option<ArmLocation>)> = workspaces
+            .iter()
+            .map(|it| (it.short_name.as_str(), it.id.as_str(), it.arm.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "ws-contoso",
+                    "11111111-1111-1111-1111-111111111111",
+                    arm("sub-main", "rg-main", "ws-contoso")
+                ),
+                (
+                    "fabrikam",
+                    "66666666-6666-6666-6666-666666666666",
+                    arm("sub-main", "rg-fabrikam", "fabrikam-sentinel")
+                ),
+                (
+                    "northwind-ws",
+                    "88888888-8888-8888-8888-888888888888",
+                    arm("sub-nw", "rg-main", "northwind-ws")
+                ),
+                // Listed by id only (and not again among extra_workspaces): queries only.
+                ("77777777", "77777777-7777-7777-7777-777777777777", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn clashing_or_untypable_short_names_are_refused() {
+        let base = r#"
+            [azure]
+            tenant_id = "t"
+            subscription_id = "s"
+            resource_group = "g"
+            workspace_name = "ws"
+            workspace_id = "11111111-1111-1111-1111-111111111111"
+        "#;
+        let with = |extra: &str| {
+            let config = Config::from_sources(&format!("{base}{extra}"), Vec::new()).unwrap();
+            config.azure.unwrap().workspaces()
+        };
+        let clash =
+            with("[[azure.extra_workspaces]]\nid = \"2\"\nname = \"other\"\nshort_name = \"WS\"\n");
+        assert_eq!(
+            clash.unwrap_err(),
+            "two workspaces are called `WS`: give each its own short_name"
+        );
+        let spaced =
+            with("[[azure.extra_workspaces]]\nid = \"2\"\nname = \"n\"\nshort_name = \"my ws\"\n");
+        assert!(
+            spaced
+                .unwrap_err()
+                .contains("`my ws` must be 1 to 64 letters")
+        );
+        let twice = with("extra_workspace_ids = [\"11111111-1111-1111-1111-111111111111\"]\n");
+        assert_eq!(
+            twice.map(|it| it.len()),
+            Ok(1),
+            "the main id again is no second workspace"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         let error = Config::from_sources("[slack]\nbot_tokn = \"x\"\n", Vec::new()).unwrap_err();
         assert!(format!("{error:#}").contains("bot_tokn"), "{error:#}");
