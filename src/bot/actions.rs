@@ -71,7 +71,9 @@ pub enum PendingAction {
 impl PendingAction {
     /// One line saying what the action will do.
     pub fn describe(&self) -> String {
-        let number = self.incident().unwrap_or(IncidentKey::only(0));
+        let number = self
+            .incident()
+            .map_or_else(String::new, |key| key.to_string());
         match self {
             PendingAction::Assign { owner, .. } => {
                 format!("Assign incident {number} to {owner}")
@@ -391,7 +393,6 @@ pub async fn complete(
     request: &Request,
     directory: &dyn Directory,
 ) -> Result<PendingAction, BotError> {
-    let incident = draft.incident();
     Ok(match (draft, command) {
         (
             PendingAction::Assign {
@@ -404,7 +405,7 @@ pub async fn complete(
                 Assignee::User(key) => Some(key.as_str()),
             };
             // The command was read; a person who cannot be found is not a parse error.
-            let incident = incident.unwrap_or(IncidentKey::only(number));
+            let incident = IncidentKey { workspace, number };
             let owner = people::owner(directory, request, key, incident)
                 .await
                 .map_err(|missing| BotError::Cannot(missing.message))?;
@@ -491,7 +492,9 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
 /// The answer when the incident changed between the proposal and the click: nothing is
 /// written, and the user sees what changed.
 pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
-    let number = action.incident().unwrap_or(IncidentKey::only(0));
+    let number = action
+        .incident()
+        .map_or_else(String::new, |key| key.to_string());
     let mut reply = Reply::titled(format!("Incident {number} changed since you asked")).with(
         Block::Alert(format!(
             "Nothing was changed: someone else changed incident {number} after you asked to {}.",
@@ -620,15 +623,20 @@ async fn run(
     action: &PendingAction,
     etag: Option<&str>,
 ) -> Result<(String, Option<IncidentKey>), BotError> {
-    let key = action.incident().unwrap_or(IncidentKey::only(0));
+    let key = |number: &u64, workspace: &Workspace| IncidentKey {
+        workspace: *workspace,
+        number: *number,
+    };
     match action {
         PendingAction::Assign {
+            number,
+            workspace,
             owner,
             object_id,
             email,
             name,
-            ..
         } => {
+            let key = key(number, workspace);
             let owner_value = match (email, name) {
                 // A record stored before `email` and `name` existed.
                 (None, None) => Owner {
@@ -649,7 +657,12 @@ async fn run(
             source.update(key, &update, etag).await?;
             Ok((format!("Incident {key} is assigned to {owner}."), None))
         }
-        PendingAction::SetStatus { status, .. } => {
+        PendingAction::SetStatus {
+            number,
+            workspace,
+            status,
+        } => {
+            let key = key(number, workspace);
             let update = IncidentUpdate {
                 status: Some(*status),
                 ..IncidentUpdate::default()
@@ -658,11 +671,13 @@ async fn run(
             Ok((format!("Incident {key} is now {status}."), None))
         }
         PendingAction::Close {
+            number,
+            workspace,
             classification,
             reason,
             comment,
-            ..
         } => {
+            let key = key(number, workspace);
             let update = IncidentUpdate {
                 status: Some(Status::Closed),
                 classification: Some(*classification),
@@ -676,7 +691,10 @@ async fn run(
                 None,
             ))
         }
-        PendingAction::Comment { .. } => {
+        PendingAction::Comment {
+            number, workspace, ..
+        } => {
+            let key = key(number, workspace);
             let text = action.comment_message().unwrap_or_default();
             source.add_comment(key, &text).await?;
             Ok((format!("Comment added to incident {key}."), None))

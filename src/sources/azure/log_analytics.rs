@@ -470,6 +470,53 @@ mod tests {
     }
 
     #[test]
+    fn cross_workspace_rows_are_tagged_with_the_workspace_their_tenant_id_names() {
+        let contoso = Workspace::named("contoso");
+        let fabrikam = Workspace::named("fabrikam");
+        let map = WorkspaceMap::new(vec![
+            ("11111111-1111-1111-1111-111111111111".to_string(), contoso),
+            ("33333333-3333-3333-3333-333333333333".to_string(), fabrikam),
+        ]);
+        let body = br#"{"tables":[{"name":"PrimaryResult","columns":[
+            {"name":"TenantId","type":"string"},{"name":"IncidentNumber","type":"int"},
+            {"name":"TimeGenerated","type":"datetime"},{"name":"CreatedTime","type":"datetime"},
+            {"name":"Severity","type":"string"}],"rows":[
+            ["11111111-1111-1111-1111-111111111111",5,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","High"],
+            ["33333333-3333-3333-3333-333333333333",5,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"],
+            ["33333333-3333-3333-3333-33333333333A",6,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"],
+            [null,7,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"]]}]}"#;
+        let tagged = |size: usize| {
+            let mut stream = IncidentStream::for_workspaces(map.clone());
+            for piece in body.chunks(size) {
+                stream.push(piece).expect("reads");
+            }
+            let rows = stream.finish().expect("reads").rows;
+            rows.iter()
+                .map(|row| (row.incident.key().to_string(), row.incident.severity))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            ("5@contoso".to_string(), Severity::High),
+            ("5@fabrikam".to_string(), Severity::Low),
+            // An id no configured workspace has (impossible in an answer to our own
+            // query) counts under the main workspace rather than vanishing.
+            ("6@contoso".to_string(), Severity::Low),
+            ("7@contoso".to_string(), Severity::Low),
+        ];
+        for size in [1, 7, body.len()] {
+            assert_eq!(tagged(size), expected, "in pieces of {size} bytes");
+        }
+        // One workspace: the TenantId is not looked at and nothing is named.
+        let single = stream::parse_incident_rows(body).expect("reads");
+        assert!(
+            single
+                .rows
+                .iter()
+                .all(|row| row.incident.workspace.is_only())
+        );
+    }
+
+    #[test]
     fn malformed_json_is_a_clear_error() {
         let error = parse_response(b"{\"tables\": [").expect_err("malformed");
         let text = error.to_string();
