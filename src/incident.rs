@@ -619,6 +619,7 @@ pub struct IncidentRow {
 /// once. Output is sorted by number, then workspace.
 pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
     use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
     #[derive(Default)]
     struct Firsts {
         /// `FirstModifiedTime` as Sentinel reported it, which wins when present.
@@ -632,43 +633,62 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
             *slot = Some(slot.map_or(time, |seen| seen.min(time)));
         }
     }
-    let mut latest: HashMap<IncidentKey, (DateTime<Utc>, Incident)> = HashMap::new();
-    let mut firsts: HashMap<IncidentKey, Firsts> = HashMap::new();
+    /// One incident so far: its latest row's time and state, and the firsts of all its rows.
+    struct Latest {
+        generated: DateTime<Utc>,
+        incident: Incident,
+        firsts: Firsts,
+    }
+    // One map, so each row costs one lookup of its (workspace, number).
+    let mut latest: HashMap<IncidentKey, Latest> = HashMap::new();
     for row in rows {
         let incident = &row.incident;
-        let key = incident.key();
         let changed = incident.last_modified > incident.created;
-        let first = firsts.entry(key).or_default();
-        earliest(&mut first.reported, incident.first_modified);
-        earliest(
-            &mut first.modified,
-            changed.then_some(incident.last_modified),
-        );
-        earliest(&mut first.human, incident.first_human_action);
         let by_person = row
             .modified_by
             .as_deref()
             .is_some_and(|who| !is_automation(who));
-        earliest(
-            &mut first.human,
+        let reported = incident.first_modified;
+        let modified = changed.then_some(incident.last_modified);
+        let human = [
+            incident.first_human_action,
             (changed && by_person).then_some(incident.last_modified),
-        );
-        match latest.get(&key) {
-            Some((seen, _)) if *seen >= row.time_generated => {}
-            _ => {
-                latest.insert(key, (row.time_generated, row.incident));
+        ];
+        let seen = match latest.entry(incident.key()) {
+            Entry::Occupied(seen) => {
+                let seen = seen.into_mut();
+                if seen.generated < row.time_generated {
+                    seen.generated = row.time_generated;
+                    seen.incident = row.incident;
+                }
+                seen
             }
+            Entry::Vacant(slot) => slot.insert(Latest {
+                generated: row.time_generated,
+                incident: row.incident,
+                firsts: Firsts::default(),
+            }),
+        };
+        let firsts = &mut seen.firsts;
+        earliest(&mut firsts.reported, reported);
+        earliest(&mut firsts.modified, modified);
+        for time in human {
+            earliest(&mut firsts.human, time);
         }
     }
     let mut incidents: Vec<Incident> = latest
         .into_values()
-        .map(|(_, mut incident)| {
-            if let Some(first) = firsts.remove(&incident.key()) {
-                incident.first_modified = first.reported.or(first.modified);
-                incident.first_human_action = first.human;
-            }
-            incident
-        })
+        .map(
+            |Latest {
+                 mut incident,
+                 firsts,
+                 ..
+             }| {
+                incident.first_modified = firsts.reported.or(firsts.modified);
+                incident.first_human_action = firsts.human;
+                incident
+            },
+        )
         .collect();
     incidents.sort_by_key(|incident| (incident.number, incident.workspace));
     incidents
