@@ -394,6 +394,22 @@ async fn a_query_only_workspace_says_its_arm_location_is_not_configured() {
 
 #[tokio::test]
 async fn triage_marks_and_comments_each_workspaces_incident_5_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    triage_each_workspaces_incident_5_once(&crate::store::sqlite_url(&dir)).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set SENTINEL_BOT_TEST_POSTGRES to run against PostgreSQL"
+)]
+async fn postgres_triage_marks_each_workspaces_incident_5_once() {
+    triage_each_workspaces_incident_5_once(&crate::store::postgres_url().await).await;
+}
+
+/// Two workspaces' incident 5 each get one triage comment, at their own ARM path, and a
+/// mark of their own in the store at `store_url`.
+async fn triage_each_workspaces_incident_5_once(store_url: &str) {
     let server = MockServer::start().await;
     let source = source(&server).await;
     mount_log_analytics(&server).await;
@@ -403,10 +419,7 @@ async fn triage_marks_and_comments_each_workspaces_incident_5_once() {
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({"name": "c"})))
         .mount(&server)
         .await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::connect(&crate::store::sqlite_url(&dir))
-        .await
-        .expect("store");
+    let store = Store::connect(store_url).await.expect("store");
     let advisor = Arc::new(Advisor::new(None, source.clone()));
     let triage = Triage::new(source.clone(), advisor, store, None);
     let at = Utc.with_ymd_and_hms(2026, 11, 19, 11, 0, 0).unwrap();
