@@ -141,6 +141,25 @@ async fn main() -> anyhow::Result<()> {
             let schedule = sentinel_bot::schedule::ReportSchedule::from_config(&config.report)
                 .context("reading [report] schedule")?;
             print(&format!("{config:#?}\nschedule: {schedule:?}"))?;
+            if let Some(azure) = &config.azure {
+                let workspaces = azure
+                    .workspaces()
+                    .map_err(anyhow::Error::msg)
+                    .context("reading the [azure] workspaces")?;
+                for workspace in &workspaces {
+                    let location = match &workspace.arm {
+                        Some(arm) => format!(
+                            "subscription {}, resource group {}, workspace {}",
+                            arm.subscription_id, arm.resource_group, arm.workspace_name
+                        ),
+                        None => "queries only: no ARM location, so no actions".to_string(),
+                    };
+                    print(&format!(
+                        "workspace `{}`: {} ({location})",
+                        workspace.short_name, workspace.id
+                    ))?;
+                }
+            }
             print(&format!(
                 "incident data: {}",
                 if config.uses_demo_data() {
