@@ -124,8 +124,10 @@ fn client(azure_url: &str) -> LogAnalyticsClient {
         http,
         tokens,
         azure_url,
-        "11111111-1111-1111-1111-111111111111",
-        &[],
+        &[(
+            "11111111-1111-1111-1111-111111111111".to_string(),
+            sentinel_bot::incident::Workspace::ONLY,
+        )],
         policy,
     )
 }

@@ -40,6 +40,7 @@ fn generate(count: usize, now: DateTime<Utc>, seed: u64) -> Vec<Incident> {
                 .cloned()
                 .expect("14 Enterprise tactics");
             Incident {
+                workspace: sentinel_bot::incident::Workspace::ONLY,
                 number: 10_000 + index as u64,
                 id: format!("00000000-0000-0000-0000-{index:012}"),
                 title: titles[index % titles.len()].to_string(),

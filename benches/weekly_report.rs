@@ -133,7 +133,9 @@ fn through_http(body: Vec<u8>) -> Vec<f64> {
             resource_group: "rg-soc".into(),
             workspace_name: "ws-soc".into(),
             workspace_id: "11111111-1111-1111-1111-111111111111".into(),
+            short_name: None,
             extra_workspace_ids: Vec::new(),
+            extra_workspaces: Vec::new(),
             use_graph: false,
             endpoints: AzureEndpoints {
                 login: url.clone(),

@@ -140,15 +140,142 @@ pub struct AzureConfig {
     pub workspace_name: String,
     /// Log Analytics workspace (customer) id, a GUID.
     pub workspace_id: String,
-    /// More workspaces queried together (MSSP), as workspace GUIDs.
+    /// The main workspace's name in chat (`/incident 5@name`), shown when several workspaces
+    /// are configured; `workspace_name` by default.
+    #[serde(default)]
+    pub short_name: Option<String>,
+    /// More workspaces (MSSP) by id only: their incidents are counted and listed, but the
+    /// bot cannot open or change them (no ARM location); prefer `extra_workspaces`.
     #[serde(default)]
     pub extra_workspace_ids: Vec<String>,
+    /// More workspaces (MSSP) with their ARM location, so their incidents can also be opened,
+    /// recommended on, assigned, commented on and closed from chat.
+    #[serde(default)]
+    pub extra_workspaces: Vec<ExtraWorkspace>,
     /// Whether Graph security APIs (Defender XDR, threat intelligence) are used.
     #[serde(default = "yes")]
     pub use_graph: bool,
     /// Base URLs, overridable for sovereign clouds and tests.
     #[serde(default)]
     pub endpoints: AzureEndpoints,
+}
+
+/// One more Sentinel workspace (`[[azure.extra_workspaces]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraWorkspace {
+    /// Log Analytics workspace (customer) id, a GUID.
+    pub id: String,
+    /// The workspace's resource name.
+    pub name: String,
+    /// Its subscription; the main workspace's by default.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// Its resource group; the main workspace's by default.
+    #[serde(default)]
+    pub resource_group: Option<String>,
+    /// Its name in chat (`/incident 5@short_name`); `name` by default.
+    #[serde(default)]
+    pub short_name: Option<String>,
+}
+
+/// Where a workspace lives in Azure Resource Manager, for the Sentinel REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmLocation {
+    pub subscription_id: String,
+    pub resource_group: String,
+    /// The workspace's resource name.
+    pub workspace_name: String,
+}
+
+/// A configured workspace with its defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceSettings {
+    /// Its name in chat (`5@short_name`).
+    pub short_name: String,
+    /// Log Analytics workspace (customer) id, a GUID.
+    pub id: String,
+    /// `None` for a workspace listed in `extra_workspace_ids`, which is only queried.
+    pub arm: Option<ArmLocation>,
+}
+
+impl AzureConfig {
+    /// Every configured workspace, the main one first, then `extra_workspaces`, then
+    /// `extra_workspace_ids` (named by their id's first group, e.g. `22222222`, unless
+    /// also listed in `extra_workspaces`). Fails when two share a short name or an id, or a
+    /// short name is not 1 to 64 letters, digits, `-`, `_` or `.` (the form typed after `@`).
+    pub fn workspaces(&self) -> Result<Vec<WorkspaceSettings>, String> {
+        let main = WorkspaceSettings {
+            short_name: self
+                .short_name
+                .clone()
+                .unwrap_or_else(|| self.workspace_name.clone()),
+            id: self.workspace_id.clone(),
+            arm: Some(ArmLocation {
+                subscription_id: self.subscription_id.clone(),
+                resource_group: self.resource_group.clone(),
+                workspace_name: self.workspace_name.clone(),
+            }),
+        };
+        let mut all = vec![main];
+        for extra in &self.extra_workspaces {
+            all.push(WorkspaceSettings {
+                short_name: extra
+                    .short_name
+                    .clone()
+                    .unwrap_or_else(|| extra.name.clone()),
+                id: extra.id.clone(),
+                arm: Some(ArmLocation {
+                    subscription_id: extra
+                        .subscription_id
+                        .clone()
+                        .unwrap_or_else(|| self.subscription_id.clone()),
+                    resource_group: extra
+                        .resource_group
+                        .clone()
+                        .unwrap_or_else(|| self.resource_group.clone()),
+                    workspace_name: extra.name.clone(),
+                }),
+            });
+        }
+        for id in &self.extra_workspace_ids {
+            if all.iter().any(|known| known.id.eq_ignore_ascii_case(id)) {
+                continue;
+            }
+            all.push(WorkspaceSettings {
+                short_name: id.split('-').next().unwrap_or(id).to_string(),
+                id: id.clone(),
+                arm: None,
+            });
+        }
+        for (index, workspace) in all.iter().enumerate() {
+            let name = &workspace.short_name;
+            if !crate::incident::is_workspace_name(name) {
+                return Err(format!(
+                    "the workspace short name `{name}` must be 1 to 64 letters, digits, `-`, `_` or `.` (set azure.short_name or short_name under [[azure.extra_workspaces]])"
+                ));
+            }
+            let earlier = &all[..index];
+            if earlier
+                .iter()
+                .any(|it| it.short_name.eq_ignore_ascii_case(name))
+            {
+                return Err(format!(
+                    "two workspaces are called `{name}`: give each its own short_name"
+                ));
+            }
+            if earlier
+                .iter()
+                .any(|it| it.id.eq_ignore_ascii_case(&workspace.id))
+            {
+                return Err(format!(
+                    "the workspace id {} is configured twice",
+                    workspace.id
+                ));
+            }
+        }
+        Ok(all)
+    }
 }
 
 /// Base URLs of the Azure APIs.
@@ -949,6 +1076,100 @@ mod tests {
                 .metrics_token()
                 .map(|token| token.expose_secret().to_string()),
             Some("t".to_string())
+        );
+    }
+
+    #[test]
+    fn workspaces_get_short_names_and_arm_locations_with_defaults() {
+        let file = r#"
+            [azure]
+            tenant_id = "t"
+            subscription_id = "sub-main"
+            resource_group = "rg-main"
+            workspace_name = "ws-contoso"
+            workspace_id = "11111111-1111-1111-1111-111111111111"
+            extra_workspace_ids = ["77777777-7777-7777-7777-777777777777", "66666666-6666-6666-6666-666666666666"]
+
+            [[azure.extra_workspaces]]
+            id = "66666666-6666-6666-6666-666666666666"
+            name = "fabrikam-sentinel"
+            resource_group = "rg-fabrikam"
+            short_name = "fabrikam"
+
+            [[azure.extra_workspaces]]
+            id = "88888888-8888-8888-8888-888888888888"
+            name = "northwind-ws"
+            subscription_id = "sub-nw"
+        "#;
+        let config = Config::from_sources(file, Vec::new()).unwrap();
+        let workspaces = config.azure.unwrap().workspaces().unwrap();
+        let arm = |subscription: &str, group: &str, name: &str| {
+            Some(ArmLocation {
+                subscription_id: subscription.to_string(),
+                resource_group: group.to_string(),
+                workspace_name: name.to_string(),
+            })
+        };
+        let seen: Vec<(&str, &str, Option<ArmLocation>)> = workspaces
+            .iter()
+            .map(|it| (it.short_name.as_str(), it.id.as_str(), it.arm.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "ws-contoso",
+                    "11111111-1111-1111-1111-111111111111",
+                    arm("sub-main", "rg-main", "ws-contoso")
+                ),
+                (
+                    "fabrikam",
+                    "66666666-6666-6666-6666-666666666666",
+                    arm("sub-main", "rg-fabrikam", "fabrikam-sentinel")
+                ),
+                (
+                    "northwind-ws",
+                    "88888888-8888-8888-8888-888888888888",
+                    arm("sub-nw", "rg-main", "northwind-ws")
+                ),
+                // Listed by id only (and not again among extra_workspaces): queries only.
+                ("77777777", "77777777-7777-7777-7777-777777777777", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn clashing_or_untypable_short_names_are_refused() {
+        let base = r#"
+            [azure]
+            tenant_id = "t"
+            subscription_id = "s"
+            resource_group = "g"
+            workspace_name = "ws"
+            workspace_id = "11111111-1111-1111-1111-111111111111"
+        "#;
+        let with = |extra: &str| {
+            let config = Config::from_sources(&format!("{base}{extra}"), Vec::new()).unwrap();
+            config.azure.unwrap().workspaces()
+        };
+        let clash =
+            with("[[azure.extra_workspaces]]\nid = \"2\"\nname = \"other\"\nshort_name = \"WS\"\n");
+        assert_eq!(
+            clash.unwrap_err(),
+            "two workspaces are called `WS`: give each its own short_name"
+        );
+        let spaced =
+            with("[[azure.extra_workspaces]]\nid = \"2\"\nname = \"n\"\nshort_name = \"my ws\"\n");
+        assert!(
+            spaced
+                .unwrap_err()
+                .contains("`my ws` must be 1 to 64 letters")
+        );
+        let twice = with("extra_workspace_ids = [\"11111111-1111-1111-1111-111111111111\"]\n");
+        assert_eq!(
+            twice.map(|it| it.len()),
+            Ok(1),
+            "the main id again is no second workspace"
         );
     }
 

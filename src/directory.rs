@@ -199,7 +199,9 @@ mod tests {
             resource_group: "rg".into(),
             workspace_name: "ws".into(),
             workspace_id: "ws-id".into(),
+            short_name: None,
             extra_workspace_ids: Vec::new(),
+            extra_workspaces: Vec::new(),
             // Group checks do not depend on the Graph security APIs being turned on.
             use_graph: false,
             endpoints: AzureEndpoints {

@@ -287,6 +287,183 @@ macro_rules! display_as_str {
 }
 display_as_str!(Severity, Status, Classification, ClassificationReason);
 
+/// Which workspace an incident lives in. A deployment that reads one workspace uses
+/// [`Workspace::ONLY`] for all of them, so nothing about workspaces is shown; with several
+/// (MSSP), every workspace, the main one included, carries its configured short name.
+///
+/// The name is interned once (a workspace list is a few entries from the configuration), so
+/// an incident carries one pointer, is `Copy`, and compares and hashes by that pointer:
+/// identity costs no allocation per incident. Names typed by people are looked up among the
+/// configured ones, never interned.
+#[derive(Clone, Copy, Default)]
+pub struct Workspace(Option<&'static str>);
+
+impl Workspace {
+    /// The only workspace of a single-workspace deployment; also the main workspace for a
+    /// source asked about an incident without a workspace (records stored before workspaces
+    /// had names).
+    pub const ONLY: Workspace = Workspace(None);
+
+    /// The workspace with this short name (e.g. `contoso`), interned.
+    pub fn named(name: &str) -> Workspace {
+        Workspace(Some(intern(name)))
+    }
+
+    /// The short name; `None` for [`Workspace::ONLY`].
+    pub fn name(self) -> Option<&'static str> {
+        self.0
+    }
+
+    /// True for [`Workspace::ONLY`].
+    pub fn is_only(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The name's address: equal for equal names, since every name is interned.
+    fn address(self) -> usize {
+        self.0.map_or(0, |name| name.as_ptr() as usize)
+    }
+}
+
+/// A workspace short name as `/incident 5@name` reads it: 1 to 64 ASCII letters, digits,
+/// `-`, `_` or `.` (every Log Analytics workspace resource name is one).
+pub fn is_workspace_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Interns a workspace name: the same `&'static str` for the same text. Only configured
+/// names (and records the bot stored itself) are interned, so what is leaked stays a handful
+/// of short names for the life of the process.
+fn intern(name: &str) -> &'static str {
+    use std::sync::{Mutex, PoisonError};
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = names.iter().find(|known| **known == name) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+impl PartialEq for Workspace {
+    fn eq(&self, other: &Workspace) -> bool {
+        self.address() == other.address()
+    }
+}
+
+impl Eq for Workspace {}
+
+impl std::hash::Hash for Workspace {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.address().hash(state);
+    }
+}
+
+impl PartialOrd for Workspace {
+    fn partial_cmp(&self, other: &Workspace) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By name, so lists of several workspaces read alphabetically.
+impl Ord for Workspace {
+    fn cmp(&self, other: &Workspace) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, "Workspace({name})"),
+            None => f.write_str("Workspace::ONLY"),
+        }
+    }
+}
+
+impl Serialize for Workspace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Workspace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Workspace, D::Error> {
+        let name: Option<String> = Option::deserialize(deserializer)?;
+        Ok(name.map_or(Workspace::ONLY, |name| Workspace::named(&name)))
+    }
+}
+
+/// An incident's identity: its workspace and its number there (DESIGN.md: with several
+/// workspaces a number alone is ambiguous). Shown as `5`, or `5@contoso` when the workspace
+/// has a name: the form `/incident` reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IncidentKey {
+    #[serde(default, skip_serializing_if = "Workspace::is_only")]
+    pub workspace: Workspace,
+    /// `IncidentNumber`.
+    pub number: u64,
+}
+
+impl IncidentKey {
+    /// Incident `number` of [`Workspace::ONLY`].
+    pub fn only(number: u64) -> IncidentKey {
+        IncidentKey {
+            workspace: Workspace::ONLY,
+            number,
+        }
+    }
+}
+
+impl fmt::Display for IncidentKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.workspace.name() {
+            Some(name) => write!(f, "{}@{name}", self.number),
+            None => write!(f, "{}", self.number),
+        }
+    }
+}
+
+/// An incident as a person names it: a number, and maybe the short name of its workspace
+/// (`5@contoso`), not yet checked against the configured workspaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRef {
+    pub number: u64,
+    /// The workspace name as typed; `None` for a bare number.
+    pub workspace: Option<String>,
+}
+
+impl From<u64> for IncidentRef {
+    fn from(number: u64) -> IncidentRef {
+        IncidentRef {
+            number,
+            workspace: None,
+        }
+    }
+}
+
+impl From<IncidentKey> for IncidentRef {
+    fn from(key: IncidentKey) -> IncidentRef {
+        IncidentRef {
+            number: key.number,
+            workspace: key.workspace.name().map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for IncidentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.workspace {
+            Some(name) => write!(f, "{}@{name}", self.number),
+            None => write!(f, "{}", self.number),
+        }
+    }
+}
+
 /// Who an incident is assigned to; all empty means unassigned.
 ///
 /// As JSON (the report export): `null` when unassigned, as every other absent value there,
@@ -348,6 +525,9 @@ impl Owner {
 /// One incident in its current state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
+    /// The workspace the incident lives in; with `number`, its identity ([`Incident::key`]).
+    #[serde(default, skip_serializing_if = "Workspace::is_only")]
+    pub workspace: Workspace,
     /// The workspace-wide number analysts use (`IncidentNumber`).
     pub number: u64,
     /// The incident's resource name (a GUID), used by the Sentinel REST API.
@@ -389,6 +569,14 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The incident's identity: (workspace, number).
+    pub fn key(&self) -> IncidentKey {
+        IncidentKey {
+            workspace: self.workspace,
+            number: self.number,
+        }
+    }
+
     /// Time to triage as the Security Operations Efficiency workbook defines it:
     /// `FirstModifiedTime - CreatedTime`; `None` until the first change.
     pub fn time_to_triage(&self) -> Option<Duration> {
@@ -446,13 +634,15 @@ pub struct IncidentRow {
     pub incident: Incident,
 }
 
-/// Collapses change rows into incidents: the latest row per number wins (KQL's
-/// `arg_max(TimeGenerated, *) by IncidentNumber`). The first change by a person is the
+/// Collapses change rows into incidents: the latest row per incident, (workspace, number),
+/// wins (KQL's `arg_max(TimeGenerated, *) by TenantId, IncidentNumber`), so two workspaces'
+/// incident 5 stay two incidents. The first change by a person is the
 /// earliest row after creation whose `ModifiedBy` is not automation; `FirstModifiedTime`
 /// comes from the rows, or else from the earliest row after creation. Repeated rows count
-/// once. Output is sorted by number.
+/// once. Output is sorted by number, then workspace.
 pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
     use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
     #[derive(Default)]
     struct Firsts {
         /// `FirstModifiedTime` as Sentinel reported it, which wins when present.
@@ -466,44 +656,64 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
             *slot = Some(slot.map_or(time, |seen| seen.min(time)));
         }
     }
-    let mut latest: HashMap<u64, (DateTime<Utc>, Incident)> = HashMap::new();
-    let mut firsts: HashMap<u64, Firsts> = HashMap::new();
+    /// One incident so far: its latest row's time and state, and the firsts of all its rows.
+    struct Latest {
+        generated: DateTime<Utc>,
+        incident: Incident,
+        firsts: Firsts,
+    }
+    // One map, so each row costs one lookup of its (workspace, number).
+    let mut latest: HashMap<IncidentKey, Latest> = HashMap::new();
     for row in rows {
         let incident = &row.incident;
         let changed = incident.last_modified > incident.created;
-        let first = firsts.entry(incident.number).or_default();
-        earliest(&mut first.reported, incident.first_modified);
-        earliest(
-            &mut first.modified,
-            changed.then_some(incident.last_modified),
-        );
-        earliest(&mut first.human, incident.first_human_action);
         let by_person = row
             .modified_by
             .as_deref()
             .is_some_and(|who| !is_automation(who));
-        earliest(
-            &mut first.human,
+        let reported = incident.first_modified;
+        let modified = changed.then_some(incident.last_modified);
+        let human = [
+            incident.first_human_action,
             (changed && by_person).then_some(incident.last_modified),
-        );
-        match latest.get(&incident.number) {
-            Some((seen, _)) if *seen >= row.time_generated => {}
-            _ => {
-                latest.insert(incident.number, (row.time_generated, row.incident));
+        ];
+        let seen = match latest.entry(incident.key()) {
+            Entry::Occupied(seen) => {
+                let seen = seen.into_mut();
+                if seen.generated < row.time_generated {
+                    seen.generated = row.time_generated;
+                    seen.incident = row.incident;
+                }
+                seen
             }
+            Entry::Vacant(slot) => slot.insert(Latest {
+                generated: row.time_generated,
+                incident: row.incident,
+                firsts: Firsts::default(),
+            }),
+        };
+        let firsts = &mut seen.firsts;
+        earliest(&mut firsts.reported, reported);
+        earliest(&mut firsts.modified, modified);
+        for time in human {
+            earliest(&mut firsts.human, time);
         }
     }
     let mut incidents: Vec<Incident> = latest
         .into_values()
-        .map(|(_, mut incident)| {
-            if let Some(first) = firsts.remove(&incident.number) {
-                incident.first_modified = first.reported.or(first.modified);
-                incident.first_human_action = first.human;
-            }
-            incident
-        })
+        .map(
+            |Latest {
+                 mut incident,
+                 firsts,
+                 ..
+             }| {
+                incident.first_modified = firsts.reported.or(firsts.modified);
+                incident.first_human_action = firsts.human;
+                incident
+            },
+        )
         .collect();
-    incidents.sort_by_key(|incident| incident.number);
+    incidents.sort_by_key(|incident| (incident.number, incident.workspace));
     incidents
 }
 
@@ -548,6 +758,7 @@ mod tests {
                 owner.unwrap_or("Automation rule - auto-assign").to_string()
             }),
             incident: Incident {
+                workspace: Workspace::ONLY,
                 number,
                 id: format!("id-{number}"),
                 title: format!("Incident {number} at {hour}"),
@@ -706,6 +917,55 @@ mod tests {
             Classification::FalsePositive
                 .check_reason(ClassificationReason::InaccurateData)
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn two_workspaces_incident_5_stay_two_incidents() {
+        let mut contoso = row(5, 1, Status::New, None);
+        contoso.incident.workspace = Workspace::named("contoso");
+        contoso.incident.severity = Severity::High;
+        let mut fabrikam = row(5, 2, Status::Active, None);
+        fabrikam.incident.workspace = Workspace::named("fabrikam");
+        fabrikam.incident.severity = Severity::Low;
+        let incidents = collapse(vec![fabrikam.clone(), contoso, fabrikam]);
+        let seen: Vec<(String, Severity, Status)> = incidents
+            .iter()
+            .map(|it| (it.key().to_string(), it.severity, it.status))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("5@contoso".to_string(), Severity::High, Status::New),
+                ("5@fabrikam".to_string(), Severity::Low, Status::Active),
+            ]
+        );
+    }
+
+    #[test]
+    fn workspaces_are_interned_names_shown_only_when_set() {
+        assert_eq!(Workspace::named("contoso"), Workspace::named("contoso"));
+        assert_ne!(Workspace::named("contoso"), Workspace::ONLY);
+        assert_ne!(Workspace::named("contoso"), Workspace::named("fabrikam"));
+        assert_eq!(IncidentKey::only(5).to_string(), "5");
+        let key = IncidentKey {
+            workspace: Workspace::named("fabrikam"),
+            number: 5,
+        };
+        assert_eq!(key.to_string(), "5@fabrikam");
+        assert_eq!(IncidentRef::from(key).to_string(), "5@fabrikam");
+        let stored = serde_json::to_string(&key.workspace).expect("serialises");
+        assert_eq!(stored, "\"fabrikam\"");
+        let read: Workspace = serde_json::from_str(&stored).expect("reads");
+        assert_eq!(read, key.workspace);
+        assert_eq!(
+            serde_json::from_str::<Workspace>("null").expect("reads"),
+            Workspace::ONLY
+        );
+        // One pointer: identity costs no allocation per incident.
+        assert_eq!(
+            std::mem::size_of::<Workspace>(),
+            std::mem::size_of::<usize>() * 2
         );
     }
 

@@ -159,8 +159,28 @@ fn check_config(config: &Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::
         (true, Some(at)) => at.format("%a %d %b %Y %H:%M UTC").to_string(),
         (true, None) => "never (the cron expression has no future time)".to_string(),
     };
+    let mut workspaces = String::new();
+    if let Some(azure) = &config.azure {
+        let listed = azure
+            .workspaces()
+            .map_err(anyhow::Error::msg)
+            .context("reading the [azure] workspaces")?;
+        for workspace in &listed {
+            let location = match &workspace.arm {
+                Some(arm) => format!(
+                    "subscription {}, resource group {}, workspace {}",
+                    arm.subscription_id, arm.resource_group, arm.workspace_name
+                ),
+                None => "queries only: no ARM location, so no actions".to_string(),
+            };
+            workspaces.push_str(&format!(
+                "workspace {}: {} ({location})\n",
+                workspace.short_name, workspace.id
+            ));
+        }
+    }
     Ok(format!(
-        "incident data: {source}\nnext weekly report: {next}\n\n{}",
+        "incident data: {source}\n{workspaces}next weekly report: {next}\n\n{}",
         config.summary().trim_end()
     ))
 }

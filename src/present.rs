@@ -3,7 +3,7 @@
 //! tactic tables and the daily chart. Knows nothing of chat platforms or the bot core.
 
 use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
-use crate::incident::{Incident, Severity, Skipped, Status};
+use crate::incident::{Incident, IncidentKey, Severity, Skipped, Status};
 use crate::reply::{
     Block, Cell, Chart, ChartKind, Column, Fact, List, ListItem, Series, Table, Tone,
 };
@@ -131,8 +131,9 @@ pub fn unbroken(text: &str) -> String {
     text.replace(' ', "\u{a0}")
 }
 
-/// The number cell of an incident: a link to the portal when there is one.
-fn number_cell(number: u64, url: Option<&String>) -> Cell {
+/// The number cell of an incident: `5`, or `5@contoso` when several workspaces are
+/// configured (the form `/incident` reads back), a link to the portal when there is one.
+pub fn number_cell(number: IncidentKey, url: Option<&String>) -> Cell {
     match url {
         Some(url) => Cell::link(number, url.clone()),
         None => Cell::text(number),
@@ -155,7 +156,7 @@ pub fn open_incidents_table(title: Option<String>, listed: &[&OpenIncident]) -> 
         .iter()
         .map(|open| {
             vec![
-                number_cell(open.number, open.url.as_ref()),
+                number_cell(open.key(), open.url.as_ref()),
                 Cell::text(&open.title).with_detail(format!(
                     "{} · {} · {}",
                     open.status,
@@ -249,7 +250,7 @@ pub fn definitions(facts: &PeriodFacts) -> String {
 /// under it), severity.
 pub fn incident_row(it: &Incident, now: DateTime<Utc>) -> Vec<Cell> {
     vec![
-        number_cell(it.number, it.url.as_ref()),
+        number_cell(it.key(), it.url.as_ref()),
         Cell::text(&it.title).with_detail(format!(
             "{} · {} · {}",
             it.status,

@@ -416,10 +416,7 @@ fn open_lists(mut reply: Reply, backlog: &analytics::Backlog) -> Reply {
 }
 
 fn detail_row(it: &Incident) -> Vec<Cell> {
-    let number = match &it.url {
-        Some(url) => Cell::link(it.number, url.clone()),
-        None => Cell::text(it.number),
-    };
+    let number = views::number_cell(it.key(), it.url.as_ref());
     let tactics: Vec<Cow<str>> = it.tactics.iter().map(Tactic::name).collect();
     vec![
         number,

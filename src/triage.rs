@@ -7,11 +7,11 @@
 
 use crate::advice::{Advisor, IncidentAdvice};
 use crate::bot::actions::MAX_COMMENT;
-use crate::incident::{Incident, Severity, Status};
+use crate::incident::{Incident, IncidentKey, IncidentRef, Severity, Status};
 use crate::period::Window;
 use crate::render::html::escape;
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
-use crate::sources::{IncidentSource, SourceError};
+use crate::sources::{IncidentSource, Located, SourceError};
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -55,6 +55,16 @@ pub enum TriageError {
     /// The bot's store failed.
     #[error("the bot's store failed: {0}")]
     Store(#[from] StoreError),
+    /// A bare number that several workspaces have; the caller must name the workspace.
+    #[error("{} workspaces have this incident number ({}): name the workspace", .0.len(), keys(.0))]
+    Ambiguous(Vec<IncidentKey>),
+}
+
+fn keys(keys: &[IncidentKey]) -> String {
+    keys.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What one poll did.
@@ -92,26 +102,43 @@ impl Triage {
         }
     }
 
-    /// Triages incident `number` unless it was triaged before. The mark is taken before the
-    /// comment is written, so two callers racing on one incident write one comment.
-    pub async fn incident(&self, number: u64, now: DateTime<Utc>) -> Result<Outcome, TriageError> {
-        let key = i64::try_from(number).map_err(|_| SourceError::NotFound(number))?;
-        if !self.store.mark_triaged(key, now).await? {
+    /// The incident `reference` names (the webhook's number, maybe with its workspace).
+    /// A bare number that several workspaces have is [`TriageError::Ambiguous`].
+    pub async fn locate(&self, reference: &IncidentRef) -> Result<IncidentKey, TriageError> {
+        match self.source.locate(reference).await? {
+            Located::One(key) => Ok(key),
+            Located::Several(found) => Err(TriageError::Ambiguous(
+                found.iter().map(Incident::key).collect(),
+            )),
+        }
+    }
+
+    /// Triages incident `key` unless it was triaged before. The mark, per (workspace,
+    /// number), is taken before the comment is written, so two callers racing on one
+    /// incident write one comment.
+    pub async fn incident(
+        &self,
+        key: IncidentKey,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, TriageError> {
+        let number = i64::try_from(key.number).map_err(|_| SourceError::NotFound(key))?;
+        let workspace = key.workspace.name().unwrap_or_default();
+        if !self.store.mark_triaged(workspace, number, now).await? {
             return Ok(Outcome::AlreadyTriaged);
         }
-        let result = self.comment_and_announce(number).await;
+        let result = self.comment_and_announce(key).await;
         if let Err(error) = &result {
-            tracing::warn!(number, %error, "triage failed; will try again");
+            tracing::warn!(incident = %key, %error, "triage failed; will try again");
             metrics::counter!("triage_total", "outcome" => "failed").increment(1);
-            if let Err(error) = self.store.unmark_triaged(key).await {
-                tracing::error!(number, %error, "could not release the triage mark");
+            if let Err(error) = self.store.unmark_triaged(workspace, number).await {
+                tracing::error!(incident = %key, %error, "could not release the triage mark");
             }
         }
         result
     }
 
-    async fn comment_and_announce(&self, number: u64) -> Result<Outcome, TriageError> {
-        let detail = self.source.incident(number).await?;
+    async fn comment_and_announce(&self, key: IncidentKey) -> Result<Outcome, TriageError> {
+        let detail = self.source.incident(key).await?;
         if detail.incident.status == Status::Closed {
             return Ok(Outcome::Closed);
         }
@@ -125,10 +152,10 @@ impl Triage {
         }
         let advice = self.advisor.incident_advice(&detail, None).await;
         self.source
-            .add_comment(number, &comment(&detail.incident, &advice))
+            .add_comment(key, &comment(&detail.incident, &advice))
             .await?;
         metrics::counter!("triage_total", "outcome" => "commented").increment(1);
-        tracing::info!(number, "triage comment written");
+        tracing::info!(incident = %key, "triage comment written");
         let mut announced = false;
         if detail.incident.severity == Severity::High
             && let Some(announcer) = &self.announcer
@@ -141,7 +168,7 @@ impl Triage {
             {
                 Ok(()) => announced = true,
                 Err(error) => {
-                    tracing::warn!(number, error = %format!("{error:#}"), "announcing a high-severity incident failed");
+                    tracing::warn!(incident = %key, error = %format!("{error:#}"), "announcing a high-severity incident failed");
                 }
             }
         }
@@ -161,14 +188,14 @@ impl Triage {
             end: now,
         };
         let mut incidents = self.source.created_in(window).await?;
-        incidents.sort_by_key(|it| (it.created, it.number));
+        incidents.sort_by_key(|it| (it.created, it.number, it.workspace));
         let mut report = PollReport {
             seen: incidents.len(),
             ..PollReport::default()
         };
         let mut first_failure: Option<DateTime<Utc>> = None;
         for incident in incidents.iter().filter(|it| it.status != Status::Closed) {
-            match self.incident(incident.number, now).await {
+            match self.incident(incident.key(), now).await {
                 Ok(Outcome::Commented { .. }) => report.commented += 1,
                 Ok(_) => {}
                 Err(_) => {
@@ -209,7 +236,7 @@ impl Triage {
 pub fn comment(incident: &Incident, advice: &IncidentAdvice) -> String {
     let head = format!(
         "<p><b>{MARKER}</b> (automated) for incident {}: {}</p><p><b>Impact:</b> {}</p>",
-        incident.number,
+        incident.key(),
         escape(&incident.title),
         escape(&advice.impact),
     );
@@ -293,7 +320,7 @@ pub fn announcement(incident: &Incident, advice: &IncidentAdvice) -> Reply {
     if !incident.alert_products.is_empty() {
         facts.push(Fact::new("Products", incident.alert_products.join(", ")));
     }
-    let number = incident.number;
+    let number = incident.key();
     Reply::titled(format!(
         "New {} severity incident {number}: {}",
         incident.severity, incident.title
@@ -322,6 +349,7 @@ mod tests {
     fn incident() -> Incident {
         let created = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         Incident {
+            workspace: crate::incident::Workspace::ONLY,
             number: 42,
             id: "id-42".to_string(),
             title: "Ransomware <script>alert(1)</script> on FIN-01".to_string(),

@@ -148,6 +148,7 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
                 time_generated: last_modified,
                 modified_by: None,
                 incident: Incident {
+                    workspace: sentinel_bot::incident::Workspace::ONLY,
                     number,
                     id: guid(&mut rng),
                     title: format!("{} on WS-{host}", pick(&mut rng, &TITLES)),

@@ -61,7 +61,7 @@ pub fn fenced(fields: &[(&str, &str)]) -> String {
 /// The trusted, code-computed facts of one incident (no untrusted text).
 pub fn incident_facts(incident: &Incident, alert_count: usize, defender_actions: usize) -> String {
     let mut facts = String::new();
-    let _ = writeln!(facts, "Incident number: {}", incident.number);
+    let _ = writeln!(facts, "Incident number: {}", incident.key());
     let _ = writeln!(facts, "Severity: {}", incident.severity);
     let _ = writeln!(facts, "Status: {}", incident.status);
     let _ = writeln!(

@@ -125,7 +125,7 @@ impl Advisor {
     pub fn cache_key(incident: &Incident) -> String {
         format!(
             "incident:{}:{}",
-            incident.number,
+            incident.key(),
             incident.last_modified.timestamp_millis()
         )
     }

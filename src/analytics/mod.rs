@@ -4,7 +4,7 @@
 //! No I/O, no clock: the caller passes `now`. Every figure a message shows comes from here,
 //! and every view of a period reads the same `PeriodFacts`.
 
-use crate::incident::{Incident, Owner, Severity, Skipped, Status, Tactic};
+use crate::incident::{Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace};
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -48,6 +48,8 @@ mod seconds {
 /// An open incident as the backlog lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OpenIncident {
+    #[serde(skip_serializing_if = "Workspace::is_only")]
+    pub workspace: Workspace,
     pub number: u64,
     pub title: String,
     pub severity: Severity,
@@ -62,8 +64,17 @@ pub struct OpenIncident {
 }
 
 impl OpenIncident {
+    /// The incident's identity: (workspace, number).
+    pub fn key(&self) -> IncidentKey {
+        IncidentKey {
+            workspace: self.workspace,
+            number: self.number,
+        }
+    }
+
     fn new(incident: &Incident, now: DateTime<Utc>) -> OpenIncident {
         OpenIncident {
+            workspace: incident.workspace,
             number: incident.number,
             title: incident.title.clone(),
             severity: incident.severity,
@@ -242,7 +253,7 @@ fn distinct_open(incidents: &[Incident]) -> Vec<Incident> {
     let mut seen = std::collections::HashSet::new();
     incidents
         .iter()
-        .filter(|it| it.status.is_open() && seen.insert(it.number))
+        .filter(|it| it.status.is_open() && seen.insert(it.key()))
         .cloned()
         .collect()
 }
@@ -334,6 +345,7 @@ fn backlog(open: &[Incident], now: DateTime<Utc>, long_open_after: Duration) -> 
             left.created
                 .cmp(&right.created)
                 .then(left.number.cmp(&right.number))
+                .then(left.workspace.cmp(&right.workspace))
         });
         listed
     };

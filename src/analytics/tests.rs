@@ -11,6 +11,7 @@ fn at(day: u32, hour: u32) -> DateTime<Utc> {
 
 fn incident(number: u64, created: DateTime<Utc>, severity: Severity, status: Status) -> Incident {
     Incident {
+        workspace: crate::incident::Workspace::ONLY,
         number,
         id: format!("id-{number}"),
         title: format!("Incident {number}"),

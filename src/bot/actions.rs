@@ -4,7 +4,9 @@
 use super::command::{Assignee, Command};
 use super::permissions::Directory;
 use super::{BotError, Request, people};
-use crate::incident::{Classification, ClassificationReason, Incident, Owner, Severity, Status};
+use crate::incident::{
+    Classification, ClassificationReason, Incident, IncidentKey, Owner, Severity, Status, Workspace,
+};
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
 use async_trait::async_trait;
@@ -20,6 +22,8 @@ pub const CONFIRMATION_TTL: Duration = Duration::minutes(10);
 pub const MAX_COMMENT: usize = 30_000;
 
 /// A change waiting for confirmation, as stored between the request and the button press.
+/// `workspace` with `number` is the incident's identity; records stored before workspaces
+/// had names (and every record of a single-workspace bot) carry none: the main workspace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PendingAction {
     /// `owner` labels the assignee for people; `name`, `email` (UPN or e-mail) and `object_id`
@@ -27,6 +31,8 @@ pub enum PendingAction {
     /// carry the e-mail in `owner`, or with an object id, the name.
     Assign {
         number: u64,
+        #[serde(default, skip_serializing_if = "Workspace::is_only")]
+        workspace: Workspace,
         owner: String,
         object_id: Option<String>,
         #[serde(default)]
@@ -36,6 +42,8 @@ pub enum PendingAction {
     },
     SetStatus {
         number: u64,
+        #[serde(default, skip_serializing_if = "Workspace::is_only")]
+        workspace: Workspace,
         status: Status,
     },
     /// `reason` is the one written to Sentinel: the one asked for, or the classification's
@@ -43,6 +51,8 @@ pub enum PendingAction {
     /// when it was a string read the same, as the names are Sentinel's.
     Close {
         number: u64,
+        #[serde(default, skip_serializing_if = "Workspace::is_only")]
+        workspace: Workspace,
         classification: Classification,
         reason: Option<ClassificationReason>,
         comment: Option<String>,
@@ -50,6 +60,8 @@ pub enum PendingAction {
     /// `author` is who asked, named in the comment written to Sentinel.
     Comment {
         number: u64,
+        #[serde(default, skip_serializing_if = "Workspace::is_only")]
+        workspace: Workspace,
         text: String,
         #[serde(default)]
         author: Option<String>,
@@ -64,15 +76,17 @@ pub enum PendingAction {
 impl PendingAction {
     /// One line saying what the action will do.
     pub fn describe(&self) -> String {
+        let number = self
+            .incident()
+            .map_or_else(String::new, |key| key.to_string());
         match self {
-            PendingAction::Assign { number, owner, .. } => {
+            PendingAction::Assign { owner, .. } => {
                 format!("Assign incident {number} to {owner}")
             }
-            PendingAction::SetStatus { number, status } => {
+            PendingAction::SetStatus { status, .. } => {
                 format!("Set incident {number} to {status}")
             }
             PendingAction::Close {
-                number,
                 classification,
                 reason,
                 ..
@@ -80,20 +94,43 @@ impl PendingAction {
                 Some(reason) => format!("Close incident {number} as {classification} ({reason})"),
                 None => format!("Close incident {number} as {classification}"),
             },
-            PendingAction::Comment { number, .. } => format!("Comment on incident {number}"),
+            PendingAction::Comment { .. } => format!("Comment on incident {number}"),
             PendingAction::Create { severity, .. } => {
                 format!("Create a {severity} severity incident")
             }
         }
     }
 
+    /// The same action on the incident `key` (the one its typed number turned out to name).
+    pub fn at(mut self, key: IncidentKey) -> PendingAction {
+        match &mut self {
+            PendingAction::Assign {
+                number, workspace, ..
+            }
+            | PendingAction::SetStatus {
+                number, workspace, ..
+            }
+            | PendingAction::Close {
+                number, workspace, ..
+            }
+            | PendingAction::Comment {
+                number, workspace, ..
+            } => {
+                *number = key.number;
+                *workspace = key.workspace;
+            }
+            PendingAction::Create { .. } => {}
+        }
+        self
+    }
+
     /// The incident whose fields it overwrites, if any: assign, status and close do; a
     /// comment adds to the incident and overwrites nothing.
-    pub fn overwrites(&self) -> Option<u64> {
+    pub fn overwrites(&self) -> Option<IncidentKey> {
         match self {
-            PendingAction::Assign { number, .. }
-            | PendingAction::SetStatus { number, .. }
-            | PendingAction::Close { number, .. } => Some(*number),
+            PendingAction::Assign { .. }
+            | PendingAction::SetStatus { .. }
+            | PendingAction::Close { .. } => self.incident(),
             PendingAction::Comment { .. } | PendingAction::Create { .. } => None,
         }
     }
@@ -111,12 +148,23 @@ impl PendingAction {
     }
 
     /// The incident it touches, if any.
-    pub fn incident(&self) -> Option<u64> {
+    pub fn incident(&self) -> Option<IncidentKey> {
         match self {
-            PendingAction::Assign { number, .. }
-            | PendingAction::SetStatus { number, .. }
-            | PendingAction::Close { number, .. }
-            | PendingAction::Comment { number, .. } => Some(*number),
+            PendingAction::Assign {
+                number, workspace, ..
+            }
+            | PendingAction::SetStatus {
+                number, workspace, ..
+            }
+            | PendingAction::Close {
+                number, workspace, ..
+            }
+            | PendingAction::Comment {
+                number, workspace, ..
+            } => Some(IncidentKey {
+                workspace: *workspace,
+                number: *number,
+            }),
             PendingAction::Create { .. } => None,
         }
     }
@@ -200,7 +248,7 @@ pub struct AuditRecord {
     pub user_name: Option<String>,
     /// What was asked, e.g. "Close incident 12 as FalsePositive".
     pub action: String,
-    pub incident: Option<u64>,
+    pub incident: Option<IncidentKey>,
     pub at: DateTime<Utc>,
     /// "ok", "refused: ...", "failed: ...", "cancelled".
     pub result: String,
@@ -288,13 +336,15 @@ impl Ledger for MemoryLedger {
     }
 }
 
-/// Turns an action command into a draft pending action, with no directory asked yet (so a
-/// refusal is audited before any lookup); `None` for commands that are not actions.
+/// Turns an action command into a draft pending action, with no directory or workspace
+/// asked yet (so a refusal is audited before any lookup; the incident is the typed number
+/// until [`PendingAction::at`] names it); `None` for commands that are not actions.
 /// [`complete`] fills in the rest once the user may act.
 pub fn pending_action(command: &Command) -> Option<PendingAction> {
     Some(match command {
         Command::Assign { number, assignee } => PendingAction::Assign {
-            number: *number,
+            number: number.number,
+            workspace: Workspace::ONLY,
             owner: match assignee {
                 Assignee::Me => "me".to_string(),
                 Assignee::User(key) => key.clone(),
@@ -304,7 +354,8 @@ pub fn pending_action(command: &Command) -> Option<PendingAction> {
             name: None,
         },
         Command::SetStatus { number, status } => PendingAction::SetStatus {
-            number: *number,
+            number: number.number,
+            workspace: Workspace::ONLY,
             status: *status,
         },
         Command::Close {
@@ -313,13 +364,15 @@ pub fn pending_action(command: &Command) -> Option<PendingAction> {
             reason,
             comment,
         } => PendingAction::Close {
-            number: *number,
+            number: number.number,
+            workspace: Workspace::ONLY,
             classification: *classification,
             reason: reason.or(classification.default_reason()),
             comment: comment.clone(),
         },
         Command::Comment { number, text } => PendingAction::Comment {
-            number: *number,
+            number: number.number,
+            workspace: Workspace::ONLY,
             text: text.clone(),
             author: None,
         },
@@ -346,25 +399,41 @@ pub async fn complete(
     directory: &dyn Directory,
 ) -> Result<PendingAction, BotError> {
     Ok(match (draft, command) {
-        (PendingAction::Assign { number, .. }, Command::Assign { assignee, .. }) => {
+        (
+            PendingAction::Assign {
+                number, workspace, ..
+            },
+            Command::Assign { assignee, .. },
+        ) => {
             let key = match assignee {
                 Assignee::Me => None,
                 Assignee::User(key) => Some(key.as_str()),
             };
             // The command was read; a person who cannot be found is not a parse error.
-            let owner = people::owner(directory, request, key, number)
+            let incident = IncidentKey { workspace, number };
+            let owner = people::owner(directory, request, key, incident)
                 .await
                 .map_err(|missing| BotError::Cannot(missing.message))?;
             PendingAction::Assign {
                 number,
+                workspace,
                 owner: owner_label(&owner),
                 object_id: owner.object_id,
                 email: owner.email,
                 name: owner.name,
             }
         }
-        (PendingAction::Comment { number, text, .. }, _) => PendingAction::Comment {
+        (
+            PendingAction::Comment {
+                number,
+                workspace,
+                text,
+                ..
+            },
+            _,
+        ) => PendingAction::Comment {
             number,
+            workspace,
             text,
             author: Some(people::author(directory, &request.user).await),
         },
@@ -428,7 +497,9 @@ pub fn confirmation(action: &PendingAction, token: &str) -> Reply {
 /// The answer when the incident changed between the proposal and the click: nothing is
 /// written, and the user sees what changed.
 pub fn changed_meanwhile(action: &PendingAction, changes: &[String]) -> Reply {
-    let number = action.incident().unwrap_or_default();
+    let number = action
+        .incident()
+        .map_or_else(String::new, |key| key.to_string());
     let mut reply = Reply::titled(format!("Incident {number} changed since you asked")).with(
         Block::Alert(format!(
             "Nothing was changed: someone else changed incident {number} after you asked to {}.",
@@ -479,7 +550,7 @@ pub struct Done {
     /// One sentence, e.g. "Incident 12 is closed as FalsePositive."
     pub message: String,
     /// The incident changed or created, for the "Show incident" next step.
-    pub incident: Option<u64>,
+    pub incident: Option<IncidentKey>,
 }
 
 /// Who pressed and when, for outcome cards: "Dana at 09:12 UTC".
@@ -551,20 +622,26 @@ pub async fn execute(
     })
 }
 
-/// The change itself: the sentence saying what happened, and a created incident's number.
+/// The change itself: the sentence saying what happened, and a created incident's key.
 async fn run(
     source: &dyn IncidentSource,
     action: &PendingAction,
     etag: Option<&str>,
-) -> Result<(String, Option<u64>), BotError> {
+) -> Result<(String, Option<IncidentKey>), BotError> {
+    let key = |number: &u64, workspace: &Workspace| IncidentKey {
+        workspace: *workspace,
+        number: *number,
+    };
     match action {
         PendingAction::Assign {
             number,
+            workspace,
             owner,
             object_id,
             email,
             name,
         } => {
+            let key = key(number, workspace);
             let owner_value = match (email, name) {
                 // A record stored before `email` and `name` existed.
                 (None, None) => Owner {
@@ -582,23 +659,30 @@ async fn run(
                 owner: Some(owner_value),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, etag).await?;
-            Ok((format!("Incident {number} is assigned to {owner}."), None))
+            source.update(key, &update, etag).await?;
+            Ok((format!("Incident {key} is assigned to {owner}."), None))
         }
-        PendingAction::SetStatus { number, status } => {
+        PendingAction::SetStatus {
+            number,
+            workspace,
+            status,
+        } => {
+            let key = key(number, workspace);
             let update = IncidentUpdate {
                 status: Some(*status),
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, etag).await?;
-            Ok((format!("Incident {number} is now {status}."), None))
+            source.update(key, &update, etag).await?;
+            Ok((format!("Incident {key} is now {status}."), None))
         }
         PendingAction::Close {
             number,
+            workspace,
             classification,
             reason,
             comment,
         } => {
+            let key = key(number, workspace);
             let update = IncidentUpdate {
                 status: Some(Status::Closed),
                 classification: Some(*classification),
@@ -606,16 +690,19 @@ async fn run(
                 classification_reason: *reason,
                 ..IncidentUpdate::default()
             };
-            source.update(*number, &update, etag).await?;
+            source.update(key, &update, etag).await?;
             Ok((
-                format!("Incident {number} is closed as {classification}."),
+                format!("Incident {key} is closed as {classification}."),
                 None,
             ))
         }
-        PendingAction::Comment { number, .. } => {
+        PendingAction::Comment {
+            number, workspace, ..
+        } => {
+            let key = key(number, workspace);
             let text = action.comment_message().unwrap_or_default();
-            source.add_comment(*number, &text).await?;
-            Ok((format!("Comment added to incident {number}."), None))
+            source.add_comment(key, &text).await?;
+            Ok((format!("Comment added to incident {key}."), None))
         }
         PendingAction::Create {
             title,
@@ -631,8 +718,8 @@ async fn run(
                 })
                 .await?;
             Ok((
-                format!("Created incident {}.", created.number),
-                Some(created.number),
+                format!("Created incident {}.", created.key()),
+                Some(created.key()),
             ))
         }
     }

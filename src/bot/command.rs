@@ -4,7 +4,9 @@
 //! User input leaves this module only as typed values (numbers, enums,
 //! periods), so it can never reach a query as text.
 
-use crate::incident::{Classification, ClassificationReason, Severity, Status};
+use crate::incident::{
+    Classification, ClassificationReason, IncidentRef, Severity, Status, is_workspace_name,
+};
 use crate::period::{MAX_DAYS, Period};
 use std::fmt;
 
@@ -16,8 +18,8 @@ pub const MAX_TEXT: usize = 4_000;
 pub enum Command {
     /// `/incidents [today|week|month|Nd|Nh] [severity=..] [status=open|new|active|closed] [page=N]`
     Incidents(IncidentsQuery),
-    /// `/incident N`
-    Incident { number: u64 },
+    /// `/incident N`; everywhere an incident is named, `N@workspace` names the workspace too.
+    Incident { number: IncidentRef },
     /// `/recommend N|week|Nd`
     Recommend(Target),
     /// `/report [week|Nd]`
@@ -25,20 +27,23 @@ pub enum Command {
     /// `/help [command]`
     Help { topic: Option<Verb> },
     /// `/assign N me|<user>`
-    Assign { number: u64, assignee: Assignee },
+    Assign {
+        number: IncidentRef,
+        assignee: Assignee,
+    },
     /// `/status N new|active`
-    SetStatus { number: u64, status: Status },
+    SetStatus { number: IncidentRef, status: Status },
     /// `/close N <classification> [reason] [comment]`, or `/close N <reason> [comment]`
     /// with the classification the reason belongs to. The reason, when given, is one that
     /// Sentinel pairs with the classification ([`ClassificationReason::classification`]).
     Close {
-        number: u64,
+        number: IncidentRef,
         classification: Classification,
         reason: Option<ClassificationReason>,
         comment: Option<String>,
     },
     /// `/comment N <text>`
-    Comment { number: u64, text: String },
+    Comment { number: IncidentRef, text: String },
     /// `/create "<title>" [severity] [description]`
     Create {
         title: String,
@@ -121,10 +126,42 @@ impl fmt::Display for StatusFilter {
     }
 }
 
+impl Command {
+    /// The command word it was typed with; `None` for the buttons' `/confirm` and `/cancel`.
+    pub fn verb(&self) -> Option<Verb> {
+        Some(match self {
+            Command::Incidents(_) => Verb::Incidents,
+            Command::Incident { .. } => Verb::Incident,
+            Command::Recommend(_) => Verb::Recommend,
+            Command::Report { .. } => Verb::Report,
+            Command::Help { .. } => Verb::Help,
+            Command::Assign { .. } => Verb::Assign,
+            Command::SetStatus { .. } => Verb::Status,
+            Command::Close { .. } => Verb::Close,
+            Command::Comment { .. } => Verb::Comment,
+            Command::Create { .. } => Verb::Create,
+            Command::Confirm { .. } | Command::Cancel { .. } => return None,
+        })
+    }
+
+    /// The incident the command names, if any.
+    pub fn incident(&self) -> Option<&IncidentRef> {
+        match self {
+            Command::Incident { number }
+            | Command::Assign { number, .. }
+            | Command::SetStatus { number, .. }
+            | Command::Close { number, .. }
+            | Command::Comment { number, .. }
+            | Command::Recommend(Target::Incident(number)) => Some(number),
+            _ => None,
+        }
+    }
+}
+
 /// What `/recommend` is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Incident(u64),
+    Incident(IncidentRef),
     Period(Period),
 }
 
@@ -338,11 +375,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let [target] = period_words.as_slice() else {
                 return Err(usage(verb, "Give an incident number or a period."));
             };
-            if target
-                .trim_start_matches('#')
-                .chars()
-                .all(|c| c.is_ascii_digit())
-            {
+            if looks_like_incident(target) {
                 return Ok(Command::Recommend(Target::Incident(incident_number(
                     verb, target,
                 )?)));
@@ -754,17 +787,47 @@ fn join_period_words(words: &[String]) -> Vec<String> {
     joined
 }
 
-fn incident_number(verb: Verb, word: &str) -> Result<u64, UsageError> {
-    word.trim_start_matches('#')
+/// True when `word` is digits, maybe after `#` and before `@workspace`: what
+/// [`incident_number`] reads, as opposed to a period.
+fn looks_like_incident(word: &str) -> bool {
+    let number = word.trim_start_matches('#');
+    let number = number.split_once('@').map_or(number, |(number, _)| number);
+    number.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `N`, `#N`, `N@workspace` or `#N@workspace`: an incident number, and the short name of
+/// the workspace it is in (checked against the configured ones later).
+fn incident_number(verb: Verb, word: &str) -> Result<IncidentRef, UsageError> {
+    let not_a_number = || {
+        usage(
+            verb,
+            format!("`{}` is not an incident number.", shorten(word, 40)),
+        )
+    };
+    let (number, workspace) = match word.trim_start_matches('#').split_once('@') {
+        Some((number, workspace)) => (number, Some(workspace)),
+        None => (word.trim_start_matches('#'), None),
+    };
+    let number = number
         .parse::<u64>()
         .ok()
         .filter(|number| *number > 0)
-        .ok_or_else(|| {
-            usage(
-                verb,
-                format!("`{}` is not an incident number.", shorten(word, 40)),
-            )
-        })
+        .ok_or_else(not_a_number)?;
+    if let Some(workspace) = workspace
+        && !is_workspace_name(workspace)
+    {
+        return Err(usage(
+            verb,
+            format!(
+                "`{}` is not a workspace name: after `@` come its short name's letters, digits, `-`, `_` or `.`.",
+                shorten(workspace, 40)
+            ),
+        ));
+    }
+    Ok(IncidentRef {
+        number,
+        workspace: workspace.map(str::to_string),
+    })
 }
 
 fn is_user_name(word: &str) -> bool {
@@ -921,7 +984,7 @@ mod tests {
         );
         assert_eq!(
             parse("<@U123ABC> /incident 42"),
-            Ok(Command::Incident { number: 42 })
+            Ok(Command::Incident { number: 42.into() })
         );
         assert_eq!(parse("   "), Ok(Command::Help { topic: None }));
     }
@@ -989,12 +1052,17 @@ mod tests {
     fn incident_and_recommend() {
         assert_eq!(
             parse("/incident 1234"),
-            Ok(Command::Incident { number: 1234 })
+            Ok(Command::Incident {
+                number: 1234.into()
+            })
         );
-        assert_eq!(parse("/incident #77"), Ok(Command::Incident { number: 77 }));
+        assert_eq!(
+            parse("/incident #77"),
+            Ok(Command::Incident { number: 77.into() })
+        );
         assert_eq!(
             parse("/recommend 1234"),
-            Ok(Command::Recommend(Target::Incident(1234)))
+            Ok(Command::Recommend(Target::Incident(1234.into())))
         );
         assert_eq!(
             parse("/recommend week"),
@@ -1023,6 +1091,63 @@ mod tests {
             "`99999999999999999999999` is not an incident number."
         );
         assert!(parse("/recommend soon").is_err());
+    }
+
+    #[test]
+    fn an_incident_may_name_its_workspace() {
+        let at = |number: u64, workspace: &str| IncidentRef {
+            number,
+            workspace: Some(workspace.to_string()),
+        };
+        assert_eq!(
+            parse("/incident 5@contoso"),
+            Ok(Command::Incident {
+                number: at(5, "contoso")
+            })
+        );
+        assert_eq!(
+            parse("/incident #5@soc-ws.eu_1"),
+            Ok(Command::Incident {
+                number: at(5, "soc-ws.eu_1")
+            })
+        );
+        assert_eq!(
+            parse("/recommend 5@fabrikam"),
+            Ok(Command::Recommend(Target::Incident(at(5, "fabrikam"))))
+        );
+        assert_eq!(
+            parse("/close 5@fabrikam FalsePositive noisy"),
+            Ok(Command::Close {
+                number: at(5, "fabrikam"),
+                classification: Classification::FalsePositive,
+                reason: None,
+                comment: Some("noisy".to_string()),
+            })
+        );
+        assert_eq!(
+            parse("/assign 5@fabrikam dana@contoso.com"),
+            Ok(Command::Assign {
+                number: at(5, "fabrikam"),
+                assignee: Assignee::User("dana@contoso.com".to_string())
+            })
+        );
+        assert_eq!(
+            parse("/comment 5@fabrikam checked").map(|it| it.incident().cloned()),
+            Ok(Some(at(5, "fabrikam")))
+        );
+        assert_eq!(
+            parse("/status 5@fabrikam active").map(|it| it.incident().cloned()),
+            Ok(Some(at(5, "fabrikam")))
+        );
+        assert_eq!(
+            parse("/incident 5@").unwrap_err().message,
+            "`` is not a workspace name: after `@` come its short name's letters, digits, `-`, `_` or `.`."
+        );
+        assert!(parse("/incident 5@<!channel>").is_err());
+        assert_eq!(
+            parse("/incident @contoso").unwrap_err().message,
+            "`@contoso` is not an incident number."
+        );
     }
 
     #[test]
@@ -1061,14 +1186,14 @@ mod tests {
         assert_eq!(
             parse("/assign 12 me"),
             Ok(Command::Assign {
-                number: 12,
+                number: 12.into(),
                 assignee: Assignee::Me
             })
         );
         assert_eq!(
             parse("/assign 12 dana@contoso.com"),
             Ok(Command::Assign {
-                number: 12,
+                number: 12.into(),
                 assignee: Assignee::User("dana@contoso.com".to_string())
             })
         );
@@ -1076,7 +1201,7 @@ mod tests {
         assert_eq!(
             parse("/status 12 active"),
             Ok(Command::SetStatus {
-                number: 12,
+                number: 12.into(),
                 status: Status::Active
             })
         );
@@ -1087,7 +1212,7 @@ mod tests {
         assert_eq!(
             parse("/close 12 FalsePositive IncorrectAlertLogic noisy rule, tuned"),
             Ok(Command::Close {
-                number: 12,
+                number: 12.into(),
                 classification: Classification::FalsePositive,
                 reason: Some(ClassificationReason::IncorrectAlertLogic),
                 comment: Some("noisy rule, tuned".to_string()),
@@ -1096,7 +1221,7 @@ mod tests {
         assert_eq!(
             parse("/close 12 tp"),
             Ok(Command::Close {
-                number: 12,
+                number: 12.into(),
                 classification: Classification::TruePositive,
                 reason: None,
                 comment: None
@@ -1109,7 +1234,7 @@ mod tests {
         assert_eq!(
             parse("/comment 12 checked the host, clean"),
             Ok(Command::Comment {
-                number: 12,
+                number: 12.into(),
                 text: "checked the host, clean".to_string()
             })
         );
@@ -1183,7 +1308,7 @@ mod tests {
         assert_eq!(
             parse("/close 12 IncorrectAlertLogic rule fires on backups"),
             Ok(Command::Close {
-                number: 12,
+                number: 12.into(),
                 classification: Classification::FalsePositive,
                 reason: Some(ClassificationReason::IncorrectAlertLogic),
                 comment: Some("rule fires on backups".to_string()),
@@ -1192,7 +1317,7 @@ mod tests {
         assert_eq!(
             parse("/close 12 suspicious-but-expected"),
             Ok(Command::Close {
-                number: 12,
+                number: 12.into(),
                 classification: Classification::BenignPositive,
                 reason: Some(ClassificationReason::SuspiciousButExpected),
                 comment: None,
@@ -1202,7 +1327,7 @@ mod tests {
         assert_eq!(
             parse("/comment 5 checked the last 7 days of logs"),
             Ok(Command::Comment {
-                number: 5,
+                number: 5.into(),
                 text: "checked the last 7 days of logs".to_string()
             })
         );
@@ -1245,7 +1370,7 @@ mod tests {
     fn close_takes_a_reason_alone_or_with_its_own_classification() {
         let close = |classification, reason, comment: Option<&str>| {
             Ok(Command::Close {
-                number: 5,
+                number: 5.into(),
                 classification,
                 reason,
                 comment: comment.map(str::to_string),
@@ -1322,7 +1447,7 @@ mod tests {
             assert_eq!(
                 parse(&format!("/assign 3 {who}")),
                 Ok(Command::Assign {
-                    number: 3,
+                    number: 3.into(),
                     assignee: Assignee::User(who.to_string())
                 }),
                 "{who}"
@@ -1347,7 +1472,7 @@ mod tests {
         );
         assert_eq!(
             suggest("@bot recomend 42").map(|it| it.parsed),
-            Some(Ok(Command::Recommend(Target::Incident(42))))
+            Some(Ok(Command::Recommend(Target::Incident(42.into()))))
         );
         assert_eq!(
             suggest("/creat \"Lost laptop\" high").map(|it| it.parsed),
@@ -1360,7 +1485,7 @@ mod tests {
         // "incidnet 7" is one letter from both incident and incidents: the one that parses wins.
         assert_eq!(
             suggest("incidnet 7").map(|it| it.parsed),
-            Some(Ok(Command::Incident { number: 7 }))
+            Some(Ok(Command::Incident { number: 7.into() }))
         );
         // A near miss whose arguments are wrong still says what it was read as.
         let wrong = suggest("incidnets soon").expect("a suggestion");
@@ -1371,7 +1496,12 @@ mod tests {
         // A number or period glued to the command word.
         let glued = suggest("/incident1200").expect("a suggestion");
         assert_eq!(glued.text, "/incident 1200");
-        assert_eq!(glued.parsed, Ok(Command::Incident { number: 1200 }));
+        assert_eq!(
+            glued.parsed,
+            Ok(Command::Incident {
+                number: 1200.into()
+            })
+        );
         assert_eq!(
             suggest("@bot incidnet1200").map(|it| it.text),
             Some("/incident 1200".to_string())

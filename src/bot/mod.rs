@@ -12,13 +12,13 @@ pub mod views;
 
 use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
 use crate::deadline::{self, Budget};
-use crate::incident::Incident;
+use crate::incident::{Incident, IncidentKey, IncidentRef};
 use crate::period::Window;
 use crate::reply::{self, Reply};
 use crate::report::{self, WeeklyReport};
-use crate::sources::{IncidentSource, SourceError, ThreatIntel};
+use crate::sources::{IncidentSource, Located, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
-use command::{Command, UsageError};
+use command::{Command, UsageError, Verb};
 use std::sync::Arc;
 
 /// Tunables of the core.
@@ -156,6 +156,14 @@ pub enum BotError {
     /// The bot's own state (the store) failed.
     #[error("the bot's store failed: {0}")]
     Store(String),
+    /// A bare incident number typed with `verb` is in several workspaces: the answer asks
+    /// which one, listing `incidents` (most severe first).
+    #[error("incident {number} is in several workspaces")]
+    Ambiguous {
+        verb: Verb,
+        number: u64,
+        incidents: Vec<Incident>,
+    },
 }
 
 impl Bot {
@@ -276,6 +284,19 @@ impl Bot {
         Ok(WeeklyReport { facts, advice })
     }
 
+    /// The incident `reference` names, or [`BotError::Ambiguous`] when a bare number typed
+    /// with `verb` is in several workspaces.
+    async fn resolve(&self, verb: Verb, reference: &IncidentRef) -> Result<IncidentKey, BotError> {
+        match self.source.locate(reference).await? {
+            Located::One(key) => Ok(key),
+            Located::Several(incidents) => Err(BotError::Ambiguous {
+                verb,
+                number: reference.number,
+                incidents,
+            }),
+        }
+    }
+
     async fn ask_confirmation(
         &self,
         draft: actions::PendingAction,
@@ -286,6 +307,11 @@ impl Bot {
         if let Err(refusal) = self.settings.permissions.check(&request.user).await {
             return Err(self.refuse(request, &draft, now, &refusal).await);
         }
+        // The confirmation names the incident's workspace, so the click acts on that one.
+        let draft = match (command.incident(), command.verb()) {
+            (Some(reference), Some(verb)) => draft.at(self.resolve(verb, reference).await?),
+            _ => draft,
+        };
         let directory = self.settings.permissions.directory.as_ref();
         let action = actions::complete(draft, command, request, directory).await?;
         // The incident's version now, so the click cannot overwrite a change made meanwhile.
@@ -433,7 +459,8 @@ impl Bot {
                 Ok(views::incidents(&query, &facts, self.settings.page_size))
             }
             Command::Incident { number } => {
-                let detail = self.source.incident(number).await?;
+                let key = self.resolve(Verb::Incident, &number).await?;
+                let detail = self.source.incident(key).await?;
                 Ok(views::incident(&detail, now))
             }
             Command::Report { period } => {
@@ -509,6 +536,7 @@ mod tests {
     fn sample(number: u64) -> Incident {
         let created = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
         Incident {
+            workspace: crate::incident::Workspace::ONLY,
             number,
             id: format!("id-{number}"),
             title: "Suspicious sign-in".to_string(),
@@ -537,7 +565,11 @@ mod tests {
         async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
             Ok(vec![sample(1)].into())
         }
-        async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+        async fn incident(
+            &self,
+            key: crate::incident::IncidentKey,
+        ) -> Result<IncidentDetail, SourceError> {
+            let number = key.number;
             Ok(IncidentDetail {
                 incident: sample(number),
                 alerts: vec![],
@@ -545,7 +577,12 @@ mod tests {
                 etag: None,
             })
         }
-        async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
+        async fn add_comment(
+            &self,
+            key: crate::incident::IncidentKey,
+            message: &str,
+        ) -> Result<(), SourceError> {
+            let number = key.number;
             self.writes
                 .lock()
                 .unwrap()
@@ -554,10 +591,11 @@ mod tests {
         }
         async fn update(
             &self,
-            number: u64,
+            key: crate::incident::IncidentKey,
             update: &IncidentUpdate,
             _etag: Option<&str>,
         ) -> Result<Incident, SourceError> {
+            let number = key.number;
             self.writes
                 .lock()
                 .unwrap()
@@ -664,7 +702,10 @@ mod tests {
         let records = h.ledger.records.lock().unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].user_id, "U-INTRUDER");
-        assert_eq!(records[0].incident, Some(7));
+        assert_eq!(
+            records[0].incident,
+            Some(crate::incident::IncidentKey::only(7))
+        );
         assert!(records[0].result.starts_with("refused"));
     }
 

@@ -6,7 +6,7 @@
 use super::command::{UsageError, Verb};
 use super::permissions::Directory;
 use super::{Realm, Request, User};
-use crate::incident::Owner;
+use crate::incident::{IncidentKey, Owner};
 
 /// A person as a directory or a channel knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,7 +70,7 @@ pub async fn owner(
     directory: &dyn Directory,
     request: &Request,
     key: Option<&str>,
-    number: u64,
+    number: IncidentKey,
 ) -> Result<Owner, UsageError> {
     let Some(key) = key else {
         return me(directory, &request.user, number).await;
@@ -128,7 +128,7 @@ fn as_typed(key: &str, name: Option<&str>) -> Owner {
 async fn mentioned(
     directory: &dyn Directory,
     mention: &Mention,
-    number: u64,
+    number: IncidentKey,
 ) -> Result<Owner, UsageError> {
     let identity = &mention.identity;
     if identity.object_id.is_some() {
@@ -148,7 +148,11 @@ async fn mentioned(
 }
 
 /// The caller: their Entra object id (Teams), or their Slack e-mail looked up in Entra ID.
-async fn me(directory: &dyn Directory, user: &User, number: u64) -> Result<Owner, UsageError> {
+async fn me(
+    directory: &dyn Directory,
+    user: &User,
+    number: IncidentKey,
+) -> Result<Owner, UsageError> {
     let by_email = format!("Assign by e-mail instead: `/assign {number} you@yourdomain.com`.");
     match user.realm {
         Realm::Entra => Ok(Owner {

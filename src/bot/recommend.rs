@@ -1,7 +1,7 @@
 //! `/recommend`: runs the advisor for an incident or a period and builds the replies
 //! (impact, a recommendations table with each row's source, posture tables, MTTT/MTTR steps).
 
-use super::command::Target;
+use super::command::{Target, Verb};
 use super::{Bot, BotError, Request};
 use crate::advice::{Advisor, IncidentAdvice, Recommendation, Source};
 use crate::incident::Incident;
@@ -26,7 +26,8 @@ pub async fn run(
     };
     match target {
         Target::Incident(number) => {
-            let detail = bot.source.incident(number).await?;
+            let key = bot.resolve(Verb::Recommend, &number).await?;
+            let detail = bot.source.incident(key).await?;
             let advice = advisor
                 .incident_advice(&detail, request.thread.as_deref())
                 .await;
@@ -61,7 +62,8 @@ pub async fn follow_up(bot: &Bot, request: &Request) -> Option<Reply> {
 pub fn incident(incident: &Incident, advice: &IncidentAdvice) -> Reply {
     let mut reply = Reply::titled(format!(
         "Recommendations for incident {}: {}",
-        incident.number, incident.title
+        incident.key(),
+        incident.title
     ))
     .with(Block::Heading("Impact for the organisation".to_string()))
     .with(Block::Text(advice.impact.clone()))
@@ -86,7 +88,7 @@ pub fn incident(incident: &Incident, advice: &IncidentAdvice) -> Reply {
     }
     reply.with_action(Action::new(
         "Show incident",
-        format!("/incident {}", incident.number),
+        format!("/incident {}", incident.key()),
     ))
 }
 

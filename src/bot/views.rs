@@ -49,6 +49,15 @@ pub fn error(error: &BotError) -> Reply {
             format!("Incident {number}"),
             format!("Incident {number} was not found in the workspace."),
         ),
+        BotError::Ambiguous {
+            verb,
+            number,
+            incidents,
+        } => return which_workspace(*verb, *number, incidents),
+        BotError::Source(unknown @ SourceError::NoSuchWorkspace { .. }) => (
+            "Which workspace?".to_string(),
+            format!("{}.", capitalise(&unknown.to_string())),
+        ),
         BotError::Source(source) => (
             "Sorry, I could not answer".to_string(),
             sentence(&format!("Sorry: {source}")),
@@ -73,6 +82,63 @@ fn sentence(text: &str) -> String {
         Some('.' | '!' | '?' | '…') => text.to_string(),
         _ => format!("{text}."),
     }
+}
+
+/// The question when a bare incident number is in several workspaces: each candidate as
+/// `N@workspace` with its severity, status and title, and a button per candidate that runs
+/// the command again on it (for a change, shows the incident first; nothing is changed
+/// without a confirmation anyway).
+fn which_workspace(verb: Verb, number: u64, incidents: &[Incident]) -> Reply {
+    let forms: Vec<String> = incidents
+        .iter()
+        .map(|it| format!("`{}`", it.key()))
+        .collect();
+    let question = format!(
+        "Incident {number} is in {} workspaces: which one? Type the command again with {}.",
+        incidents.len(),
+        forms.join(" or ")
+    );
+    let mut reply = Reply::titled(format!("Which incident {number}?"))
+        .with(Block::Text(question.clone()))
+        .with(Block::Table(Table {
+            title: None,
+            columns: vec![
+                Column::left("Incident"),
+                Column::prose("Title"),
+                Column::left("Severity"),
+            ],
+            rows: incidents
+                .iter()
+                .map(|it| {
+                    vec![
+                        Cell::text(it.key()),
+                        Cell::text(&it.title).with_detail(format!(
+                            "{} · {}",
+                            it.status,
+                            it.owner.label().unwrap_or("Unassigned")
+                        )),
+                        Cell::toned(it.severity, severity_tone(it.severity)),
+                    ]
+                })
+                .collect(),
+        }))
+        .with_summary(question);
+    for it in incidents {
+        let key = it.key();
+        reply = reply.with_action(match verb {
+            Verb::Recommend => Action::new(format!("Recommend {key}"), format!("/recommend {key}")),
+            _ => Action::new(format!("Show {key}"), format!("/incident {key}")),
+        });
+    }
+    reply
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A command this deployment cannot run.
@@ -254,10 +320,10 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     if let Some(resolve) = it.time_to_resolve() {
         facts.push(Fact::new("Time to resolve", duration(resolve)));
     }
-    let mut reply = Reply::titled(format!("Incident {}: {}", it.number, it.title))
+    let mut reply = Reply::titled(format!("Incident {}: {}", it.key(), it.title))
         .with_summary(format!(
             "Incident {}: {} ({}, {}, {})",
-            it.number,
+            it.key(),
             it.title,
             it.severity,
             it.status,
@@ -315,12 +381,12 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
             }));
     }
     let mut reply = reply.with_action(
-        Action::new("Recommend", format!("/recommend {}", it.number)).styled(ActionStyle::Primary),
+        Action::new("Recommend", format!("/recommend {}", it.key())).styled(ActionStyle::Primary),
     );
     if it.status.is_open() {
         reply = reply.with_action(Action::new(
             "Assign to me",
-            format!("/assign {} me", it.number),
+            format!("/assign {} me", it.key()),
         ));
     }
     reply

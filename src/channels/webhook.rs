@@ -1,8 +1,11 @@
 //! `POST /api/triage`: the webhook a Sentinel automation rule's playbook calls for each new
 //! incident. The caller proves itself with a shared secret (`Authorization: Bearer ...`,
 //! compared in constant time) before the body is read. The body is the playbook's incident
-//! trigger payload (`object.properties.incidentNumber`) or simply `{"incidentNumber": N}`.
+//! trigger payload (`object.properties.incidentNumber`, with the incident's workspace in
+//! `workspaceId` and `workspaceInfo.WorkspaceName`) or simply `{"incidentNumber": N}`,
+//! optionally with `"workspace"` (a short name, resource name or id).
 
+use crate::incident::{IncidentRef, is_workspace_name};
 use crate::triage::{Outcome, Triage, TriageError};
 use axum::Router;
 use axum::body::Bytes;
@@ -41,11 +44,16 @@ async fn handle(State(state): State<WebhookState>, headers: HeaderMap, body: Byt
         )
             .into_response();
     }
-    let number = match incident_number(&body) {
-        Ok(number) => number,
+    let reference = match incident_number(&body) {
+        Ok(reference) => reference,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
-    match state.triage.incident(number, Utc::now()).await {
+    let number = reference.number;
+    let triaged = match state.triage.locate(&reference).await {
+        Ok(key) => state.triage.incident(key, Utc::now()).await,
+        Err(error) => Err(error),
+    };
+    match triaged {
         Ok(outcome) => {
             let outcome = match outcome {
                 Outcome::Commented { announced: true } => "commented and announced",
@@ -57,9 +65,13 @@ async fn handle(State(state): State<WebhookState>, headers: HeaderMap, body: Byt
         }
         Err(TriageError::Source(crate::sources::SourceError::NotFound(_))) => (
             StatusCode::NOT_FOUND,
-            format!("incident {number} was not found"),
+            format!("incident {reference} was not found"),
         )
             .into_response(),
+        Err(
+            error @ (TriageError::Ambiguous(_)
+            | TriageError::Source(crate::sources::SourceError::NoSuchWorkspace { .. })),
+        ) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
         Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
     }
 }
@@ -77,11 +89,12 @@ fn authorised(headers: &HeaderMap, secret: &SecretString) -> bool {
     !expected.is_empty() && bool::from(token.as_bytes().ct_eq(expected))
 }
 
-/// Reads the incident number from the playbook's incident trigger body or a plain object.
-fn incident_number(body: &[u8]) -> Result<u64, String> {
+/// Reads the incident number, and its workspace when the body names one, from the
+/// playbook's incident trigger body or a plain object.
+fn incident_number(body: &[u8]) -> Result<IncidentRef, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|error| format!("the body is not JSON: {error}"))?;
-    [
+    let number = [
         "/incidentNumber",
         "/object/properties/incidentNumber",
         "/properties/incidentNumber",
@@ -91,7 +104,16 @@ fn incident_number(body: &[u8]) -> Result<u64, String> {
     .and_then(Value::as_u64)
     .ok_or_else(|| {
         "expected a positive incidentNumber (or the incident trigger's object.properties.incidentNumber)".to_string()
-    })
+    })?;
+    let workspace = ["/workspaceId", "/workspaceInfo/WorkspaceName", "/workspace"]
+        .iter()
+        .find_map(|pointer| value.pointer(pointer).and_then(Value::as_str))
+        .map(|name| match is_workspace_name(name) {
+            true => Ok(name.to_string()),
+            false => Err("the workspace is not a workspace name or id".to_string()),
+        })
+        .transpose()?;
+    Ok(IncidentRef { number, workspace })
 }
 
 #[cfg(test)]
@@ -100,11 +122,29 @@ mod tests {
 
     #[test]
     fn reads_the_number_from_either_shape() {
-        assert_eq!(incident_number(br#"{"incidentNumber": 7}"#), Ok(7));
+        assert_eq!(incident_number(br#"{"incidentNumber": 7}"#), Ok(7.into()));
         assert_eq!(
             incident_number(br#"{"object":{"properties":{"incidentNumber":1234,"title":"x"}}}"#),
-            Ok(1234)
+            Ok(1234.into())
         );
+        // The incident trigger names the incident's workspace.
+        assert_eq!(
+            incident_number(
+                br#"{"workspaceInfo":{"SubscriptionId":"s","ResourceGroupName":"rg","WorkspaceName":"ws-fabrikam"},"workspaceId":"8d300aff-d535-4430-9eef-3046965c48cf","object":{"properties":{"incidentNumber":5}}}"#
+            ),
+            Ok(IncidentRef {
+                number: 5,
+                workspace: Some("8d300aff-d535-4430-9eef-3046965c48cf".to_string())
+            })
+        );
+        assert_eq!(
+            incident_number(br#"{"incidentNumber": 5, "workspace": "fabrikam"}"#),
+            Ok(IncidentRef {
+                number: 5,
+                workspace: Some("fabrikam".to_string())
+            })
+        );
+        assert!(incident_number(br#"{"incidentNumber": 5, "workspace": "<!here>"}"#).is_err());
         assert!(incident_number(br#"{"incidentNumber": "7; drop"}"#).is_err());
         assert!(incident_number(br#"{"incidentNumber": -1}"#).is_err());
         assert!(

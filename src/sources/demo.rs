@@ -13,7 +13,7 @@ use super::{
     Comment, IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, NewIncident,
     OPEN_LOOKBACK_DAYS, RecommendedAction, SourceError, ThreatIntel,
 };
-use crate::incident::{self, Incident, IncidentRow, Status, Tactic};
+use crate::incident::{self, Incident, IncidentKey, IncidentRow, Status, Tactic};
 use crate::period::Window;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -118,6 +118,14 @@ fn poisoned() -> SourceError {
     }
 }
 
+/// The demo has one workspace: a key of any other names no incident.
+fn demo_number(key: IncidentKey) -> Result<u64, SourceError> {
+    match key.workspace.is_only() {
+        true => Ok(key.number),
+        false => Err(SourceError::NotFound(key)),
+    }
+}
+
 /// Created in the window, or open at its end and created in the lookback before it.
 fn wanted(incident: &Incident, window: Window) -> bool {
     let lookback_start = window.end - Duration::days(OPEN_LOOKBACK_DAYS);
@@ -149,9 +157,11 @@ impl IncidentSource for DemoSource {
         Ok(incidents.into())
     }
 
-    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+    async fn incident(&self, key: IncidentKey) -> Result<IncidentDetail, SourceError> {
         let entries = self.read()?;
-        let entry = entries.get(&number).ok_or(SourceError::NotFound(number))?;
+        let entry = entries
+            .get(&demo_number(key)?)
+            .ok_or(SourceError::NotFound(key))?;
         Ok(IncidentDetail {
             incident: entry.incident.clone(),
             alerts: detail::alerts(&entry.incident),
@@ -160,12 +170,12 @@ impl IncidentSource for DemoSource {
         })
     }
 
-    async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
+    async fn add_comment(&self, key: IncidentKey, message: &str) -> Result<(), SourceError> {
         let created = self.clock();
         let mut entries = self.write()?;
         let entry = entries
-            .get_mut(&number)
-            .ok_or(SourceError::NotFound(number))?;
+            .get_mut(&demo_number(key)?)
+            .ok_or(SourceError::NotFound(key))?;
         entry.comments.push(Comment {
             author: "sentinel-bot".to_string(),
             // Kept as Sentinel's reader would give it back: the triage comment is HTML.
@@ -177,15 +187,15 @@ impl IncidentSource for DemoSource {
 
     async fn update(
         &self,
-        number: u64,
+        key: IncidentKey,
         update: &IncidentUpdate,
         etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
         let time = self.clock();
         let mut entries = self.write()?;
         let entry = entries
-            .get_mut(&number)
-            .ok_or(SourceError::NotFound(number))?;
+            .get_mut(&demo_number(key)?)
+            .ok_or(SourceError::NotFound(key))?;
         if let Some(expected) = etag
             && expected != entry.etag()
         {
@@ -250,6 +260,7 @@ impl IncidentSource for DemoSource {
         let id = uuid::Uuid::new_v4().to_string();
         let owner = new.owner.clone().unwrap_or_default();
         let incident = Incident {
+            workspace: crate::incident::Workspace::ONLY,
             number,
             url: Some(format!("{}{id}", generate::PORTAL)),
             id,

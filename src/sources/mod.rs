@@ -6,7 +6,8 @@ pub mod azure;
 pub mod demo;
 
 use crate::incident::{
-    Classification, ClassificationReason, Incident, Owner, Severity, Skipped, Status, Tactic,
+    Classification, ClassificationReason, Incident, IncidentKey, IncidentRef, Owner, Severity,
+    Skipped, Status, Tactic,
 };
 use crate::period::Window;
 use async_trait::async_trait;
@@ -18,9 +19,13 @@ pub const OPEN_LOOKBACK_DAYS: i64 = 90;
 /// A failure of an outside system, saying which one and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
-    /// No incident has this number.
+    /// No incident has this number (in this workspace).
     #[error("incident {0} was not found")]
-    NotFound(u64),
+    NotFound(IncidentKey),
+    /// A workspace name was typed (`5@name`) that no configured workspace has; `known` lists
+    /// the configured short names (empty when the bot reads a single workspace).
+    #[error("{}", no_such_workspace(name, known))]
+    NoSuchWorkspace { name: String, known: Vec<String> },
     /// The incident changed since it was read (etag mismatch); the caller should reload.
     #[error(
         "{system} refused the change because the incident was changed by someone else meanwhile; reload it and try again"
@@ -45,6 +50,29 @@ pub enum SourceError {
         system: &'static str,
         reason: String,
     },
+}
+
+fn no_such_workspace(name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return format!(
+            "no workspace is called `{name}`: this bot reads a single workspace, so give the incident number alone"
+        );
+    }
+    let known: Vec<String> = known.iter().map(|it| format!("`{it}`")).collect();
+    format!(
+        "no workspace is called `{name}`; the configured ones are {}",
+        known.join(", ")
+    )
+}
+
+/// What an incident reference as typed (`5`, `5@contoso`) names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Located {
+    /// One incident; it is read afterwards, so it may still turn out not to exist.
+    One(IncidentKey),
+    /// A bare number that several workspaces have: the incidents found, so the user can be
+    /// asked which one, most severe first.
+    Several(Vec<Incident>),
 }
 
 /// An alert inside an incident.
@@ -151,23 +179,37 @@ pub trait IncidentSource: Send + Sync {
         Ok(incidents)
     }
 
+    /// The incident a reference names: a bare number in a single workspace is that
+    /// workspace's incident; a source reading several workspaces finds which ones have it.
+    /// A workspace name that is not configured is [`SourceError::NoSuchWorkspace`]. This
+    /// default serves sources with a single workspace.
+    async fn locate(&self, reference: &IncidentRef) -> Result<Located, SourceError> {
+        match &reference.workspace {
+            None => Ok(Located::One(IncidentKey::only(reference.number))),
+            Some(name) => Err(SourceError::NoSuchWorkspace {
+                name: name.clone(),
+                known: Vec::new(),
+            }),
+        }
+    }
+
     /// One incident with its alerts and comments.
-    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError>;
+    async fn incident(&self, key: IncidentKey) -> Result<IncidentDetail, SourceError>;
 
     /// One incident as it stands now, with its version (etag), without alerts or comments.
     /// Sources with a cheaper read than [`IncidentSource::incident`] override it.
-    async fn current(&self, number: u64) -> Result<(Incident, Option<String>), SourceError> {
-        let detail = self.incident(number).await?;
+    async fn current(&self, key: IncidentKey) -> Result<(Incident, Option<String>), SourceError> {
+        let detail = self.incident(key).await?;
         Ok((detail.incident, detail.etag))
     }
 
     /// Adds a comment to an incident.
-    async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError>;
+    async fn add_comment(&self, key: IncidentKey, message: &str) -> Result<(), SourceError>;
 
     /// Changes status, owner, severity or classification; `etag` guards against lost updates.
     async fn update(
         &self,
-        number: u64,
+        key: IncidentKey,
         update: &IncidentUpdate,
         etag: Option<&str>,
     ) -> Result<Incident, SourceError>;

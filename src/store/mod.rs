@@ -205,18 +205,18 @@ mod tests {
         let path = dir.path().join("bot.db");
         let url = format!("sqlite://{}", path.display());
         let store = Store::connect(&url).await.unwrap();
-        store.mark_triaged(7, Utc::now()).await.unwrap();
+        store.mark_triaged("", 7, Utc::now()).await.unwrap();
         store.close().await;
         assert!(path.exists());
         let reopened = Store::connect(&url).await.unwrap();
-        assert!(!reopened.mark_triaged(7, Utc::now()).await.unwrap());
+        assert!(!reopened.mark_triaged("", 7, Utc::now()).await.unwrap());
     }
 
     #[tokio::test]
     async fn in_memory_database_keeps_its_state() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
-        assert!(store.mark_triaged(1, Utc::now()).await.unwrap());
-        assert!(!store.mark_triaged(1, Utc::now()).await.unwrap());
+        assert!(store.mark_triaged("", 1, Utc::now()).await.unwrap());
+        assert!(!store.mark_triaged("", 1, Utc::now()).await.unwrap());
     }
 
     #[tokio::test]

@@ -4,17 +4,21 @@ use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
 impl Store {
-    /// True only the first time an incident is marked, so it is commented on at most once.
+    /// True only the first time an incident, (`workspace`, `incident_number`), is marked, so
+    /// it is commented on at most once. `workspace` is the workspace's short name, or empty
+    /// for the only workspace of a single-workspace bot.
     pub async fn mark_triaged(
         &self,
+        workspace: &str,
         incident_number: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let affected = on_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO triaged_incidents (incident_number, at) VALUES ($1, $2) \
-                 ON CONFLICT (incident_number) DO NOTHING",
+                "INSERT INTO triaged_incidents (workspace, incident_number, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (workspace, incident_number) DO NOTHING",
             )
+            .bind(workspace)
             .bind(incident_number)
             .bind(now.timestamp())
             .execute(pool)
@@ -25,9 +29,14 @@ impl Store {
     }
 
     /// Forgets a mark, so an incident whose triage failed is tried again.
-    pub async fn unmark_triaged(&self, incident_number: i64) -> Result<(), StoreError> {
+    pub async fn unmark_triaged(
+        &self,
+        workspace: &str,
+        incident_number: i64,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query("DELETE FROM triaged_incidents WHERE incident_number = $1")
+            sqlx::query("DELETE FROM triaged_incidents WHERE workspace = $1 AND incident_number = $2")
+                .bind(workspace)
                 .bind(incident_number)
                 .execute(pool)
                 .await?;
@@ -78,12 +87,24 @@ mod tests {
     async fn triage_mark_is_true_once() {
         let (store, _dir) = sqlite_store().await;
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        assert!(store.mark_triaged(42, now).await.unwrap());
-        assert!(!store.mark_triaged(42, now).await.unwrap());
-        assert!(store.mark_triaged(43, now).await.unwrap());
-        store.unmark_triaged(42).await.unwrap();
-        assert!(store.mark_triaged(42, now).await.unwrap());
-        assert!(!store.mark_triaged(43, now).await.unwrap());
+        assert!(store.mark_triaged("", 42, now).await.unwrap());
+        assert!(!store.mark_triaged("", 42, now).await.unwrap());
+        assert!(store.mark_triaged("", 43, now).await.unwrap());
+        store.unmark_triaged("", 42).await.unwrap();
+        assert!(store.mark_triaged("", 42, now).await.unwrap());
+        assert!(!store.mark_triaged("", 43, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn triage_marks_are_per_workspace() {
+        let (store, _dir) = sqlite_store().await;
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        assert!(store.mark_triaged("contoso", 5, now).await.unwrap());
+        assert!(store.mark_triaged("fabrikam", 5, now).await.unwrap());
+        assert!(!store.mark_triaged("fabrikam", 5, now).await.unwrap());
+        store.unmark_triaged("contoso", 5).await.unwrap();
+        assert!(!store.mark_triaged("fabrikam", 5, now).await.unwrap());
+        assert!(store.mark_triaged("contoso", 5, now).await.unwrap());
     }
 
     #[tokio::test]

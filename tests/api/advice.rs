@@ -32,6 +32,7 @@ fn now() -> DateTime<Utc> {
 
 fn incident(number: u64, title: &str) -> Incident {
     Incident {
+        workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
         title: title.to_string(),
@@ -113,16 +114,27 @@ impl IncidentSource for RecordingSource {
         Ok(self.incidents.clone().into())
     }
 
-    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+    async fn incident(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+    ) -> Result<IncidentDetail, SourceError> {
+        let number = key.number;
         self.incidents
             .iter()
             .find(|it| it.number == number)
             .cloned()
             .map(detail)
-            .ok_or(SourceError::NotFound(number))
+            .ok_or(SourceError::NotFound(
+                sentinel_bot::incident::IncidentKey::only(number),
+            ))
     }
 
-    async fn add_comment(&self, number: u64, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
+        let number = key.number;
         self.writes
             .lock()
             .expect("lock")
@@ -132,20 +144,25 @@ impl IncidentSource for RecordingSource {
 
     async fn update(
         &self,
-        number: u64,
+        key: sentinel_bot::incident::IncidentKey,
         _update: &IncidentUpdate,
         _etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
+        let number = key.number;
         self.writes
             .lock()
             .expect("lock")
             .push(format!("update {number}"));
-        Err(SourceError::NotFound(number))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
         self.writes.lock().expect("lock").push("create".to_string());
-        Err(SourceError::NotFound(0))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 }
 

@@ -34,7 +34,9 @@ pub fn config(server: &MockServer) -> AzureConfig {
         resource_group: "rg-soc".into(),
         workspace_name: "ws-soc".into(),
         workspace_id: WORKSPACE.into(),
-        extra_workspace_ids: vec!["22222222-2222-2222-2222-222222222222".into()],
+        short_name: None,
+        extra_workspace_ids: Vec::new(),
+        extra_workspaces: Vec::new(),
         use_graph: true,
         endpoints: AzureEndpoints {
             login: server.uri(),
@@ -101,7 +103,11 @@ fn fixture(name: &str) -> Value {
 #[tokio::test]
 async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_query() {
     let server = MockServer::start().await;
-    let source = source(&server).await;
+    mount_token(&server).await;
+    let mut settings = config(&server);
+    settings.extra_workspace_ids = vec!["22222222-2222-2222-2222-222222222222".into()];
+    let source = AzureSource::with_policy(&settings, reqwest::Client::new(), quick_policy())
+        .expect("source builds");
     Mock::given(method("POST"))
         .and(path(query_path()))
         .and(bearer_token("tok"))
@@ -128,8 +134,10 @@ async fn a_full_log_analytics_answer_becomes_incidents_from_one_cross_workspace_
     assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
     assert!(query.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z)"));
 
-    let numbers: Vec<u64> = incidents.iter().map(|incident| incident.number).collect();
-    assert_eq!(numbers, vec![7, 101, 102]);
+    // Each row's TenantId names its workspace: the main one by its resource name, the one
+    // listed only by id by its id's first group.
+    let keys: Vec<String> = incidents.iter().map(|it| it.key().to_string()).collect();
+    assert_eq!(keys, vec!["7@22222222", "101@ws-soc", "102@ws-soc"]);
     let phishing = &incidents[1];
     assert_eq!(
         phishing.title,
@@ -302,6 +310,7 @@ fn generated_rows(count: u64) -> Vec<IncidentRow> {
             let status = Status::ALL[(number % 3) as usize];
             let triaged = status != Status::New;
             let incident = Incident {
+                workspace: sentinel_bot::incident::Workspace::ONLY,
                 number,
                 id: format!("00000000-0000-4000-8000-{number:012}"),
                 title: format!("Incident {number} \"quoted\" <b>"),
@@ -415,7 +424,10 @@ async fn a_comment_is_put_with_the_api_version_and_message_body() {
         .await;
 
     source
-        .add_comment(42, "Triage: likely phishing")
+        .add_comment(
+            sentinel_bot::incident::IncidentKey::only(42),
+            "Triage: likely phishing",
+        )
         .await
         .expect("comment added");
 }
@@ -461,7 +473,11 @@ async fn an_update_carries_the_etag_in_header_and_body_and_the_changed_fields() 
         classification_reason: Some(ClassificationReason::InaccurateData),
     };
     let incident = source
-        .update(42, &update, Some("\"etag-from-chat\""))
+        .update(
+            sentinel_bot::incident::IncidentKey::only(42),
+            &update,
+            Some("\"etag-from-chat\""),
+        )
         .await
         .expect("updated");
     assert_eq!(incident.status, Status::Closed);
@@ -499,7 +515,11 @@ async fn a_stale_etag_is_a_conflict() {
         ..IncidentUpdate::default()
     };
     let error = source
-        .update(42, &update, Some("\"old\""))
+        .update(
+            sentinel_bot::incident::IncidentKey::only(42),
+            &update,
+            Some("\"old\""),
+        )
         .await
         .expect_err("conflict");
     assert_eq!(error, SourceError::Conflict { system: "Sentinel" });
@@ -516,8 +536,11 @@ async fn an_unknown_number_is_not_found() {
         .await;
 
     assert_eq!(
-        source.incident(404).await.expect_err("missing"),
-        SourceError::NotFound(404)
+        source
+            .incident(sentinel_bot::incident::IncidentKey::only(404))
+            .await
+            .expect_err("missing"),
+        SourceError::NotFound(sentinel_bot::incident::IncidentKey::only(404))
     );
 }
 
@@ -605,7 +628,10 @@ async fn detail_gathers_alerts_entities_comments_and_the_etag() {
         .mount(&server)
         .await;
 
-    let detail = source.incident(42).await.expect("detail");
+    let detail = source
+        .incident(sentinel_bot::incident::IncidentKey::only(42))
+        .await
+        .expect("detail");
     assert_eq!(detail.etag.as_deref(), Some("\"etag-from-server\""));
     assert_eq!(detail.incident.number, 42);
     assert_eq!(detail.alerts.len(), 1);

@@ -134,7 +134,11 @@ async fn catalogue() -> Vec<(String, Reply)> {
     let (weekly, _) = Box::pin(app::weekly_post(bot, week, now())).await.unwrap();
     out.push(("weekly-post".to_string(), weekly));
     // The announcement auto-triage posts for a new High-severity incident.
-    let detail = bot.source.incident(open_high).await.unwrap();
+    let detail = bot
+        .source
+        .incident(sentinel_bot::incident::IncidentKey::only(open_high))
+        .await
+        .unwrap();
     let advisor = bot.advisor.clone().expect("the app wires an advisor");
     let advice = Box::pin(advisor.incident_advice(&detail, None)).await;
     out.push((

@@ -257,6 +257,7 @@ fn a_pending_close_stored_with_its_reason_as_text_reads_back_the_same() {
         action,
         PendingAction::Close {
             number: 5,
+            workspace: sentinel_bot::incident::Workspace::ONLY,
             classification: Classification::FalsePositive,
             reason: Some(ClassificationReason::InaccurateData),
             comment: Some("test mailbox".to_string()),

@@ -237,6 +237,7 @@ async fn with_default_retries_a_hung_log_analytics_costs_the_deadline_not_every_
 fn incident(number: u64, defender: Option<u64>, alerts: &[&str], tactic: Tactic) -> Incident {
     let created = now() - chrono::Duration::days(2);
     Incident {
+        workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
         title: format!("Incident {number}"),
@@ -550,7 +551,10 @@ async fn a_401_with_the_fresh_token_too_is_an_error_after_exactly_one_retry() {
         .await;
     let source = azure(&server);
 
-    let error = source.incident(42).await.expect_err("refused twice");
+    let error = source
+        .incident(sentinel_bot::incident::IncidentKey::only(42))
+        .await
+        .expect_err("refused twice");
     let text = error.to_string();
     assert!(text.starts_with("Sentinel failed: HTTP 401"), "{text}");
     assert!(text.contains("The access token has expired"), "{text}");

@@ -24,3 +24,4 @@ mod teams_people;
 mod triage;
 mod upstream_text;
 mod web_report;
+mod workspaces;

@@ -310,17 +310,28 @@ fn the_teams_manifest_links_to_a_privacy_statement_and_terms_that_exist() {
     );
 }
 
-/// Every table the store creates, from the SQLite migrations.
+/// Every table the store keeps, from the SQLite migrations: those created, less those a
+/// migration renames away (a table rebuilt to change its key is created under a new name,
+/// then renamed back).
 fn store_tables() -> Vec<String> {
     let mut tables = Vec::new();
+    let mut renamed = Vec::new();
     for entry in std::fs::read_dir("migrations/sqlite").expect("migrations") {
         let sql = std::fs::read_to_string(entry.expect("entry").path()).expect("sql");
         for statement in sql.split("CREATE TABLE ").skip(1) {
             let name = statement.split_whitespace().next().expect("table name");
             tables.push(name.to_string());
         }
+        for statement in sql.split("ALTER TABLE ").skip(1) {
+            let words: Vec<&str> = statement.split_whitespace().take(3).collect();
+            if let [name, "RENAME", "TO"] = words[..] {
+                renamed.push(name.to_string());
+            }
+        }
     }
+    tables.retain(|table| !renamed.contains(table));
     tables.sort();
+    tables.dedup();
     tables
 }
 

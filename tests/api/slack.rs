@@ -51,21 +51,34 @@ impl IncidentSource for SlowSource {
     async fn incidents(&self, _window: Window) -> Result<IncidentSet, SourceError> {
         Ok(IncidentSet::default())
     }
-    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
+    async fn incident(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+    ) -> Result<IncidentDetail, SourceError> {
+        let number = key.number;
         assert_ne!(number, PANIC_NUMBER, "the test double blows up on purpose");
         self.release.notified().await;
-        Err(SourceError::NotFound(number))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
-    async fn add_comment(&self, _number: u64, _message: &str) -> Result<(), SourceError> {
+    async fn add_comment(
+        &self,
+        _key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
         Ok(())
     }
     async fn update(
         &self,
-        number: u64,
+        key: sentinel_bot::incident::IncidentKey,
         _update: &IncidentUpdate,
         _etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
-        Err(SourceError::NotFound(number))
+        let number = key.number;
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
     async fn create(&self, _incident: &NewIncident) -> Result<Incident, SourceError> {
         Err(SourceError::Unavailable {

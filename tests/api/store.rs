@@ -91,8 +91,16 @@ async fn small_tables_work(store: &Store) {
     let turns = store.turns("th", 50, at(0)).await.unwrap();
     assert_eq!(turns.len(), 20);
     assert_eq!(turns[0].text, "m2");
-    assert!(store.mark_triaged(5, at(0)).await.unwrap());
-    assert!(!store.mark_triaged(5, at(0)).await.unwrap());
+    assert!(store.mark_triaged("", 5, at(0)).await.unwrap());
+    assert!(!store.mark_triaged("", 5, at(0)).await.unwrap());
+    // Identity is (workspace, number): two workspaces' incident 5 are triaged separately.
+    assert!(store.mark_triaged("contoso", 5, at(0)).await.unwrap());
+    assert!(store.mark_triaged("fabrikam", 5, at(0)).await.unwrap());
+    assert!(!store.mark_triaged("fabrikam", 5, at(0)).await.unwrap());
+    store.unmark_triaged("contoso", 5).await.unwrap();
+    assert!(!store.mark_triaged("fabrikam", 5, at(0)).await.unwrap());
+    assert!(!store.mark_triaged("", 5, at(0)).await.unwrap());
+    assert!(store.mark_triaged("contoso", 5, at(0)).await.unwrap());
     let window_end = at(301);
     assert!(
         store
@@ -161,4 +169,53 @@ async fn postgres_small_tables_work() {
     let url = postgres_url().await;
     let store = Store::connect(&url).await.unwrap();
     small_tables_work(&store).await;
+}
+
+/// A store made by the migrations before triage marks had a workspace, holding a mark for
+/// incident 5, then opened by this version: the mark is kept as the single workspace's
+/// (key ''), and another workspace's incident 5 is still free to mark.
+async fn upgrade_keeps_triage_marks(url: &str, backend: &str) {
+    let before = tempfile::tempdir().unwrap();
+    let source = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("20261206000013") {
+            std::fs::copy(&path, before.path().join(&name)).unwrap();
+        }
+    }
+    let old = sqlx::migrate::Migrator::new(before.path()).await.unwrap();
+    let insert = "INSERT INTO triaged_incidents (incident_number, at) VALUES (5, 1)";
+    if backend == "sqlite" {
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = Store::connect(url).await.unwrap();
+    assert!(!store.mark_triaged("", 5, at(0)).await.unwrap());
+    assert!(store.mark_triaged("fabrikam", 5, at(0)).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_keeps_triage_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    upgrade_keeps_triage_marks(&sqlite_url(&dir), "sqlite").await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set SENTINEL_BOT_TEST_POSTGRES to run against PostgreSQL"
+)]
+async fn postgres_upgrade_keeps_triage_marks() {
+    upgrade_keeps_triage_marks(&postgres_url().await, "postgres").await;
 }

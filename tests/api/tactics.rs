@@ -307,7 +307,10 @@ async fn a_sentinel_rest_incident_and_its_alerts_keep_every_tactic() {
             .expect("source builds"),
     );
 
-    let detail = source.incident(42).await.expect("detail");
+    let detail = source
+        .incident(sentinel_bot::incident::IncidentKey::only(42))
+        .await
+        .expect("detail");
 
     assert_eq!(
         detail.incident.tactics,

@@ -995,35 +995,52 @@ impl sentinel_bot::sources::IncidentSource for SlowSource {
         &self,
         _window: sentinel_bot::period::Window,
     ) -> Result<sentinel_bot::sources::IncidentSet, SourceError> {
-        Err(SourceError::NotFound(0))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 
     async fn incident(
         &self,
-        number: u64,
+        key: sentinel_bot::incident::IncidentKey,
     ) -> Result<sentinel_bot::sources::IncidentDetail, SourceError> {
+        let number = key.number;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Err(SourceError::NotFound(number))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
-    async fn add_comment(&self, number: u64, _message: &str) -> Result<(), SourceError> {
-        Err(SourceError::NotFound(number))
+    async fn add_comment(
+        &self,
+        key: sentinel_bot::incident::IncidentKey,
+        _message: &str,
+    ) -> Result<(), SourceError> {
+        let number = key.number;
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn update(
         &self,
-        number: u64,
+        key: sentinel_bot::incident::IncidentKey,
         _update: &sentinel_bot::sources::IncidentUpdate,
         _etag: Option<&str>,
     ) -> Result<sentinel_bot::incident::Incident, SourceError> {
-        Err(SourceError::NotFound(number))
+        let number = key.number;
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(number),
+        ))
     }
 
     async fn create(
         &self,
         _incident: &sentinel_bot::sources::NewIncident,
     ) -> Result<sentinel_bot::incident::Incident, SourceError> {
-        Err(SourceError::NotFound(0))
+        Err(SourceError::NotFound(
+            sentinel_bot::incident::IncidentKey::only(0),
+        ))
     }
 }
 

@@ -29,6 +29,7 @@ fn now() -> DateTime<Utc> {
 fn incident(number: u64, severity: Severity, status: Status) -> Incident {
     let created = now() - Duration::minutes(30) + Duration::seconds(number as i64);
     Incident {
+        workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
         title: format!("Ransomware <!channel> on host {number}"),
@@ -434,7 +435,10 @@ async fn an_incident_that_already_carries_our_comment_is_left_alone() {
         .unwrap();
     let triage = quick_triage(&azure, store).await;
     assert_eq!(
-        triage.incident(70, now()).await.unwrap(),
+        triage
+            .incident(sentinel_bot::incident::IncidentKey::only(70), now())
+            .await
+            .unwrap(),
         Outcome::AlreadyTriaged
     );
     assert!(comments(&azure).await.is_empty());

@@ -177,6 +177,7 @@ async fn mount_incident_42(server: &MockServer, description: &str, alerts: Value
 /// The triage comment the bot writes (HTML) for incident 42 with one Defender action.
 fn triage_comment() -> String {
     let incident = Incident {
+        workspace: sentinel_bot::incident::Workspace::ONLY,
         number: 42,
         id: "guid-42".to_string(),
         title: "Phishing wave".to_string(),
@@ -477,6 +478,7 @@ async fn multi_line_defender_actions_are_lists_in_teams_and_slack() {
 fn open_incident(number: u64, defender: u64, tactic: Tactic) -> Incident {
     let created = now() - chrono::Duration::days(2);
     Incident {
+        workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
         title: format!("Incident {number}"),

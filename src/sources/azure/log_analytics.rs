@@ -9,7 +9,7 @@ pub use stream::{IncidentAnswer, IncidentStream, parse_incident_rows};
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{IncidentRow, Owner};
+use crate::incident::{IncidentRow, Owner, Workspace};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -51,6 +51,41 @@ pub struct QueryResult {
     pub partial_error: Option<String>,
 }
 
+/// Which configured workspace a row's `TenantId` names: in a cross-workspace answer the
+/// `TenantId` of `SecurityIncident` is the row's workspace id. Empty for a single workspace,
+/// whose rows are all [`Workspace::ONLY`] and whose `TenantId` is not looked at.
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceMap {
+    /// Workspace ids with their workspaces, the main workspace first.
+    ids: Vec<(String, Workspace)>,
+}
+
+impl WorkspaceMap {
+    /// A map of workspace ids (GUIDs, compared without case) to workspaces, the main one first.
+    pub fn new(ids: Vec<(String, Workspace)>) -> WorkspaceMap {
+        WorkspaceMap { ids }
+    }
+
+    /// The workspace `tenant_id` names; `None` when it names no configured one.
+    fn workspace(&self, tenant_id: Option<&str>) -> Option<Workspace> {
+        if self.ids.is_empty() {
+            return Some(Workspace::ONLY);
+        }
+        let tenant_id = tenant_id?;
+        self.ids
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(tenant_id))
+            .map(|(_, workspace)| *workspace)
+    }
+
+    /// The main workspace.
+    fn main(&self) -> Workspace {
+        self.ids
+            .first()
+            .map_or(Workspace::ONLY, |(_, workspace)| *workspace)
+    }
+}
+
 #[derive(Deserialize)]
 struct QueryResponse {
     #[serde(default)]
@@ -67,26 +102,39 @@ pub struct LogAnalyticsClient {
     endpoint: String,
     workspace_id: String,
     extra_workspace_ids: Vec<String>,
+    /// Tags each row of an incident answer with its workspace.
+    workspaces: WorkspaceMap,
     policy: RetryPolicy,
 }
 
 impl LogAnalyticsClient {
-    /// A client for `workspace_id` at `endpoint` (e.g. `https://api.loganalytics.io`);
-    /// `extra_workspace_ids` are queried together with it.
+    /// A client for the workspaces of `workspaces` (workspace ids and the workspace each
+    /// is, the main one first) at `endpoint` (e.g. `https://api.loganalytics.io`): one
+    /// workspace is queried alone, several together (cross-workspace), each incident row then
+    /// tagged with the workspace its `TenantId` names. An empty list queries nothing useful.
     pub fn new(
         http: reqwest::Client,
         tokens: Arc<TokenProvider>,
         endpoint: &str,
-        workspace_id: &str,
-        extra_workspace_ids: &[String],
+        workspaces: &[(String, Workspace)],
         policy: RetryPolicy,
     ) -> LogAnalyticsClient {
+        let ids: Vec<String> = workspaces.iter().map(|(id, _)| id.clone()).collect();
+        let (workspace_id, extra_workspace_ids) = match ids.split_first() {
+            Some((main, extra)) => (main.clone(), extra.to_vec()),
+            None => (String::new(), Vec::new()),
+        };
+        let map = match extra_workspace_ids.is_empty() {
+            true => WorkspaceMap::default(),
+            false => WorkspaceMap::new(workspaces.to_vec()),
+        };
         LogAnalyticsClient {
             http,
             tokens,
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            workspace_id: workspace_id.to_string(),
-            extra_workspace_ids: extra_workspace_ids.to_vec(),
+            workspace_id,
+            extra_workspace_ids,
+            workspaces: map,
             policy,
         }
     }
@@ -106,7 +154,7 @@ impl LogAnalyticsClient {
         timespan: &str,
     ) -> Result<IncidentAnswer, SourceError> {
         let mut response = self.send(query, timespan).await?;
-        let mut stream = IncidentStream::default();
+        let mut stream = IncidentStream::for_workspaces(self.workspaces.clone());
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => stream.push(&chunk)?,
@@ -526,6 +574,53 @@ mod tests {
             clip("abcdefghij", 5),
             "abcd…",
             "a single long word is cut inside"
+        );
+    }
+
+    #[test]
+    fn cross_workspace_rows_are_tagged_with_the_workspace_their_tenant_id_names() {
+        let contoso = Workspace::named("contoso");
+        let fabrikam = Workspace::named("fabrikam");
+        let map = WorkspaceMap::new(vec![
+            ("11111111-1111-1111-1111-111111111111".to_string(), contoso),
+            ("33333333-3333-3333-3333-333333333333".to_string(), fabrikam),
+        ]);
+        let body = br#"{"tables":[{"name":"PrimaryResult","columns":[
+            {"name":"TenantId","type":"string"},{"name":"IncidentNumber","type":"int"},
+            {"name":"TimeGenerated","type":"datetime"},{"name":"CreatedTime","type":"datetime"},
+            {"name":"Severity","type":"string"}],"rows":[
+            ["11111111-1111-1111-1111-111111111111",5,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","High"],
+            ["33333333-3333-3333-3333-333333333333",5,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"],
+            ["33333333-3333-3333-3333-33333333333A",6,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"],
+            [null,7,"2026-11-20T10:00:00Z","2026-11-20T09:00:00Z","Low"]]}]}"#;
+        let tagged = |size: usize| {
+            let mut stream = IncidentStream::for_workspaces(map.clone());
+            for piece in body.chunks(size) {
+                stream.push(piece).expect("reads");
+            }
+            let rows = stream.finish().expect("reads").rows;
+            rows.iter()
+                .map(|row| (row.incident.key().to_string(), row.incident.severity))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            ("5@contoso".to_string(), Severity::High),
+            ("5@fabrikam".to_string(), Severity::Low),
+            // An id no configured workspace has (impossible in an answer to our own
+            // query) counts under the main workspace rather than vanishing.
+            ("6@contoso".to_string(), Severity::Low),
+            ("7@contoso".to_string(), Severity::Low),
+        ];
+        for size in [1, 7, body.len()] {
+            assert_eq!(tagged(size), expected, "in pieces of {size} bytes");
+        }
+        // One workspace: the TenantId is not looked at and nothing is named.
+        let single = stream::parse_incident_rows(body).expect("reads");
+        assert!(
+            single
+                .rows
+                .iter()
+                .all(|row| row.incident.workspace.is_only())
         );
     }
 

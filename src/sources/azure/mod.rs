@@ -10,12 +10,12 @@ pub mod retry;
 pub mod sentinel;
 pub mod token;
 
-use crate::config::{AzureAuth, AzureConfig};
-use crate::incident::{Incident, Tactic, collapse};
+use crate::config::{AzureAuth, AzureConfig, WorkspaceSettings};
+use crate::incident::{Incident, IncidentKey, IncidentRef, Tactic, Workspace, collapse};
 use crate::period::Window;
 use crate::sources::{
     IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery,
-    NewIncident, RecommendedAction, SourceError, ThreatIntel,
+    Located, NewIncident, RecommendedAction, SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;
@@ -30,11 +30,36 @@ use token::{Credential, TokenProvider};
 #[derive(Debug)]
 pub struct AzureSource {
     log_analytics: LogAnalyticsClient,
-    sentinel: SentinelClient,
+    /// The configured workspaces, the main one first (never empty).
+    sites: Vec<Site>,
     graph: GraphClient,
     /// Whether the Graph security APIs are used (`azure.use_graph`); group checks are not
     /// gated by it, since they run only when Entra groups are configured.
     graph_security: bool,
+}
+
+/// One configured workspace as the source speaks to it.
+#[derive(Debug)]
+struct Site {
+    /// What its incidents are tagged with: [`Workspace::ONLY`] when it is the only one.
+    workspace: Workspace,
+    settings: WorkspaceSettings,
+    /// Sentinel REST for it; `None` for a workspace configured for queries only.
+    sentinel: Option<SentinelClient>,
+}
+
+impl Site {
+    /// True when `name` (as typed after `@`) is this workspace's short name, resource
+    /// name or id, compared without case.
+    fn is_called(&self, name: &str) -> bool {
+        let settings = &self.settings;
+        settings.short_name.eq_ignore_ascii_case(name)
+            || settings.id.eq_ignore_ascii_case(name)
+            || settings
+                .arm
+                .as_ref()
+                .is_some_and(|arm| arm.workspace_name.eq_ignore_ascii_case(name))
+    }
 }
 
 /// Picks the credential the configuration asks for, or says what is missing.
@@ -103,24 +128,51 @@ impl AzureSource {
             &endpoints.imds,
             token_policy,
         ));
+        let settings = config.workspaces().map_err(|reason| SourceError::Failed {
+            system: "Configuration",
+            reason,
+        })?;
+        // With one workspace nothing is named, so single-workspace answers stay as they were.
+        let several = settings.len() > 1;
+        let sites: Vec<Site> = settings
+            .into_iter()
+            .map(|settings| {
+                let workspace = match several {
+                    true => Workspace::named(&settings.short_name),
+                    false => Workspace::ONLY,
+                };
+                let sentinel = settings.arm.as_ref().map(|arm| {
+                    SentinelClient::new(
+                        http.clone(),
+                        tokens.clone(),
+                        &endpoints.management,
+                        &arm.subscription_id,
+                        &arm.resource_group,
+                        &arm.workspace_name,
+                        policy,
+                    )
+                    .in_workspace(workspace)
+                });
+                Site {
+                    workspace,
+                    settings,
+                    sentinel,
+                }
+            })
+            .collect();
+        let ids: Vec<(String, Workspace)> = sites
+            .iter()
+            .map(|site| (site.settings.id.clone(), site.workspace))
+            .collect();
         Ok(AzureSource {
             log_analytics: LogAnalyticsClient::new(
                 http.clone(),
                 tokens.clone(),
                 &endpoints.log_analytics,
-                &config.workspace_id,
-                &config.extra_workspace_ids,
+                &ids,
                 policy,
             ),
-            sentinel: SentinelClient::new(
-                http.clone(),
-                tokens.clone(),
-                &endpoints.management,
-                &config.subscription_id,
-                &config.resource_group,
-                &config.workspace_name,
-                policy,
-            ),
+            sites,
             graph: GraphClient::new(http, tokens, &endpoints.graph, policy),
             graph_security: config.use_graph,
         })
@@ -144,6 +196,63 @@ impl AzureSource {
             incidents: collapse(answer.rows),
             skipped: answer.skipped,
         })
+    }
+
+    /// The workspace of `workspace`; [`Workspace::ONLY`] is the main one.
+    fn site(&self, workspace: Workspace) -> Result<&Site, SourceError> {
+        let found = match workspace.is_only() {
+            true => self.sites.first(),
+            false => self.sites.iter().find(|site| site.workspace == workspace),
+        };
+        found.ok_or_else(|| self.no_such_workspace(workspace.name().unwrap_or_default()))
+    }
+
+    fn no_such_workspace(&self, name: &str) -> SourceError {
+        SourceError::NoSuchWorkspace {
+            name: name.to_string(),
+            known: match self.sites.len() > 1 {
+                true => self
+                    .sites
+                    .iter()
+                    .map(|site| site.settings.short_name.clone())
+                    .collect(),
+                false => Vec::new(),
+            },
+        }
+    }
+
+    /// Sentinel REST for `workspace`, or why the bot cannot open or change its incidents.
+    fn sentinel(&self, workspace: Workspace) -> Result<&SentinelClient, SourceError> {
+        let site = self.site(workspace)?;
+        site.sentinel.as_ref().ok_or_else(|| SourceError::Unavailable {
+            system: "Microsoft Sentinel",
+            reason: format!(
+                "workspace `{}` is configured for queries only (azure.extra_workspace_ids), so its ARM location is not configured and its incidents cannot be opened or changed from chat; list it under [[azure.extra_workspaces]] with its name (and subscription_id and resource_group when they differ from the main workspace's)",
+                site.settings.short_name
+            ),
+        })
+    }
+
+    /// The incidents numbered `number` in the workspaces the bot can open, asked of each at
+    /// once; not found in one is not an error, any other failure is.
+    async fn find_everywhere(&self, number: u64) -> Result<Vec<Incident>, SourceError> {
+        let lookups = self
+            .sites
+            .iter()
+            .filter_map(|site| site.sentinel.as_ref())
+            .map(|sentinel| async move {
+                match sentinel.find(number).await {
+                    Ok(found) => sentinel.incident_of(&found).map(Some),
+                    Err(SourceError::NotFound(_)) => Ok(None),
+                    Err(error) => Err(error),
+                }
+            });
+        let answers = futures::future::join_all(lookups).await;
+        let mut found = Vec::new();
+        for answer in answers {
+            found.extend(answer?);
+        }
+        Ok(found)
     }
 
     fn graph(&self) -> Result<&GraphClient, SourceError> {
@@ -188,13 +297,46 @@ impl IncidentSource for AzureSource {
         Ok(self.read_incidents(&query, &timespan).await?.incidents)
     }
 
-    async fn incident(&self, number: u64) -> Result<IncidentDetail, SourceError> {
-        let found = self.sentinel.find(number).await?;
-        let mut incident = sentinel::to_incident(&found)?;
+    /// A bare number names the main workspace's incident while the bot can open only that
+    /// workspace; with several it is looked for in each of them (Sentinel REST), and found in
+    /// more than one it is [`Located::Several`]. Workspaces configured for queries only are
+    /// not searched: their incidents cannot be opened.
+    async fn locate(&self, reference: &IncidentRef) -> Result<Located, SourceError> {
+        let number = reference.number;
+        if let Some(name) = &reference.workspace {
+            let site = self
+                .sites
+                .iter()
+                .find(|site| site.is_called(name))
+                .ok_or_else(|| self.no_such_workspace(name))?;
+            return Ok(Located::One(IncidentKey {
+                workspace: site.workspace,
+                number,
+            }));
+        }
+        let openable = self.sites.iter().filter(|it| it.sentinel.is_some()).count();
+        if openable <= 1 {
+            return Ok(Located::One(IncidentKey::only(number)));
+        }
+        let mut found = self.find_everywhere(number).await?;
+        match found.len() {
+            0 => Err(SourceError::NotFound(IncidentKey::only(number))),
+            1 => Ok(Located::One(found[0].key())),
+            _ => {
+                found.sort_by_key(|it| (it.severity, it.workspace));
+                Ok(Located::Several(found))
+            }
+        }
+    }
+
+    async fn incident(&self, key: IncidentKey) -> Result<IncidentDetail, SourceError> {
+        let sentinel = self.sentinel(key.workspace)?;
+        let found = sentinel.find(key.number).await?;
+        let mut incident = sentinel.incident_of(&found)?;
         let (alerts, entities, comments) = futures::try_join!(
-            self.sentinel.alerts(&found.name),
-            self.sentinel.entities(&found.name),
-            self.sentinel.comments(&found.name),
+            sentinel.alerts(&found.name),
+            sentinel.entities(&found.name),
+            sentinel.comments(&found.name),
         )?;
         let mut alerts = alerts;
         // The entities API answers per incident, not per alert; the first alert carries them.
@@ -210,27 +352,32 @@ impl IncidentSource for AzureSource {
         })
     }
 
-    async fn current(&self, number: u64) -> Result<(Incident, Option<String>), SourceError> {
-        let found = self.sentinel.find(number).await?;
-        Ok((sentinel::to_incident(&found)?, found.etag))
+    async fn current(&self, key: IncidentKey) -> Result<(Incident, Option<String>), SourceError> {
+        let sentinel = self.sentinel(key.workspace)?;
+        let found = sentinel.find(key.number).await?;
+        Ok((sentinel.incident_of(&found)?, found.etag))
     }
 
-    async fn add_comment(&self, number: u64, message: &str) -> Result<(), SourceError> {
-        let found = self.sentinel.find(number).await?;
-        self.sentinel.add_comment(&found.name, message).await
+    async fn add_comment(&self, key: IncidentKey, message: &str) -> Result<(), SourceError> {
+        let sentinel = self.sentinel(key.workspace)?;
+        let found = sentinel.find(key.number).await?;
+        sentinel.add_comment(&found.name, message).await
     }
 
     async fn update(
         &self,
-        number: u64,
+        key: IncidentKey,
         update: &IncidentUpdate,
         etag: Option<&str>,
     ) -> Result<Incident, SourceError> {
-        self.sentinel.update(number, update, etag).await
+        self.sentinel(key.workspace)?
+            .update(key.number, update, etag)
+            .await
     }
 
+    /// New incidents go to the main workspace.
     async fn create(&self, incident: &NewIncident) -> Result<Incident, SourceError> {
-        self.sentinel.create(incident).await
+        self.sentinel(Workspace::ONLY)?.create(incident).await
     }
 }
 

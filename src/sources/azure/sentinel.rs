@@ -5,7 +5,7 @@ use super::log_analytics::read_owner;
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::html_text;
-use crate::incident::{Incident, Owner, Severity, Status};
+use crate::incident::{Incident, IncidentKey, Owner, Severity, Status, Workspace};
 use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, SourceError};
 use crate::upstream::Upstream;
 use chrono::{DateTime, Utc};
@@ -91,6 +91,8 @@ pub struct SentinelClient {
     /// `{management}/subscriptions/../workspaces/{name}/providers/Microsoft.SecurityInsights/incidents`
     incidents_url: String,
     policy: RetryPolicy,
+    /// The workspace its incidents are tagged with.
+    workspace: Workspace,
 }
 
 impl SentinelClient {
@@ -117,7 +119,20 @@ impl SentinelClient {
                 urlencoding::encode(workspace_name),
             ),
             policy,
+            workspace: Workspace::ONLY,
         }
+    }
+
+    /// The same client, tagging its incidents (and not-found errors) with `workspace`.
+    pub fn in_workspace(self, workspace: Workspace) -> SentinelClient {
+        SentinelClient { workspace, ..self }
+    }
+
+    /// The incident of a REST resource, tagged with this client's workspace.
+    pub fn incident_of(&self, resource: &RestIncident) -> Result<Incident, SourceError> {
+        let mut incident = to_incident(resource)?;
+        incident.workspace = self.workspace;
+        Ok(incident)
     }
 
     async fn call(
@@ -165,7 +180,10 @@ impl SentinelClient {
             .value
             .into_iter()
             .next()
-            .ok_or(SourceError::NotFound(number))?;
+            .ok_or(SourceError::NotFound(IncidentKey {
+                workspace: self.workspace,
+                number,
+            }))?;
         serde_json::from_value(first).map_err(|error| unreadable(&error))
     }
 
@@ -267,7 +285,7 @@ impl SentinelClient {
         let properties = apply_update(&current.properties, update);
         let etag = etag.or(current.etag.as_deref());
         let written = self.put(&current.name, &properties, etag).await?;
-        to_incident(&written)
+        self.incident_of(&written)
     }
 
     /// Creates an incident under a fresh resource name.
@@ -283,7 +301,7 @@ impl SentinelClient {
             properties["owner"] = owner_json(owner);
         }
         let written = self.put(&incident_id, &properties, None).await?;
-        to_incident(&written)
+        self.incident_of(&written)
     }
 }
 
@@ -412,6 +430,7 @@ pub fn to_incident(resource: &RestIncident) -> Result<Incident, SourceError> {
         })
         .unwrap_or_default();
     Ok(Incident {
+        workspace: crate::incident::Workspace::ONLY,
         number,
         id: resource.name.clone(),
         title: text(properties, "title").unwrap_or_default(),

@@ -169,6 +169,7 @@ fn created_incident(
     let alert_ids = (0..alert_count).map(|_| guid(rng)).collect();
     let severity = template.severity(rng.random_range(0..template.severity_total()));
     Incident {
+        workspace: crate::incident::Workspace::ONLY,
         number,
         url: Some(format!("{PORTAL}{id}")),
         id,

@@ -109,7 +109,13 @@ async fn an_incident_number_names_the_same_incident_all_day() {
     let early = DemoSource::new(morning);
     let late = DemoSource::new(evening);
     for number in [1000, 1200, 1400, 1492] {
-        let (before, after) = (early.incident(number).await, late.incident(number).await);
+        let (before, after) = (
+            early
+                .incident(crate::incident::IncidentKey::only(number))
+                .await,
+            late.incident(crate::incident::IncidentKey::only(number))
+                .await,
+        );
         let (before, after) = (before.unwrap().incident, after.unwrap().incident);
         assert_eq!(
             (&before.title, before.severity, before.created),
@@ -207,22 +213,41 @@ async fn past_windows_include_incidents_open_at_their_end() {
 async fn detail_has_alerts_entities_and_etag() {
     let source = DemoSource::new(now());
     let number = generate::FIRST_NUMBER + 10;
-    let detail = source.incident(number).await.unwrap();
+    let detail = source
+        .incident(crate::incident::IncidentKey::only(number))
+        .await
+        .unwrap();
     assert_eq!(detail.etag.as_deref(), Some("demo-1010-1"));
     assert!((1..=4).contains(&detail.alerts.len()));
     assert_eq!(detail.alerts.len(), detail.incident.alert_ids.len());
     assert_eq!(detail.alerts[0].name, detail.incident.title);
     assert!(!detail.alerts[0].entities.is_empty());
     assert!(detail.comments.len() <= 3);
-    assert_eq!(source.incident(number).await.unwrap(), detail);
-    assert_eq!(source.incident(99).await, Err(SourceError::NotFound(99)));
+    assert_eq!(
+        source
+            .incident(crate::incident::IncidentKey::only(number))
+            .await
+            .unwrap(),
+        detail
+    );
+    assert_eq!(
+        source
+            .incident(crate::incident::IncidentKey::only(99))
+            .await,
+        Err(SourceError::NotFound(crate::incident::IncidentKey::only(
+            99
+        )))
+    );
 }
 
 #[tokio::test]
 async fn update_checks_etag_and_persists() {
     let source = DemoSource::new(now());
     let number = generate::FIRST_NUMBER + 20;
-    let before = source.incident(number).await.unwrap();
+    let before = source
+        .incident(crate::incident::IncidentKey::only(number))
+        .await
+        .unwrap();
     let update = IncidentUpdate {
         status: Some(Status::Closed),
         classification: Some(Classification::FalsePositive),
@@ -234,27 +259,48 @@ async fn update_checks_etag_and_persists() {
         ..IncidentUpdate::default()
     };
     assert_eq!(
-        source.update(number, &update, Some("demo-1020-0")).await,
+        source
+            .update(
+                crate::incident::IncidentKey::only(number),
+                &update,
+                Some("demo-1020-0")
+            )
+            .await,
         Err(SourceError::Conflict { system: SYSTEM })
     );
     let updated = source
-        .update(number, &update, before.etag.as_deref())
+        .update(
+            crate::incident::IncidentKey::only(number),
+            &update,
+            before.etag.as_deref(),
+        )
         .await
         .unwrap();
     assert_eq!(updated.status, Status::Closed);
     assert_eq!(updated.classification, Some(Classification::FalsePositive));
     assert!(updated.closed.is_some());
-    let after = source.incident(number).await.unwrap();
+    let after = source
+        .incident(crate::incident::IncidentKey::only(number))
+        .await
+        .unwrap();
     assert_eq!(after.incident, updated);
     assert_eq!(after.etag.as_deref(), Some("demo-1020-2"));
     // The old etag is now stale.
     assert!(matches!(
-        source.update(number, &update, before.etag.as_deref()).await,
+        source
+            .update(
+                crate::incident::IncidentKey::only(number),
+                &update,
+                before.etag.as_deref()
+            )
+            .await,
         Err(SourceError::Conflict { .. })
     ));
     assert_eq!(
-        source.update(5, &update, None).await,
-        Err(SourceError::NotFound(5))
+        source
+            .update(crate::incident::IncidentKey::only(5), &update, None)
+            .await,
+        Err(SourceError::NotFound(crate::incident::IncidentKey::only(5)))
     );
 }
 
@@ -277,7 +323,13 @@ async fn closing_without_classification_is_refused() {
         ..IncidentUpdate::default()
     };
     assert!(matches!(
-        source.update(open.number, &update, None).await,
+        source
+            .update(
+                crate::incident::IncidentKey::only(open.number),
+                &update,
+                None
+            )
+            .await,
         Err(SourceError::Failed { .. })
     ));
 }
@@ -286,7 +338,7 @@ async fn closing_without_classification_is_refused() {
 async fn closing_with_a_reason_the_classification_does_not_take_is_refused() {
     let source = DemoSource::new(now());
     let number = generate::FIRST_NUMBER + 20;
-    let before = source.incident(number).await.unwrap();
+    let before = source.incident(IncidentKey::only(number)).await.unwrap();
     let update = IncidentUpdate {
         status: Some(Status::Closed),
         classification: Some(Classification::TruePositive),
@@ -294,14 +346,14 @@ async fn closing_with_a_reason_the_classification_does_not_take_is_refused() {
         ..IncidentUpdate::default()
     };
     assert_eq!(
-        source.update(number, &update, None).await,
+        source.update(IncidentKey::only(number), &update, None).await,
         Err(SourceError::Failed {
             system: SYSTEM,
             reason: "InaccurateData is not a reason for TruePositive: TruePositive takes SuspiciousActivity".to_string(),
         })
     );
     assert_eq!(
-        source.incident(number).await.unwrap(),
+        source.incident(IncidentKey::only(number)).await.unwrap(),
         before,
         "nothing written"
     );
@@ -311,18 +363,32 @@ async fn closing_with_a_reason_the_classification_does_not_take_is_refused() {
 async fn comments_persist_and_creates_get_next_number() {
     let source = DemoSource::new(now());
     let number = generate::FIRST_NUMBER + 3;
-    let before = source.incident(number).await.unwrap().comments.len();
+    let before = source
+        .incident(crate::incident::IncidentKey::only(number))
+        .await
+        .unwrap()
+        .comments
+        .len();
     source
-        .add_comment(number, "Checked <b>it</b>")
+        .add_comment(
+            crate::incident::IncidentKey::only(number),
+            "Checked <b>it</b>",
+        )
         .await
         .unwrap();
-    let comments = source.incident(number).await.unwrap().comments;
+    let comments = source
+        .incident(crate::incident::IncidentKey::only(number))
+        .await
+        .unwrap()
+        .comments;
     assert_eq!(comments.len(), before + 1);
     // Read back as Sentinel's reader gives a comment: HTML as text.
     assert_eq!(comments[before].message, "Checked it");
     assert_eq!(
-        source.add_comment(1, "x").await,
-        Err(SourceError::NotFound(1))
+        source
+            .add_comment(crate::incident::IncidentKey::only(1), "x")
+            .await,
+        Err(SourceError::NotFound(crate::incident::IncidentKey::only(1)))
     );
 
     let created = source
@@ -344,7 +410,14 @@ async fn comments_persist_and_creates_get_next_number() {
     let expected = so_far + 1;
     assert_eq!(created.number, expected);
     assert_eq!(created.status, Status::New);
-    assert_eq!(source.incident(expected).await.unwrap().incident, created);
+    assert_eq!(
+        source
+            .incident(crate::incident::IncidentKey::only(expected))
+            .await
+            .unwrap()
+            .incident,
+        created
+    );
     let second = source
         .create(&NewIncident {
             title: "Another".into(),

@@ -11,10 +11,10 @@
 //! (`Owner`, `AdditionalData`, `AlertIds`, `Labels`) come as JSON text from the service;
 //! real JSON is taken too.
 
-use super::Column;
+use super::{Column, WorkspaceMap};
 use crate::incident::{
     Classification, Incident, IncidentRow, Owner, RequiredColumn, Severity, SkipReason, Skipped,
-    Status, Tactic,
+    Status, Tactic, Workspace,
 };
 use crate::sources::azure::datetime;
 use chrono::{DateTime, Utc};
@@ -37,6 +37,8 @@ enum Text {
     ClassificationComment,
     IncidentUrl,
     ModifiedBy,
+    /// In a cross-workspace answer, the workspace id of the row's workspace.
+    TenantId,
 }
 
 /// Time columns (text in a form [`datetime::parse`] accepts).
@@ -85,6 +87,7 @@ fn field(name: &str) -> Field {
         "ClassificationComment" => Field::Text(Text::ClassificationComment),
         "IncidentUrl" => Field::Text(Text::IncidentUrl),
         "ModifiedBy" => Field::Text(Text::ModifiedBy),
+        "TenantId" => Field::Text(Text::TenantId),
         "Owner" => Field::Owner,
         "AdditionalData" => Field::AdditionalData,
         "AlertIds" => Field::AlertIds,
@@ -189,7 +192,7 @@ fn time_text(text: &str) -> Cell<DateTime<Utc>> {
 struct RawRow<'a> {
     number: Cell<u64>,
     times: [Cell<DateTime<Utc>>; 6],
-    texts: [Option<Cow<'a, str>>; 9],
+    texts: [Option<Cow<'a, str>>; 10],
     owner: Option<OwnerFields>,
     additional: Option<Additional>,
     alert_ids: Vec<String>,
@@ -286,8 +289,9 @@ fn classification(text: &str) -> Option<Classification> {
         .or_else(|| text.parse().ok())
 }
 
-/// The row rules; a row is skipped for the first required column it lacks.
-fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
+/// The row rules, for a row of `workspace`; a row is skipped for the first required column
+/// it lacks.
+fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipReason> {
     let number = raw.number.require(RequiredColumn::IncidentNumber)?;
     let time_generated = raw.required_time(Time::TimeGenerated, RequiredColumn::TimeGenerated)?;
     let created = raw.required_time(Time::CreatedTime, RequiredColumn::CreatedTime)?;
@@ -314,6 +318,7 @@ fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
     let last_modified = raw.time(Time::LastModifiedTime).unwrap_or(time_generated);
     let closed = raw.time(Time::ClosedTime);
     let incident = Incident {
+        workspace,
         number,
         id: raw.take_text(Text::IncidentName).unwrap_or_default(),
         title: raw.take_text(Text::Title).unwrap_or_default(),
@@ -361,11 +366,30 @@ fn build(mut raw: RawRow<'_>) -> Result<IncidentRow, SkipReason> {
 pub(super) struct RowBuilder {
     rows: Vec<IncidentRow>,
     skipped: Skipped,
+    /// Which workspace each row's `TenantId` names; empty for a single workspace.
+    workspaces: WorkspaceMap,
+    /// Rows whose `TenantId` names no configured workspace, counted under the main one.
+    unknown_workspace: usize,
 }
 
 impl RowBuilder {
+    /// A builder that tags each row with the workspace its `TenantId` names.
+    pub(super) fn for_workspaces(workspaces: WorkspaceMap) -> RowBuilder {
+        RowBuilder {
+            workspaces,
+            ..RowBuilder::default()
+        }
+    }
+
     fn push(&mut self, raw: RawRow<'_>) {
-        match build(raw) {
+        let workspace = match self.workspaces.workspace(raw.text(Text::TenantId)) {
+            Some(workspace) => workspace,
+            None => {
+                self.unknown_workspace += 1;
+                self.workspaces.main()
+            }
+        };
+        match build(raw, workspace) {
             Ok(row) => self.rows.push(row),
             Err(reason) => self.skipped.add(reason),
         }
@@ -390,6 +414,12 @@ impl RowBuilder {
 
     /// The rows read, and those skipped by reason.
     pub(super) fn finish(self) -> (Vec<IncidentRow>, Skipped) {
+        if self.unknown_workspace > 0 {
+            tracing::warn!(
+                rows = self.unknown_workspace,
+                "SecurityIncident rows whose TenantId is no configured workspace were counted under the main workspace"
+            );
+        }
         if !self.skipped.is_empty() {
             let reasons: Vec<String> = self
                 .skipped

@@ -10,7 +10,7 @@
 //! [`super::row`]'s, the same the generic reader applies.
 
 use super::row::{ColumnPlan, RowBuilder};
-use super::{Column, SYSTEM, Table, describe_error, partial_reason};
+use super::{Column, SYSTEM, Table, WorkspaceMap, describe_error, partial_reason};
 use crate::incident::{IncidentRow, Skipped};
 use crate::sources::SourceError;
 use serde::de::{DeserializeSeed, IgnoredAny};
@@ -79,6 +79,15 @@ pub struct IncidentStream {
 }
 
 impl IncidentStream {
+    /// A parser whose rows are tagged with the workspace their `TenantId` names (a
+    /// cross-workspace answer); `IncidentStream::default()` reads one workspace's answer.
+    pub fn for_workspaces(workspaces: WorkspaceMap) -> IncidentStream {
+        IncidentStream {
+            builder: RowBuilder::for_workspaces(workspaces),
+            ..IncidentStream::default()
+        }
+    }
+
     /// Parses what `chunk` completes; an error means the body is not an answer.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), SourceError> {
         if self.pending.is_empty() {
