@@ -165,7 +165,7 @@ def measure_size(count, runs, fixture, bot, workdir):
                 if name in ("polars", "pandas"):
                     total = json.loads(stdout)["total"]
                     text = report.read_text()
-                    match = re.search(r"\*\*Incidents created:\*\* (\d+)", text)
+                    match = re.search(r"\*\*Created:\*\* (\d+)", text)
                     if not match or int(match.group(1)) != total:
                         sys.exit(f"{name} counted {total}, the bot {match and match.group(1)}")
         after = load()
