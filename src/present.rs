@@ -205,7 +205,10 @@ pub fn daily_blocks(summary: &Summary) -> Vec<Block> {
     }
     let mut blocks = vec![Block::Chart(daily_chart(summary))];
     if summary.daily.iter().any(|day| day.partial) {
-        blocks.push(Block::Note(PARTIAL_DAY_NOTE.to_string()));
+        blocks.push(Block::Note(match summary.daily.len() > DAILY_BARS_UP_TO {
+            true => PARTIAL_WEEK_NOTE.to_string(),
+            false => PARTIAL_DAY_NOTE.to_string(),
+        }));
     }
     if let Some(alert) = unusual_volume(summary) {
         blocks.push(Block::Alert(alert));
@@ -391,6 +394,9 @@ pub fn tactics(summary: &Summary) -> Table {
 /// Said under the daily chart when a day is only partly in the period.
 pub const PARTIAL_DAY_NOTE: &str =
     "* Partial day: the period covers only part of it, so its bar is not comparable.";
+
+/// Said under a weekly chart when a bar holds a day only partly in the period.
+pub const PARTIAL_WEEK_NOTE: &str = "* Partial week: the bar holds a day the period covers only in part, or fewer than 7 days (shown in brackets), so it is not comparable.";
 
 /// Periods up to this many days are charted a bar a day; longer ones a bar a week.
 pub const DAILY_BARS_UP_TO: usize = 14;

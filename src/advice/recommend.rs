@@ -152,7 +152,10 @@ impl Advisor {
             incidents: vec![incident],
             tactics: tactics
                 .iter()
-                .map(|tactic| (tactic.clone(), incident.techniques.clone()))
+                .map(|tactic| {
+                    let own = techniques_for(std::slice::from_ref(incident), tactic);
+                    (tactic.clone(), own)
+                })
                 .collect(),
         };
         let answers = self.look_up(&query).await;
@@ -764,9 +767,17 @@ fn drop_containment_when_closed(
     if incident.status.is_open() {
         return None;
     }
+    let not_real = matches!(
+        incident.classification,
+        Some(Classification::FalsePositive | Classification::BenignPositive)
+    );
     let before = recommendations.len();
-    // As for the period's posture: a whole action goes when any of its steps contains.
-    recommendations.retain(|it| !is_containment(&format!("{} {}", it.text, it.steps.join(" "))));
+    // As for the period's posture: a whole action goes when any of its steps contains, and
+    // a false or benign positive keeps none of Defender XDR's host steps at all.
+    recommendations.retain(|it| {
+        !(not_real && it.source == Source::DefenderXdr)
+            && !is_containment(&format!("{} {}", it.text, it.steps.join(" ")))
+    });
     let dropped = before - recommendations.len();
     let closed_as = match incident.classification {
         Some(classification) => format!("Closed as {}", classification.as_str()),
@@ -774,8 +785,8 @@ fn drop_containment_when_closed(
     };
     let left_out = match dropped {
         0 => String::new(),
-        1 => " 1 containment step (isolate, block, disable) is left out.".to_string(),
-        n => format!(" {n} containment steps (isolate, block, disable) are left out."),
+        1 => " 1 host or containment step is left out.".to_string(),
+        n => format!(" {n} host or containment steps are left out."),
     };
     let next = match incident.classification {
         Some(Classification::FalsePositive | Classification::BenignPositive) => {

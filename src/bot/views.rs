@@ -55,7 +55,7 @@ pub fn error(error: &BotError) -> Reply {
             incidents,
         } => return which_workspace(*verb, *number, incidents),
         BotError::Source(unknown @ SourceError::NoSuchWorkspace { .. }) => (
-            "Which workspace?".to_string(),
+            "Unknown workspace".to_string(),
             format!("{}.", capitalise(&unknown.to_string())),
         ),
         BotError::Source(source) => (
@@ -310,6 +310,13 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
     ];
     if let Some(classification) = it.classification {
         facts.push(Fact::new("Classification", classification));
+    }
+    if let Some(comment) = it
+        .classification_comment
+        .as_deref()
+        .filter(|it| !it.is_empty())
+    {
+        facts.push(Fact::new("Classification comment", comment));
     }
     if let Some(triage) = it.time_to_triage() {
         facts.push(Fact::new("Time to triage", duration(triage)));

@@ -1019,6 +1019,66 @@ async fn closed_incidents_get_no_containment_steps() {
         .iter()
         .find(|note| note.starts_with("Incident 42 is Closed as FalsePositive."))
         .expect("a note on the closed incident");
-    assert!(note.contains("containment step"), "{note}");
+    assert!(note.contains("host or containment step"), "{note}");
+    assert!(
+        advice
+            .recommendations
+            .iter()
+            .all(|it| it.source != Source::DefenderXdr),
+        "a false positive keeps no Defender XDR host steps"
+    );
     assert!(note.contains("analytics rule"), "{note}");
+}
+
+/// Threat intelligence that records which techniques it was asked about under each tactic.
+#[derive(Default)]
+struct TechniqueRecorder {
+    asked: Mutex<Vec<(Tactic, Vec<String>)>>,
+}
+
+#[async_trait]
+impl ThreatIntel for TechniqueRecorder {
+    async fn recommended_actions(
+        &self,
+        _incident: &Incident,
+    ) -> Result<Vec<RecommendedAction>, SourceError> {
+        Ok(Vec::new())
+    }
+
+    async fn tactic_intel(
+        &self,
+        tactic: Tactic,
+        techniques: &[String],
+    ) -> Result<Vec<Intel>, SourceError> {
+        self.asked
+            .lock()
+            .expect("lock")
+            .push((tactic, techniques.to_vec()));
+        Ok(Vec::new())
+    }
+}
+
+/// `/recommend N` asks about each tactic with only the incident's techniques ATT&CK assigns
+/// to it: T1027 (Defense Evasion) never under Execution.
+#[tokio::test]
+async fn one_incidents_techniques_are_asked_about_under_their_own_tactics_only() {
+    let intel = Arc::new(TechniqueRecorder::default());
+    let advisor = Advisor::new(None, intel.clone());
+    let mut it = incident(7, "PowerShell");
+    it.tactics = vec![Tactic::InitialAccess, Tactic::Execution];
+    it.techniques = vec![
+        "T1566".to_string(),
+        "T1059.001".to_string(),
+        "T1027".to_string(),
+    ];
+    advisor.incident_advice(&detail(it), None).await;
+    let mut asked = intel.asked.lock().expect("lock").clone();
+    asked.sort_by_key(|(tactic, _)| tactic.clone());
+    assert_eq!(
+        asked,
+        vec![
+            (Tactic::InitialAccess, vec!["T1566".to_string()]),
+            (Tactic::Execution, vec!["T1059.001".to_string()]),
+        ]
+    );
 }

@@ -435,3 +435,25 @@ async fn the_json_export_shows_every_owner_the_same_way_and_an_unassigned_one_as
         "{paths:?}"
     );
 }
+
+/// Weekly bars (periods over two weeks) say "partial week", daily bars "partial day".
+#[tokio::test]
+async fn the_partial_note_names_the_bar_the_chart_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+    let app = app::build(&config(&dir), now).await.unwrap();
+    let notes = |reply: &Reply| -> Vec<String> {
+        reply
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Note(note) if note.starts_with("* Partial") => Some(note.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let month = notes(&app.bot.answer(&request("/incidents 30d"), now).await);
+    assert_eq!(month, [present::PARTIAL_WEEK_NOTE]);
+    let week = notes(&app.bot.answer(&request("/incidents week"), now).await);
+    assert_eq!(week, [present::PARTIAL_DAY_NOTE]);
+}

@@ -324,7 +324,7 @@ async fn an_incident_named_with_its_workspace_is_read_from_that_workspace_only()
     let reply = bot.answer(&request("/incident 5@northwind"), now()).await;
     assert_eq!(
         texts(&reply),
-        "Which workspace?\nNo workspace is called `northwind`; the configured ones are `contoso`, `fabrikam`, `44444444`."
+        "Unknown workspace\nNo workspace is called `northwind`; the configured ones are `contoso`, `fabrikam`, `44444444`."
     );
 }
 
