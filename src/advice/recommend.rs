@@ -774,10 +774,11 @@ fn drop_containment_when_closed(
     let before = recommendations.len();
     // As for the period's posture: a whole action goes when any of its steps contains, and
     // a false or benign positive keeps none of Defender XDR's host steps at all.
-    recommendations.retain(|it| {
-        !(not_real && it.source == Source::DefenderXdr)
-            && !is_containment(&format!("{} {}", it.text, it.steps.join(" ")))
-    });
+    let host_step = |it: &Recommendation| {
+        (not_real && it.source == Source::DefenderXdr)
+            || is_containment(&format!("{} {}", it.text, it.steps.join(" ")))
+    };
+    recommendations.retain(|it| !host_step(it));
     let dropped = before - recommendations.len();
     let closed_as = match incident.classification {
         Some(classification) => format!("Closed as {}", classification.as_str()),
