@@ -1030,39 +1030,11 @@ async fn closed_incidents_get_no_containment_steps() {
     assert!(note.contains("analytics rule"), "{note}");
 }
 
-/// Threat intelligence that records which techniques it was asked about under each tactic.
-#[derive(Default)]
-struct TechniqueRecorder {
-    asked: Mutex<Vec<(Tactic, Vec<String>)>>,
-}
-
-#[async_trait]
-impl ThreatIntel for TechniqueRecorder {
-    async fn recommended_actions(
-        &self,
-        _incident: &Incident,
-    ) -> Result<Vec<RecommendedAction>, SourceError> {
-        Ok(Vec::new())
-    }
-
-    async fn tactic_intel(
-        &self,
-        tactic: Tactic,
-        techniques: &[String],
-    ) -> Result<Vec<Intel>, SourceError> {
-        self.asked
-            .lock()
-            .expect("lock")
-            .push((tactic, techniques.to_vec()));
-        Ok(Vec::new())
-    }
-}
-
 /// `/recommend N` asks about each tactic with only the incident's techniques ATT&CK assigns
 /// to it: T1027 (Defense Evasion) never under Execution.
 #[tokio::test]
 async fn one_incidents_techniques_are_asked_about_under_their_own_tactics_only() {
-    let intel = Arc::new(TechniqueRecorder::default());
+    let intel = Arc::new(RecordingIntel::default());
     let advisor = Advisor::new(None, intel.clone());
     let mut it = incident(7, "PowerShell");
     it.tactics = vec![Tactic::InitialAccess, Tactic::Execution];
