@@ -234,9 +234,9 @@ impl Bot {
             .map(|found| found.skipped.clone())
             .unwrap_or_default();
         let previous = previous.map(|found| found.incidents);
-        Ok(PeriodFacts::compute_matching(
-            &current.incidents,
-            previous.as_deref(),
+        Ok(PeriodFacts::from_incidents(
+            current.incidents,
+            previous,
             window,
             now,
             self.settings.long_open_after,
