@@ -708,7 +708,9 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
     }
     // Collected in place: the rows' allocation holds the incidents.
     let mut incidents: Vec<Incident> = rows.into_iter().map(|row| row.incident).collect();
-    sort_stably(&mut incidents, |incident| (incident.number, incident.workspace));
+    sort_stably(&mut incidents, |incident| {
+        (incident.number, incident.workspace)
+    });
     incidents
 }
 

@@ -213,14 +213,23 @@ impl PeriodFacts {
     ) -> PeriodFacts {
         // Only what the lists keep is copied: the figures are counted in place.
         let created = summarize_matching(current, window, &keep);
-        let previous = previous.map(|incidents| summarize_matching(incidents, window.previous(), &keep));
+        let previous =
+            previous.map(|incidents| summarize_matching(incidents, window.previous(), &keep));
         let listed = current
             .iter()
             .filter(|it| window.contains(it.created) && keep(it))
             .cloned()
             .collect();
         let open = distinct_open(current.iter()).cloned().collect();
-        PeriodFacts::assemble(window, now, long_open_after, created, previous, listed, open)
+        PeriodFacts::assemble(
+            window,
+            now,
+            long_open_after,
+            created,
+            previous,
+            listed,
+            open,
+        )
     }
 
     /// As [`PeriodFacts::compute_matching`], taking the incidents a source returned: the
@@ -236,8 +245,8 @@ impl PeriodFacts {
         long_open_after: Duration,
         keep: impl Fn(&Incident) -> bool,
     ) -> PeriodFacts {
-        let previous = previous
-            .map(|incidents| summarize_matching(&incidents, window.previous(), &keep));
+        let previous =
+            previous.map(|incidents| summarize_matching(&incidents, window.previous(), &keep));
         let created = summarize_matching(&current, window, &keep);
         // One decision per incident, in answer order, so duplicates resolve as in
         // `compute_matching`: (listed as created, first open one of its key).
@@ -275,7 +284,15 @@ impl PeriodFacts {
         }
         open.sort_by_key(|(index, _)| *index);
         let open = open.into_iter().map(|(_, incident)| incident).collect();
-        PeriodFacts::assemble(window, now, long_open_after, created, previous, current, open)
+        PeriodFacts::assemble(
+            window,
+            now,
+            long_open_after,
+            created,
+            previous,
+            current,
+            open,
+        )
     }
 
     /// Sorts the lists and counts the backlog: the part both constructors share.
@@ -317,7 +334,9 @@ impl PeriodFacts {
 }
 
 /// Open incidents, each once (a caller may pass the same incident twice).
-fn distinct_open<'a>(incidents: impl Iterator<Item = &'a Incident>) -> impl Iterator<Item = &'a Incident> {
+fn distinct_open<'a>(
+    incidents: impl Iterator<Item = &'a Incident>,
+) -> impl Iterator<Item = &'a Incident> {
     let mut seen = std::collections::HashSet::new();
     incidents.filter(move |it| it.status.is_open() && seen.insert(it.key()))
 }
