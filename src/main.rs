@@ -105,6 +105,8 @@ async fn main() -> anyhow::Result<()> {
             // The data set is today's (the demo's anchor included); `--end` only picks which
             // period of it the report covers.
             let app = app::build(&config, chrono::Utc::now()).await?;
+            // `app::build` set the prompt purge for `serve`; this process ends after one report.
+            sentinel_bot::return_freed_memory_lazily();
             let report = app
                 .bot
                 .weekly_report(period.window(now), now)
