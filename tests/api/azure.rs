@@ -38,6 +38,7 @@ pub fn config(server: &MockServer) -> AzureConfig {
         extra_workspace_ids: Vec::new(),
         extra_workspaces: Vec::new(),
         use_graph: true,
+        aggregate_above: sentinel_bot::config::DEFAULT_AGGREGATE_ABOVE,
         endpoints: AzureEndpoints {
             login: server.uri(),
             log_analytics: server.uri(),
