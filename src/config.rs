@@ -158,7 +158,8 @@ pub struct AzureConfig {
     /// Incidents created in a period (estimated by one small `dcount` query) above which
     /// the period's counts and durations are computed in Log Analytics itself (KQL
     /// `summarize`) and only the open incidents travel as rows; at or below it every
-    /// incident is read, as always. 0 aggregates every period without estimating.
+    /// incident is read. 0 turns aggregation off: no estimate is asked and every period is
+    /// read row by row, as before this setting existed.
     ///
     /// Default [`DEFAULT_AGGREGATE_ABOVE`]: the Log Analytics query API returns at most
     /// 500,000 records and about 100 MiB (64 MB compressed) per query ("Azure Monitor
@@ -741,7 +742,7 @@ impl AzureConfig {
         out.value(
             "aggregate_above",
             match self.aggregate_above {
-                0 => "0 (every period aggregated in Log Analytics)".to_string(),
+                0 => "0 (off: every period read row by row)".to_string(),
                 above => format!(
                     "{above} incidents (larger periods are aggregated in Log Analytics)"
                 ),

@@ -222,11 +222,6 @@ impl CreatedFilter {
                 .statuses
                 .is_none_or(|statuses| statuses.contains(&incident.status))
     }
-
-    /// True when the filter keeps every incident.
-    pub fn is_everything(&self) -> bool {
-        self.severity.is_none() && self.statuses.is_none()
-    }
 }
 
 impl PeriodFacts {

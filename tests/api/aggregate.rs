@@ -384,7 +384,7 @@ async fn incidents_facts_aggregated_in_log_analytics_equal_those_from_every_row(
 #[tokio::test]
 async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every_row() {
     let (from_rows, _rows_server) = bot(u64::MAX, None).await;
-    let (aggregated, server) = bot(0, None).await;
+    let (aggregated, server) = bot(1, None).await;
 
     let reference = from_rows
         .weekly_report(week(), now())
@@ -406,10 +406,13 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
     let exported = serde_json::to_value(&report).expect("serialises");
     assert_eq!(exported["facts"]["listing"], "aggregated");
     assert_eq!(exported["facts"]["incidents"], json!([]));
-    // 0 aggregates without estimating; the period before needs no open incidents.
+    // Each period estimated, then aggregated; the period before needs no open incidents.
     let mut kinds = asked(&server).await;
     kinds.sort_unstable();
-    assert_eq!(kinds, vec!["open", "summary", "summary"]);
+    assert_eq!(
+        kinds,
+        vec!["estimate", "estimate", "open", "summary", "summary"]
+    );
 }
 
 #[tokio::test]
@@ -472,8 +475,21 @@ async fn a_period_under_the_threshold_reads_rows_after_one_estimate() {
 }
 
 #[tokio::test]
+async fn aggregation_turned_off_reads_rows_without_an_estimate() {
+    let (bot, server) = bot(0, None).await;
+
+    let facts = bot
+        .period_facts(week(), now(), false, CreatedFilter::default())
+        .await
+        .expect("facts");
+
+    assert_eq!(facts.listing, Listing::Every);
+    assert_eq!(asked(&server).await, vec!["rows"]);
+}
+
+#[tokio::test]
 async fn a_failing_aggregate_query_apologises_naming_log_analytics() {
-    let (bot, server) = bot(0, Some("summary")).await;
+    let (bot, server) = bot(1, Some("summary")).await;
 
     let reply = bot.answer(&request("/incidents week"), now()).await;
 

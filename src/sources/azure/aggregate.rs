@@ -568,5 +568,40 @@ mod tests {
         );
         let listed = open_query(window);
         assert!(listed.ends_with("| where Status != \"Closed\""), "{listed}");
+        let estimate = estimate_query(window);
+        assert!(estimate.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z) and CreatedTime < datetime(2026-11-23T00:00:00.000Z)"), "{estimate}");
+        assert!(estimate.contains("dcount("), "{estimate}");
+        assert!(!query.contains("| where Severity") && !query.contains("| where Status in"));
+        let narrowed = summary_query(
+            window,
+            CreatedFilter {
+                severity: Some(Severity::High),
+                statuses: Some(&[Status::New, Status::Active]),
+            },
+        );
+        assert!(
+            narrowed.contains(
+                "CreatedTime < datetime(2026-11-23T00:00:00.000Z)\n| where Severity =~ \"High\"\n| where Status in~ (\"New\", \"Active\")\n| extend Triaged"
+            ),
+            "{narrowed}"
+        );
+    }
+
+    #[test]
+    fn the_estimate_reads_its_count_and_an_empty_answer_as_zero() {
+        let answer = parse_response(
+            br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Incidents","type":"long"}],"rows":[[123456]]}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(read_estimate(&answer), Ok(123_456));
+        let empty =
+            parse_response(br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Incidents","type":"long"}],"rows":[]}]}"#)
+                .expect("parses");
+        assert_eq!(read_estimate(&empty), Ok(0));
+        let wrong = parse_response(
+            br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Count","type":"long"}],"rows":[[5]]}]}"#,
+        )
+        .expect("parses");
+        assert!(read_estimate(&wrong).is_err());
     }
 }

@@ -38,7 +38,7 @@ pub struct AzureSource {
     /// gated by it, since they run only when Entra groups are configured.
     graph_security: bool,
     /// `azure.aggregate_above`: incidents created in a period above which it is aggregated
-    /// in Log Analytics; 0 aggregates every period.
+    /// in Log Analytics; 0 never aggregates.
     aggregate_above: u64,
 }
 
@@ -203,12 +203,12 @@ impl AzureSource {
         })
     }
 
-    /// Whether `window` is to be aggregated: always when `aggregate_above` is 0 (no query),
+    /// Whether `window` is to be aggregated: never when `aggregate_above` is 0 (no query),
     /// else when the estimate of the incidents created in it ([`aggregate::estimate_query`])
     /// exceeds `aggregate_above`.
     async fn aggregates(&self, window: Window) -> Result<bool, SourceError> {
         if self.aggregate_above == 0 {
-            return Ok(true);
+            return Ok(false);
         }
         let query = aggregate::estimate_query(window);
         let timespan = kql::timespan(window.start, window.end);
