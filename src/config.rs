@@ -743,9 +743,9 @@ impl AzureConfig {
             "aggregate_above",
             match self.aggregate_above {
                 0 => "0 (off: every period read row by row)".to_string(),
-                above => format!(
-                    "{above} incidents (larger periods are aggregated in Log Analytics)"
-                ),
+                above => {
+                    format!("{above} incidents (larger periods are aggregated in Log Analytics)")
+                }
             },
         );
         let endpoints = &self.endpoints;

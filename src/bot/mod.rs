@@ -16,9 +16,7 @@ use crate::incident::{Incident, IncidentKey, IncidentRef, Skipped};
 use crate::period::Window;
 use crate::reply::{self, Reply};
 use crate::report::{self, WeeklyReport};
-use crate::sources::{
-    IncidentSource, Located, PeriodAnswer, PeriodPart, SourceError, ThreatIntel,
-};
+use crate::sources::{IncidentSource, Located, PeriodAnswer, PeriodPart, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError, Verb};
 use std::sync::Arc;
@@ -273,14 +271,14 @@ impl Bot {
                     long_open_after,
                     keep,
                 )
-                .with_previous(created)
+                .with_previous(*created)
                 .with_skipped(current.skipped, Skipped::default())
             }
             (PeriodAnswer::Aggregated { created, open }, previous) => {
                 let (previous, skipped_before) = match previous {
                     None => (None, Skipped::default()),
                     Some(PeriodAnswer::Aggregated { created, .. }) => {
-                        (Some(created), Skipped::default())
+                        (Some(*created), Skipped::default())
                     }
                     Some(PeriodAnswer::Rows(rows)) => {
                         let kept: Vec<Incident> =
@@ -292,7 +290,7 @@ impl Bot {
                     }
                 };
                 PeriodFacts::from_aggregates(
-                    created,
+                    *created,
                     previous,
                     &open.incidents,
                     window,
@@ -330,7 +328,9 @@ impl Bot {
         window: Window,
         now: DateTime<Utc>,
     ) -> Result<WeeklyReport, BotError> {
-        let facts = self.period_facts(window, now, true, CreatedFilter::default()).await?;
+        let facts = self
+            .period_facts(window, now, true, CreatedFilter::default())
+            .await?;
         let offline;
         let advisor = match &self.advisor {
             Some(advisor) => advisor.as_ref(),

@@ -5,11 +5,11 @@
 pub mod azure;
 pub mod demo;
 
+use crate::analytics::{CreatedFilter, Summary};
 use crate::incident::{
     Classification, ClassificationReason, Incident, IncidentKey, IncidentRef, Owner, Severity,
     Skipped, Status, Tactic,
 };
-use crate::analytics::{CreatedFilter, Summary};
 use crate::period::Window;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -174,7 +174,9 @@ pub enum PeriodAnswer {
     /// source itself, already narrowed by the filter it was given, and the incidents open
     /// at the window's end as rows (with the rows of that answer it could not read).
     Aggregated {
-        created: Summary,
+        /// Boxed: a `Summary` is several times the size of the `Rows` variant.
+        created: Box<Summary>,
+        /// Every incident open at the window's end; empty for [`PeriodPart::CreatedOnly`].
         open: IncidentSet,
     },
 }

@@ -64,6 +64,9 @@ fn names_after(query: &str, marker: &str) -> Option<Vec<String>> {
     )
 }
 
+/// A window's start and end, as a query's `CreatedTime` bounds give them.
+type Bounds = (DateTime<Utc>, DateTime<Utc>);
+
 /// A fake Log Analytics query API over [`workspace`]. It reads from each query only what
 /// the bot's builders put there: the bounds (`TimeGenerated < end`, the lookback
 /// `CreatedTime >= from;`, the window `CreatedTime >= start and CreatedTime < end`), the
@@ -76,7 +79,7 @@ struct FakeLogAnalytics {
 
 impl FakeLogAnalytics {
     /// The rows the query's scope holds, and the window its "created" part asks about.
-    fn scope(&self, query: &str) -> (Value, Option<(DateTime<Utc>, DateTime<Utc>)>) {
+    fn scope(&self, query: &str) -> (Value, Option<Bounds>) {
         let table = &self.latest["tables"][0];
         let position = |name: &str| {
             table["columns"]
@@ -86,21 +89,26 @@ impl FakeLogAnalytics {
         };
         let (created, generated) = (position("CreatedTime"), position("TimeGenerated"));
         let end = time_after(query, "TimeGenerated < datetime(").expect("an end");
-        let window = query.match_indices("CreatedTime >= datetime(").find_map(|(at, _)| {
-            let rest = &query[at..];
-            let start = time_after(rest, "CreatedTime >= datetime(")?;
-            let close = rest.find(')')?;
-            let bound = ") and CreatedTime < datetime(";
-            let end = time_after(&rest[close..], bound).filter(|_| rest[close..].starts_with(bound))?;
-            Some((start, end))
-        });
-        let lookback = query.match_indices("CreatedTime >= datetime(").find_map(|(at, _)| {
-            let rest = &query[at..];
-            let close = rest.find(')')?;
-            rest[close..]
-                .starts_with(");")
-                .then(|| time_after(rest, "CreatedTime >= datetime("))?
-        });
+        let window = query
+            .match_indices("CreatedTime >= datetime(")
+            .find_map(|(at, _)| {
+                let rest = &query[at..];
+                let start = time_after(rest, "CreatedTime >= datetime(")?;
+                let close = rest.find(')')?;
+                let bound = ") and CreatedTime < datetime(";
+                let end = time_after(&rest[close..], bound)
+                    .filter(|_| rest[close..].starts_with(bound))?;
+                Some((start, end))
+            });
+        let lookback = query
+            .match_indices("CreatedTime >= datetime(")
+            .find_map(|(at, _)| {
+                let rest = &query[at..];
+                let close = rest.find(')')?;
+                rest[close..]
+                    .starts_with(");")
+                    .then(|| time_after(rest, "CreatedTime >= datetime("))?
+            });
         let time = |row: &Value, at: usize| {
             DateTime::parse_from_rfc3339(row[at].as_str().unwrap_or_default())
                 .map(|it| it.with_timezone(&Utc))
@@ -155,7 +163,7 @@ fn keep_rows(answer: &mut Value, keep: impl Fn(&[Value], &dyn Fn(&str) -> usize)
     answer["tables"][0]["rows"] = json!(rows);
 }
 
-fn created_in(row: &[Value], at: usize, window: (DateTime<Utc>, DateTime<Utc>)) -> bool {
+fn created_in(row: &[Value], at: usize, window: Bounds) -> bool {
     DateTime::parse_from_rfc3339(row[at].as_str().unwrap_or_default())
         .map(|it| it.with_timezone(&Utc))
         .is_ok_and(|it| it >= window.0 && it < window.1)
@@ -357,7 +365,11 @@ async fn incidents_facts_aggregated_in_log_analytics_equal_those_from_every_row(
             reference.created.total > 0 && reference.created.time_to_triage.count > 0,
             "{filter:?}: the generated week must have something to compare"
         );
-        assert_same(&figures(&facts), &figures(&reference), &format!("{filter:?}"));
+        assert_same(
+            &figures(&facts),
+            &figures(&reference),
+            &format!("{filter:?}"),
+        );
         assert_eq!(reference.listing, Listing::Every);
         assert_eq!(reference.incidents.len(), reference.created.total);
         assert_eq!(facts.listing, Listing::Aggregated);
@@ -372,7 +384,12 @@ async fn incidents_facts_aggregated_in_log_analytics_equal_those_from_every_row(
         !backlog.open_high.is_empty() && !backlog.long_unresolved.is_empty(),
         "the backlog lists must have something to compare"
     );
-    assert!(asked(&rows_server).await.iter().all(|it| *it == "estimate" || *it == "rows"));
+    assert!(
+        asked(&rows_server)
+            .await
+            .iter()
+            .all(|it| *it == "estimate" || *it == "rows")
+    );
     assert!(
         asked(&aggregate_server)
             .await
@@ -402,7 +419,11 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
             .as_ref()
             .is_some_and(|it| it.total > 0)
     );
-    assert_same(&figures(&report.facts), &figures(&reference.facts), "report");
+    assert_same(
+        &figures(&report.facts),
+        &figures(&reference.facts),
+        "report",
+    );
     let exported = serde_json::to_value(&report).expect("serialises");
     assert_eq!(exported["facts"]["listing"], "aggregated");
     assert_eq!(exported["facts"]["incidents"], json!([]));
@@ -437,7 +458,9 @@ async fn every_view_of_an_aggregated_period_says_once_that_it_was_too_large_to_l
 
         let reference = from_rows.answer(&request(text), now()).await;
         assert!(
-            notes(&reference).iter().all(|it| !it.starts_with(NOT_LISTED)),
+            notes(&reference)
+                .iter()
+                .all(|it| !it.starts_with(NOT_LISTED)),
             "{text}"
         );
     }

@@ -350,16 +350,16 @@ mod tests {
     //! The aggregate path against the local one on generated data. The service is stood in
     //! for by a small evaluator of the aggregate query's `union` parts, working on the raw
     //! answer rows (text and JSON text, as Log Analytics holds them), not on incidents.
+    use super::simulate::evaluate;
     use super::*;
     use crate::analytics;
+    use crate::incident::Severity;
     use crate::incident::{IncidentRow, collapse};
     use crate::sources::azure::log_analytics::{
         incident_rows, parse_response, to_log_analytics_response,
     };
     use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
-    use super::simulate::evaluate;
-    use crate::incident::Severity;
 
     /// `incident_state` as the service holds it: the report query's answer rows. Some rows'
     /// tactics are rewritten as people and other products write them: other spellings,
@@ -445,7 +445,8 @@ mod tests {
                         .severity
                         .is_none_or(|it| severity.eq_ignore_ascii_case(it.as_str()))
                         && filter.statuses.is_none_or(|them| {
-                            them.iter().any(|it| status.eq_ignore_ascii_case(it.as_str()))
+                            them.iter()
+                                .any(|it| status.eq_ignore_ascii_case(it.as_str()))
                         })
                 };
                 let answer = evaluate(&latest, window.start, window.end, &keep).to_string();

@@ -352,7 +352,10 @@ impl IncidentSource for AzureSource {
             }
         };
         let (created, open) = futures::try_join!(self.aggregated_summary(window, filter), open)?;
-        Ok(PeriodAnswer::Aggregated { created, open })
+        Ok(PeriodAnswer::Aggregated {
+            created: Box::new(created),
+            open,
+        })
     }
 
     async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
