@@ -13,7 +13,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use sentinel_bot::analytics::{CreatedFilter, Listing, PeriodFacts};
 use sentinel_bot::bot::{Bot, Request, Settings, User};
 use sentinel_bot::incident::{IncidentRow, Severity, Status, collapse};
+use sentinel_bot::render::{html, markdown};
 use sentinel_bot::reply::{Block, Reply};
+use sentinel_bot::report::{self, Layout};
 use sentinel_bot::sources::azure::AzureSource;
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
 use serde_json::{Value, json};
@@ -424,6 +426,21 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
         &figures(&reference.facts),
         "report",
     );
+    let full = report::to_reply(&report, Layout::Full);
+    for (format, text) in [
+        ("Markdown", markdown::render(&full)),
+        ("HTML", html::render(&full, &[])),
+    ] {
+        assert_eq!(
+            text.matches("computed in Log Analytics").count(),
+            1,
+            "{format}"
+        );
+        assert!(
+            !text.contains("No incidents to draw operational insights from"),
+            "{format}"
+        );
+    }
     let exported = serde_json::to_value(&report).expect("serialises");
     assert_eq!(exported["facts"]["listing"], "aggregated");
     assert_eq!(exported["facts"]["incidents"], json!([]));
@@ -441,7 +458,12 @@ async fn every_view_of_an_aggregated_period_says_once_that_it_was_too_large_to_l
     let (from_rows, _rows_server) = bot(u64::MAX, None).await;
     let (aggregated, _server) = bot(1, None).await;
 
-    for text in ["/incidents week", "/incidents week high", "/report week"] {
+    for text in [
+        "/incidents week",
+        "/incidents week high",
+        "/report week",
+        "/recommend week",
+    ] {
         let reply = aggregated.answer(&request(text), now()).await;
         let said: Vec<&str> = notes(&reply)
             .into_iter()
@@ -449,7 +471,7 @@ async fn every_view_of_an_aggregated_period_says_once_that_it_was_too_large_to_l
             .collect();
         assert_eq!(said.len(), 1, "{text}: {:?}", notes(&reply));
         assert!(said[0].contains("computed in Log Analytics"), "{said:?}");
-        let markdown = sentinel_bot::render::markdown::render(&reply);
+        let markdown = markdown::render(&reply);
         assert_eq!(
             markdown.matches("computed in Log Analytics").count(),
             1,
