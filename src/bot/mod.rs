@@ -241,65 +241,48 @@ impl Bot {
         let (current, previous) = (current?, previous?);
         let long_open_after = self.settings.long_open_after;
         let keep = |it: &Incident| filter.keeps(it);
-        Ok(match (current, previous) {
-            (PeriodAnswer::Rows(current), None) => PeriodFacts::compute_matching(
-                &current.incidents,
-                None,
-                window,
-                now,
-                long_open_after,
-                keep,
-            )
-            .with_skipped(current.skipped, Skipped::default()),
-            (PeriodAnswer::Rows(current), Some(PeriodAnswer::Rows(previous))) => {
+        let (facts, skipped) = match current {
+            PeriodAnswer::Rows(rows) => (
                 PeriodFacts::compute_matching(
-                    &current.incidents,
-                    Some(&previous.incidents),
-                    window,
-                    now,
-                    long_open_after,
-                    keep,
-                )
-                .with_skipped(current.skipped, previous.skipped)
-            }
-            (PeriodAnswer::Rows(current), Some(PeriodAnswer::Aggregated { created, .. })) => {
-                PeriodFacts::compute_matching(
-                    &current.incidents,
+                    &rows.incidents,
                     None,
                     window,
                     now,
                     long_open_after,
                     keep,
-                )
-                .with_previous(*created)
-                .with_skipped(current.skipped, Skipped::default())
-            }
-            (PeriodAnswer::Aggregated { created, open }, previous) => {
-                let (previous, skipped_before) = match previous {
-                    None => (None, Skipped::default()),
-                    Some(PeriodAnswer::Aggregated { created, .. }) => {
-                        (Some(*created), Skipped::default())
-                    }
-                    Some(PeriodAnswer::Rows(rows)) => {
-                        let kept: Vec<Incident> =
-                            rows.incidents.into_iter().filter(|it| keep(it)).collect();
-                        (
-                            Some(analytics::summarize(&kept, previous_window)),
-                            rows.skipped,
-                        )
-                    }
-                };
+                ),
+                rows.skipped,
+            ),
+            PeriodAnswer::Aggregated { created, open } => (
                 PeriodFacts::from_aggregates(
                     *created,
-                    previous,
+                    None,
                     &open.incidents,
                     window,
                     now,
                     long_open_after,
+                ),
+                open.skipped,
+            ),
+        };
+        // The period before's figures, computed as `compute_matching` computes them from
+        // rows, or as the source aggregated them.
+        let (previous, skipped_before) = match previous {
+            None => (None, Skipped::default()),
+            Some(PeriodAnswer::Rows(rows)) => {
+                let kept: Vec<Incident> = rows.incidents.into_iter().filter(keep).collect();
+                (
+                    Some(analytics::summarize(&kept, previous_window)),
+                    rows.skipped,
                 )
-                .with_skipped(open.skipped, skipped_before)
             }
-        })
+            Some(PeriodAnswer::Aggregated { created, .. }) => (Some(*created), Skipped::default()),
+        };
+        let facts = match previous {
+            Some(previous) => facts.with_previous(previous),
+            None => facts,
+        };
+        Ok(facts.with_skipped(skipped, skipped_before))
     }
 
     /// Builds the incident report for `window`: its facts with the period before, then the
