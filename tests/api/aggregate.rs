@@ -454,6 +454,37 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
 }
 
 #[tokio::test]
+async fn each_period_decides_on_its_own_and_the_comparison_is_the_same() {
+    let (from_rows, _rows_server) = bot(u64::MAX, None).await;
+    let reference = from_rows
+        .weekly_report(week(), now())
+        .await
+        .expect("report from rows");
+    let (this_week, the_week_before) = (
+        reference.facts.created.total as u64,
+        reference
+            .facts
+            .previous
+            .as_ref()
+            .map_or(0, |it| it.total as u64),
+    );
+    assert!(the_week_before < this_week, "{the_week_before} {this_week}");
+    // Between the two: this week is aggregated, the week before read row by row.
+    let (mixed, server) = bot(the_week_before, None).await;
+
+    let report = mixed.weekly_report(week(), now()).await.expect("report");
+
+    assert_same(&figures(&report.facts), &figures(&reference.facts), "mixed");
+    assert_eq!(report.facts.listing, Listing::Aggregated);
+    let mut kinds = asked(&server).await;
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        vec!["estimate", "estimate", "open", "rows", "summary"]
+    );
+}
+
+#[tokio::test]
 async fn every_view_of_an_aggregated_period_says_once_that_it_was_too_large_to_list() {
     let (from_rows, _rows_server) = bot(u64::MAX, None).await;
     let (aggregated, _server) = bot(1, None).await;
