@@ -77,6 +77,9 @@ type Bounds = (DateTime<Utc>, DateTime<Utc>);
 struct FakeLogAnalytics {
     latest: Value,
     fail: Option<&'static str>,
+    /// How long row answers take. The source asks for the rows and the estimate together
+    /// and takes rows that arrive whole first; slow rows let the estimate decide.
+    rows_delay: std::time::Duration,
 }
 
 impl FakeLogAnalytics {
@@ -213,7 +216,9 @@ impl Respond for FakeLogAnalytics {
                     created_in(row, position("CreatedTime"), window)
                         || row[position("Status")] != "Closed"
                 });
-                answer
+                return ResponseTemplate::new(200)
+                    .set_body_json(answer)
+                    .set_delay(self.rows_delay);
             }
             "open" => {
                 keep_rows(&mut answer, |row, position| {
@@ -228,15 +233,21 @@ impl Respond for FakeLogAnalytics {
 }
 
 /// A bot reading the fake workspace through a real `AzureSource` with `aggregate_above`;
-/// the server records what was asked.
+/// the server records what was asked. With a finite threshold the rows answer slowly, so
+/// the estimate, not a race with it, decides how a period is read.
 async fn bot(aggregate_above: u64, fail: Option<&'static str>) -> (Bot, MockServer) {
     let server = MockServer::start().await;
     mount_token(&server).await;
+    let rows_delay = match aggregate_above {
+        0 | u64::MAX => std::time::Duration::ZERO,
+        _ => std::time::Duration::from_secs(2),
+    };
     Mock::given(method("POST"))
         .and(path_regex(r"^/v1/workspaces/[^/]+/query$"))
         .respond_with(FakeLogAnalytics {
             latest: workspace(),
             fail,
+            rows_delay,
         })
         .mount(&server)
         .await;
@@ -396,7 +407,7 @@ async fn incidents_facts_aggregated_in_log_analytics_equal_those_from_every_row(
         asked(&aggregate_server)
             .await
             .iter()
-            .all(|it| ["estimate", "summary", "open"].contains(it))
+            .all(|it| ["estimate", "summary", "open", "rows"].contains(it))
     );
 }
 
@@ -444,12 +455,15 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
     let exported = serde_json::to_value(&report).expect("serialises");
     assert_eq!(exported["facts"]["listing"], "aggregated");
     assert_eq!(exported["facts"]["incidents"], json!([]));
-    // Each period estimated, then aggregated; the period before needs no open incidents.
+    // Each period estimated (its rows asked beside, then dropped), then aggregated; the
+    // period before needs no open incidents.
     let mut kinds = asked(&server).await;
     kinds.sort_unstable();
     assert_eq!(
         kinds,
-        vec!["estimate", "estimate", "open", "summary", "summary"]
+        vec![
+            "estimate", "estimate", "open", "rows", "rows", "summary", "summary"
+        ]
     );
 }
 
@@ -478,9 +492,10 @@ async fn each_period_decides_on_its_own_and_the_comparison_is_the_same() {
     assert_eq!(report.facts.listing, Listing::Aggregated);
     let mut kinds = asked(&server).await;
     kinds.sort_unstable();
+    // Each period's rows are asked for beside its estimate; this week's are dropped.
     assert_eq!(
         kinds,
-        vec!["estimate", "estimate", "open", "rows", "summary"]
+        vec!["estimate", "estimate", "open", "rows", "rows", "summary"]
     );
 }
 
@@ -538,7 +553,7 @@ async fn every_view_of_an_aggregated_period_says_once_that_it_was_too_large_to_l
 }
 
 #[tokio::test]
-async fn a_period_under_the_threshold_reads_rows_after_one_estimate() {
+async fn a_period_under_the_threshold_reads_rows_asked_beside_one_estimate() {
     let (bot, server) = bot(1_000_000, None).await;
 
     let facts = bot
@@ -547,7 +562,100 @@ async fn a_period_under_the_threshold_reads_rows_after_one_estimate() {
         .expect("facts");
 
     assert_eq!(facts.listing, Listing::Every);
-    assert_eq!(asked(&server).await, vec!["estimate", "rows"]);
+    let mut kinds = asked(&server).await;
+    kinds.sort_unstable();
+    assert_eq!(kinds, vec!["estimate", "rows"]);
+}
+
+#[tokio::test]
+async fn rows_that_arrive_before_the_estimate_are_the_answer() {
+    let (reference, _rows_server) = bot(u64::MAX, None).await;
+    let (bot, server) = bot(1, None).await;
+    server.reset().await;
+    mount_token(&server).await;
+    // The estimate (which would call for aggregation) takes longer than the rows.
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1/workspaces/[^/]+/query$"))
+        .respond_with(FakeLogAnalytics {
+            latest: workspace(),
+            fail: None,
+            rows_delay: std::time::Duration::ZERO,
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1/workspaces/[^/]+/query$"))
+        .and(wiremock::matchers::body_string_contains("dcount("))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+
+    let facts = bot
+        .period_facts(week(), now(), false, CreatedFilter::default())
+        .await
+        .expect("facts");
+    let expected = reference
+        .period_facts(week(), now(), false, CreatedFilter::default())
+        .await
+        .expect("facts from rows");
+
+    assert_eq!(facts.listing, Listing::Every);
+    assert_eq!(facts.incidents, expected.incidents);
+    assert!(!facts.incidents.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_estimate_leaves_the_rows_as_the_answer() {
+    let (reference, _rows_server) = bot(u64::MAX, None).await;
+    let (bot, server) = bot(10, Some("estimate")).await;
+
+    let reply = bot.answer(&request("/incidents week"), now()).await;
+    let expected = reference.answer(&request("/incidents week"), now()).await;
+
+    assert_eq!(reply, expected);
+    let mut kinds = asked(&server).await;
+    kinds.sort_unstable();
+    assert_eq!(kinds, vec!["estimate", "rows"]);
+}
+
+#[tokio::test]
+async fn failed_rows_with_an_estimate_over_the_threshold_are_aggregated() {
+    let (reference, _rows_server) = bot(u64::MAX, None).await;
+    // The rows fail at once (as an answer over the query API's limits would), the
+    // estimate calls for aggregation: the figures come from Log Analytics.
+    let (bot, _server) = bot(1, Some("rows")).await;
+
+    let facts = bot
+        .period_facts(week(), now(), false, CreatedFilter::default())
+        .await
+        .expect("facts");
+    let expected = reference
+        .period_facts(week(), now(), false, CreatedFilter::default())
+        .await
+        .expect("facts from rows");
+
+    assert_eq!(facts.listing, Listing::Aggregated);
+    assert_same(
+        &figures(&facts),
+        &figures(&expected),
+        "aggregated after failed rows",
+    );
+}
+
+#[tokio::test]
+async fn failed_rows_under_the_threshold_apologise_naming_log_analytics() {
+    let (bot, _server) = bot(1_000_000, Some("rows")).await;
+
+    let reply = bot.answer(&request("/incidents week"), now()).await;
+
+    assert!(
+        reply
+            .summary_text()
+            .contains("Log Analytics failed: HTTP 400 Bad Request: BadArgumentError"),
+        "{}",
+        reply.summary_text()
+    );
 }
 
 #[tokio::test]
@@ -582,20 +690,4 @@ async fn a_failing_aggregate_query_apologises_naming_log_analytics() {
         "Sorry: Log Analytics failed: HTTP 400 Bad Request: BadArgumentError: The request had some invalid properties."
     );
     assert!(asked(&server).await.contains(&"summary"));
-}
-
-#[tokio::test]
-async fn a_failing_estimate_apologises_naming_log_analytics() {
-    let (bot, server) = bot(10, Some("estimate")).await;
-
-    let reply = bot.answer(&request("/incidents week"), now()).await;
-
-    assert!(
-        reply
-            .summary_text()
-            .contains("Log Analytics failed: HTTP 400 Bad Request: BadArgumentError"),
-        "{}",
-        reply.summary_text()
-    );
-    assert_eq!(asked(&server).await, vec!["estimate"]);
 }

@@ -203,17 +203,13 @@ impl AzureSource {
         })
     }
 
-    /// Whether `window` is to be aggregated: never when `aggregate_above` is 0 (no query),
-    /// else when the estimate of the incidents created in it ([`aggregate::estimate_query`])
-    /// exceeds `aggregate_above`.
-    async fn aggregates(&self, window: Window) -> Result<bool, SourceError> {
-        if self.aggregate_above == 0 {
-            return Ok(false);
-        }
+    /// How many incidents were created in `window`, estimated by Log Analytics
+    /// ([`aggregate::estimate_query`]).
+    async fn estimate(&self, window: Window) -> Result<u64, SourceError> {
         let query = aggregate::estimate_query(window);
         let timespan = kql::timespan(window.start, window.end);
         let answer = self.log_analytics.query(&query, &timespan).await?;
-        Ok(aggregate::read_estimate(&answer)? > self.aggregate_above)
+        aggregate::read_estimate(&answer)
     }
 
     /// The figures of the incidents created in `window` that `filter` keeps, computed by Log
@@ -329,17 +325,44 @@ impl IncidentSource for AzureSource {
     }
 
     /// Rows while the estimate of the incidents created in `window` is at most
-    /// `azure.aggregate_above`; above it, the figures aggregated by Log Analytics and, for
-    /// [`PeriodPart::WithBacklog`], the open incidents ([`aggregate::open_query`]), the two
-    /// queries run together.
+    /// `azure.aggregate_above` (or when that is 0); above it, the figures aggregated by Log
+    /// Analytics and, for [`PeriodPart::WithBacklog`], the open incidents
+    /// ([`aggregate::open_query`]), the two queries run together.
+    ///
+    /// The estimate and the rows are asked for at once, so a period small enough to read
+    /// costs no extra round trip: rows that arrive whole are the answer, whatever the
+    /// estimate; rows still arriving are dropped (their request cancelled) once the estimate
+    /// says the period is too large. A failed estimate leaves the rows as the answer, and
+    /// failed rows (such as an answer over the query API's limits) are the error only when
+    /// the estimate does not call for aggregation.
     async fn period(
         &self,
         window: Window,
         filter: CreatedFilter,
         part: PeriodPart,
     ) -> Result<PeriodAnswer, SourceError> {
-        if !self.aggregates(window).await? {
+        if self.aggregate_above == 0 {
             return Ok(PeriodAnswer::Rows(self.incidents(window).await?));
+        }
+        let mut rows = Box::pin(self.incidents(window));
+        let mut estimate = Box::pin(self.estimate(window));
+        let estimated = tokio::select! {
+            estimated = &mut estimate => estimated,
+            read = &mut rows => match read {
+                Ok(set) => return Ok(PeriodAnswer::Rows(set)),
+                Err(error) => match estimate.await {
+                    Ok(count) if count > self.aggregate_above => Ok(count),
+                    _ => return Err(error),
+                },
+            },
+        };
+        match estimated {
+            Ok(count) if count > self.aggregate_above => drop(rows),
+            Ok(_) => return Ok(PeriodAnswer::Rows(rows.await?)),
+            Err(error) => {
+                tracing::warn!(%error, "the period's size estimate failed; reading its rows");
+                return Ok(PeriodAnswer::Rows(rows.await?));
+            }
         }
         let open = async {
             match part {
