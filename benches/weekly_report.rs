@@ -137,6 +137,8 @@ fn through_http(body: Vec<u8>) -> Vec<f64> {
             extra_workspace_ids: Vec::new(),
             extra_workspaces: Vec::new(),
             use_graph: false,
+            // The row path is what this benchmark measures.
+            aggregate_above: 0,
             endpoints: AzureEndpoints {
                 login: url.clone(),
                 log_analytics: url.clone(),

@@ -155,6 +155,20 @@ pub struct AzureConfig {
     /// Whether Graph security APIs (Defender XDR, threat intelligence) are used.
     #[serde(default = "yes")]
     pub use_graph: bool,
+    /// Incidents created in a period (estimated by one small `dcount` query) above which
+    /// the period's counts and durations are computed in Log Analytics itself (KQL
+    /// `summarize`) and only the open incidents travel as rows; at or below it every
+    /// incident is read. 0 turns aggregation off: no estimate is asked and every period is
+    /// read row by row, as before this setting existed.
+    ///
+    /// Default [`DEFAULT_AGGREGATE_ABOVE`]: the Log Analytics query API returns at most
+    /// 500,000 records and about 100 MiB (64 MB compressed) per query ("Azure Monitor
+    /// service limits", Query API, learn.microsoft.com/azure/azure-monitor/fundamentals/
+    /// service-limits), and a `SecurityIncident` row carries about 1.5 KiB of JSON (issue
+    /// 17's generated answers: 225 MiB for 150,000 rows), so the size cap comes first, near
+    /// 65,000 incidents; the default stays below it with room for longer rows.
+    #[serde(default = "default_aggregate_above")]
+    pub aggregate_above: u64,
     /// Base URLs, overridable for sovereign clouds and tests.
     #[serde(default)]
     pub endpoints: AzureEndpoints,
@@ -324,6 +338,13 @@ fn default_imds() -> String {
 }
 fn yes() -> bool {
     true
+}
+
+/// `azure.aggregate_above` when absent, in incidents created in a period.
+pub const DEFAULT_AGGREGATE_ABOVE: u64 = 50_000;
+
+fn default_aggregate_above() -> u64 {
+    DEFAULT_AGGREGATE_ABOVE
 }
 
 /// Microsoft Teams through the Bot Framework.
@@ -718,6 +739,15 @@ impl AzureConfig {
         out.value("workspace_id", &self.workspace_id);
         out.list("extra_workspace_ids", &self.extra_workspace_ids);
         out.value("use_graph", self.use_graph);
+        out.value(
+            "aggregate_above",
+            match self.aggregate_above {
+                0 => "0 (off: every period read row by row)".to_string(),
+                above => {
+                    format!("{above} incidents (larger periods are aggregated in Log Analytics)")
+                }
+            },
+        );
         let endpoints = &self.endpoints;
         out.value("endpoints.login", &endpoints.login);
         out.value("endpoints.log_analytics", &endpoints.log_analytics);
@@ -1028,6 +1058,7 @@ mod tests {
             "[azure]\n",
             "client_secret = set\n",
             "extra_workspace_ids = w-2, w-3\n",
+            "aggregate_above = 50000 incidents (larger periods are aggregated in Log Analytics)\n",
             "[teams]\n",
             "app_password = set\n",
             "report_channels = 19:x@thread.tacv2\n",

@@ -204,6 +204,7 @@ mod tests {
             extra_workspaces: Vec::new(),
             // Group checks do not depend on the Graph security APIs being turned on.
             use_graph: false,
+            aggregate_above: crate::config::DEFAULT_AGGREGATE_ABOVE,
             endpoints: AzureEndpoints {
                 login: server.uri(),
                 log_analytics: server.uri(),

@@ -2,7 +2,7 @@
 //! for people (durations, percentages, shares), severity tones, the status and
 //! tactic tables and the daily chart. Knows nothing of chat platforms or the bot core.
 
-use crate::analytics::{Backlog, Durations, OpenIncident, PeriodFacts, Summary};
+use crate::analytics::{Backlog, Durations, Listing, OpenIncident, PeriodFacts, Summary};
 use crate::incident::{Incident, IncidentKey, Severity, Skipped, Status};
 use crate::reply::{
     Block, Cell, Chart, ChartKind, Column, Fact, List, ListItem, Series, Table, Tone,
@@ -71,7 +71,20 @@ pub fn headline_blocks(facts: &PeriodFacts) -> Vec<Block> {
         Block::Facts(backlog_facts(&facts.backlog)),
     ];
     blocks.extend(skipped_note(facts).map(Block::Note));
+    blocks.extend(not_listed_note(facts).map(Block::Note));
     blocks
+}
+
+/// One line when the incidents created in the period were too many to list
+/// ([`Listing::Aggregated`]): how many there were, that their figures were computed in Log
+/// Analytics, and what that leaves out; `None` when they are listed.
+pub fn not_listed_note(facts: &PeriodFacts) -> Option<String> {
+    (facts.listing == Listing::Aggregated).then(|| {
+        format!(
+            "The incidents created in this period ({}) were too many to list one by one: their figures were computed in Log Analytics, and only the open backlog is listed. Insights that need single incidents (false and benign positives, alert products, techniques) are left out.",
+            facts.created.total
+        )
+    })
 }
 
 /// One line on the `SecurityIncident` rows the figures leave out because they could not be

@@ -3,7 +3,7 @@
 //! fetches incidents and advice and passes `now`.
 
 use crate::advice::{Recommendation, WeeklyAdvice};
-use crate::analytics::{self, OpenIncident, PeriodFacts};
+use crate::analytics::{self, Listing, OpenIncident, PeriodFacts};
 use crate::incident::{Classification, Incident, Severity, Status, Tactic};
 use crate::period::Window;
 use crate::present::{self as views, change};
@@ -610,6 +610,11 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
 
 /// Automation, resourcing and monitoring insights from the figures.
 fn operational_insights(report: &WeeklyReport) -> Vec<String> {
+    if report.facts.listing == Listing::Aggregated {
+        return vec![
+            "Insights from single incidents need the incident list, which was not fetched for this period.".to_string(),
+        ];
+    }
     let incidents = &report.facts.incidents;
     let mut lines = Vec::new();
     let closed: Vec<&Incident> = incidents

@@ -116,12 +116,15 @@ def fake_azure(answer, timespan):
 
 
 def bot_config(directory, azure_url):
+    # `aggregate_above = 0`: every size is read row by row, the path the peers are compared
+    # on (above the default threshold a real workspace's figures come from KQL summarize).
     path = Path(directory) / "bot.toml"
     path.write_text(
         f'[store]\nurl = "sqlite://{directory}/bot.db"\n'
         '[azure]\ntenant_id = "tenant-1"\nclient_id = "app-1"\nclient_secret = "bench"\n'
         'subscription_id = "sub-1"\nresource_group = "rg-soc"\nworkspace_name = "ws-soc"\n'
         'workspace_id = "11111111-1111-1111-1111-111111111111"\nuse_graph = false\n'
+        'aggregate_above = 0\n'
         f'[azure.endpoints]\nlogin = "{azure_url}"\nlog_analytics = "{azure_url}"\n'
         f'management = "{azure_url}"\ngraph = "{azure_url}"\nimds = "{azure_url}"\n'
     )

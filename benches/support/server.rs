@@ -32,11 +32,14 @@ pub async fn start(slack_url: &str, azure_url: Option<&str>, extra: &str) -> Ser
          [slack]\nbot_token = \"xoxb-bench\"\nsigning_secret = \"{SIGNING_SECRET}\"\napi_url = \"{slack_url}/api\"\n",
         database.display()
     );
+    // `aggregate_above = 0`: the fake answers every query with rows, so the row path is
+    // what gets measured, whatever the size.
     if let Some(azure_url) = azure_url {
         toml.push_str(&format!(
             "[azure]\ntenant_id = \"tenant-1\"\nclient_id = \"app-1\"\nclient_secret = \"bench\"\n\
              subscription_id = \"sub-1\"\nresource_group = \"rg-soc\"\nworkspace_name = \"ws-soc\"\n\
              workspace_id = \"11111111-1111-1111-1111-111111111111\"\nuse_graph = false\n\
+             aggregate_above = 0\n\
              [azure.endpoints]\nlogin = \"{azure_url}\"\nlog_analytics = \"{azure_url}\"\n\
              management = \"{azure_url}\"\ngraph = \"{azure_url}\"\nimds = \"{azure_url}\"\n"
         ));

@@ -185,6 +185,45 @@ pub struct PeriodFacts {
     /// The same for the period before (empty when it was not read): the comparison leaves
     /// them out.
     pub skipped_before: Skipped,
+    /// Whether `incidents` lists the incidents created in the window, or was left empty
+    /// because the source aggregated them ([`PeriodFacts::from_aggregates`]).
+    pub listing: Listing,
+}
+
+/// Whether a period's facts list the incidents created in it (`PeriodFacts::incidents`).
+/// Exports carry it as `"listing": "every"` or `"listing": "aggregated"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listing {
+    /// Every incident created in the window (that the filter keeps) is listed.
+    Every,
+    /// Too many incidents were created in the window to fetch one by one: the "created"
+    /// figures were computed by the source (Log Analytics `summarize`, see
+    /// `sources::azure::aggregate`) and `incidents` is empty. The open backlog is whole.
+    Aggregated,
+}
+
+/// Which incidents created in a period its "created" figures count: a severity, a set of
+/// statuses, or both; the default keeps every incident. Typed, so a source can apply it
+/// in its own query language as well as here ([`CreatedFilter::keeps`]). The open backlog is
+/// never narrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreatedFilter {
+    /// Only incidents of this severity.
+    pub severity: Option<Severity>,
+    /// Only incidents whose current status is one of these (`/incidents week open` is New
+    /// and Active); `None` keeps every status.
+    pub statuses: Option<&'static [Status]>,
+}
+
+impl CreatedFilter {
+    /// Whether `incident` counts under the filter.
+    pub fn keeps(&self, incident: &Incident) -> bool {
+        self.severity.is_none_or(|it| incident.severity == it)
+            && self
+                .statuses
+                .is_none_or(|statuses| statuses.contains(&incident.status))
+    }
 }
 
 impl PeriodFacts {
@@ -319,6 +358,53 @@ impl PeriodFacts {
             open,
             skipped: Skipped::default(),
             skipped_before: Skipped::default(),
+            listing: Listing::Every,
+        }
+    }
+
+    /// The facts of `window` when the source aggregated the incidents created in it
+    /// (`created`, already narrowed by the caller's filter) instead of sending them:
+    /// `previous` is the period before's figures, however they were computed; `open` the
+    /// incidents open at the window's end (closed ones are ignored, each incident counted
+    /// once), from which the backlog, its long-unresolved list and the open High list are
+    /// computed exactly as [`PeriodFacts::compute`] computes them. `incidents` is empty and
+    /// `listing` is [`Listing::Aggregated`].
+    pub fn from_aggregates(
+        created: Summary,
+        previous: Option<Summary>,
+        open: &[Incident],
+        window: Window,
+        now: DateTime<Utc>,
+        long_open_after: Duration,
+    ) -> PeriodFacts {
+        let mut open: Vec<Incident> = distinct_open(open.iter()).cloned().collect();
+        open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
+        let facts = PeriodFacts {
+            window,
+            generated: now,
+            backlog: backlog(&open, now, long_open_after),
+            created,
+            previous: None,
+            comparison: None,
+            incidents: Vec::new(),
+            open,
+            skipped: Skipped::default(),
+            skipped_before: Skipped::default(),
+            listing: Listing::Aggregated,
+        };
+        match previous {
+            Some(previous) => facts.with_previous(previous),
+            None => facts,
+        }
+    }
+
+    /// The same facts compared with `previous`, the figures of the period before however
+    /// they were computed (from rows or aggregated by the source).
+    pub fn with_previous(self, previous: Summary) -> PeriodFacts {
+        PeriodFacts {
+            comparison: Some(compare(&self.created, &previous)),
+            previous: Some(previous),
+            ..self
         }
     }
 

@@ -693,3 +693,69 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn facts_from_aggregates_equal_computed_ones_but_for_the_list_of_incidents_created() {
+    let now = at(23, 0);
+    let mut closed = incident(2, at(17, 9), Severity::High, Status::Closed);
+    closed.closed = Some(at(18, 9));
+    let mut old_open = incident(3, at(2, 9), Severity::High, Status::Active);
+    old_open.first_modified = Some(at(2, 10));
+    let current = vec![
+        incident(1, at(16, 9), Severity::High, Status::New),
+        closed,
+        old_open,
+        incident(4, at(20, 9), Severity::Low, Status::Active),
+    ];
+    let previous = vec![
+        incident(5, at(10, 1), Severity::High, Status::Closed),
+        incident(6, at(11, 1), Severity::Medium, Status::New),
+    ];
+    let filter = CreatedFilter {
+        severity: Some(Severity::High),
+        statuses: None,
+    };
+    let kept = |set: &[Incident]| -> Vec<Incident> {
+        set.iter().filter(|it| filter.keeps(it)).cloned().collect()
+    };
+    let computed = PeriodFacts::compute_matching(
+        &current,
+        Some(&previous),
+        week(),
+        now,
+        DEFAULT_LONG_OPEN,
+        |it| filter.keeps(it),
+    );
+    // The source sends every open incident, closed ones are ignored, a repeat counts once.
+    let mut open = current.clone();
+    open.push(current[0].clone());
+
+    let aggregated = PeriodFacts::from_aggregates(
+        summarize(&kept(&current), week()),
+        Some(summarize(&kept(&previous), week().previous())),
+        &open,
+        week(),
+        now,
+        DEFAULT_LONG_OPEN,
+    );
+
+    assert_eq!(aggregated.listing, Listing::Aggregated);
+    assert!(aggregated.incidents.is_empty() && !computed.incidents.is_empty());
+    assert_eq!(computed.listing, Listing::Every);
+    assert_eq!(
+        PeriodFacts {
+            incidents: computed.incidents.clone(),
+            listing: Listing::Every,
+            ..aggregated
+        },
+        computed
+    );
+    assert_eq!(computed.backlog.open_high.len(), 2);
+    assert_eq!(computed.backlog.long_unresolved.len(), 2);
+    let attached =
+        PeriodFacts::compute_matching(&current, None, week(), now, DEFAULT_LONG_OPEN, |it| {
+            filter.keeps(it)
+        })
+        .with_previous(summarize(&kept(&previous), week().previous()));
+    assert_eq!(attached, computed);
+}

@@ -66,6 +66,16 @@ pub struct IncidentsQuery {
     pub page: usize,
 }
 
+impl IncidentsQuery {
+    /// The severity and status filter as a typed filter of the "created" figures.
+    pub fn filter(&self) -> crate::analytics::CreatedFilter {
+        crate::analytics::CreatedFilter {
+            severity: self.severity,
+            statuses: self.status.map(StatusFilter::statuses),
+        }
+    }
+}
+
 /// The status filter of `/incidents`: one Sentinel status, or `open` for New or Active
 /// (the definition of open used everywhere, DESIGN.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +95,16 @@ impl StatusFilter {
             StatusFilter::New => status == Status::New,
             StatusFilter::Active => status == Status::Active,
             StatusFilter::Closed => status == Status::Closed,
+        }
+    }
+
+    /// The statuses the filter keeps, for a typed filter a source can apply itself.
+    pub fn statuses(self) -> &'static [Status] {
+        match self {
+            StatusFilter::Open => &[Status::New, Status::Active],
+            StatusFilter::New => &[Status::New],
+            StatusFilter::Active => &[Status::Active],
+            StatusFilter::Closed => &[Status::Closed],
         }
     }
 

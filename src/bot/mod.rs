@@ -10,13 +10,13 @@ pub mod recommend;
 pub mod shared;
 pub mod views;
 
-use crate::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
+use crate::analytics::{self, CreatedFilter, DEFAULT_LONG_OPEN, PeriodFacts};
 use crate::deadline::{self, Budget};
-use crate::incident::{Incident, IncidentKey, IncidentRef};
+use crate::incident::{Incident, IncidentKey, IncidentRef, Skipped};
 use crate::period::Window;
 use crate::reply::{self, Reply};
 use crate::report::{self, WeeklyReport};
-use crate::sources::{IncidentSource, Located, SourceError, ThreatIntel};
+use crate::sources::{IncidentSource, Located, PeriodAnswer, PeriodPart, SourceError, ThreatIntel};
 use chrono::{DateTime, Duration, Utc};
 use command::{Command, UsageError, Verb};
 use std::sync::Arc;
@@ -211,38 +211,78 @@ impl Bot {
     }
 
     /// The facts of `window`, the "created in this period" figures narrowed to the incidents
-    /// `keep` accepts (the open backlog is always whole): one query for the window and,
-    /// when `with_previous`, one for the period before, run together. Every view of a period
-    /// (`/incidents`, `/report`, `/recommend week`, the export) is built from this.
+    /// `filter` keeps (the open backlog is always whole): one answer for the window and,
+    /// when `with_previous`, one for the period before, asked together. Each comes as rows
+    /// or, for a period too large to read row by row, as figures aggregated by the source
+    /// (`IncidentSource::period`), each period deciding on its own; the figures are the same
+    /// either way. Every view of a period (`/incidents`, `/report`, `/recommend week`, the
+    /// export) is built from this.
     pub async fn period_facts(
         &self,
         window: Window,
         now: DateTime<Utc>,
         with_previous: bool,
-        keep: impl Fn(&Incident) -> bool,
+        filter: CreatedFilter,
     ) -> Result<PeriodFacts, BotError> {
         let previous_window = window.previous();
-        let (current, previous) = tokio::join!(self.source.incidents(window), async {
-            match with_previous {
-                true => self.source.incidents(previous_window).await.map(Some),
-                false => Ok(None),
+        let (current, previous) = tokio::join!(
+            self.source.period(window, filter, PeriodPart::WithBacklog),
+            async {
+                match with_previous {
+                    true => self
+                        .source
+                        .period(previous_window, filter, PeriodPart::CreatedOnly)
+                        .await
+                        .map(Some),
+                    false => Ok(None),
+                }
             }
-        });
+        );
         let (current, previous) = (current?, previous?);
-        let skipped_before = previous
-            .as_ref()
-            .map(|found| found.skipped.clone())
-            .unwrap_or_default();
-        let previous = previous.map(|found| found.incidents);
-        Ok(PeriodFacts::from_incidents(
-            current.incidents,
-            previous,
-            window,
-            now,
-            self.settings.long_open_after,
-            keep,
-        )
-        .with_skipped(current.skipped, skipped_before))
+        let long_open_after = self.settings.long_open_after;
+        let keep = |it: &Incident| filter.keeps(it);
+        let (facts, skipped) = match current {
+            PeriodAnswer::Rows(rows) => (
+                PeriodFacts::from_incidents(
+                    rows.incidents,
+                    None,
+                    window,
+                    now,
+                    long_open_after,
+                    keep,
+                ),
+                rows.skipped,
+            ),
+            PeriodAnswer::Aggregated { created, open } => (
+                PeriodFacts::from_aggregates(
+                    *created,
+                    None,
+                    &open.incidents,
+                    window,
+                    now,
+                    long_open_after,
+                ),
+                open.skipped,
+            ),
+        };
+        // The period before's figures, computed as `compute_matching` computes them from
+        // rows, or as the source aggregated them.
+        let (previous, skipped_before) = match previous {
+            None => (None, Skipped::default()),
+            Some(PeriodAnswer::Rows(rows)) => {
+                let kept: Vec<Incident> = rows.incidents.into_iter().filter(keep).collect();
+                (
+                    Some(analytics::summarize(&kept, previous_window)),
+                    rows.skipped,
+                )
+            }
+            Some(PeriodAnswer::Aggregated { created, .. }) => (Some(*created), Skipped::default()),
+        };
+        let facts = match previous {
+            Some(previous) => facts.with_previous(previous),
+            None => facts,
+        };
+        Ok(facts.with_skipped(skipped, skipped_before))
     }
 
     /// Builds the incident report for `window`: its facts with the period before, then the
@@ -271,7 +311,9 @@ impl Bot {
         window: Window,
         now: DateTime<Utc>,
     ) -> Result<WeeklyReport, BotError> {
-        let facts = self.period_facts(window, now, true, |_| true).await?;
+        let facts = self
+            .period_facts(window, now, true, CreatedFilter::default())
+            .await?;
         let offline;
         let advisor = match &self.advisor {
             Some(advisor) => advisor.as_ref(),
@@ -449,12 +491,7 @@ impl Bot {
             Command::Incidents(query) => {
                 let window = query.period.window(now);
                 let facts = self
-                    .period_facts(window, now, false, |it| {
-                        query
-                            .severity
-                            .is_none_or(|severity| it.severity == severity)
-                            && query.status.is_none_or(|status| status.matches(it.status))
-                    })
+                    .period_facts(window, now, false, query.filter())
                     .await?;
                 Ok(views::incidents(&query, &facts, self.settings.page_size))
             }

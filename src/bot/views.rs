@@ -3,7 +3,7 @@
 
 use super::BotError;
 use super::command::{Command, IncidentsQuery, UsageError, Verb};
-use crate::analytics::{OpenIncident, PeriodFacts};
+use crate::analytics::{Listing, OpenIncident, PeriodFacts};
 use crate::incident::{Incident, Tactic};
 use crate::present::{
     TACTIC_NOTE, daily_blocks, definitions, duration, headline_blocks, incidents_table,
@@ -197,14 +197,16 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         }
     }
 
-    let total = match filtered {
+    // Too many incidents to list: the open High ones are listed instead, as without a filter.
+    let listed_created = filtered && facts.listing == Listing::Every;
+    let total = match listed_created {
         true => facts.incidents.len(),
         false => facts.backlog.open_high.len(),
     };
     let page_count = total.div_ceil(page_size.max(1)).max(1);
     let page = query.page.min(page_count);
     let shown = (page - 1) * page_size..(page * page_size).min(total);
-    let (heading, table) = if filtered {
+    let (heading, table) = if listed_created {
         let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
         (
             "Incidents (created in this period)",
@@ -222,7 +224,7 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
         true => Block::Text("None.".to_string()),
         false => Block::Table(table),
     });
-    if filtered && page == 1 {
+    if listed_created && page == 1 {
         reply = open_high_after_filter(reply, facts);
     }
     if page_count > 1 {

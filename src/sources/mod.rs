@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod demo;
 
+use crate::analytics::{CreatedFilter, Summary};
 use crate::incident::{
     Classification, ClassificationReason, Incident, IncidentKey, IncidentRef, Owner, Severity,
     Skipped, Status, Tactic,
@@ -162,6 +163,33 @@ impl From<Vec<Incident>> for IncidentSet {
     }
 }
 
+/// What a source returns for a period's facts ([`IncidentSource::period`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeriodAnswer {
+    /// Every incident created in the window or open at its end, as
+    /// [`IncidentSource::incidents`] returns them; the caller filters and computes.
+    Rows(IncidentSet),
+    /// Too many incidents were created in the window to send one by one (more than the
+    /// source's threshold, e.g. `azure.aggregate_above`): their figures computed by the
+    /// source itself, already narrowed by the filter it was given, and the incidents open
+    /// at the window's end as rows (with the rows of that answer it could not read).
+    Aggregated {
+        /// Boxed: a `Summary` is several times the size of the `Rows` variant.
+        created: Box<Summary>,
+        /// Every incident open at the window's end; empty for [`PeriodPart::CreatedOnly`].
+        open: IncidentSet,
+    },
+}
+
+/// Which of a period's facts a caller needs from [`IncidentSource::period`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodPart {
+    /// The period reported on: the incidents created in it and the backlog open at its end.
+    WithBacklog,
+    /// A period compared against: the incidents created in it only.
+    CreatedOnly,
+}
+
 /// Reads and changes incidents: Sentinel, or the embedded demo data.
 #[async_trait]
 pub trait IncidentSource: Send + Sync {
@@ -169,6 +197,21 @@ pub trait IncidentSource: Send + Sync {
     /// end that was created in the [`OPEN_LOOKBACK_DAYS`] before it, and the rows that could
     /// not be read. One upstream query.
     async fn incidents(&self, window: Window) -> Result<IncidentSet, SourceError>;
+
+    /// What the facts of `window` need, with the "created" figures narrowed by `filter`: the
+    /// rows ([`IncidentSource::incidents`], which this default returns; the caller applies
+    /// `filter`), or, from a source that can aggregate and finds the window too large, the
+    /// figures it computed with `filter` applied and the open incidents as rows.
+    /// `part` says whether the backlog open at the window's end is wanted; a source that
+    /// aggregates leaves `open` empty without it.
+    async fn period(
+        &self,
+        window: Window,
+        _filter: CreatedFilter,
+        _part: PeriodPart,
+    ) -> Result<PeriodAnswer, SourceError> {
+        Ok(PeriodAnswer::Rows(self.incidents(window).await?))
+    }
 
     /// Incidents created in `window`, in their latest state as of its end, for auto-triage. One upstream
     /// query; sources with a cheaper query than [`IncidentSource::incidents`] override it.

@@ -38,6 +38,9 @@ pub fn config(server: &MockServer) -> AzureConfig {
         extra_workspace_ids: Vec::new(),
         extra_workspaces: Vec::new(),
         use_graph: true,
+        // These fakes answer incident queries only; `tests/api/aggregate.rs` answers the
+        // estimate and the aggregates.
+        aggregate_above: 0,
         endpoints: AzureEndpoints {
             login: server.uri(),
             log_analytics: server.uri(),

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod advice;
+mod aggregate;
 mod app;
 mod azure;
 mod cards;

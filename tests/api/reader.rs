@@ -156,7 +156,7 @@ async fn the_incidents_answer_counts_the_zoneless_row_on_its_utc_day_and_says_wh
     let bot = bot(&server).await;
 
     let facts = bot
-        .period_facts(week(), now(), false, |_| true)
+        .period_facts(week(), now(), false, Default::default())
         .await
         .expect("facts");
     assert_eq!(facts.created.total, 3);

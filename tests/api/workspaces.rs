@@ -245,7 +245,7 @@ async fn two_workspaces_incident_5_are_two_incidents_in_the_counts() {
 
     let bot = bot(source);
     let facts = bot
-        .period_facts(week(), now(), false, |_| true)
+        .period_facts(week(), now(), false, Default::default())
         .await
         .expect("facts");
     assert_eq!(facts.created.total, 2);

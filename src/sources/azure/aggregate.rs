@@ -10,11 +10,14 @@
 //! reader reads them ([`Tactic::read`]), so spellings of one tactic merge and other names
 //! keep their own rows.
 //!
+//! Whether a period is aggregated is decided per window by [`estimate_query`] against
+//! `azure.aggregate_above` (`AzureSource`'s `IncidentSource::period`).
+//!
 //! KQL text is built only from typed values, like `kql`.
 
 use super::kql;
 use super::log_analytics::QueryResult;
-use crate::analytics::{self, Durations, Summary, TacticCounts, flag_anomalies};
+use crate::analytics::{self, CreatedFilter, Durations, Summary, TacticCounts, flag_anomalies};
 use crate::incident::{Severity, Status, Tactic};
 use crate::period::Window;
 use crate::sources::SourceError;
@@ -34,7 +37,11 @@ const SYSTEM: &str = "Log Analytics";
 ///   `analytics::durations` does), `Low` their sum; `triage-median`, `human-median`,
 ///   `resolve-median`: `Low` and `High` the two middle values (equal for an odd count);
 /// - `day`: `Key` the UTC day (`yyyy-MM-dd`), `Key2` severity, `Count` incidents created.
-pub fn summary_query(window: Window) -> String {
+///
+/// Every group counts only the incidents `filter` keeps (severity and current status,
+/// compared without case as Sentinel spells them), as `analytics::PeriodFacts` narrows the
+/// "created" figures.
+pub fn summary_query(window: Window, filter: CreatedFilter) -> String {
     let start = kql::datetime(window.start);
     let end = kql::datetime(window.end);
     let kinds = [
@@ -68,6 +75,7 @@ pub fn summary_query(window: Window) -> String {
         "{incident_state}\n\
          let created = incident_state\n\
          | where CreatedTime >= {start} and CreatedTime < {end}\n\
+         {narrowing}\
          | extend Triaged = coalesce(FirstModifiedTime, iff(LastModifiedTime > CreatedTime, LastModifiedTime, datetime(null)))\n\
          | extend Resolved = iff(Status == \"Closed\", ClosedTime, datetime(null));\n\
          {lets}\
@@ -83,7 +91,60 @@ pub fn summary_query(window: Window) -> String {
           | extend Kind = \"day\")\n\
          | project Kind, Key, Key2, Count, Low, High",
         incident_state = incident_state(window),
+        narrowing = narrowing(filter),
     )
+}
+
+/// `where` lines keeping the incidents `filter` keeps; empty for no filter. Built from the
+/// enums' Sentinel names, never from typed text.
+fn narrowing(filter: CreatedFilter) -> String {
+    let mut lines = String::new();
+    if let Some(severity) = filter.severity {
+        lines.push_str(&format!("| where Severity =~ \"{}\"\n", severity.as_str()));
+    }
+    if let Some(statuses) = filter.statuses {
+        let names: Vec<String> = statuses
+            .iter()
+            .map(|status| format!("\"{}\"", status.as_str()))
+            .collect();
+        lines.push_str(&format!("| where Status in~ ({})\n", names.join(", ")));
+    }
+    lines
+}
+
+/// A cheap estimate of how many incidents were created in `window`: one table, one column
+/// `Incidents` (long), one row. `dcount` is an estimate (HyperLogLog, about 1.6% error at its
+/// default accuracy: Kusto's `dcount` documentation), good enough to choose between
+/// reading rows and aggregating; sent with the timespan `window.start/window.end`.
+pub fn estimate_query(window: Window) -> String {
+    let start = kql::datetime(window.start);
+    let end = kql::datetime(window.end);
+    format!(
+        "SecurityIncident\n\
+         | where TimeGenerated >= {start} and TimeGenerated < {end}\n\
+         | where CreatedTime >= {start} and CreatedTime < {end}\n\
+         | summarize Incidents = dcount(strcat(TenantId, \"/\", IncidentNumber))"
+    )
+}
+
+/// The estimate's count from its answer ([`estimate_query`]); an empty answer is zero.
+pub fn read_estimate(result: &QueryResult) -> Result<u64, SourceError> {
+    let Some(table) = result.tables.first() else {
+        return Ok(0);
+    };
+    let Some(row) = table.rows.first() else {
+        return Ok(0);
+    };
+    table
+        .columns
+        .iter()
+        .position(|column| column.name == "Incidents")
+        .and_then(|at| row.get(at))
+        .and_then(Value::as_u64)
+        .ok_or_else(|| SourceError::Failed {
+            system: SYSTEM,
+            reason: "the estimate answer lacks a count in the column Incidents".to_string(),
+        })
 }
 
 /// The listed incidents' query: every incident open at the window's end, in the report
@@ -282,19 +343,23 @@ fn millis(value: i128) -> Duration {
 }
 
 #[cfg(test)]
+mod simulate;
+
+#[cfg(test)]
 mod tests {
     //! The aggregate path against the local one on generated data. The service is stood in
     //! for by a small evaluator of the aggregate query's `union` parts, working on the raw
     //! answer rows (text and JSON text, as Log Analytics holds them), not on incidents.
+    use super::simulate::evaluate;
     use super::*;
     use crate::analytics;
+    use crate::incident::Severity;
     use crate::incident::{IncidentRow, collapse};
     use crate::sources::azure::log_analytics::{
         incident_rows, parse_response, to_log_analytics_response,
     };
     use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     /// `incident_state` as the service holds it: the report query's answer rows. Some rows'
     /// tactics are rewritten as people and other products write them: other spellings,
@@ -335,107 +400,6 @@ mod tests {
         answer
     }
 
-    fn time(text: &Value) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(text.as_str()?)
-            .ok()
-            .map(|it| it.with_timezone(&Utc))
-    }
-
-    /// Evaluates the aggregate query's parts over `incident_state`.
-    fn evaluate(latest: &Value, window: Window) -> Value {
-        let table = &latest["tables"][0];
-        let column = |name: &str| {
-            table["columns"]
-                .as_array()
-                .and_then(|columns| columns.iter().position(|it| it["name"] == name))
-                .expect("column")
-        };
-        let (severity, status, created, first_modified, last_modified, human, closed, additional) = (
-            column("Severity"),
-            column("Status"),
-            column("CreatedTime"),
-            column("FirstModifiedTime"),
-            column("LastModifiedTime"),
-            column("FirstHumanAction"),
-            column("ClosedTime"),
-            column("AdditionalData"),
-        );
-        let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
-        let mut triage: Vec<i64> = Vec::new();
-        let mut humans: Vec<i64> = Vec::new();
-        let mut resolve: Vec<i64> = Vec::new();
-        for row in table["rows"].as_array().expect("rows") {
-            let Some(created_at) = time(&row[created]) else {
-                continue;
-            };
-            if !window.contains(created_at) {
-                continue;
-            }
-            let text = |at: usize| row[at].as_str().unwrap_or("").to_string();
-            *counts
-                .entry(("status".into(), text(severity), text(status)))
-                .or_default() += 1;
-            let data: Value = serde_json::from_str(&text(additional)).unwrap_or(Value::Null);
-            let mut tactics: Vec<String> = data["tactics"]
-                .as_array()
-                .map(|it| {
-                    it.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            tactics.sort();
-            tactics.dedup();
-            *counts
-                .entry(("tactics".into(), json!(tactics).to_string(), String::new()))
-                .or_default() += 1;
-            *counts
-                .entry((
-                    "day".into(),
-                    created_at.format("%Y-%m-%d").to_string(),
-                    text(severity),
-                ))
-                .or_default() += 1;
-            let changed = time(&row[last_modified]).filter(|at| *at > created_at);
-            if let Some(at) = time(&row[first_modified]).or(changed) {
-                triage.push((at - created_at).num_milliseconds());
-            }
-            if let Some(at) = time(&row[human]) {
-                humans.push((at - created_at).num_milliseconds());
-            }
-            if let (Some(at), "Closed") = (time(&row[closed]), text(status).as_str()) {
-                resolve.push((at - created_at).num_milliseconds());
-            }
-        }
-        let mut rows: Vec<Value> = counts
-            .into_iter()
-            .map(|((kind, key, key2), count)| json!([kind, key, key2, count, null, null]))
-            .collect();
-        for (name, mut values) in [("triage", triage), ("human", humans), ("resolve", resolve)] {
-            values.retain(|it| *it >= 0);
-            values.sort_unstable();
-            let sum: i64 = values.iter().sum();
-            rows.push(json!([name, "", "", values.len(), sum, null]));
-            let count = values.len();
-            if count > 0 {
-                let ranks = [count.div_ceil(2), count / 2 + 1];
-                rows.push(json!([
-                    format!("{name}-median"),
-                    "",
-                    "",
-                    null,
-                    values[ranks[0] - 1],
-                    values[ranks[1] - 1]
-                ]));
-            }
-        }
-        json!({"tables": [{"name": "PrimaryResult", "columns": [
-            {"name": "Kind", "type": "string"}, {"name": "Key", "type": "string"},
-            {"name": "Key2", "type": "string"}, {"name": "Count", "type": "long"},
-            {"name": "Low", "type": "long"}, {"name": "High", "type": "long"}
-        ], "rows": rows}]})
-    }
-
     #[test]
     fn aggregates_equal_the_local_analytics_on_generated_data() {
         let now = Utc
@@ -447,22 +411,54 @@ mod tests {
         let incidents = collapse(incident_rows(
             &parse_response(body.as_bytes()).expect("rows"),
         ));
+        let filters = [
+            CreatedFilter::default(),
+            CreatedFilter {
+                severity: Some(Severity::High),
+                statuses: None,
+            },
+            CreatedFilter {
+                severity: None,
+                statuses: Some(&[Status::New, Status::Active]),
+            },
+            CreatedFilter {
+                severity: Some(Severity::Medium),
+                statuses: Some(&[Status::Closed]),
+            },
+        ];
         for days in [1, 7, 30] {
             let window = Window {
                 start: now - Duration::days(days),
                 end: now,
             };
+            for filter in filters {
+                let kept: Vec<_> = incidents
+                    .iter()
+                    .filter(|it| filter.keeps(it))
+                    .cloned()
+                    .collect();
+                let local = analytics::summarize(&kept, window);
+                assert!(local.total > 0, "{days} days, {filter:?}");
+                // The service's `=~` and `in~` on the names as written.
+                let keep = |severity: &str, status: &str| {
+                    filter
+                        .severity
+                        .is_none_or(|it| severity.eq_ignore_ascii_case(it.as_str()))
+                        && filter.statuses.is_none_or(|them| {
+                            them.iter()
+                                .any(|it| status.eq_ignore_ascii_case(it.as_str()))
+                        })
+                };
+                let answer = evaluate(&latest, window.start, window.end, &keep).to_string();
+                let aggregates = parse_response(answer.as_bytes()).expect("aggregates");
+                let remote = read_summary(&aggregates, window).expect("reads");
+                assert_eq!(remote, local, "{days} days, {filter:?}");
+            }
             let local = analytics::summarize(&incidents, window);
             assert!(
-                local.total > 0
-                    && local.time_to_resolve.count > 0
-                    && local.time_to_triage.count > 0,
+                local.time_to_resolve.count > 0 && local.time_to_triage.count > 0,
                 "{days} days"
             );
-            let answer = evaluate(&latest, window).to_string();
-            let aggregates = parse_response(answer.as_bytes()).expect("aggregates");
-            let remote = read_summary(&aggregates, window).expect("reads");
-            assert_eq!(remote, local, "{days} days");
             let custom = Tactic::Other("MyCustomTactic".into());
             assert!(
                 local.by_tactic.iter().any(|(it, _)| *it == custom)
@@ -564,7 +560,7 @@ mod tests {
                 .single()
                 .expect("time"),
         };
-        let query = summary_query(window);
+        let query = summary_query(window, CreatedFilter::default());
         assert!(query.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z) and CreatedTime < datetime(2026-11-23T00:00:00.000Z)"), "{query}");
         assert!(query.contains("summarize arg_max(TimeGenerated, *) by TenantId, IncidentNumber"));
         assert!(
@@ -573,5 +569,40 @@ mod tests {
         );
         let listed = open_query(window);
         assert!(listed.ends_with("| where Status != \"Closed\""), "{listed}");
+        let estimate = estimate_query(window);
+        assert!(estimate.contains("CreatedTime >= datetime(2026-11-16T00:00:00.000Z) and CreatedTime < datetime(2026-11-23T00:00:00.000Z)"), "{estimate}");
+        assert!(estimate.contains("dcount("), "{estimate}");
+        assert!(!query.contains("| where Severity") && !query.contains("| where Status in"));
+        let narrowed = summary_query(
+            window,
+            CreatedFilter {
+                severity: Some(Severity::High),
+                statuses: Some(&[Status::New, Status::Active]),
+            },
+        );
+        assert!(
+            narrowed.contains(
+                "CreatedTime < datetime(2026-11-23T00:00:00.000Z)\n| where Severity =~ \"High\"\n| where Status in~ (\"New\", \"Active\")\n| extend Triaged"
+            ),
+            "{narrowed}"
+        );
+    }
+
+    #[test]
+    fn the_estimate_reads_its_count_and_an_empty_answer_as_zero() {
+        let answer = parse_response(
+            br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Incidents","type":"long"}],"rows":[[123456]]}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(read_estimate(&answer), Ok(123_456));
+        let empty =
+            parse_response(br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Incidents","type":"long"}],"rows":[]}]}"#)
+                .expect("parses");
+        assert_eq!(read_estimate(&empty), Ok(0));
+        let wrong = parse_response(
+            br#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Count","type":"long"}],"rows":[[5]]}]}"#,
+        )
+        .expect("parses");
+        assert!(read_estimate(&wrong).is_err());
     }
 }

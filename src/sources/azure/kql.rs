@@ -1,7 +1,8 @@
 //! KQL text for the `SecurityIncident` queries, built only from typed values (times,
 //! numbers), so no user text can ever change a query's meaning.
 
-use crate::incident::{AUTOMATION_MARKERS, AUTOMATION_MODIFIERS};
+use crate::analytics::CreatedFilter;
+use crate::incident::{AUTOMATION_MARKERS, AUTOMATION_MODIFIERS, Severity, Status};
 use crate::period::Window;
 use crate::sources::OPEN_LOOKBACK_DAYS;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -83,8 +84,22 @@ pub fn every_query(window: Window) -> Vec<(&'static str, String)> {
         ("incidents_query", incidents_query(window)),
         ("created_query", created_query(window)),
         (
+            "aggregate::estimate_query",
+            super::aggregate::estimate_query(window),
+        ),
+        (
             "aggregate::summary_query",
-            super::aggregate::summary_query(window),
+            super::aggregate::summary_query(window, CreatedFilter::default()),
+        ),
+        (
+            "aggregate::summary_query, filtered",
+            super::aggregate::summary_query(
+                window,
+                CreatedFilter {
+                    severity: Some(Severity::High),
+                    statuses: Some(&[Status::New, Status::Active]),
+                },
+            ),
         ),
         (
             "aggregate::open_query",

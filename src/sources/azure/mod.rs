@@ -10,12 +10,13 @@ pub mod retry;
 pub mod sentinel;
 pub mod token;
 
+use crate::analytics::{CreatedFilter, Summary};
 use crate::config::{AzureAuth, AzureConfig, WorkspaceSettings};
 use crate::incident::{Incident, IncidentKey, IncidentRef, Tactic, Workspace, collapse};
 use crate::period::Window;
 use crate::sources::{
     IncidentDetail, IncidentSet, IncidentSource, IncidentUpdate, Intel, IntelAnswers, IntelQuery,
-    Located, NewIncident, RecommendedAction, SourceError, ThreatIntel,
+    Located, NewIncident, PeriodAnswer, PeriodPart, RecommendedAction, SourceError, ThreatIntel,
 };
 use async_trait::async_trait;
 use graph::GraphClient;
@@ -36,6 +37,9 @@ pub struct AzureSource {
     /// Whether the Graph security APIs are used (`azure.use_graph`); group checks are not
     /// gated by it, since they run only when Entra groups are configured.
     graph_security: bool,
+    /// `azure.aggregate_above`: incidents created in a period above which it is aggregated
+    /// in Log Analytics; 0 never aggregates.
+    aggregate_above: u64,
 }
 
 /// One configured workspace as the source speaks to it.
@@ -175,6 +179,7 @@ impl AzureSource {
             sites,
             graph: GraphClient::new(http, tokens, &endpoints.graph, policy),
             graph_security: config.use_graph,
+            aggregate_above: config.aggregate_above,
         })
     }
 
@@ -196,6 +201,34 @@ impl AzureSource {
             incidents: collapse(answer.rows),
             skipped: answer.skipped,
         })
+    }
+
+    /// How many incidents were created in `window`, estimated by Log Analytics
+    /// ([`aggregate::estimate_query`]).
+    async fn estimate(&self, window: Window) -> Result<u64, SourceError> {
+        let query = aggregate::estimate_query(window);
+        let timespan = kql::timespan(window.start, window.end);
+        let answer = self.log_analytics.query(&query, &timespan).await?;
+        aggregate::read_estimate(&answer)
+    }
+
+    /// The figures of the incidents created in `window` that `filter` keeps, computed by Log
+    /// Analytics ([`aggregate::summary_query`]); a partial answer fails, as for rows.
+    async fn aggregated_summary(
+        &self,
+        window: Window,
+        filter: CreatedFilter,
+    ) -> Result<Summary, SourceError> {
+        let query = aggregate::summary_query(window, filter);
+        let timespan = kql::timespan(kql::lookback_start(window), window.end);
+        let answer = self.log_analytics.query(&query, &timespan).await?;
+        if let Some(message) = &answer.partial_error {
+            return Err(SourceError::Failed {
+                system: "Log Analytics",
+                reason: format!("the query returned only part of the data: {message}"),
+            });
+        }
+        aggregate::read_summary(&answer, window)
     }
 
     /// The workspace of `workspace`; [`Workspace::ONLY`] is the main one.
@@ -289,6 +322,63 @@ impl IncidentSource for AzureSource {
         let query = kql::incidents_query(window);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
         self.read_incidents(&query, &timespan).await
+    }
+
+    /// Rows while the estimate of the incidents created in `window` is at most
+    /// `azure.aggregate_above` (or when that is 0); above it, the figures aggregated by Log
+    /// Analytics and, for [`PeriodPart::WithBacklog`], the open incidents
+    /// ([`aggregate::open_query`]), the two queries run together.
+    ///
+    /// The estimate and the rows are asked for at once, so a period small enough to read
+    /// costs no extra round trip: rows that arrive whole are the answer, whatever the
+    /// estimate; rows still arriving are dropped (their request cancelled) once the estimate
+    /// says the period is too large. A failed estimate leaves the rows as the answer, and
+    /// failed rows (such as an answer over the query API's limits) are the error only when
+    /// the estimate does not call for aggregation.
+    async fn period(
+        &self,
+        window: Window,
+        filter: CreatedFilter,
+        part: PeriodPart,
+    ) -> Result<PeriodAnswer, SourceError> {
+        if self.aggregate_above == 0 {
+            return Ok(PeriodAnswer::Rows(self.incidents(window).await?));
+        }
+        let mut rows = Box::pin(self.incidents(window));
+        let mut estimate = Box::pin(self.estimate(window));
+        let estimated = tokio::select! {
+            estimated = &mut estimate => estimated,
+            read = &mut rows => match read {
+                Ok(set) => return Ok(PeriodAnswer::Rows(set)),
+                Err(error) => match estimate.await {
+                    Ok(count) if count > self.aggregate_above => Ok(count),
+                    _ => return Err(error),
+                },
+            },
+        };
+        match estimated {
+            Ok(count) if count > self.aggregate_above => drop(rows),
+            Ok(_) => return Ok(PeriodAnswer::Rows(rows.await?)),
+            Err(error) => {
+                tracing::warn!(%error, "the period's size estimate failed; reading its rows");
+                return Ok(PeriodAnswer::Rows(rows.await?));
+            }
+        }
+        let open = async {
+            match part {
+                PeriodPart::WithBacklog => {
+                    let query = aggregate::open_query(window);
+                    let timespan = kql::timespan(kql::lookback_start(window), window.end);
+                    self.read_incidents(&query, &timespan).await
+                }
+                PeriodPart::CreatedOnly => Ok(IncidentSet::default()),
+            }
+        };
+        let (created, open) = futures::try_join!(self.aggregated_summary(window, filter), open)?;
+        Ok(PeriodAnswer::Aggregated {
+            created: Box::new(created),
+            open,
+        })
     }
 
     async fn created_in(&self, window: Window) -> Result<Vec<Incident>, SourceError> {
