@@ -656,15 +656,14 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
             *slot = Some(slot.map_or(time, |seen| seen.min(time)));
         }
     }
-    /// One incident so far: its latest row's time and state, and the firsts of all its rows.
-    struct Latest {
-        generated: DateTime<Utc>,
-        incident: Incident,
-        firsts: Firsts,
-    }
-    // One map, so each row costs one lookup of its (workspace, number).
-    let mut latest: HashMap<IncidentKey, Latest> = HashMap::new();
-    for row in rows {
+    // The latest row of each incident is gathered at the front of the rows' own vector, so
+    // the incidents are never copied into a second collection: a large answer is held once.
+    let mut rows: Vec<IncidentRow> = rows.into_iter().collect();
+    // Where each incident's latest row so far sits; with it, the firsts of all its rows.
+    let mut slots: HashMap<IncidentKey, usize> = HashMap::with_capacity(rows.len());
+    let mut firsts: Vec<Firsts> = Vec::with_capacity(rows.len());
+    for index in 0..rows.len() {
+        let row = &rows[index];
         let incident = &row.incident;
         let changed = incident.last_modified > incident.created;
         let by_person = row
@@ -677,44 +676,63 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
             incident.first_human_action,
             (changed && by_person).then_some(incident.last_modified),
         ];
-        let seen = match latest.entry(incident.key()) {
+        let at = match slots.entry(incident.key()) {
             Entry::Occupied(seen) => {
-                let seen = seen.into_mut();
-                if seen.generated < row.time_generated {
-                    seen.generated = row.time_generated;
-                    seen.incident = row.incident;
+                let at = *seen.get();
+                if rows[at].time_generated < rows[index].time_generated {
+                    rows.swap(at, index);
                 }
-                seen
+                at
             }
-            Entry::Vacant(slot) => slot.insert(Latest {
-                generated: row.time_generated,
-                incident: row.incident,
-                firsts: Firsts::default(),
-            }),
+            Entry::Vacant(slot) => {
+                // Every row before `index` is kept at the front or already merged.
+                let at = firsts.len();
+                rows.swap(at, index);
+                slot.insert(at);
+                firsts.push(Firsts::default());
+                at
+            }
         };
-        let firsts = &mut seen.firsts;
+        let firsts = &mut firsts[at];
         earliest(&mut firsts.reported, reported);
         earliest(&mut firsts.modified, modified);
         for time in human {
             earliest(&mut firsts.human, time);
         }
     }
-    let mut incidents: Vec<Incident> = latest
-        .into_values()
-        .map(
-            |Latest {
-                 mut incident,
-                 firsts,
-                 ..
-             }| {
-                incident.first_modified = firsts.reported.or(firsts.modified);
-                incident.first_human_action = firsts.human;
-                incident
-            },
-        )
-        .collect();
-    incidents.sort_by_key(|incident| (incident.number, incident.workspace));
+    drop(slots);
+    rows.truncate(firsts.len());
+    for (row, firsts) in rows.iter_mut().zip(firsts) {
+        row.incident.first_modified = firsts.reported.or(firsts.modified);
+        row.incident.first_human_action = firsts.human;
+    }
+    // Collected in place: the rows' allocation holds the incidents.
+    let mut incidents: Vec<Incident> = rows.into_iter().map(|row| row.incident).collect();
+    sort_stably(&mut incidents, |incident| {
+        (incident.number, incident.workspace)
+    });
     incidents
+}
+
+/// Sorts `items` by `key` as a stable sort would, moving each item once: the positions are
+/// sorted, not the items, so a large list of incidents needs no scratch copy of itself.
+pub(crate) fn sort_stably<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|index| key(&items[*index]));
+    // Position `at` takes the item now at `order[at]`; each cycle of the permutation is
+    // walked once, and a walked position is marked by pointing it at itself.
+    for start in 0..items.len() {
+        let mut at = start;
+        loop {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -105,35 +105,45 @@ async fn main() -> anyhow::Result<()> {
             // The data set is today's (the demo's anchor included); `--end` only picks which
             // period of it the report covers.
             let app = app::build(&config, chrono::Utc::now()).await?;
+            // `app::build` set the prompt purge for `serve`; this process ends after one report.
+            sentinel_bot::return_freed_memory_lazily();
             let report = app
                 .bot
                 .weekly_report(period.window(now), now)
                 .await
                 .context("building the report")?;
-            let text = match format {
-                Format::Json => serde_json::to_string_pretty(&report)?,
-                Format::Md | Format::Html => {
-                    let chart = matches!(format, Format::Html)
-                        .then(|| sentinel_bot::present::daily_chart(&report.facts.created));
+            match format {
+                Format::Json => write_out(out.as_deref(), |writer| {
+                    serde_json::to_writer_pretty(writer, &report).map_err(std::io::Error::from)
+                })?,
+                Format::Md => {
+                    // Each incident's row is laid out and written in turn, so the export
+                    // holds neither a cell per field of every incident nor the whole text.
+                    let layout = report::full_reply(&report);
+                    let rows = layout
+                        .detail_at
+                        .map(|at| (at, report::detail_rows(&report)));
+                    write_out(out.as_deref(), |writer| {
+                        render::markdown::render_to(&layout.reply, rows, writer)
+                    })?;
+                }
+                Format::Html => {
+                    let chart = sentinel_bot::present::daily_chart(&report.facts.created);
                     let reply = report::to_reply(&report, Layout::Full);
                     // The laid-out reply holds everything the export shows: free the
                     // incidents before rendering, so both are never resident together.
                     drop(report);
-                    match chart {
-                        Some(chart) => {
-                            let pngs: Vec<Vec<u8>> =
-                                render::chart::png(&chart, 1000, 500).into_iter().collect();
-                            render::html::render(&reply, &pngs)
-                        }
-                        None => render::markdown::render(&reply),
-                    }
+                    let pngs: Vec<Vec<u8>> =
+                        render::chart::png(&chart, 1000, 500).into_iter().collect();
+                    let text = render::html::render(&reply, &pngs);
+                    write_out(out.as_deref(), |writer| writer.write_all(text.as_bytes()))?;
+                    return Ok(());
                 }
-            };
-            match out {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => print(&text)?,
             }
+            // The output is written and the process is about to exit: handing the incidents
+            // back one by one would only cost time (a fifth of a large export's). The rest of
+            // the app (the store's connections among it) is still closed normally.
+            std::mem::forget(report);
         }
         Job::Manifest { app_id, out } => {
             sentinel_bot::channels::teams::manifest::package(&app_id, &out)?;
@@ -183,6 +193,35 @@ fn check_config(config: &Config, now: chrono::DateTime<chrono::Utc>) -> anyhow::
         "incident data: {source}\n{workspaces}next weekly report: {next}\n\n{}",
         config.summary().trim_end()
     ))
+}
+
+/// Writes what `body` writes to the file at `path`, or else to standard output followed by a
+/// newline as [`print`] does (a reader that stops early ends the output quietly).
+fn write_out(
+    path: Option<&std::path::Path>,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    match path {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
+            body(&mut writer)
+                .and_then(|()| writer.flush())
+                .with_context(|| format!("writing {}", path.display()))
+        }
+        None => {
+            let mut writer = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match body(&mut writer)
+                .and_then(|()| writer.write_all(b"\n"))
+                .and_then(|()| writer.flush())
+            {
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("writing to standard output"),
+            }
+        }
+    }
 }
 
 /// Writes `text` and a newline to standard output. A reader that stops early

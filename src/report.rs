@@ -61,8 +61,33 @@ pub fn build(
 pub fn to_reply(report: &WeeklyReport, layout: Layout) -> Reply {
     match layout {
         Layout::Chat => summary_reply(report),
-        Layout::Full => full_reply(report),
+        Layout::Full => {
+            let mut deferred = full_reply(report);
+            if let Some(at) = deferred.detail_at
+                && let Some(Block::Table(table)) = deferred.reply.blocks.get_mut(at)
+            {
+                table.rows = detail_rows(report).collect();
+            }
+            deferred.reply
+        }
     }
+}
+
+/// The full layout with the incident-detail table's rows left out, for exports that write
+/// each row as it is laid out ([`detail_rows`]) instead of holding a cell per field of every
+/// incident: with them, the same reply as [`to_reply`] with [`Layout::Full`].
+#[derive(Debug, Clone)]
+pub struct DeferredReply {
+    pub reply: Reply,
+    /// The position in `reply.blocks` of the incident-detail table (a [`Block::Table`] with
+    /// no rows); `None` when no incident was created in the period.
+    pub detail_at: Option<usize>,
+}
+
+/// The rows of the incident-detail table, one per incident created in the period, in
+/// [`PeriodFacts::incidents`]'s order.
+pub fn detail_rows(report: &WeeklyReport) -> impl Iterator<Item = Vec<Cell>> + '_ {
+    report.facts.incidents.iter().map(detail_row)
 }
 
 /// "Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026"; with times when the period does
@@ -188,8 +213,9 @@ fn top_recommendations(
     out
 }
 
-/// The full report: every section and row, for the web page and exports.
-fn full_reply(report: &WeeklyReport) -> Reply {
+/// The full report: every section, for the web page and exports; the incident-detail rows
+/// are left to [`detail_rows`] (see [`DeferredReply`]).
+pub fn full_reply(report: &WeeklyReport) -> DeferredReply {
     let facts = &report.facts;
     let summary = &facts.created;
     let mut reply = Reply::titled(title(report)).with_summary(summary_line(report));
@@ -238,8 +264,9 @@ fn full_reply(report: &WeeklyReport) -> Reply {
     reply = open_lists(reply, &facts.backlog);
 
     // 4. Incident detail.
+    let mut detail_at = None;
     if !facts.incidents.is_empty() {
-        let rows = facts.incidents.iter().map(detail_row).collect();
+        detail_at = Some(reply.blocks.len() + 1);
         reply = reply
             .with(Block::Heading(
                 "Incident detail (created in this period)".to_string(),
@@ -257,7 +284,7 @@ fn full_reply(report: &WeeklyReport) -> Reply {
                     Column::right("Triage"),
                     Column::right("Resolve"),
                 ],
-                rows,
+                rows: Vec::new(),
             }));
     }
 
@@ -303,7 +330,10 @@ fn full_reply(report: &WeeklyReport) -> Reply {
     }
 
     // 7. Definitions.
-    reply.with(Block::Note(views::definitions(facts)))
+    DeferredReply {
+        reply: reply.with(Block::Note(views::definitions(facts))),
+        detail_at,
+    }
 }
 
 /// Totals of the incidents created in the period against the period before.

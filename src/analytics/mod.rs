@@ -4,7 +4,9 @@
 //! No I/O, no clock: the caller passes `now`. Every figure a message shows comes from here,
 //! and every view of a period reads the same `PeriodFacts`.
 
-use crate::incident::{Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace};
+use crate::incident::{
+    Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace, sort_stably,
+};
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -248,20 +250,103 @@ impl PeriodFacts {
         long_open_after: Duration,
         keep: impl Fn(&Incident) -> bool,
     ) -> PeriodFacts {
-        let matching = |incidents: &[Incident]| -> Vec<Incident> {
-            incidents.iter().filter(|it| keep(it)).cloned().collect()
-        };
-        let current_matching = matching(current);
-        let created = summarize(&current_matching, window);
-        let previous = previous.map(|incidents| summarize(&matching(incidents), window.previous()));
-        let comparison = previous.as_ref().map(|before| compare(&created, before));
-        let mut incidents: Vec<Incident> = current_matching
-            .into_iter()
-            .filter(|it| window.contains(it.created))
+        // Only what the lists keep is copied: the figures are counted in place.
+        let created = summarize_matching(current, window, &keep);
+        let previous =
+            previous.map(|incidents| summarize_matching(incidents, window.previous(), &keep));
+        let listed = current
+            .iter()
+            .filter(|it| window.contains(it.created) && keep(it))
+            .cloned()
             .collect();
-        incidents.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
-        let mut open: Vec<Incident> = distinct_open(current);
-        open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
+        let open = distinct_open(current.iter()).cloned().collect();
+        PeriodFacts::assemble(
+            window,
+            now,
+            long_open_after,
+            created,
+            previous,
+            listed,
+            open,
+        )
+    }
+
+    /// As [`PeriodFacts::compute_matching`], taking the incidents a source returned: the
+    /// period's incidents are moved into [`PeriodFacts::incidents`], not copied, and the
+    /// period before's are dropped once counted. Only the open incidents that are also
+    /// listed as created are copied (they are in both lists). Same facts as
+    /// `compute_matching` on the same incidents.
+    pub fn from_incidents(
+        mut current: Vec<Incident>,
+        previous: Option<Vec<Incident>>,
+        window: Window,
+        now: DateTime<Utc>,
+        long_open_after: Duration,
+        keep: impl Fn(&Incident) -> bool,
+    ) -> PeriodFacts {
+        let previous =
+            previous.map(|incidents| summarize_matching(&incidents, window.previous(), &keep));
+        let created = summarize_matching(&current, window, &keep);
+        // One decision per incident, in answer order, so duplicates resolve as in
+        // `compute_matching`: (listed as created, first open one of its key).
+        let mut seen = std::collections::HashSet::new();
+        let decisions: Vec<(bool, bool)> = current
+            .iter()
+            .map(|it| {
+                let listed = window.contains(it.created) && keep(it);
+                (listed, it.status.is_open() && seen.insert(it.key()))
+            })
+            .collect();
+        // Open and listed: copied, since both lists hold it. Open and not listed: moved out.
+        // Each carries its answer position, so ties sort as they would in one list.
+        let mut open: Vec<(usize, Incident)> = current
+            .iter()
+            .zip(&decisions)
+            .enumerate()
+            .filter(|(_, (_, decision))| **decision == (true, true))
+            .map(|(index, (it, _))| (index, it.clone()))
+            .collect();
+        let unlisted = decisions
+            .iter()
+            .enumerate()
+            .filter(|(_, (listed, _))| !listed);
+        let mut position = 0;
+        let moved_out = current.extract_if(.., |_| {
+            let listed = decisions[position].0;
+            position += 1;
+            !listed
+        });
+        for ((index, (_, first_open)), incident) in unlisted.zip(moved_out) {
+            if *first_open {
+                open.push((index, incident));
+            }
+        }
+        open.sort_by_key(|(index, _)| *index);
+        let open = open.into_iter().map(|(_, incident)| incident).collect();
+        PeriodFacts::assemble(
+            window,
+            now,
+            long_open_after,
+            created,
+            previous,
+            current,
+            open,
+        )
+    }
+
+    /// Sorts the lists and counts the backlog: the part both constructors share.
+    fn assemble(
+        window: Window,
+        now: DateTime<Utc>,
+        long_open_after: Duration,
+        created: Summary,
+        previous: Option<Summary>,
+        mut incidents: Vec<Incident>,
+        mut open: Vec<Incident>,
+    ) -> PeriodFacts {
+        let comparison = previous.as_ref().map(|before| compare(&created, before));
+        sort_stably(&mut incidents, |it| (it.severity, Reverse(it.created)));
+        sort_stably(&mut open, |it| (it.severity, it.created));
         PeriodFacts {
             window,
             generated: now,
@@ -292,7 +377,7 @@ impl PeriodFacts {
         now: DateTime<Utc>,
         long_open_after: Duration,
     ) -> PeriodFacts {
-        let mut open: Vec<Incident> = distinct_open(open);
+        let mut open: Vec<Incident> = distinct_open(open.iter()).cloned().collect();
         open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
         let facts = PeriodFacts {
             window,
@@ -335,13 +420,11 @@ impl PeriodFacts {
 }
 
 /// Open incidents, each once (a caller may pass the same incident twice).
-fn distinct_open(incidents: &[Incident]) -> Vec<Incident> {
+fn distinct_open<'a>(
+    incidents: impl Iterator<Item = &'a Incident>,
+) -> impl Iterator<Item = &'a Incident> {
     let mut seen = std::collections::HashSet::new();
-    incidents
-        .iter()
-        .filter(|it| it.status.is_open() && seen.insert(it.key()))
-        .cloned()
-        .collect()
+    incidents.filter(move |it| it.status.is_open() && seen.insert(it.key()))
 }
 
 /// Change of one figure between two periods.
@@ -379,9 +462,18 @@ pub struct Comparison {
 
 /// Computes the figures of the incidents created in `window`; others are ignored.
 pub fn summarize(incidents: &[Incident], window: Window) -> Summary {
+    summarize_matching(incidents, window, |_| true)
+}
+
+/// [`summarize`] over the incidents that `keep`.
+fn summarize_matching(
+    incidents: &[Incident],
+    window: Window,
+    keep: impl Fn(&Incident) -> bool,
+) -> Summary {
     let created: Vec<&Incident> = incidents
         .iter()
-        .filter(|incident| window.contains(incident.created))
+        .filter(|incident| window.contains(incident.created) && keep(incident))
         .collect();
     let mut by_status = [0; 3];
     let mut by_severity = [0; 4];

@@ -647,6 +647,51 @@ mod properties {
             prop_assert_eq!(facts.backlog.by_severity.iter().sum::<usize>(), open);
         }
     }
+
+    proptest! {
+        /// The owning constructor moves the incidents instead of copying them: same facts as
+        /// the borrowing one, and the same lists as a plain filter and stable sort, with
+        /// repeated numbers (two rows of one incident) and a filter on severity.
+        #[test]
+        fn taking_the_incidents_gives_the_same_facts(
+            specs in prop::collection::vec(
+                (-100i64..300, 0usize..4, 0usize..3, prop::option::of(-5i64..100), any::<u32>()),
+                0..60,
+            ),
+            repeat in 1u64..8,
+            skip_severity in 0usize..5,
+        ) {
+            let mut incidents = build(&specs);
+            for it in &mut incidents {
+                it.number %= 40 / repeat;
+            }
+            let previous = build(&specs[specs.len() / 2..]);
+            let keep = |it: &Incident| it.severity.index() != skip_severity;
+            let now = at(23, 0);
+            let borrowed = PeriodFacts::compute_matching(
+                &incidents, Some(&previous), week(), now, DEFAULT_LONG_OPEN, keep,
+            );
+            let owned = PeriodFacts::from_incidents(
+                incidents.clone(), Some(previous), week(), now, DEFAULT_LONG_OPEN, keep,
+            );
+            prop_assert_eq!(&owned, &borrowed);
+            let mut listed: Vec<Incident> = incidents
+                .iter()
+                .filter(|it| week().contains(it.created) && keep(it))
+                .cloned()
+                .collect();
+            listed.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.created.cmp(&a.created)));
+            prop_assert_eq!(&owned.incidents, &listed);
+            let mut seen = std::collections::HashSet::new();
+            let mut open: Vec<Incident> = incidents
+                .iter()
+                .filter(|it| it.status.is_open() && seen.insert(it.key()))
+                .cloned()
+                .collect();
+            open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
+            prop_assert_eq!(&owned.open, &open);
+        }
+    }
 }
 
 #[test]

@@ -243,8 +243,8 @@ impl Bot {
         let keep = |it: &Incident| filter.keeps(it);
         let (facts, skipped) = match current {
             PeriodAnswer::Rows(rows) => (
-                PeriodFacts::compute_matching(
-                    &rows.incidents,
+                PeriodFacts::from_incidents(
+                    rows.incidents,
                     None,
                     window,
                     now,

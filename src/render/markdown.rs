@@ -12,6 +12,60 @@ use std::fmt::Write as _;
 /// Renders a reply as Markdown.
 pub fn render(reply: &Reply) -> String {
     let mut out = String::new();
+    let rendered = render_with(reply, &mut out, |_, block, out| {
+        render_block(block, out);
+        Ok(())
+    });
+    debug_assert!(rendered.is_ok(), "rendering into a string cannot fail");
+    out
+}
+
+/// Output written to the writer in pieces of about this many bytes.
+const PIECE: usize = 1 << 16;
+
+/// Renders `reply` as [`render`] does into `writer`, with the rows `deferred` gives appended
+/// to the table at that block position (an export's incident-detail table, see
+/// [`crate::report::DeferredReply`]): each row is rendered as it comes and the text is
+/// written in pieces, so neither the rows nor the whole text are ever held.
+pub fn render_to<W: std::io::Write + ?Sized>(
+    reply: &Reply,
+    deferred: Option<(usize, impl Iterator<Item = Vec<Cell>>)>,
+    writer: &mut W,
+) -> std::io::Result<()> {
+    let (at, mut rows) = match deferred {
+        Some((at, rows)) => (Some(at), Some(rows)),
+        None => (None, None),
+    };
+    let mut out = String::with_capacity(PIECE * 2);
+    let flush = |out: &mut String, writer: &mut W| -> std::io::Result<()> {
+        if out.len() >= PIECE {
+            writer.write_all(out.as_bytes())?;
+            out.clear();
+        }
+        Ok(())
+    };
+    render_with(reply, &mut out, |index, block, out| {
+        match (block, Some(index) == at, rows.as_mut()) {
+            (Block::Table(table), true, Some(rows)) => {
+                render_table(table, out);
+                for row in rows {
+                    render_row(table.columns.len(), &row, out);
+                    flush(out, writer)?;
+                }
+            }
+            _ => render_block(block, out),
+        }
+        flush(out, writer)
+    })?;
+    writer.write_all(out.as_bytes())
+}
+
+/// The reply's parts in order, each block through `block` (given its position).
+fn render_with(
+    reply: &Reply,
+    out: &mut String,
+    mut block: impl FnMut(usize, &Block, &mut String) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     // Parts are separated by a blank line, even a part that renders as nothing.
     let mut parts = 0;
     let mut separate = |out: &mut String| {
@@ -21,16 +75,16 @@ pub fn render(reply: &Reply) -> String {
         parts += 1;
     };
     if !reply.title.is_empty() {
-        separate(&mut out);
+        separate(out);
         out.push_str("# ");
-        one_line(&reply.title, &mut out);
+        one_line(&reply.title, out);
     }
-    for block in &reply.blocks {
-        separate(&mut out);
-        render_block(block, &mut out);
+    for (index, part) in reply.blocks.iter().enumerate() {
+        separate(out);
+        block(index, part, out)?;
     }
     if !reply.actions.is_empty() {
-        separate(&mut out);
+        separate(out);
         let mut first = true;
         for action in &reply.actions {
             // A link to a non-https page is left out, as in every renderer.
@@ -44,7 +98,7 @@ pub fn render(reply: &Reply) -> String {
             first = false;
             match url.flatten() {
                 Some(url) => {
-                    one_line(&action.label, &mut out);
+                    one_line(&action.label, out);
                     let _ = write!(out, ": <{url}>");
                 }
                 None => {
@@ -55,11 +109,11 @@ pub fn render(reply: &Reply) -> String {
         }
     }
     if let Some(page) = reply.page {
-        separate(&mut out);
+        separate(out);
         let _ = write!(out, "_Page {} of {}_", page.number, page.of);
     }
     out.push('\n');
-    out
+    Ok(())
 }
 
 fn render_block(block: &Block, out: &mut String) {
@@ -142,14 +196,19 @@ fn render_table(table: &Table, out: &mut String) {
         });
     }
     for row in &table.rows {
-        out.push_str("\n|");
-        for index in 0..table.columns.len() {
-            out.push(' ');
-            if let Some(cell) = row.get(index) {
-                table_cell(cell, out);
-            }
-            out.push_str(" |");
+        render_row(table.columns.len(), row, out);
+    }
+}
+
+/// One table row of `columns` cells (missing cells empty), on a line of its own.
+fn render_row(columns: usize, row: &[Cell], out: &mut String) {
+    out.push_str("\n|");
+    for index in 0..columns {
+        out.push(' ');
+        if let Some(cell) = row.get(index) {
+            table_cell(cell, out);
         }
+        out.push_str(" |");
     }
 }
 

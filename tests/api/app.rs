@@ -163,6 +163,22 @@ async fn demo_week_report_is_stable_golden_markdown() {
     assert!(summary.contains(&format!("{} created", report.facts.created.total)));
 
     insta::assert_snapshot!("demo_week_report", render::markdown::render(&reply));
+
+    // The CLI's export writes each incident's row as it is laid out: the same bytes.
+    let deferred = report::full_reply(&report);
+    let at = deferred.detail_at.expect("the demo week has incidents");
+    assert!(matches!(&deferred.reply.blocks[at], Block::Table(table) if table.rows.is_empty()));
+    let mut streamed = Vec::new();
+    render::markdown::render_to(
+        &deferred.reply,
+        Some((at, report::detail_rows(&report))),
+        &mut streamed,
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(streamed).unwrap(),
+        render::markdown::render(&reply)
+    );
 }
 
 #[tokio::test]

@@ -57,3 +57,51 @@ fn check_config_prints_a_readable_summary_without_secrets() {
     }
     assert!(output.contains("next weekly report: Mon "), "{output}");
 }
+
+/// The Markdown export is written row by row: to a file exactly as to standard output (which
+/// adds a newline), with one detail row per incident created, and the JSON export whole.
+#[test]
+fn report_exports_are_whole_on_standard_output_and_in_a_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = crate::store::sqlite_url(&dir);
+    let env = [
+        ("SENTINEL_BOT__STORE__URL", store.as_str()),
+        ("RUST_LOG", "error"),
+    ];
+    let end = "2026-11-23T00:00:00Z";
+    let printed = run(&["report", "--period", "week", "--end", end], &env);
+    let file = dir.path().join("report.md");
+    let path = file.to_str().expect("UTF-8 path");
+    run(
+        &["report", "--period", "week", "--end", end, "--out", path],
+        &env,
+    );
+    let written = std::fs::read_to_string(&file).expect("written");
+    assert_eq!(printed, format!("{written}\n"));
+    let created: usize = written
+        .split("**Created:** ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|count| count.parse().ok())
+        .expect("a Created figure");
+    assert!(created > 0);
+    let detail = written
+        .split("## Incident detail \\(created in this period\\)\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a detail table");
+    // The header, its rule, and one row per incident.
+    assert_eq!(detail.lines().count(), created + 2, "{detail}");
+
+    let json = run(
+        &[
+            "report", "--period", "week", "--end", end, "--format", "json",
+        ],
+        &env,
+    );
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        value["facts"]["incidents"].as_array().map(Vec::len),
+        Some(created)
+    );
+}

@@ -289,6 +289,13 @@ fn classification(text: &str) -> Option<Classification> {
         .or_else(|| text.parse().ok())
 }
 
+/// `list` without spare room. A list read from JSON starts with room for four, and a report
+/// holds every incident's lists at once: most have one or two entries.
+fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
+}
+
 /// The row rules, for a row of `workspace`; a row is skipped for the first required column
 /// it lacks.
 fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipReason> {
@@ -336,16 +343,18 @@ fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipR
             email: owner.email.or(owner.user_principal_name),
             object_id: owner.object_id,
         },
-        tactics: additional
-            .tactics
-            .iter()
-            .map(String::as_str)
-            .filter_map(Tactic::read)
-            .collect(),
-        techniques: additional.techniques,
-        alert_products: additional.alert_products,
-        alert_ids: raw.alert_ids,
-        labels: raw.labels,
+        tactics: exact(
+            additional
+                .tactics
+                .iter()
+                .map(String::as_str)
+                .filter_map(Tactic::read)
+                .collect(),
+        ),
+        techniques: exact(additional.techniques),
+        alert_products: exact(additional.alert_products),
+        alert_ids: exact(raw.alert_ids),
+        labels: exact(raw.labels),
         created,
         first_modified,
         first_human_action,
