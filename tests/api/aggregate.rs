@@ -284,6 +284,15 @@ async fn asked(server: &MockServer) -> Vec<&'static str> {
         .collect()
 }
 
+/// How many of `kinds` were row queries, and the others sorted. A row query asked beside an
+/// estimate and dropped when the estimate calls for aggregation may or may not have reached
+/// the server by then.
+fn rows_apart(kinds: Vec<&'static str>) -> (usize, Vec<&'static str>) {
+    let (rows, mut others): (Vec<_>, Vec<_>) = kinds.into_iter().partition(|it| *it == "rows");
+    others.sort_unstable();
+    (rows.len(), others)
+}
+
 /// `facts` as exported, without the list of incidents created and its `listing`.
 fn figures(facts: &PeriodFacts) -> Value {
     let mut exported = serde_json::to_value(facts).expect("serialises");
@@ -455,16 +464,14 @@ async fn the_report_export_aggregated_in_log_analytics_equals_the_one_from_every
     let exported = serde_json::to_value(&report).expect("serialises");
     assert_eq!(exported["facts"]["listing"], "aggregated");
     assert_eq!(exported["facts"]["incidents"], json!([]));
-    // Each period estimated (its rows asked beside, then dropped), then aggregated; the
-    // period before needs no open incidents.
-    let mut kinds = asked(&server).await;
-    kinds.sort_unstable();
+    // Each period estimated, then aggregated; the period before needs no open incidents.
+    // The rows asked beside each estimate are dropped, maybe before they were sent.
+    let (rows, kinds) = rows_apart(asked(&server).await);
     assert_eq!(
         kinds,
-        vec![
-            "estimate", "estimate", "open", "rows", "rows", "summary", "summary"
-        ]
+        vec!["estimate", "estimate", "open", "summary", "summary"]
     );
+    assert!(rows <= 2, "{rows}");
 }
 
 #[tokio::test]
@@ -490,13 +497,11 @@ async fn each_period_decides_on_its_own_and_the_comparison_is_the_same() {
 
     assert_same(&figures(&report.facts), &figures(&reference.facts), "mixed");
     assert_eq!(report.facts.listing, Listing::Aggregated);
-    let mut kinds = asked(&server).await;
-    kinds.sort_unstable();
-    // Each period's rows are asked for beside its estimate; this week's are dropped.
-    assert_eq!(
-        kinds,
-        vec!["estimate", "estimate", "open", "rows", "rows", "summary"]
-    );
+    // The week before's rows are read; this week's, asked beside its estimate, are
+    // dropped, maybe before they were sent.
+    let (rows, kinds) = rows_apart(asked(&server).await);
+    assert_eq!(kinds, vec!["estimate", "estimate", "open", "summary"]);
+    assert!((1..=2).contains(&rows), "{rows}");
 }
 
 #[tokio::test]
