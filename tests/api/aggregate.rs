@@ -236,7 +236,10 @@ impl Respond for FakeLogAnalytics {
 /// the server records what was asked. With a finite threshold the rows answer slowly, so
 /// the estimate, not a race with it, decides how a period is read.
 async fn bot(aggregate_above: u64, fail: Option<&'static str>) -> (Bot, MockServer) {
-    let server = MockServer::start().await;
+    // A server of its own, not one from wiremock's pool: a request the bot dropped (rows
+    // beside an estimate, the open query beside a failed summary) may still arrive after
+    // its test ended, and must not be counted by the next test that borrows the server.
+    let server = MockServer::builder().start().await;
     mount_token(&server).await;
     let rows_delay = match aggregate_above {
         0 | u64::MAX => std::time::Duration::ZERO,
