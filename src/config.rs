@@ -743,6 +743,7 @@ impl AzureConfig {
             "aggregate_above",
             match self.aggregate_above {
                 0 => "0 (off: every period read row by row)".to_string(),
+                1 => "1 incident (larger periods are aggregated in Log Analytics)".to_string(),
                 above => {
                     format!("{above} incidents (larger periods are aggregated in Log Analytics)")
                 }

@@ -203,13 +203,27 @@ fn write_out(
 ) -> anyhow::Result<()> {
     use std::io::Write;
     match path {
+        // Written to a temporary file in the same directory and renamed over `path` only
+        // when whole: a write that fails part-way (a full disk) leaves the previous file.
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("writing {}", path.display()))?;
+            let directory = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => std::path::Path::new("."),
+            };
+            let writing = || format!("writing {}", path.display());
+            let file = tempfile::NamedTempFile::new_in(directory).with_context(writing)?;
             let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
             body(&mut writer)
                 .and_then(|()| writer.flush())
-                .with_context(|| format!("writing {}", path.display()))
+                .with_context(writing)?;
+            let file = writer
+                .into_inner()
+                .map_err(|error| error.into_error())
+                .with_context(writing)?;
+            file.persist(path)
+                .map_err(|error| error.error)
+                .with_context(writing)?;
+            Ok(())
         }
         None => {
             let mut writer = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -105,3 +105,50 @@ fn report_exports_are_whole_on_standard_output_and_in_a_file() {
         Some(created)
     );
 }
+
+/// A write that fails part-way (here: past the file-size limit, as on a full disk) leaves the
+/// previous export as it was, and the command fails saying which file.
+#[test]
+fn a_failed_export_keeps_the_previous_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = crate::store::sqlite_url(&dir);
+    let env = [
+        ("SENTINEL_BOT__STORE__URL", store.as_str()),
+        ("RUST_LOG", "error"),
+    ];
+    // The store is created first, so only the export meets the limit below.
+    run(&["report", "--period", "24h"], &env);
+    let file = dir.path().join("report.md");
+    std::fs::write(&file, "the previous report\n").expect("written");
+    let path = file.to_str().expect("UTF-8 path");
+    // SIGXFSZ ignored, so the write fails with EFBIG instead of killing the process; a
+    // 90-day export of the demo data is several times the 64 KiB limit.
+    let output = Command::new("bash")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_sentinel-bot"),
+        ])
+        .args(["report", "--period", "90d", "--out", path])
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains(&format!("writing {path}")), "{error}");
+    let kept = std::fs::read_to_string(&file).expect("still there");
+    assert!(
+        kept == "the previous report\n",
+        "the file now holds {} bytes, starting {:?}",
+        kept.len(),
+        kept.chars().take(80).collect::<String>()
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("listed")
+        .map(|it| it.expect("entry").file_name())
+        .filter(|name| !name.to_string_lossy().contains(".db"))
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("report.md")]);
+}
