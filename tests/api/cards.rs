@@ -60,6 +60,49 @@ fn button(reply: &Reply, label: &str) -> String {
 }
 
 /// Every reply the bot gives on the demo data, named for the files they are dumped to.
+/// `/incidents week` and the weekly report's chat summary for a period too large to list
+/// (its figures aggregated in Log Analytics): the demo data never aggregates, so the demo
+/// week's facts are turned into aggregated ones, as `Bot::period_facts` builds them.
+async fn aggregated_views(bot: &sentinel_bot::bot::Bot) -> Vec<(String, Reply)> {
+    use sentinel_bot::analytics::PeriodFacts;
+    use sentinel_bot::bot::command::{self, Command};
+    use sentinel_bot::report::{self, Layout, WeeklyReport};
+    let Ok(Command::Incidents(query)) = command::parse("/incidents week") else {
+        panic!("/incidents week parses");
+    };
+    let long_open_after = bot.settings.long_open_after;
+    let aggregated = |facts: &PeriodFacts| {
+        PeriodFacts::from_aggregates(
+            facts.created.clone(),
+            facts.previous.clone(),
+            &facts.open,
+            facts.window,
+            now(),
+            long_open_after,
+        )
+    };
+    let window = query.period.window(now());
+    let facts = Box::pin(bot.period_facts(window, now(), false, query.filter()))
+        .await
+        .expect("demo facts");
+    let listed =
+        sentinel_bot::bot::views::incidents(&query, &aggregated(&facts), bot.settings.page_size);
+    let weekly = Box::pin(bot.weekly_report(window, now()))
+        .await
+        .expect("demo report");
+    let summary = report::to_reply(
+        &WeeklyReport {
+            facts: aggregated(&weekly.facts),
+            advice: weekly.advice.clone(),
+        },
+        Layout::Chat,
+    );
+    vec![
+        ("incidents-week-aggregated".to_string(), listed),
+        ("report-week-aggregated".to_string(), summary),
+    ]
+}
+
 async fn catalogue() -> Vec<(String, Reply)> {
     let dir = tempfile::tempdir().unwrap();
     let app = app::build(&config(&dir), now()).await.unwrap();
@@ -129,6 +172,7 @@ async fn catalogue() -> Vec<(String, Reply)> {
     .await;
     ask(&mut out, "recommend-week", "/recommend week", ANALYST).await;
     ask(&mut out, "report-week", "/report week", ANALYST).await;
+    out.extend(aggregated_views(bot).await);
     ask(&mut out, "report-30d", "/report 30d", ANALYST).await;
     let week = sentinel_bot::period::Period::Week.window(now());
     let (weekly, _) = Box::pin(app::weekly_post(bot, week, now())).await.unwrap();
