@@ -9,12 +9,13 @@
 mod simulate;
 
 use crate::azure::{config, mount_token, quick_policy, week};
+use crate::chat::{notes, request};
 use chrono::{DateTime, TimeZone, Utc};
 use sentinel_bot::analytics::{CreatedFilter, Listing, PeriodFacts};
-use sentinel_bot::bot::{Bot, Request, Settings, User};
+use sentinel_bot::bot::{Bot, Settings};
 use sentinel_bot::incident::{IncidentRow, Severity, Status, collapse};
 use sentinel_bot::render::{html, markdown};
-use sentinel_bot::reply::{Block, Reply};
+use sentinel_bot::reply::Block;
 use sentinel_bot::report::{self, Layout};
 use sentinel_bot::sources::azure::AzureSource;
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
@@ -332,28 +333,6 @@ fn assert_same(actual: &Value, expected: &Value, context: &str) {
         "{context}:\n{}",
         differing.join("\n")
     );
-}
-
-fn request(text: &str) -> Request {
-    Request {
-        text: text.to_string(),
-        user: User {
-            id: "U-ANALYST".to_string(),
-            ..User::default()
-        },
-        ..Request::default()
-    }
-}
-
-fn notes(reply: &Reply) -> Vec<&str> {
-    reply
-        .blocks
-        .iter()
-        .filter_map(|block| match block {
-            Block::Note(text) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 //! Deadlines are a few hundred milliseconds here, so nothing waits long.
 
 use crate::azure::{INCIDENTS, config, incident_resource, mount_lookup, mount_token, quick_policy};
+use crate::chat::request;
 use chrono::{DateTime, TimeZone, Utc};
 use sentinel_bot::bot::actions::MemoryLedger;
 use sentinel_bot::bot::permissions::Permissions;
-use sentinel_bot::bot::{Bot, Deadlines, Request, Settings, User};
+use sentinel_bot::bot::{Bot, Deadlines, Settings};
 use sentinel_bot::incident::{Incident, IncidentRow, Owner, Severity, Status, Tactic};
 use sentinel_bot::reply::{Block, Reply};
 use sentinel_bot::sources::azure::log_analytics::to_log_analytics_response;
@@ -52,17 +53,6 @@ fn bot(source: Arc<AzureSource>, deadline: Duration) -> Bot {
             ..Settings::default()
         },
         advisor: None,
-    }
-}
-
-fn request(text: &str) -> Request {
-    Request {
-        text: text.to_string(),
-        user: User {
-            id: "U-ANALYST".to_string(),
-            ..User::default()
-        },
-        ..Request::default()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use sentinel_bot::app;
-use sentinel_bot::bot::{Request, User};
+use sentinel_bot::bot::Request;
 use sentinel_bot::config::Config;
 use sentinel_bot::period::Period;
 use sentinel_bot::present;
@@ -12,20 +12,14 @@ use sentinel_bot::report::{self, Layout};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// `text` as Dana types it.
+fn request(text: &str) -> Request {
+    crate::chat::request_as("U-DANA", text)
+}
+
 fn config(dir: &tempfile::TempDir) -> Config {
     let url = format!("sqlite://{}", dir.path().join("bot.db").display());
     Config::from_sources("", vec![("SENTINEL_BOT__STORE__URL".to_string(), url)]).unwrap()
-}
-
-fn request(text: &str) -> Request {
-    Request {
-        text: text.to_string(),
-        user: User {
-            id: "U-DANA".to_string(),
-            ..User::default()
-        },
-        ..Request::default()
-    }
 }
 
 /// Every fact of a reply, label to value.

@@ -5,6 +5,7 @@ mod aggregate;
 mod app;
 mod azure;
 mod cards;
+mod chat;
 mod cli;
 mod close;
 mod deadlines;

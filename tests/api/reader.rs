@@ -4,8 +4,9 @@
 //! service's own reason. Real bot and Azure clients against wiremock on 127.0.0.1.
 
 use crate::azure::{query_path, source, week};
+use crate::chat::{notes, request};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sentinel_bot::bot::{Bot, Request, Settings, User};
+use sentinel_bot::bot::{Bot, Settings};
 use sentinel_bot::incident::{RequiredColumn, SkipReason};
 use sentinel_bot::render::{adaptive_card, block_kit, escape, html, markdown};
 use sentinel_bot::reply::{Block, Reply};
@@ -65,28 +66,6 @@ async fn bot(server: &MockServer) -> Bot {
         settings: Settings::default(),
         advisor: None,
     }
-}
-
-fn request(text: &str) -> Request {
-    Request {
-        text: text.to_string(),
-        user: User {
-            id: "U-ANALYST".to_string(),
-            ..User::default()
-        },
-        ..Request::default()
-    }
-}
-
-fn notes(reply: &Reply) -> Vec<&str> {
-    reply
-        .blocks
-        .iter()
-        .filter_map(|block| match block {
-            Block::Note(text) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn alerts(reply: &Reply) -> Vec<&str> {

@@ -7,7 +7,7 @@ use crate::azure::{INCIDENTS, WORKSPACE, config, mount_token, query_path, quick_
 use chrono::{DateTime, TimeZone, Utc};
 use sentinel_bot::advice::{Advisor, prompt};
 use sentinel_bot::analytics::{DEFAULT_LONG_OPEN, PeriodFacts};
-use sentinel_bot::bot::{Bot, Request, Settings, User};
+use sentinel_bot::bot::{Bot, Request, Settings};
 use sentinel_bot::incident::{Incident, Tactic};
 use sentinel_bot::period::Period;
 use sentinel_bot::render::{adaptive_card, block_kit, markdown};
@@ -19,6 +19,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// `text` as Dana types it.
+fn request(text: &str) -> Request {
+    crate::chat::request_as("U-DANA", text)
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap()
@@ -104,17 +109,6 @@ fn bot(source: Arc<AzureSource>) -> Bot {
         ledger: Arc::new(sentinel_bot::bot::actions::MemoryLedger::default()),
         settings: Settings::default(),
         advisor: None,
-    }
-}
-
-fn request(text: &str) -> Request {
-    Request {
-        text: text.to_string(),
-        user: User {
-            id: "U-DANA".to_string(),
-            ..User::default()
-        },
-        ..Request::default()
     }
 }
 
