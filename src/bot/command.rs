@@ -259,6 +259,11 @@ impl Verb {
         }
     }
 
+    /// Whether the command takes a period (`week`, `Nd`...).
+    pub fn takes_period(self) -> bool {
+        matches!(self, Verb::Incidents | Verb::Recommend | Verb::Report)
+    }
+
     /// What the command does.
     pub fn summary(self) -> &'static str {
         match self {

@@ -1371,4 +1371,27 @@ mod tests {
             "the command list follows"
         );
     }
+
+    #[tokio::test]
+    async fn the_periods_are_explained_only_for_commands_that_take_one() {
+        let h = harness();
+        let note = |reply: &Reply| {
+            reply.blocks.iter().find_map(|block| match block {
+                Block::Note(text) => Some(text.clone()),
+                _ => None,
+            })
+        };
+        for (text, explained) in [
+            ("/incident abc", false),
+            ("/help close", false),
+            ("/incidents fortnight", true),
+            ("/help report", true),
+            ("/help", true),
+        ] {
+            let reply = h.bot.answer(&request(text, "U-ANALYST"), now()).await;
+            let note = note(&reply).expect("a note");
+            assert_eq!(note.contains("Periods:"), explained, "{text}: {note}");
+            assert!(note.contains("with or without the slash"), "{text}");
+        }
+    }
 }

@@ -22,14 +22,19 @@ pub fn help(topic: Option<Verb>) -> Reply {
         None => Verb::ALL.to_vec(),
     };
     let mut reply = Reply::titled("Sentinel bot commands");
-    for verb in verbs {
+    for verb in &verbs {
         // Spaces around "|" let a long list of choices wrap on a phone.
         let usage = verb.usage().replace('|', " | ");
         reply = reply.with(Block::Text(format!("`{usage}`\n{}", verb.summary())));
     }
-    reply.with(Block::Note(
-        "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). Commands work with or without the slash, and after an @mention.".to_string(),
-    ))
+    // The periods are explained only where a listed command takes one.
+    let periods = match verbs.iter().any(|verb| verb.takes_period()) {
+        true => "Periods: today, week, month, Nd (days, up to 90) or Nh (hours). ",
+        false => "",
+    };
+    reply.with(Block::Note(format!(
+        "{periods}Commands work with or without the slash, and after an @mention."
+    )))
 }
 
 /// A parse error: what was wrong, then the help for the command.
