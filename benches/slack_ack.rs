@@ -13,7 +13,8 @@
 //! answers were computed, how many requests waited for one being computed, and how many
 //! reused a finished one. A second server that keeps answers for one second
 //! (`answer_cache_seconds = 1`) then takes bursts of 32 simultaneous `/incidents week`,
-//! 1.2 s apart: each burst should cost one computation.
+//! 1.2 s apart: each burst should cost one computation. It also prints how many Block Kit
+//! layouts were made and reused (`channels::slack::layouts`): one per shared answer.
 //!
 //! Run: `cargo bench --bench slack_ack`.
 
@@ -225,8 +226,10 @@ fn main() {
         ]
     };
     let shared = bot.app.bot.settings.shared_answers.clone();
+    let layouts = bot.app.slack.as_ref().expect("Slack").layouts.clone();
     for (index, scenario) in scenarios.iter().enumerate() {
         let stats_before = shared.stats();
+        let layouts_before = layouts.stats();
         let before = slack.received.load(Ordering::Relaxed);
         let outcome = client_runtime.block_on(fire(&bot.url, &response_url, scenario));
         // Wait for the background answers, so the next run starts quiet.
@@ -255,15 +258,19 @@ fn main() {
             delivered,
         );
         let stats = shared.stats();
+        let laid_out = layouts.stats();
         println!(
             "{:<16}   load {:.2} s; background answers all posted {:.2} s after the last ack; \
-             answers computed {}, waited for one in flight {}, reused {}",
+             answers computed {}, waited for one in flight {}, reused {}; \
+             Block Kit layouts made {}, reused {}",
             "",
             outcome.elapsed.as_secs_f64(),
             drain_started.elapsed().as_secs_f64(),
             stats.computed - stats_before.computed,
             stats.joined - stats_before.joined,
             stats.reused - stats_before.reused,
+            laid_out.made - layouts_before.made,
+            laid_out.reused - layouts_before.reused,
         );
     }
     server_runtime.block_on(bot.app.store.close());

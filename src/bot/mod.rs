@@ -171,15 +171,22 @@ impl Bot {
     /// Never fails: errors become an apology or help in the reply, and an answer that misses
     /// the deadline becomes an apology naming the systems still being waited on.
     pub async fn answer(&self, request: &Request, now: DateTime<Utc>) -> Reply {
+        Arc::unwrap_or_clone(self.answer_shared(request, now).await)
+    }
+
+    /// [`Bot::answer`], without copying a shared answer: every request served from one
+    /// computation of a shared question gets the same `Arc`, so a channel may lay the reply
+    /// out once for all of them (keyed by the `Arc`). Other replies are in an `Arc` of their own.
+    pub async fn answer_shared(&self, request: &Request, now: DateTime<Utc>) -> Arc<Reply> {
         let budget =
             deadline::current().unwrap_or_else(|| Budget::new(self.settings.deadlines.interactive));
         match budget.run(self.answer_now(request, now)).await {
             Ok(reply) => reply,
-            Err(timed_out) => too_slow(&timed_out),
+            Err(timed_out) => Arc::new(too_slow(&timed_out)),
         }
     }
 
-    async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Reply {
+    async fn answer_now(&self, request: &Request, now: DateTime<Utc>) -> Arc<Reply> {
         match command::parse(&request.text) {
             Ok(command) => match shared_key(&command, now) {
                 Some(key) => {
@@ -191,15 +198,15 @@ impl Bot {
                     };
                     self.settings.shared_answers.answer(key, answering).await
                 }
-                None => match self.run(command, request, now).await {
+                None => Arc::new(match self.run(command, request, now).await {
                     Ok(reply) => reply,
                     Err(error) => views::error(&error),
-                },
+                }),
             },
             Err(error) if error.verb.is_some() => {
-                free_text::misread_arguments(self, request, &error, now).await
+                Arc::new(free_text::misread_arguments(self, request, &error, now).await)
             }
-            Err(error) => free_text::answer(self, request, &error, now).await,
+            Err(error) => Arc::new(free_text::answer(self, request, &error, now).await),
         }
     }
 

@@ -11,8 +11,8 @@
 use crate::reply::Reply;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -21,14 +21,16 @@ use tokio::sync::watch;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 
 /// A computed answer: the reply, and whether it may be kept (false for an apology).
-type Outcome = (Reply, bool);
+/// Behind an `Arc` so that everyone served from one computation holds the same reply,
+/// which lets a channel lay it out once for all of them.
+type Outcome = (Arc<Reply>, bool);
 
 enum Entry {
     /// Being computed; waiters watch for the outcome. The sender going away with no
     /// outcome means the computing caller was cancelled.
     Running(watch::Receiver<Option<Outcome>>),
     /// Computed at `at`.
-    Done { reply: Reply, at: Instant },
+    Done { reply: Arc<Reply>, at: Instant },
 }
 
 /// Counts of how questions were answered, for benchmarks and metrics.
@@ -69,7 +71,7 @@ impl std::fmt::Debug for SharedAnswers {
 
 /// What the table says to a caller of a key.
 enum Turn {
-    Reuse(Reply),
+    Reuse(Arc<Reply>),
     Wait(watch::Receiver<Option<Outcome>>),
     Compute(watch::Sender<Option<Outcome>>),
 }
@@ -88,10 +90,10 @@ impl SharedAnswers {
 
     /// The answer to `key`: a fresh finished one, the one being computed, or `compute`'s,
     /// which then serves everyone asking `key` meanwhile. `compute` returns the reply and
-    /// whether it may be kept.
-    pub async fn answer<F>(&self, key: String, compute: F) -> Reply
+    /// whether it may be kept. Every caller served from one computation gets the same `Arc`.
+    pub async fn answer<F>(&self, key: String, compute: F) -> Arc<Reply>
     where
-        F: Future<Output = Outcome>,
+        F: Future<Output = (Reply, bool)>,
     {
         let mut compute = Some(compute);
         loop {
@@ -169,9 +171,9 @@ impl SharedAnswers {
         key: String,
         sender: watch::Sender<Option<Outcome>>,
         compute: F,
-    ) -> Reply
+    ) -> Arc<Reply>
     where
-        F: Future<Output = Outcome>,
+        F: Future<Output = (Reply, bool)>,
     {
         self.computed.fetch_add(1, Ordering::Relaxed);
         // Should this caller be cancelled mid-way, the guard takes the entry out and the
@@ -181,6 +183,7 @@ impl SharedAnswers {
             key: Some(key),
         };
         let (reply, keep) = compute.await;
+        let reply = Arc::new(reply);
         let key = guard.done();
         {
             let mut entries = self.lock();
@@ -224,7 +227,6 @@ impl Drop for Unfinished<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
 
     fn reply(text: &str) -> Reply {
@@ -257,9 +259,13 @@ mod tests {
             tokio::task::yield_now().await;
         }
         release.send_replace(true);
+        let mut replies = Vec::new();
         for caller in callers {
-            assert_eq!(caller.await.expect("caller").title, "answer");
+            replies.push(caller.await.expect("caller"));
         }
+        assert_eq!(replies[0].title, "answer");
+        // One computation, one reply: every caller holds the very same one.
+        assert!(replies.iter().all(|it| Arc::ptr_eq(it, &replies[0])));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(
             table.stats(),
@@ -289,6 +295,7 @@ mod tests {
             (first.title.as_str(), second.title.as_str()),
             ("first", "first")
         );
+        assert!(Arc::ptr_eq(&first, &second));
         let other = table
             .answer("b".into(), async { (reply("other question"), true) })
             .await;

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -69,6 +71,10 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// For a SQLite file: connections to the same file whose commits are not synced to disk
+    /// (`synchronous = NORMAL`), used only for Slack request signatures. See
+    /// [`Store::first_use_of_signature`] for what that trades.
+    pub(crate) unsynced: Option<SqlitePool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -90,6 +96,7 @@ impl Store {
     /// and runs the migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let scheme = url.split(':').next().unwrap_or_default();
+        let mut unsynced = None;
         let backend = match scheme {
             "sqlite" => {
                 let options = SqliteConnectOptions::from_str(url)?
@@ -106,8 +113,20 @@ impl Store {
                         .idle_timeout(None)
                         .max_lifetime(None);
                 }
-                let pool = pool_options.connect_with(options).await?;
+                let pool = pool_options.connect_with(options.clone()).await?;
                 SQLITE_MIGRATOR.run(&pool).await?;
+                // A second connection to `sqlite::memory:` would be another database.
+                if !in_memory {
+                    // WAL with synchronous = NORMAL: a commit is written to the log but not
+                    // fsynced; the next checkpoint (or a FULL commit on the main pool) syncs
+                    // it. Writes are serialized by SQLite itself, so two connections suffice.
+                    unsynced = Some(
+                        SqlitePoolOptions::new()
+                            .max_connections(2)
+                            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+                            .await?,
+                    );
+                }
                 Backend::Sqlite(pool)
             }
             "postgres" | "postgresql" => {
@@ -121,7 +140,7 @@ impl Store {
             }
             other => return Err(StoreError::UnsupportedUrl(other.to_string())),
         };
-        Ok(Store { backend })
+        Ok(Store { backend, unsynced })
     }
 
     /// Deletes expired dedupe keys, Slack request signatures, confirmations, conversation
@@ -161,6 +180,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections to return.
     pub async fn close(&self) {
+        if let Some(unsynced) = &self.unsynced {
+            unsynced.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }

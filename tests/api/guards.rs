@@ -213,6 +213,7 @@ fn held_state(api: &str, gate: Arc<Semaphore>, workload: Workload) -> SlackState
     };
     SlackState {
         workload,
+        layouts: Default::default(),
         settings: Arc::new(SlackSettings {
             signing_secret: Some(SecretString::from(SECRET)),
             in_channel: false,

@@ -142,6 +142,7 @@ fn harness(api_url: &str, secret: &str, now: i64, allowed_teams: Vec<String>) ->
         clock: Arc::new(move || clock_now),
         tasks: tokio_util::task::TaskTracker::new(),
         workload: Workload::default(),
+        layouts: Default::default(),
     };
     Harness {
         state,

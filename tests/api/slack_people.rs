@@ -140,6 +140,7 @@ impl Fake {
             clock: Arc::new(move || clock_now),
             tasks: tokio_util::task::TaskTracker::new(),
             workload: sentinel_bot::channels::workload::Workload::default(),
+            layouts: Default::default(),
         };
         Fake {
             server,

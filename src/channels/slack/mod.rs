@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod events;
 pub mod interactions;
+pub mod layouts;
 pub mod limits;
 pub mod mentions;
 pub mod report_post;
@@ -16,7 +17,7 @@ pub mod web_api;
 use crate::bot::{Bot, Request};
 use crate::channels::workload::{BUSY, Busy, Workload};
 use crate::config::SlackConfig;
-use crate::render::block_kit::{self, Message};
+use crate::render::block_kit::Message;
 use axum::Router;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
@@ -25,6 +26,7 @@ use serde_json::json;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
+pub use layouts::{Layout, Layouts};
 pub use seen::{MemorySeenKeys, SeenKeys};
 pub use web_api::{SlackUser, WebApi, WebApiError};
 
@@ -101,6 +103,8 @@ pub struct SlackState {
     pub tasks: TaskTracker,
     /// The bound on answers computed at once and waiting, shared with Teams.
     pub workload: Workload,
+    /// Block Kit layouts of shared answers, made once per answer.
+    pub layouts: Arc<Layouts>,
 }
 
 impl SlackState {
@@ -119,6 +123,7 @@ impl SlackState {
             clock: Arc::new(Utc::now),
             tasks: TaskTracker::new(),
             workload: Workload::default(),
+            layouts: Arc::default(),
         }
     }
 
@@ -186,29 +191,40 @@ pub async fn deliver_busy(state: SlackState, destination: Destination) {
 /// followed by an apology, so the user never meets silence. Meant to run in a
 /// spawned task after Slack got its acknowledgement.
 pub async fn answer_and_deliver(state: SlackState, request: Request, destination: Destination) {
-    // Answer and render in their own task, so that even a panic there ends in an apology.
+    // Answer and lay out in their own task, so that even a panic there ends in an apology.
     let bot = state.bot.clone();
+    let layouts = state.layouts.clone();
+    let settings = state.settings.clone();
     let now = state.now();
     let answering = tokio::spawn(async move {
-        let reply = bot.answer(&request, now).await;
-        (block_kit::render(&reply), reply.notice)
+        let reply = bot.answer_shared(&request, now).await;
+        layouts.layout(&reply, &settings)
     });
-    let (messages, notice): (Vec<Message>, bool) = match answering.await {
-        Ok((messages, notice)) => (
-            messages.into_iter().map(limits::within_limits).collect(),
-            notice,
-        ),
+    let layout = match answering.await {
+        Ok(layout) => layout,
         Err(error) => {
             tracing::error!(%error, "answering a Slack request panicked");
-            (vec![apology()], false)
+            Arc::new(Layout::new(vec![apology()], false, &state.settings))
         }
     };
-    for (index, message) in messages.iter().enumerate() {
+    let notice = layout.notice;
+    for (index, message) in layout.messages.iter().enumerate() {
         let how = Delivery {
             replace: index == 0 && !notice,
             notice,
         };
-        if let Err(error) = deliver(&state, &destination, message, how).await {
+        // A new message at a response_url is the body laid out with the answer, the same
+        // bytes for every request sharing it.
+        let delivered = match &destination {
+            Destination::ResponseUrl(url) => {
+                state
+                    .api
+                    .respond_json(url, layout.response_bodies[index].clone())
+                    .await
+            }
+            _ => deliver(&state, &destination, message, how).await,
+        };
+        if let Err(error) = delivered {
             tracing::error!(%error, "delivering a Slack answer failed");
             let how = Delivery {
                 replace: false,

@@ -453,10 +453,25 @@ impl WebApi {
 
     /// POSTs a JSON body to a `response_url` (slash commands, interactions).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), WebApiError> {
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        self.respond_json(response_url, axum::body::Bytes::from(body))
+            .await
+    }
+
+    /// [`WebApi::respond`] with a body already serialized as JSON, so one answer laid out
+    /// once can be posted as the same bytes to many `response_url`s.
+    pub async fn respond_json(
+        &self,
+        response_url: &str,
+        body: axum::body::Bytes,
+    ) -> Result<(), WebApiError> {
         let method = "response_url";
         let response = self
             .send_with_retries(method, Resend::Always, || {
-                self.http.post(response_url).json(body)
+                self.http
+                    .post(response_url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
             })
             .await?;
         // response_url answers `ok` as text or `{"ok":true}`; errors come as JSON.
