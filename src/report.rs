@@ -8,7 +8,7 @@ use crate::incident::{Classification, Incident, Severity, Status, Tactic};
 use crate::period::Window;
 use crate::present::{self as views, change};
 use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -459,7 +459,7 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
         } else {
             tactics.join(", ")
         }),
-        Cell::text(it.created.format("%a %d %H:%M")),
+        Cell::text(day_and_clock(it.created)),
         Cell::text(
             it.time_to_triage()
                 .map_or_else(|| "-".to_string(), views::duration),
@@ -469,6 +469,19 @@ fn detail_row(it: &Incident) -> Vec<Cell> {
                 .map_or_else(|| "-".to_string(), views::duration),
         ),
     ]
+}
+
+/// `Mon 16 09:05`, chrono's `%a %d %H:%M` without reading a format string for every
+/// incident of the detail table.
+fn day_and_clock(time: DateTime<Utc>) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let day = DAYS[time.weekday().num_days_from_monday() as usize];
+    format!(
+        "{day} {:02} {:02}:{:02}",
+        time.day(),
+        time.hour(),
+        time.minute()
+    )
 }
 
 /// Tactics of the incidents created: tactic (ATT&CK id under it), count, share, change.
@@ -653,4 +666,23 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
         lines.push("No incidents to draw operational insights from.".to_string());
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn day_and_clock_writes_what_chrono_writes() {
+        // One of each weekday, single-digit days, hours and minutes, and the day's last minute.
+        let first = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 5, 59)
+            .single()
+            .expect("valid");
+        for step in 0..40 {
+            let time = first + Duration::minutes(step * 1_501);
+            assert_eq!(day_and_clock(time), time.format("%a %d %H:%M").to_string());
+        }
+    }
 }

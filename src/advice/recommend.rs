@@ -826,11 +826,20 @@ fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
 /// Techniques of the period's incidents that ATT&CK assigns to `tactic`, most frequent
 /// first, at most five. An incident's technique is not listed under another of its tactics.
 fn techniques_for(incidents: &[Incident], tactic: &Tactic) -> Vec<String> {
-    let mut counted: Vec<(String, usize)> = Vec::new();
+    // Counted by reference: this runs once per tactic over every incident of the period.
+    let mut counted: Vec<(&str, usize)> = Vec::new();
     let found = incidents
         .iter()
         .filter(|it| it.tactics.contains(tactic))
-        .flat_map(|it| distinct(&it.techniques))
+        .flat_map(|it| {
+            let techniques = &it.techniques;
+            // Each technique once per incident: the first of its repeats.
+            techniques
+                .iter()
+                .enumerate()
+                .filter(|(at, technique)| !techniques[..*at].contains(technique))
+                .map(|(_, technique)| technique.as_str())
+        })
         .filter(|technique| crate::attack::belongs_to(technique, tactic));
     for technique in found {
         match counted.iter_mut().find(|(seen, _)| *seen == technique) {
@@ -842,7 +851,7 @@ fn techniques_for(incidents: &[Incident], tactic: &Tactic) -> Vec<String> {
     counted
         .into_iter()
         .take(5)
-        .map(|(technique, _)| technique)
+        .map(|(technique, _)| technique.to_string())
         .collect()
 }
 

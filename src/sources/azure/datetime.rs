@@ -1,7 +1,7 @@
 //! Reads the date-time texts Azure answers carry (Log Analytics `datetime` cells, Sentinel
 //! REST `*TimeUtc` properties) into UTC instants. No I/O.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 /// Reads a date-time as the services and their SDKs write it, into UTC. Accepted forms:
 ///
@@ -22,6 +22,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// for anything else, including empty text.
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    if let Some(time) = utc_clock(text.as_bytes()) {
+        return Some(time);
+    }
     // The services' own form first: it is nearly every value, and needs no copy.
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.with_timezone(&Utc));
@@ -41,6 +44,44 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&format!("{date}T{clock}{seconds}{zone}"))
         .ok()
         .map(|time| time.with_timezone(&Utc))
+}
+
+/// `2026-11-20T10:00:00Z` or `2026-11-20T10:00:00.1234567Z` read digit by digit: the form
+/// of nearly every value, which chrono's general RFC 3339 reader took a tenth of the row
+/// reading's time for. `None` for anything else (other forms, leap seconds, more than nine
+/// fractional digits), which `parse` hands on to chrono.
+fn utc_clock(text: &[u8]) -> Option<DateTime<Utc>> {
+    let (clock, fraction) = match text {
+        [clock @ .., b'Z'] if clock.len() == 19 => (clock, &[][..]),
+        [clock @ .., b'Z'] if clock.len() > 20 && clock[19] == b'.' => clock.split_at(19),
+        _ => return None,
+    };
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        clock[range].iter().try_fold(0u32, |value, &byte| {
+            byte.is_ascii_digit()
+                .then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, byte)| clock[at] != byte) {
+        return None;
+    }
+    let fraction = fraction.get(1..).unwrap_or_default();
+    if fraction.len() > 9 {
+        return None;
+    }
+    let mut nanos = 0u32;
+    for &byte in fraction {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        nanos = nanos * 10 + u32::from(byte - b'0');
+    }
+    nanos *= 10u32.pow(9 - fraction.len() as u32);
+    let second = digits(17..19).filter(|second| *second < 60)?;
+    let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+    let time = NaiveTime::from_hms_nano_opt(digits(11..13)?, digits(14..16)?, second, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Splits `10:00:00.5+01:00` into the clock and its zone (`Z`, `+01:00`, or empty).
@@ -89,6 +130,33 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse(text), Some(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn the_digit_reader_agrees_with_chrono_or_hands_on() {
+        for text in [
+            "2026-11-20T10:00:00Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "2026-11-20T10:00:00.1234567Z",
+            "2026-11-20T10:00:00.1234567891Z",
+            "2026-11-20T10:00:60Z",
+            "2026-11-20T24:00:00Z",
+            "2026-02-29T10:00:00Z",
+            "2026-11-20T10:00:00.Z",
+            "2026-11-20T10:00:00.12a4Z",
+            "2026-11-20T10:0a:00Z",
+            "2026-11-20X10:00:00Z",
+            "+026-11-20T10:00:00Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|time| time.with_timezone(&Utc));
+            if let Some(read) = utc_clock(text.as_bytes()) {
+                assert_eq!(Some(read), chrono, "{text}");
+            }
+            assert_eq!(parse(text), chrono, "{text}");
+        }
+        assert!(utc_clock(b"2026-11-20T10:00:00.1234567Z").is_some());
     }
 
     #[test]
