@@ -16,7 +16,7 @@ sendfile, and then runs, alternating, each as its own process:
 - pandas:   benches/peers/pandas_report.py (same figures);
 - floor:    benches/peers/parse_floor.py with simdjson.loads (parse the file, nothing else).
 
-It prints, per size, the median wall time, the median CPU time (user + system), the
+It prints, per size, the median wall time, the median CPU time (user + system) and user time alone, the
 median peak RSS of each, the bot's ratios to the peers and its peak RSS over the answer's
 size, and the machine load (`/proc/loadavg`) before and after. The peers' total must equal
 the bot's "Incidents created", or the run stops.
@@ -62,7 +62,9 @@ def fixture_binary():
 
 
 def run(command, stdout_path=None):
-    """Runs a command; returns (wall s, cpu s, peak RSS KiB, stdout)."""
+    """Runs a command; returns (wall s, cpu s, peak RSS KiB, user s, stdout). CPU is user +
+    system time; user time is reported apart because the kernel's share (zeroing fresh
+    pages) varies from run to run far more than the tools' own work."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
@@ -74,7 +76,7 @@ def run(command, stdout_path=None):
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         sys.exit(f"{command} failed with {process.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, captured.decode()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, usage.ru_utime, captured.decode()
 
 
 def fake_azure(answer, timespan):
@@ -163,8 +165,8 @@ def measure_size(count, runs, fixture, bot, workdir):
             # Alternate the order, so no tool always runs right after the same neighbour.
             names = names[index % len(names):] + names[: index % len(names)]
             for name in names:
-                wall, cpu, peak, stdout = run(tools[name])
-                figures[name].append((wall, cpu, peak))
+                wall, cpu, peak, user, stdout = run(tools[name])
+                figures[name].append((wall, cpu, peak, user))
                 if name in ("polars", "pandas"):
                     total = json.loads(stdout)["total"]
                     text = report.read_text()
@@ -199,18 +201,22 @@ def main():
     for count in (int(it) for it in arguments.sizes.split(",")):
         size_mib, figures, before, after = measure_size(count, arguments.runs, fixture, arguments.bot, workdir)
         median = {
-            name: [statistics.median(run[i] for run in runs) for i in range(3)] for name, runs in figures.items()
+            name: [statistics.median(run[i] for run in runs) for i in range(4)] for name, runs in figures.items()
         }
         print(f"\n{count} incidents, answer {size_mib:.1f} MiB; load average before {' '.join(before)}, after {' '.join(after)}")
-        print(f"{'tool':<8} | {'wall s':>7} | {'min-max s':>13} | {'cpu s':>7} | {'peak RSS MiB':>12}")
-        for name, (wall, cpu, peak) in median.items():
+        print(f"{'tool':<8} | {'wall s':>7} | {'min-max s':>13} | {'cpu s':>7} | {'user s':>7} | {'peak RSS MiB':>12}")
+        for name, (wall, cpu, peak, user) in median.items():
             walls = [run[0] for run in figures[name]]
-            print(f"{name:<8} | {wall:>7.3f} | {min(walls):>5.3f}-{max(walls):>6.3f} | {cpu:>7.3f} | {peak / 1024:>12.1f}")
+            print(
+                f"{name:<8} | {wall:>7.3f} | {min(walls):>5.3f}-{max(walls):>6.3f} | {cpu:>7.3f} | {user:>7.3f} | {peak / 1024:>12.1f}"
+            )
         bot = median["bot"]
         print(
-            f"bot/polars {bot[0] / median['polars'][0]:.2f} (cpu {bot[1] / median['polars'][1]:.2f}), "
+            f"bot/polars {bot[0] / median['polars'][0]:.2f} (cpu {bot[1] / median['polars'][1]:.2f}, "
+            f"user {bot[3] / median['polars'][3]:.2f}), "
             f"bot/pandas {bot[0] / median['pandas'][0]:.2f} (cpu {bot[1] / median['pandas'][1]:.2f}), "
-            f"bot/floor {bot[0] / median['floor'][0]:.2f} (cpu {bot[1] / median['floor'][1]:.2f}), "
+            f"bot/floor {bot[0] / median['floor'][0]:.2f} (cpu {bot[1] / median['floor'][1]:.2f}, "
+            f"user {bot[3] / median['floor'][3]:.2f}), "
             f"bot peak RSS / answer {bot[2] / 1024 / size_mib:.2f}"
         )
 
