@@ -69,6 +69,7 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    sentinel_bot::no_transparent_huge_pages();
     let cli = Cli::parse();
     init_logging(matches!(cli.job, Job::Serve));
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
