@@ -66,6 +66,18 @@ impl Site {
     }
 }
 
+/// A partial answer fails (`partial_error` is the service's message): figures from part of
+/// the data would be wrong.
+fn whole(partial_error: Option<&str>) -> Result<(), SourceError> {
+    match partial_error {
+        Some(message) => Err(SourceError::Failed {
+            system: "Log Analytics",
+            reason: format!("the query returned only part of the data: {message}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Picks the credential the configuration asks for, or says what is missing.
 fn credential(config: &AzureConfig) -> Result<Credential, SourceError> {
     let missing = |what: &str| SourceError::Failed {
@@ -191,12 +203,7 @@ impl AzureSource {
         timespan: &str,
     ) -> Result<IncidentSet, SourceError> {
         let answer = self.log_analytics.query_incidents(query, timespan).await?;
-        if let Some(message) = answer.partial_error {
-            return Err(SourceError::Failed {
-                system: "Log Analytics",
-                reason: format!("the query returned only part of the data: {message}"),
-            });
-        }
+        whole(answer.partial_error.as_deref())?;
         Ok(IncidentSet {
             incidents: collapse(answer.rows),
             skipped: answer.skipped,
@@ -222,12 +229,7 @@ impl AzureSource {
         let query = aggregate::summary_query(window, filter);
         let timespan = kql::timespan(kql::lookback_start(window), window.end);
         let answer = self.log_analytics.query(&query, &timespan).await?;
-        if let Some(message) = &answer.partial_error {
-            return Err(SourceError::Failed {
-                system: "Log Analytics",
-                reason: format!("the query returned only part of the data: {message}"),
-            });
-        }
+        whole(answer.partial_error.as_deref())?;
         aggregate::read_summary(&answer, window)
     }
 
