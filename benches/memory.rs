@@ -90,7 +90,7 @@ async fn measure_report(azure_url: &str) {
         .weekly_report(window, incidents::report_now(window))
         .await
         .expect("the report builds");
-    assert!(!weekly.facts.incidents.is_empty());
+    assert!(!weekly.facts.incidents().is_empty());
     report_memory("after Bot::weekly_report (100k incidents)", Some(started));
     let started = Instant::now();
     let reply = report::to_reply(&weekly, Layout::Chat);

@@ -717,10 +717,23 @@ pub fn collapse(rows: impl IntoIterator<Item = IncidentRow>) -> Vec<Incident> {
 /// Sorts `items` by `key` as a stable sort would, moving each item once: the positions are
 /// sorted, not the items, so a large list of incidents needs no scratch copy of itself.
 pub(crate) fn sort_stably<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    let order = stable_order(items, key);
+    put_in_order(items, order);
+}
+
+/// The positions of `items` in the order a stable sort by `key` would put them: the first
+/// item of the sorted list is `items[order[0]]`.
+pub(crate) fn stable_order<T, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> Vec<usize> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|index| key(&items[*index]));
-    // Position `at` takes the item now at `order[at]`; each cycle of the permutation is
-    // walked once, and a walked position is marked by pointing it at itself.
+    order
+}
+
+/// Moves each item of `items` once so that position `at` holds the item that was at
+/// `order[at]` (`order` a permutation, as [`stable_order`] gives).
+pub(crate) fn put_in_order<T>(items: &mut [T], mut order: Vec<usize>) {
+    // Each cycle of the permutation is walked once, and a walked position is marked by
+    // pointing it at itself.
     for start in 0..items.len() {
         let mut at = start;
         loop {

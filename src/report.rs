@@ -87,7 +87,7 @@ pub struct DeferredReply {
 /// The rows of the incident-detail table, one per incident created in the period, in
 /// [`PeriodFacts::incidents`]'s order.
 pub fn detail_rows(report: &WeeklyReport) -> impl Iterator<Item = Vec<Cell>> + '_ {
-    report.facts.incidents.iter().map(detail_row)
+    report.facts.incidents().iter().map(detail_row)
 }
 
 /// "Incident report, Mon 16 Nov 2026 to Mon 23 Nov 2026"; with times when the period does
@@ -265,7 +265,7 @@ pub fn full_reply(report: &WeeklyReport) -> DeferredReply {
 
     // 4. Incident detail.
     let mut detail_at = None;
-    if !facts.incidents.is_empty() {
+    if !facts.incidents().is_empty() {
         detail_at = Some(reply.blocks.len() + 1);
         reply = reply
             .with(Block::Heading(
@@ -579,7 +579,7 @@ fn trend_recommendations(report: &WeeklyReport) -> Vec<String> {
     if high.current > high.previous {
         let open = report
             .facts
-            .incidents
+            .incidents()
             .iter()
             .filter(|it| it.severity == Severity::High && it.status.is_open())
             .count();
@@ -628,7 +628,7 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
             "Insights from single incidents need the incident list, which was not fetched for this period.".to_string(),
         ];
     }
-    let incidents = &report.facts.incidents;
+    let incidents = report.facts.incidents();
     let mut lines = Vec::new();
     let closed: Vec<&Incident> = incidents
         .iter()

@@ -427,7 +427,7 @@ impl Advisor {
             incidents: posture_incidents.clone(),
             tactics: tactics
                 .iter()
-                .map(|tactic| (tactic.clone(), techniques_for(&facts.incidents, tactic)))
+                .map(|tactic| (tactic.clone(), techniques_for(facts.incidents(), tactic)))
                 .collect(),
         };
         // The model does not need the lookups, so both run at once.
@@ -519,7 +519,7 @@ impl Advisor {
 /// first, most severe and oldest first, then closed true positives created in the period.
 /// Closed false or benign positives give none at all.
 fn posture_incidents(facts: &PeriodFacts) -> Vec<&Incident> {
-    let closed_real = facts.incidents.iter().filter(|it| {
+    let closed_real = facts.incidents().iter().filter(|it| {
         it.status == Status::Closed
             && !matches!(
                 it.classification,
@@ -527,8 +527,7 @@ fn posture_incidents(facts: &PeriodFacts) -> Vec<&Incident> {
             )
     });
     facts
-        .open
-        .iter()
+        .open()
         .chain(closed_real)
         .take(DEFENDER_INCIDENTS)
         .collect()

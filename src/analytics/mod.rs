@@ -5,7 +5,8 @@
 //! and every view of a period reads the same `PeriodFacts`.
 
 use crate::incident::{
-    Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace, sort_stably,
+    Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace, put_in_order,
+    sort_stably, stable_order,
 };
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -165,7 +166,10 @@ pub struct Backlog {
 
 /// Everything a view of one period shows, computed once: the incidents created in the period,
 /// the same figures for the period before, their comparison, and the open backlog now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An incident created in the period and still open is held once, though both
+/// [`PeriodFacts::incidents`] and [`PeriodFacts::open`] list it: a large period's incidents
+/// are the bulk of a report's memory. Exports carry both lists in full (`incidents`, `open`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PeriodFacts {
     pub window: Window,
     /// When the facts were computed.
@@ -175,18 +179,20 @@ pub struct PeriodFacts {
     pub previous: Option<Summary>,
     pub comparison: Option<Comparison>,
     pub backlog: Backlog,
-    /// Incidents created in the window, most severe and newest first.
-    pub incidents: Vec<Incident>,
-    /// Open incidents, most severe first, then oldest first.
-    pub open: Vec<Incident>,
+    /// The incidents created in the window (`..listed`, in list order), then the open ones
+    /// created before it.
+    held: Vec<Incident>,
+    listed: usize,
+    /// Where in `held` each open incident is, in list order.
+    open: Vec<usize>,
     /// Rows of the period's answer that could not be read, by reason: every figure above
     /// leaves them out, and every view says so.
     pub skipped: Skipped,
     /// The same for the period before (empty when it was not read): the comparison leaves
     /// them out.
     pub skipped_before: Skipped,
-    /// Whether `incidents` lists the incidents created in the window, or was left empty
-    /// because the source aggregated them ([`PeriodFacts::from_aggregates`]).
+    /// Whether [`PeriodFacts::incidents`] lists the incidents created in the window, or is
+    /// empty because the source aggregated them ([`PeriodFacts::from_aggregates`]).
     pub listing: Listing,
 }
 
@@ -254,28 +260,23 @@ impl PeriodFacts {
         let created = summarize_matching(current, window, &keep);
         let previous =
             previous.map(|incidents| summarize_matching(incidents, window.previous(), &keep));
-        let listed = current
-            .iter()
-            .filter(|it| window.contains(it.created) && keep(it))
-            .cloned()
-            .collect();
-        let open = distinct_open(current.iter()).cloned().collect();
+        let places = Places::of(current, window, &keep);
+        let held = places.listed(current).chain(places.other_open(current));
+        let held = held.cloned().collect();
         PeriodFacts::assemble(
             window,
             now,
             long_open_after,
             created,
             previous,
-            listed,
-            open,
+            held,
+            places,
         )
     }
 
     /// As [`PeriodFacts::compute_matching`], taking the incidents a source returned: the
-    /// period's incidents are moved into [`PeriodFacts::incidents`], not copied, and the
-    /// period before's are dropped once counted. Only the open incidents that are also
-    /// listed as created are copied (they are in both lists). Same facts as
-    /// `compute_matching` on the same incidents.
+    /// period's incidents are moved into the facts, not copied, and the period before's are
+    /// dropped once counted. Same facts as `compute_matching` on the same incidents.
     pub fn from_incidents(
         mut current: Vec<Incident>,
         previous: Option<Vec<Incident>>,
@@ -287,42 +288,21 @@ impl PeriodFacts {
         let previous =
             previous.map(|incidents| summarize_matching(&incidents, window.previous(), &keep));
         let created = summarize_matching(&current, window, &keep);
-        // One decision per incident, in answer order, so duplicates resolve as in
-        // `compute_matching`: (listed as created, first open one of its key).
-        let mut seen = std::collections::HashSet::new();
-        let decisions: Vec<(bool, bool)> = current
-            .iter()
-            .map(|it| {
-                let listed = window.contains(it.created) && keep(it);
-                (listed, it.status.is_open() && seen.insert(it.key()))
-            })
-            .collect();
-        // Open and listed: copied, since both lists hold it. Open and not listed: moved out.
-        // Each carries its answer position, so ties sort as they would in one list.
-        let mut open: Vec<(usize, Incident)> = current
-            .iter()
-            .zip(&decisions)
-            .enumerate()
-            .filter(|(_, (_, decision))| **decision == (true, true))
-            .map(|(index, (it, _))| (index, it.clone()))
-            .collect();
-        let unlisted = decisions
-            .iter()
-            .enumerate()
-            .filter(|(_, (listed, _))| !listed);
+        let places = Places::of(&current, window, &keep);
+        // The listed incidents stay where they are, the other open ones move behind them,
+        // and the rest are dropped.
         let mut position = 0;
-        let moved_out = current.extract_if(.., |_| {
-            let listed = decisions[position].0;
+        let unlisted = current.extract_if(.., |_| {
+            let listed = places.0[position].0;
             position += 1;
             !listed
         });
-        for ((index, (_, first_open)), incident) in unlisted.zip(moved_out) {
-            if *first_open {
-                open.push((index, incident));
-            }
-        }
-        open.sort_by_key(|(index, _)| *index);
-        let open = open.into_iter().map(|(_, incident)| incident).collect();
+        let other_open: Vec<Incident> = unlisted
+            .zip(places.0.iter().filter(|(listed, _)| !listed))
+            .filter(|(_, (_, first_open))| *first_open)
+            .map(|(incident, _)| incident)
+            .collect();
+        current.extend(other_open);
         PeriodFacts::assemble(
             window,
             now,
@@ -330,31 +310,46 @@ impl PeriodFacts {
             created,
             previous,
             current,
-            open,
+            places,
         )
     }
 
-    /// Sorts the lists and counts the backlog: the part both constructors share.
+    /// Sorts the lists and counts the backlog: the part every constructor shares. `held`
+    /// holds the listed incidents, then the other open ones, each in answer order, as
+    /// `places` says.
     fn assemble(
         window: Window,
         now: DateTime<Utc>,
         long_open_after: Duration,
         created: Summary,
         previous: Option<Summary>,
-        mut incidents: Vec<Incident>,
-        mut open: Vec<Incident>,
+        mut held: Vec<Incident>,
+        places: Places,
     ) -> PeriodFacts {
         let comparison = previous.as_ref().map(|before| compare(&created, before));
-        sort_stably(&mut incidents, |it| (it.severity, Reverse(it.created)));
-        sort_stably(&mut open, |it| (it.severity, it.created));
+        let listed = places.count_listed();
+        let order = stable_order(&held[..listed], |it| (it.severity, Reverse(it.created)));
+        let mut moved_to = vec![0; listed];
+        for (to, from) in order.iter().enumerate() {
+            moved_to[*from] = to;
+        }
+        put_in_order(&mut held[..listed], order);
+        let mut open: Vec<usize> = places
+            .open_positions()
+            .map(|at| if at < listed { moved_to[at] } else { at })
+            .collect();
+        sort_stably(&mut open, |at| (held[*at].severity, held[*at].created));
+        let open_incidents: Vec<&Incident> = open.iter().map(|at| &held[*at]).collect();
+        let backlog = backlog(&open_incidents, now, long_open_after);
         PeriodFacts {
             window,
             generated: now,
-            backlog: backlog(&open, now, long_open_after),
+            backlog,
             created,
             previous,
             comparison,
-            incidents,
+            held,
+            listed,
             open,
             skipped: Skipped::default(),
             skipped_before: Skipped::default(),
@@ -367,8 +362,8 @@ impl PeriodFacts {
     /// `previous` is the period before's figures, however they were computed; `open` the
     /// incidents open at the window's end (closed ones are ignored, each incident counted
     /// once), from which the backlog, its long-unresolved list and the open High list are
-    /// computed exactly as [`PeriodFacts::compute`] computes them. `incidents` is empty and
-    /// `listing` is [`Listing::Aggregated`].
+    /// computed exactly as [`PeriodFacts::compute`] computes them. `incidents()` is empty
+    /// and `listing` is [`Listing::Aggregated`].
     pub fn from_aggregates(
         created: Summary,
         previous: Option<Summary>,
@@ -377,25 +372,27 @@ impl PeriodFacts {
         now: DateTime<Utc>,
         long_open_after: Duration,
     ) -> PeriodFacts {
-        let mut open: Vec<Incident> = distinct_open(open.iter()).cloned().collect();
-        open.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.created.cmp(&b.created)));
+        let held: Vec<Incident> = distinct_open(open.iter()).cloned().collect();
+        let places = Places(vec![(false, true); held.len()]);
         let facts = PeriodFacts {
-            window,
-            generated: now,
-            backlog: backlog(&open, now, long_open_after),
-            created,
-            previous: None,
-            comparison: None,
-            incidents: Vec::new(),
-            open,
-            skipped: Skipped::default(),
-            skipped_before: Skipped::default(),
             listing: Listing::Aggregated,
+            ..PeriodFacts::assemble(window, now, long_open_after, created, None, held, places)
         };
         match previous {
             Some(previous) => facts.with_previous(previous),
             None => facts,
         }
+    }
+
+    /// Incidents created in the window, most severe and newest first; empty when the
+    /// source aggregated them ([`Listing::Aggregated`]).
+    pub fn incidents(&self) -> &[Incident] {
+        &self.held[..self.listed]
+    }
+
+    /// Open incidents now, whenever created, most severe first, then oldest first.
+    pub fn open(&self) -> impl ExactSizeIterator<Item = &Incident> + Clone + '_ {
+        self.open.iter().map(|at| &self.held[*at])
     }
 
     /// The same facts compared with `previous`, the figures of the period before however
@@ -425,6 +422,90 @@ fn distinct_open<'a>(
 ) -> impl Iterator<Item = &'a Incident> {
     let mut seen = std::collections::HashSet::new();
     incidents.filter(move |it| it.status.is_open() && seen.insert(it.key()))
+}
+
+/// Where each incident of an answer goes in a period's facts, in answer order: whether it
+/// is listed as created in the window, and whether it is the first open one of its key (so
+/// duplicates resolve as [`distinct_open`] resolves them).
+struct Places(Vec<(bool, bool)>);
+
+impl Places {
+    fn of(incidents: &[Incident], window: Window, keep: impl Fn(&Incident) -> bool) -> Places {
+        let mut seen = std::collections::HashSet::new();
+        Places(
+            incidents
+                .iter()
+                .map(|it| {
+                    let listed = window.contains(it.created) && keep(it);
+                    (listed, it.status.is_open() && seen.insert(it.key()))
+                })
+                .collect(),
+        )
+    }
+
+    fn count_listed(&self) -> usize {
+        self.0.iter().filter(|(listed, _)| *listed).count()
+    }
+
+    fn listed<'a>(&'a self, incidents: &'a [Incident]) -> impl Iterator<Item = &'a Incident> {
+        incidents
+            .iter()
+            .zip(&self.0)
+            .filter(|(_, (listed, _))| *listed)
+            .map(|(it, _)| it)
+    }
+
+    fn other_open<'a>(&'a self, incidents: &'a [Incident]) -> impl Iterator<Item = &'a Incident> {
+        incidents
+            .iter()
+            .zip(&self.0)
+            .filter(|(_, (listed, first_open))| !listed && *first_open)
+            .map(|(it, _)| it)
+    }
+
+    /// Where each open incident is held (the listed ones first, then the other open ones,
+    /// each in answer order), in answer order.
+    fn open_positions(&self) -> impl Iterator<Item = usize> + '_ {
+        let (mut next_listed, mut next_other) = (0, self.count_listed());
+        self.0.iter().filter_map(move |(listed, first_open)| {
+            let slot = if *listed {
+                &mut next_listed
+            } else {
+                &mut next_other
+            };
+            let at = *slot;
+            if *listed || *first_open {
+                *slot += 1;
+            }
+            first_open.then_some(at)
+        })
+    }
+}
+
+impl Serialize for PeriodFacts {
+    /// The fields in declaration order, each list of incidents in full.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Each<I>(I);
+        impl<'a, I: Iterator<Item = &'a Incident> + Clone> Serialize for Each<I> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.clone())
+            }
+        }
+        let mut out = serializer.serialize_struct("PeriodFacts", 11)?;
+        out.serialize_field("window", &self.window)?;
+        out.serialize_field("generated", &self.generated)?;
+        out.serialize_field("created", &self.created)?;
+        out.serialize_field("previous", &self.previous)?;
+        out.serialize_field("comparison", &self.comparison)?;
+        out.serialize_field("backlog", &self.backlog)?;
+        out.serialize_field("incidents", self.incidents())?;
+        out.serialize_field("open", &Each(self.open()))?;
+        out.serialize_field("skipped", &self.skipped)?;
+        out.serialize_field("skipped_before", &self.skipped_before)?;
+        out.serialize_field("listing", &self.listing)?;
+        out.end()
+    }
 }
 
 /// Change of one figure between two periods.
@@ -511,7 +592,7 @@ fn summarize_matching(
 }
 
 /// The backlog of `open` incidents (all open, each once) as of `now`.
-fn backlog(open: &[Incident], now: DateTime<Utc>, long_open_after: Duration) -> Backlog {
+fn backlog(open: &[&Incident], now: DateTime<Utc>, long_open_after: Duration) -> Backlog {
     let mut by_status = [0; 3];
     let mut by_severity = [0; 4];
     for incident in open {

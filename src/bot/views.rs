@@ -205,14 +205,14 @@ pub fn incidents(query: &IncidentsQuery, facts: &PeriodFacts, page_size: usize) 
     // Too many incidents to list: the open High ones are listed instead, as without a filter.
     let listed_created = filtered && facts.listing == Listing::Every;
     let total = match listed_created {
-        true => facts.incidents.len(),
+        true => facts.incidents().len(),
         false => facts.backlog.open_high.len(),
     };
     let page_count = total.div_ceil(page_size.max(1)).max(1);
     let page = query.page.min(page_count);
     let shown = (page - 1) * page_size..(page * page_size).min(total);
     let (heading, table) = if listed_created {
-        let listed: Vec<&Incident> = facts.incidents[shown].iter().collect();
+        let listed: Vec<&Incident> = facts.incidents()[shown].iter().collect();
         (
             "Incidents (created in this period)",
             incidents_table(&listed, facts.generated),

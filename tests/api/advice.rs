@@ -728,16 +728,15 @@ fn summary() -> Summary {
     }
 }
 
-/// The period's facts as the figures above give them, with `incidents` created in it and
-/// `open` as the backlog.
+/// The period's facts as the figures above give them, for an answer of `incidents`
+/// created in the period and `open` ones created before it.
 fn facts(incidents: Vec<Incident>, open: Vec<Incident>) -> PeriodFacts {
-    let computed = PeriodFacts::compute(&open, None, summary().window, now(), Duration::days(3));
-    PeriodFacts {
-        created: summary(),
-        comparison: Some(comparison()),
-        incidents,
-        ..computed
-    }
+    let answer = [incidents, open].concat();
+    let window = summary().window;
+    let mut facts = PeriodFacts::compute(&answer, None, window, now(), Duration::days(3));
+    facts.created = summary();
+    facts.comparison = Some(comparison());
+    facts
 }
 
 fn comparison() -> Comparison {
@@ -762,7 +761,7 @@ async fn weekly_advice_offline_uses_measured_figures() {
     let advisor = Advisor::new(None, FakeIntel::unlicensed());
 
     let advice = advisor
-        .weekly_recommendations(&facts(incidents.clone(), incidents))
+        .weekly_recommendations(&facts(incidents, Vec::new()))
         .await;
 
     assert_eq!(advice.posture_from_defender.len(), 2);

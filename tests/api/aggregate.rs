@@ -375,9 +375,9 @@ async fn incidents_facts_aggregated_in_log_analytics_equal_those_from_every_row(
             &format!("{filter:?}"),
         );
         assert_eq!(reference.listing, Listing::Every);
-        assert_eq!(reference.incidents.len(), reference.created.total);
+        assert_eq!(reference.incidents().len(), reference.created.total);
         assert_eq!(facts.listing, Listing::Aggregated);
-        assert!(facts.incidents.is_empty());
+        assert!(facts.incidents().is_empty());
     }
     let backlog = &from_rows
         .period_facts(week(), now(), false, CreatedFilter::default())
@@ -588,8 +588,8 @@ async fn rows_that_arrive_before_the_estimate_are_the_answer() {
         .expect("facts from rows");
 
     assert_eq!(facts.listing, Listing::Every);
-    assert_eq!(facts.incidents, expected.incidents);
-    assert!(!facts.incidents.is_empty());
+    assert_eq!(facts.incidents(), expected.incidents());
+    assert!(!facts.incidents().is_empty());
 }
 
 #[tokio::test]

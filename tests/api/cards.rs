@@ -75,7 +75,7 @@ async fn aggregated_views(bot: &sentinel_bot::bot::Bot) -> Vec<(String, Reply)> 
         PeriodFacts::from_aggregates(
             facts.created.clone(),
             facts.previous.clone(),
-            &facts.open,
+            &facts.open().cloned().collect::<Vec<_>>(),
             facts.window,
             now(),
             long_open_after,
