@@ -114,7 +114,7 @@ fn client(azure_url: &str) -> LogAnalyticsClient {
         Credential::ClientSecret {
             tenant_id: "tenant-1".into(),
             client_id: "app-1".into(),
-            secret: "bench".to_string().into(),
+            secret: "bench".into(),
         },
         azure_url,
         azure_url,

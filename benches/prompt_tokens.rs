@@ -43,24 +43,24 @@ fn generate(count: usize, now: DateTime<Utc>, seed: u64) -> Vec<Incident> {
                 workspace: sentinel_bot::incident::Workspace::ONLY,
                 number: 10_000 + index as u64,
                 id: format!("00000000-0000-0000-0000-{index:012}"),
-                title: titles[index % titles.len()].to_string(),
-                description: "An analytics rule matched activity that resembles a known attack pattern; review the alerts and entities.".to_string(),
+                title: titles[index % titles.len()].into(),
+                description: "An analytics rule matched activity that resembles a known attack pattern; review the alerts and entities.".into(),
                 severity: Severity::ALL[rng.random_range(0..4)],
                 status,
                 classification: None,
                 classification_comment: None,
                 owner: if triaged.is_some() {
                     Owner {
-                        name: Some("Dana Analyst".to_string()),
-                        email: Some("dana@example.com".to_string()),
+                        name: Some("Dana Analyst".into()),
+                        email: Some("dana@example.com".into()),
                         object_id: None,
                     }
                 } else {
                     Owner::default()
                 },
                 tactics: vec![tactic],
-                techniques: vec![format!("T{}", 1000 + rng.random_range(0..600))],
-                alert_products: vec!["Microsoft Defender for Endpoint".to_string()],
+                techniques: vec![format!("T{}", 1000 + rng.random_range(0..600)).into()],
+                alert_products: vec!["Microsoft Defender for Endpoint".into()],
                 alert_ids: vec![format!("alert-{index}")],
                 labels: Vec::new(),
                 created,

@@ -126,7 +126,7 @@ fn through_http(body: Vec<u8>) -> Vec<f64> {
         let config = AzureConfig {
             tenant_id: "tenant-1".into(),
             client_id: Some("app-1".into()),
-            client_secret: Some("bench".to_string().into()),
+            client_secret: Some("bench".into()),
             auth: AzureAuth::ClientSecret,
             federated_token_file: None,
             subscription_id: "sub-1".into(),

@@ -1,6 +1,7 @@
 //! The incident model: what Sentinel calls a SecurityIncident, as typed values.
 //! Knows nothing of HTTP, chat platforms or storage.
 
+pub use arcstr::ArcStr;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -472,19 +473,19 @@ impl fmt::Display for IncidentRef {
 #[serde(into = "Option<OwnerJson>", from = "Option<OwnerJson>")]
 pub struct Owner {
     /// Display name, e.g. "Dana Analyst".
-    pub name: Option<String>,
+    pub name: Option<ArcStr>,
     /// E-mail or UPN.
-    pub email: Option<String>,
+    pub email: Option<ArcStr>,
     /// Entra object id.
-    pub object_id: Option<String>,
+    pub object_id: Option<ArcStr>,
 }
 
 /// [`Owner`]'s JSON object, for an assigned incident.
 #[derive(Serialize, Deserialize)]
 struct OwnerJson {
-    name: Option<String>,
-    email: Option<String>,
-    object_id: Option<String>,
+    name: Option<ArcStr>,
+    email: Option<ArcStr>,
+    object_id: Option<ArcStr>,
 }
 
 impl From<Owner> for Option<OwnerJson> {
@@ -523,6 +524,11 @@ impl Owner {
 }
 
 /// One incident in its current state.
+///
+/// The text that repeats across incidents (title, description, closing comment, owner,
+/// techniques, products, labels) is held as shared [`ArcStr`]: a source reading many
+/// incidents at once can hold each distinct value once (`sources::azure` does), which is
+/// most of a large period's memory. It reads as `&str` and compares with `&str` and `String`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// The workspace the incident lives in; with `number`, its identity ([`Incident::key`]).
@@ -533,25 +539,25 @@ pub struct Incident {
     /// The incident's resource name (a GUID), used by the Sentinel REST API.
     pub id: String,
     /// Title; untrusted text.
-    pub title: String,
+    pub title: ArcStr,
     /// Description; untrusted text.
-    pub description: String,
+    pub description: ArcStr,
     pub severity: Severity,
     pub status: Status,
     /// Set once closed.
     pub classification: Option<Classification>,
     /// Free-text reason or comment given on closing; untrusted text.
-    pub classification_comment: Option<String>,
+    pub classification_comment: Option<ArcStr>,
     pub owner: Owner,
     pub tactics: Vec<Tactic>,
     /// ATT&CK technique ids, e.g. `T1566`.
-    pub techniques: Vec<String>,
+    pub techniques: Vec<ArcStr>,
     /// Products whose alerts make up the incident, e.g. "Microsoft Defender for Endpoint".
-    pub alert_products: Vec<String>,
+    pub alert_products: Vec<ArcStr>,
     /// Ids of the alerts in the incident (`AlertIds`).
     pub alert_ids: Vec<String>,
     /// Labels set on the incident.
-    pub labels: Vec<String>,
+    pub labels: Vec<ArcStr>,
     /// When the incident was created (`CreatedTime`).
     pub created: DateTime<Utc>,
     /// When it was first changed by anyone or anything (`FirstModifiedTime`): the
@@ -764,9 +770,9 @@ mod tests {
             Owner::default()
         );
         let dana = Owner {
-            name: Some("Dana Example".to_string()),
+            name: Some("Dana Example".into()),
             email: None,
-            object_id: Some("0b6f".to_string()),
+            object_id: Some("0b6f".into()),
         };
         let json = serde_json::to_value(&dana).unwrap();
         assert_eq!(
@@ -792,14 +798,14 @@ mod tests {
                 workspace: Workspace::ONLY,
                 number,
                 id: format!("id-{number}"),
-                title: format!("Incident {number} at {hour}"),
-                description: String::new(),
+                title: format!("Incident {number} at {hour}").into(),
+                description: "".into(),
                 severity: Severity::Medium,
                 status,
                 classification: None,
                 classification_comment: None,
                 owner: Owner {
-                    name: owner.map(str::to_string),
+                    name: owner.map(ArcStr::from),
                     ..Owner::default()
                 },
                 tactics: Vec::new(),

@@ -4,7 +4,7 @@
 
 use crate::advice::{Recommendation, WeeklyAdvice};
 use crate::analytics::{self, Listing, OpenIncident, PeriodFacts};
-use crate::incident::{Classification, Incident, Severity, Status, Tactic};
+use crate::incident::{ArcStr, Classification, Incident, Severity, Status, Tactic};
 use crate::period::Window;
 use crate::present::{self as views, change};
 use crate::reply::{Block, Cell, Column, Fact, Reply, Table};
@@ -651,7 +651,7 @@ fn operational_insights(report: &WeeklyReport) -> Vec<String> {
             views::share(benign, closed.len())
         ));
     }
-    let mut products: Vec<(String, usize)> = Vec::new();
+    let mut products: Vec<(ArcStr, usize)> = Vec::new();
     for product in incidents.iter().flat_map(|it| it.alert_products.iter()) {
         match products.iter_mut().find(|(name, _)| name == product) {
             Some((_, count)) => *count += 1,

@@ -118,9 +118,9 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
                 Some(_) => {
                     let (name, email) = pick(&mut rng, &ANALYSTS);
                     Owner {
-                        name: Some(name.to_string()),
-                        email: Some(email.to_string()),
-                        object_id: Some(guid(&mut rng)),
+                        name: Some(name.into()),
+                        email: Some(email.into()),
+                        object_id: Some(guid(&mut rng).into()),
                     }
                 }
                 None => Owner::default(),
@@ -130,14 +130,14 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
                 .map(|_| pick(&mut rng, &enterprise))
                 .collect();
             let techniques = (0..rng.random_range(1..4))
-                .map(|_| format!("T{}", 1000 + rng.random_range(0..600)))
+                .map(|_| format!("T{}", 1000 + rng.random_range(0..600)).into())
                 .collect();
             let alert_products = (0..rng.random_range(1..3))
-                .map(|_| pick(&mut rng, &PRODUCTS).to_string())
+                .map(|_| pick(&mut rng, &PRODUCTS).into())
                 .collect();
             let alert_ids = (0..rng.random_range(1..5)).map(|_| guid(&mut rng)).collect();
             let labels = if rng.random_bool(0.2) {
-                vec!["vip".to_string()]
+                vec!["vip".into()]
             } else {
                 Vec::new()
             };
@@ -151,13 +151,13 @@ pub fn rows(count: usize, window: Window, seed: u64) -> Vec<IncidentRow> {
                     workspace: sentinel_bot::incident::Workspace::ONLY,
                     number,
                     id: guid(&mut rng),
-                    title: format!("{} on WS-{host}", pick(&mut rng, &TITLES)),
-                    description: "An analytics rule matched activity that resembles a known attack pattern; review the alerts, the entities and the timeline before acting.".to_string(),
+                    title: format!("{} on WS-{host}", pick(&mut rng, &TITLES)).into(),
+                    description: "An analytics rule matched activity that resembles a known attack pattern; review the alerts, the entities and the timeline before acting.".into(),
                     severity,
                     status,
                     classification,
                     classification_comment: classification
-                        .map(|_| "Reviewed with the asset owner; see the incident timeline.".to_string()),
+                        .map(|_| "Reviewed with the asset owner; see the incident timeline.".into()),
                     owner,
                     tactics,
                     techniques,

@@ -3,7 +3,7 @@
 //! Prompts carry aggregates, never raw rows, so their size stays flat as incidents grow.
 
 use crate::analytics::PeriodFacts;
-use crate::incident::{Incident, Tactic};
+use crate::incident::{ArcStr, Incident, Tactic};
 use crate::present::{duration, percent};
 use crate::sources::IncidentDetail;
 use std::fmt::Write;
@@ -95,7 +95,7 @@ pub fn incident_facts(incident: &Incident, alert_count: usize, defender_actions:
     let techniques: Vec<&str> = incident
         .techniques
         .iter()
-        .map(String::as_str)
+        .map(ArcStr::as_str)
         .filter(|id| looks_like_technique(id))
         .collect();
     let _ = writeln!(

@@ -5,8 +5,8 @@
 //! and every view of a period reads the same `PeriodFacts`.
 
 use crate::incident::{
-    Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace, put_in_order,
-    sort_stably, stable_order,
+    ArcStr, Incident, IncidentKey, Owner, Severity, Skipped, Status, Tactic, Workspace,
+    put_in_order, sort_stably, stable_order,
 };
 use crate::period::Window;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -54,7 +54,7 @@ pub struct OpenIncident {
     #[serde(skip_serializing_if = "Workspace::is_only")]
     pub workspace: Workspace,
     pub number: u64,
-    pub title: String,
+    pub title: ArcStr,
     pub severity: Severity,
     pub status: Status,
     /// Who it is assigned to; serialised as `null` when no one, like the incidents' owner.

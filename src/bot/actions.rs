@@ -5,7 +5,8 @@ use super::command::{Assignee, Command};
 use super::permissions::Directory;
 use super::{BotError, Request, people};
 use crate::incident::{
-    Classification, ClassificationReason, Incident, IncidentKey, Owner, Severity, Status, Workspace,
+    ArcStr, Classification, ClassificationReason, Incident, IncidentKey, Owner, Severity, Status,
+    Workspace,
 };
 use crate::reply::{Action, ActionStyle, Block, Fact, Reply};
 use crate::sources::{IncidentSource, IncidentUpdate, NewIncident};
@@ -418,9 +419,9 @@ pub async fn complete(
                 number,
                 workspace,
                 owner: owner_label(&owner),
-                object_id: owner.object_id,
-                email: owner.email,
-                name: owner.name,
+                object_id: owner.object_id.as_deref().map(String::from),
+                email: owner.email.as_deref().map(String::from),
+                name: owner.name.as_deref().map(String::from),
             }
         }
         (
@@ -445,9 +446,9 @@ pub async fn complete(
 fn owner_label(owner: &Owner) -> String {
     match (&owner.name, &owner.email, &owner.object_id) {
         (Some(name), Some(email), _) => format!("{name} ({email})"),
-        (Some(name), None, _) => name.clone(),
-        (None, Some(email), _) => email.clone(),
-        (None, None, Some(object_id)) => object_id.clone(),
+        (Some(name), None, _) => name.to_string(),
+        (None, Some(email), _) => email.to_string(),
+        (None, None, Some(object_id)) => object_id.to_string(),
         (None, None, None) => "nobody".to_string(),
     }
 }
@@ -645,14 +646,14 @@ async fn run(
             let owner_value = match (email, name) {
                 // A record stored before `email` and `name` existed.
                 (None, None) => Owner {
-                    email: object_id.is_none().then(|| owner.clone()),
-                    name: object_id.is_some().then(|| owner.clone()),
-                    object_id: object_id.clone(),
+                    email: object_id.is_none().then(|| owner.as_str().into()),
+                    name: object_id.is_some().then(|| owner.as_str().into()),
+                    object_id: object_id.as_deref().map(ArcStr::from),
                 },
                 _ => Owner {
-                    email: email.clone(),
-                    name: name.clone(),
-                    object_id: object_id.clone(),
+                    email: email.as_deref().map(ArcStr::from),
+                    name: name.as_deref().map(ArcStr::from),
+                    object_id: object_id.as_deref().map(ArcStr::from),
                 },
             };
             let update = IncidentUpdate {

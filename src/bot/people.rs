@@ -6,7 +6,7 @@
 use super::command::{UsageError, Verb};
 use super::permissions::Directory;
 use super::{Realm, Request, User};
-use crate::incident::{IncidentKey, Owner};
+use crate::incident::{ArcStr, IncidentKey, Owner};
 
 /// A person as a directory or a channel knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,9 +23,9 @@ impl Identity {
     /// Sentinel's owner fields for this person.
     pub fn owner(&self) -> Owner {
         Owner {
-            name: self.name.clone(),
-            email: self.email.clone(),
-            object_id: self.object_id.clone(),
+            name: self.name.as_deref().map(ArcStr::from),
+            email: self.email.as_deref().map(ArcStr::from),
+            object_id: self.object_id.as_deref().map(ArcStr::from),
         }
     }
 }
@@ -119,9 +119,9 @@ async fn named(
 fn as_typed(key: &str, name: Option<&str>) -> Owner {
     let is_email = key.contains('@');
     Owner {
-        name: name.map(str::to_string),
-        email: is_email.then(|| key.to_string()),
-        object_id: (!is_email).then(|| key.to_string()),
+        name: name.map(ArcStr::from),
+        email: is_email.then(|| key.into()),
+        object_id: (!is_email).then(|| key.into()),
     }
 }
 
@@ -156,9 +156,9 @@ async fn me(
     let by_email = format!("Assign by e-mail instead: `/assign {number} you@yourdomain.com`.");
     match user.realm {
         Realm::Entra => Ok(Owner {
-            name: user.name.clone(),
-            email: user.email.clone(),
-            object_id: Some(user.id.clone()),
+            name: user.name.as_deref().map(ArcStr::from),
+            email: user.email.as_deref().map(ArcStr::from),
+            object_id: Some(user.id.as_str().into()),
         }),
         Realm::Slack => {
             let (email, name) = match &user.email {

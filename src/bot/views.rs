@@ -345,7 +345,7 @@ pub fn incident(detail: &IncidentDetail, now: DateTime<Utc>) -> Reply {
         ))
         .with(Block::Facts(facts));
     if !it.description.trim().is_empty() {
-        reply = reply.with(Block::Text(it.description.clone()));
+        reply = reply.with(Block::Text(it.description.to_string()));
     }
     if !detail.alerts.is_empty() {
         reply = reply

@@ -240,7 +240,7 @@ impl IncidentSource for DemoSource {
             incident.classification = Some(classification);
         }
         if let Some(comment) = &update.classification_comment {
-            incident.classification_comment = Some(comment.clone());
+            incident.classification_comment = Some(comment.as_str().into());
         }
         // Changes from chat are a person's: the first one ends triage both ways.
         incident.first_modified.get_or_insert(time);
@@ -264,8 +264,8 @@ impl IncidentSource for DemoSource {
             number,
             url: Some(format!("{}{id}", generate::PORTAL)),
             id,
-            title: new.title.clone(),
-            description: new.description.clone(),
+            title: new.title.as_str().into(),
+            description: new.description.as_str().into(),
             severity: new.severity,
             status: Status::New,
             classification: None,

@@ -35,16 +35,16 @@ fn incident(number: u64, title: &str) -> Incident {
         workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
-        title: title.to_string(),
-        description: "Suspicious sign-in followed by PowerShell on a workstation.".to_string(),
+        title: title.into(),
+        description: "Suspicious sign-in followed by PowerShell on a workstation.".into(),
         severity: Severity::High,
         status: Status::New,
         classification: None,
         classification_comment: None,
         owner: Owner::default(),
         tactics: vec![Tactic::InitialAccess, Tactic::Execution],
-        techniques: vec!["T1566".to_string(), "T1059.001".to_string()],
-        alert_products: vec!["Microsoft Defender for Endpoint".to_string()],
+        techniques: vec!["T1566".into(), "T1059.001".into()],
+        alert_products: vec!["Microsoft Defender for Endpoint".into()],
         alert_ids: vec!["a1".to_string()],
         labels: Vec::new(),
         created: now() - Duration::hours(5),
@@ -880,10 +880,10 @@ async fn posture_comes_from_open_incidents_first_and_closed_ones_give_no_contain
 #[tokio::test]
 async fn techniques_are_asked_about_under_the_tactics_attack_assigns_them() {
     let mut phishing = incident(1, "Phishing link clicked");
-    phishing.techniques = vec!["T1566.002".to_string(), "T1204.001".to_string()];
+    phishing.techniques = vec!["T1566.002".into(), "T1204.001".into()];
     let mut psexec = incident(2, "PsExec to a server");
     psexec.tactics = vec![Tactic::Execution, Tactic::LateralMovement];
-    psexec.techniques = vec!["T1570".to_string(), "T1569.002".to_string()];
+    psexec.techniques = vec!["T1570".into(), "T1569.002".into()];
     let intel = Arc::new(RecordingIntel::default());
     let advisor = Advisor::new(None, intel.clone());
 
@@ -1037,11 +1037,7 @@ async fn one_incidents_techniques_are_asked_about_under_their_own_tactics_only()
     let advisor = Advisor::new(None, intel.clone());
     let mut it = incident(7, "PowerShell");
     it.tactics = vec![Tactic::InitialAccess, Tactic::Execution];
-    it.techniques = vec![
-        "T1566".to_string(),
-        "T1059.001".to_string(),
-        "T1027".to_string(),
-    ];
+    it.techniques = vec!["T1566".into(), "T1059.001".into(), "T1027".into()];
     advisor.incident_advice(&detail(it), None).await;
     let mut asked = intel.asked.lock().expect("lock").clone();
     asked.sort_by_key(|(tactic, _)| tactic.clone());

@@ -27,7 +27,7 @@ pub fn config(server: &MockServer) -> AzureConfig {
     AzureConfig {
         tenant_id: "tenant-1".into(),
         client_id: Some("app-1".into()),
-        client_secret: Some("s3cret".to_string().into()),
+        client_secret: Some("s3cret".into()),
         auth: AzureAuth::ClientSecret,
         federated_token_file: None,
         subscription_id: "sub-1".into(),
@@ -316,7 +316,7 @@ fn generated_rows(count: u64) -> Vec<IncidentRow> {
                 workspace: sentinel_bot::incident::Workspace::ONLY,
                 number,
                 id: format!("00000000-0000-4000-8000-{number:012}"),
-                title: format!("Incident {number} \"quoted\" <b>"),
+                title: format!("Incident {number} \"quoted\" <b>").into(),
                 description: "line one\nline two".into(),
                 severity: Severity::ALL[(number % 4) as usize],
                 status,

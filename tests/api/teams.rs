@@ -72,7 +72,7 @@ impl Fake {
     pub(crate) fn config(&self) -> TeamsConfig {
         TeamsConfig {
             app_id: APP_ID.to_string(),
-            app_password: Some("s3cret".to_string().into()),
+            app_password: Some("s3cret".into()),
             tenant_id: None,
             allowed_tenants: Vec::new(),
             report_channels: Vec::new(),

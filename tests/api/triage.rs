@@ -32,16 +32,16 @@ fn incident(number: u64, severity: Severity, status: Status) -> Incident {
         workspace: sentinel_bot::incident::Workspace::ONLY,
         number,
         id: format!("guid-{number}"),
-        title: format!("Ransomware <!channel> on host {number}"),
-        description: "Files renamed".to_string(),
+        title: format!("Ransomware <!channel> on host {number}").into(),
+        description: "Files renamed".into(),
         severity,
         status,
         classification: None,
         classification_comment: None,
         owner: Owner::default(),
         tactics: vec![Tactic::Impact],
-        techniques: vec!["T1486".to_string()],
-        alert_products: vec!["Microsoft Defender for Endpoint".to_string()],
+        techniques: vec!["T1486".into()],
+        alert_products: vec!["Microsoft Defender for Endpoint".into()],
         alert_ids: vec![],
         labels: vec![],
         created,
@@ -246,7 +246,7 @@ async fn one_new_incident_gets_one_comment_even_when_seen_twice() {
     // And the playbook's webhook reports the same incident too.
     let router = webhook::router(WebhookState {
         triage: triage.clone(),
-        secret: SECRET.to_string().into(),
+        secret: SECRET.into(),
     });
     let response = router
         .oneshot(hook(
@@ -326,7 +326,7 @@ async fn the_webhook_refuses_a_missing_or_wrong_secret_before_doing_any_work() {
         .unwrap();
     let router = webhook::router(WebhookState {
         triage: app.triage.clone().unwrap(),
-        secret: SECRET.to_string().into(),
+        secret: SECRET.into(),
     });
 
     for secret in [None, Some("wrong"), Some("hook-secret-012345678")] {

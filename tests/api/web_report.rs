@@ -173,7 +173,7 @@ async fn page_text_is_escaped() {
     let app = app::build(&config, now).await.unwrap();
     let window = Period::Week.window(now);
     let mut incidents = app.bot.source.incidents(window).await.unwrap().incidents;
-    incidents[0].title = "<script>alert('x')</script> & \"quotes\"".to_string();
+    incidents[0].title = "<script>alert('x')</script> & \"quotes\"".into();
     let report = report::build(
         &incidents,
         &[],

@@ -4,12 +4,13 @@
 
 mod row;
 mod stream;
+mod text_pool;
 
 pub use stream::{IncidentAnswer, IncidentStream, parse_incident_rows};
 
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
-use crate::incident::{IncidentRow, Owner, Workspace};
+use crate::incident::{ArcStr, IncidentRow, Owner, Workspace};
 use crate::sources::SourceError;
 use crate::upstream::Upstream;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -327,9 +328,11 @@ pub(crate) fn read_owner(owner: Option<&Value>) -> Owner {
         return Owner::default();
     };
     Owner {
-        name: field(owner, "assignedTo"),
-        email: field(owner, "email").or_else(|| field(owner, "userPrincipalName")),
-        object_id: field(owner, "objectId"),
+        name: field(owner, "assignedTo").map(ArcStr::from),
+        email: field(owner, "email")
+            .or_else(|| field(owner, "userPrincipalName"))
+            .map(ArcStr::from),
+        object_id: field(owner, "objectId").map(ArcStr::from),
     }
 }
 

@@ -5,7 +5,7 @@ use super::log_analytics::read_owner;
 use super::retry::{self, RetryPolicy};
 use super::token::TokenProvider;
 use crate::html_text;
-use crate::incident::{Incident, IncidentKey, Owner, Severity, Status, Workspace};
+use crate::incident::{ArcStr, Incident, IncidentKey, Owner, Severity, Status, Workspace};
 use crate::sources::{Alert, Comment, Entity, IncidentUpdate, NewIncident, SourceError};
 use crate::upstream::Upstream;
 use chrono::{DateTime, Utc};
@@ -386,14 +386,14 @@ fn time(value: &Value, name: &str) -> Option<DateTime<Utc>> {
     super::datetime::parse(value.get(name)?.as_str()?)
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+fn strings(value: Option<&Value>) -> Vec<ArcStr> {
     value
         .and_then(Value::as_array)
         .map(|items| {
             items
                 .iter()
                 .filter_map(Value::as_str)
-                .map(str::to_string)
+                .map(ArcStr::from)
                 .collect()
         })
         .unwrap_or_default()
@@ -426,6 +426,7 @@ pub fn to_incident(resource: &RestIncident) -> Result<Incident, SourceError> {
             labels
                 .iter()
                 .filter_map(|label| text(label, "labelName"))
+                .map(ArcStr::from)
                 .collect()
         })
         .unwrap_or_default();
@@ -433,16 +434,17 @@ pub fn to_incident(resource: &RestIncident) -> Result<Incident, SourceError> {
         workspace: crate::incident::Workspace::ONLY,
         number,
         id: resource.name.clone(),
-        title: text(properties, "title").unwrap_or_default(),
+        title: text(properties, "title").unwrap_or_default().into(),
         description: text(properties, "description")
             .map(html_text::into_text)
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         severity: text(properties, "severity")
             .and_then(|severity| severity.parse().ok())
             .unwrap_or(Severity::Informational),
         status,
         classification: text(properties, "classification").and_then(|value| value.parse().ok()),
-        classification_comment: text(properties, "classificationComment"),
+        classification_comment: text(properties, "classificationComment").map(ArcStr::from),
         owner: read_owner(properties.get("owner")),
         tactics: strings(additional.and_then(|data| data.get("tactics")))
             .iter()
@@ -479,7 +481,10 @@ fn read_alert(resource: &Value) -> Alert {
             .iter()
             .filter_map(|tactic| tactic.parse().ok())
             .collect(),
-        techniques: strings(properties.get("techniques")),
+        techniques: strings(properties.get("techniques"))
+            .iter()
+            .map(ArcStr::to_string)
+            .collect(),
         entities: Vec::new(),
         created: time(properties, "timeGenerated")
             .or_else(|| time(properties, "startTimeUtc"))

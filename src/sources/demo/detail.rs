@@ -2,7 +2,7 @@
 //! Defender-style recommended actions and tactic intelligence. Deterministic per incident.
 
 use super::catalog::{ANALYSTS, HOST_PREFIXES, MDCA, MDE, MDO, SENTINEL};
-use crate::incident::{Incident, Severity, Tactic};
+use crate::incident::{ArcStr, Incident, Severity, Tactic};
 use crate::sources::{Alert, Comment, Entity, Intel, RecommendedAction};
 use chrono::{DateTime, Duration, Utc};
 use rand::{RngExt, SeedableRng};
@@ -78,8 +78,7 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
     let product = incident
         .alert_products
         .first()
-        .cloned()
-        .unwrap_or_else(|| SENTINEL.to_string());
+        .map_or_else(|| SENTINEL.to_string(), ArcStr::to_string);
     let found = names(incident);
     let mut entities: Vec<Entity> = Vec::new();
     let mut add = |kind: &str, name: &str| {
@@ -117,7 +116,7 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
         .enumerate()
         .map(|(index, id)| {
             let (name, severity) = if index == 0 {
-                (incident.title.clone(), incident.severity)
+                (incident.title.to_string(), incident.severity)
             } else {
                 let name = related[rng.random_range(0..related.len())].to_string();
                 // Companion alerts are never more severe than the incident.
@@ -130,7 +129,7 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
                 severity,
                 product: product.clone(),
                 tactics: incident.tactics.clone(),
-                techniques: incident.techniques.clone(),
+                techniques: incident.techniques.iter().map(ArcStr::to_string).collect(),
                 entities: entities.clone(),
                 created: incident.created + Duration::minutes(index as i64 * 7),
             }

@@ -4,7 +4,7 @@
 use super::catalog::{
     ANALYSTS, CLOSING_COMMENTS, HOST_PREFIXES, PHISHING_WAVE, TEMPLATES, Template, USERS,
 };
-use crate::incident::{Classification, Incident, IncidentRow, Owner, Status};
+use crate::incident::{ArcStr, Classification, Incident, IncidentRow, Owner, Status};
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -173,8 +173,8 @@ fn created_incident(
         number,
         url: Some(format!("{PORTAL}{id}")),
         id,
-        title: fill(template.title, &host, &user, &ip),
-        description: fill(template.description, &host, &user, &ip),
+        title: fill(template.title, &host, &user, &ip).into(),
+        description: fill(template.description, &host, &user, &ip).into(),
         severity,
         status: Status::New,
         classification: None,
@@ -184,12 +184,12 @@ fn created_incident(
         techniques: template
             .techniques
             .iter()
-            .map(|technique| technique.to_string())
+            .map(|technique| ArcStr::from(*technique))
             .collect(),
-        alert_products: vec![template.product.to_string()],
+        alert_products: vec![template.product.into()],
         alert_ids,
         labels: if in_wave {
-            vec!["Phishing wave".to_string()]
+            vec!["Phishing wave".into()]
         } else {
             Vec::new()
         },
@@ -233,7 +233,9 @@ fn history(
     // An automation rule tags many incidents minutes after creation: a first change that
     // ends triage by the workbook's definition, though no person has looked yet.
     if automated && created + automation_delay < now {
-        incident.labels.push(format!("{} alert", template.product));
+        incident
+            .labels
+            .push(format!("{} alert", template.product).into());
         push_change(
             rows,
             &mut incident,
@@ -249,8 +251,8 @@ fn history(
         return;
     }
     incident.owner = Owner {
-        name: Some(name.to_string()),
-        email: Some(email.to_string()),
+        name: Some(name.into()),
+        email: Some(email.into()),
         object_id: None,
     };
     if assigned_first {
@@ -272,8 +274,7 @@ fn history(
     }
     incident.status = Status::Closed;
     incident.classification = Some(classification);
-    incident.classification_comment =
-        Some(CLOSING_COMMENTS[closing_index(classification)].to_string());
+    incident.classification_comment = Some(CLOSING_COMMENTS[closing_index(classification)].into());
     incident.closed = Some(time);
     push_change(rows, &mut incident, time, email);
 }

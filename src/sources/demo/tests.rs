@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::analytics;
-use crate::incident::{Classification, ClassificationReason, Owner, Severity};
+use crate::incident::{ArcStr, Classification, ClassificationReason, Owner, Severity};
 use crate::sources::IncidentUpdate;
 use chrono::TimeZone;
 use std::collections::HashSet;
@@ -31,7 +31,7 @@ fn data_spans_eight_weeks_and_every_product() {
     assert!(newest < now());
     let products: HashSet<&str> = incidents
         .iter()
-        .flat_map(|it| it.alert_products.iter().map(String::as_str))
+        .flat_map(|it| it.alert_products.iter().map(ArcStr::as_str))
         .collect();
     for product in PRODUCTS {
         assert!(products.contains(product), "missing {product}");
@@ -153,7 +153,7 @@ fn some_incidents_stay_open_for_weeks() {
 
 #[test]
 fn some_titles_need_escaping() {
-    let titles: Vec<String> = standard().into_iter().map(|it| it.title).collect();
+    let titles: Vec<ArcStr> = standard().into_iter().map(|it| it.title).collect();
     assert!(titles.iter().any(|title| title.contains("<script>")));
     assert!(titles.iter().any(|title| title.contains('*')));
 }

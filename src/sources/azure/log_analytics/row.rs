@@ -11,10 +11,11 @@
 //! (`Owner`, `AdditionalData`, `AlertIds`, `Labels`) come as JSON text from the service;
 //! real JSON is taken too.
 
+use super::text_pool::TextPool;
 use super::{Column, WorkspaceMap};
 use crate::incident::{
-    Classification, Incident, IncidentRow, Owner, RequiredColumn, Severity, SkipReason, Skipped,
-    Status, Tactic, Workspace,
+    ArcStr, Classification, Incident, IncidentRow, Owner, RequiredColumn, Severity, SkipReason,
+    Skipped, Status, Tactic, Workspace,
 };
 use crate::sources::azure::datetime;
 use chrono::{DateTime, Utc};
@@ -296,9 +297,18 @@ fn exact<T>(mut list: Vec<T>) -> Vec<T> {
     list
 }
 
+/// Each of `texts` shared through `pool`, in a list without spare room.
+fn shared(texts: &[String], pool: &mut TextPool) -> Vec<ArcStr> {
+    texts.iter().map(|it| pool.share(it)).collect()
+}
+
 /// The row rules, for a row of `workspace`; a row is skipped for the first required column
 /// it lacks.
-fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipReason> {
+fn build(
+    mut raw: RawRow<'_>,
+    workspace: Workspace,
+    pool: &mut TextPool,
+) -> Result<IncidentRow, SkipReason> {
     let number = raw.number.require(RequiredColumn::IncidentNumber)?;
     let time_generated = raw.required_time(Time::TimeGenerated, RequiredColumn::TimeGenerated)?;
     let created = raw.required_time(Time::CreatedTime, RequiredColumn::CreatedTime)?;
@@ -328,20 +338,28 @@ fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipR
         workspace,
         number,
         id: raw.take_text(Text::IncidentName).unwrap_or_default(),
-        title: raw.take_text(Text::Title).unwrap_or_default(),
+        title: raw
+            .text(Text::Title)
+            .map(|it| pool.share(it))
+            .unwrap_or_default(),
         // Descriptions of incidents from Defender XDR and some analytics rules are HTML.
         description: raw
-            .take_text(Text::Description)
-            .map(crate::html_text::into_text)
+            .text(Text::Description)
+            .map(|it| pool.description(it))
             .unwrap_or_default(),
         severity,
         status,
         classification: raw.text(Text::Classification).and_then(classification),
-        classification_comment: raw.take_text(Text::ClassificationComment),
+        classification_comment: raw
+            .text(Text::ClassificationComment)
+            .map(|it| pool.share(it)),
         owner: Owner {
-            name: owner.assigned_to,
-            email: owner.email.or(owner.user_principal_name),
-            object_id: owner.object_id,
+            name: owner.assigned_to.map(|it| pool.share(&it)),
+            email: owner
+                .email
+                .or(owner.user_principal_name)
+                .map(|it| pool.share(&it)),
+            object_id: owner.object_id.map(|it| pool.share(&it)),
         },
         tactics: exact(
             additional
@@ -351,10 +369,10 @@ fn build(mut raw: RawRow<'_>, workspace: Workspace) -> Result<IncidentRow, SkipR
                 .filter_map(Tactic::read)
                 .collect(),
         ),
-        techniques: exact(additional.techniques),
-        alert_products: exact(additional.alert_products),
+        techniques: shared(&additional.techniques, pool),
+        alert_products: shared(&additional.alert_products, pool),
         alert_ids: exact(raw.alert_ids),
-        labels: exact(raw.labels),
+        labels: shared(&raw.labels, pool),
         created,
         first_modified,
         first_human_action,
@@ -379,6 +397,7 @@ pub(super) struct RowBuilder {
     workspaces: WorkspaceMap,
     /// Rows whose `TenantId` names no configured workspace, counted under the main one.
     unknown_workspace: usize,
+    pool: TextPool,
 }
 
 impl RowBuilder {
@@ -398,7 +417,7 @@ impl RowBuilder {
                 self.workspaces.main()
             }
         };
-        match build(raw, workspace) {
+        match build(raw, workspace, &mut self.pool) {
             Ok(row) => self.rows.push(row),
             Err(reason) => self.skipped.add(reason),
         }
