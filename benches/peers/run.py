@@ -61,22 +61,42 @@ def fixture_binary():
     sys.exit("peer_fixture was not built")
 
 
+# Starts the measured command from a fresh, small process and reports the command's own
+# figures. Linux keeps the high-water RSS of the address space a process leaves at `exec`,
+# and a child started straight from this harness leaves the harness's own (vfork shares it):
+# each tool's peak would read at least the harness's peak (168 MiB here, from reading the
+# reports back) instead of its own.
+LAUNCHER = """
+import json, os, sys, time
+report, command = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(command[0], command)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(report, "w") as out:
+    json.dump([wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)], out)
+"""
+
+
 def run(command, stdout_path=None):
     """Runs a command; returns (wall s, cpu s, peak RSS KiB, user s, stdout). CPU is user +
     system time; user time is reported apart because the kernel's share (zeroing fresh
-    pages) varies from run to run far more than the tools' own work."""
+    pages) varies from run to run far more than the tools' own work. The figures are the
+    command's alone (see LAUNCHER)."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
-    captured = b""
-    if process.stdout is not None:
-        captured = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        sys.exit(f"{command} failed with {process.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, usage.ru_utime, captured.decode()
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as report:
+        launcher = [sys.executable, "-c", LAUNCHER, report.name, *command]
+        process = subprocess.Popen(launcher, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
+        captured = b""
+        if process.stdout is not None:
+            captured = process.stdout.read()
+        process.wait()
+        wall, user, system, peak, code = json.load(open(report.name))
+    if process.returncode != 0 or code != 0:
+        sys.exit(f"{command} failed with {code}")
+    return wall, user + system, peak, user, captured.decode()
 
 
 def fake_azure(answer, timespan):
