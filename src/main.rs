@@ -252,11 +252,16 @@ fn print(text: &str) -> anyhow::Result<()> {
 }
 
 /// JSON logs for the server (one object per line, with request ids), plain text for the CLI.
+/// Colours only on a terminal (and not under `NO_COLOR`, no-color.org): a log piped to a
+/// file or a collector gets no escape codes.
 fn init_logging(json: bool) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

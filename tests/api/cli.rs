@@ -152,3 +152,20 @@ fn a_failed_export_keeps_the_previous_file() {
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("report.md")]);
 }
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sentinel-bot"))
+        .args(["report", "--format", "md"])
+        .env_clear()
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("DEBUG"), "a debug log was written: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape codes in a piped log: {log:?}"
+    );
+}
