@@ -648,14 +648,44 @@ impl Config {
             }
             insert(&mut table, &keys, env_value(&value));
         }
-        toml::Value::Table(table)
-            .try_into()
-            .context("reading settings (file and SENTINEL_BOT__ environment)")
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(explain)
     }
 
     /// True when no Azure workspace is configured, so the demo data answers.
     pub fn uses_demo_data(&self) -> bool {
         self.azure.is_none()
+    }
+}
+
+/// A settings error naming the setting as an operator writes it, in the file and in the
+/// environment: "`llm.model` is missing: set `model` under [llm] in the file, or
+/// SENTINEL_BOT__LLM__MODEL". The path comes from `serde_path_to_error`; for a missing key
+/// serde's message ("missing field `model`") names the last part.
+fn explain(error: serde_path_to_error::Error<toml::de::Error>) -> anyhow::Error {
+    let reason = error.inner().message().trim().to_string();
+    let mut keys: Vec<String> = error
+        .path()
+        .iter()
+        .map(|segment| segment.to_string())
+        .collect();
+    let missing = reason
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    if let Some(field) = missing {
+        keys.push(field.to_string());
+    }
+    let Some((key, sections)) = keys.split_last() else {
+        return anyhow::anyhow!("reading settings (file and {ENV_PREFIX} environment): {reason}");
+    };
+    let setting = keys.join(".");
+    let place = match sections.is_empty() {
+        true => format!("`{key}` at the top of the file"),
+        false => format!("`{key}` under [{}] in the file", sections.join(".")),
+    };
+    let variable = format!("{ENV_PREFIX}{}", keys.join("__").to_uppercase());
+    match missing {
+        Some(_) => anyhow::anyhow!("`{setting}` is missing: set {place}, or {variable}"),
+        None => anyhow::anyhow!("`{setting}`: {reason} (read from {place}, or {variable})"),
     }
 }
 
@@ -936,6 +966,33 @@ mod tests {
         assert!(config.server.metrics_token.is_none());
         assert_eq!(config.server.answer_seconds, 25);
         assert_eq!(config.report.deadline_seconds, 600);
+    }
+
+    #[test]
+    fn a_settings_error_names_the_setting_in_the_file_and_in_the_environment() {
+        let error = |file: &str, env: Vec<(String, String)>| {
+            format!("{:#}", Config::from_sources(file, env).unwrap_err())
+        };
+        assert_eq!(
+            error("[llm]\napi_key = \"k\"\n", Vec::new()),
+            "`llm.model` is missing: set `model` under [llm] in the file, or SENTINEL_BOT__LLM__MODEL"
+        );
+        let from_env = error(
+            "",
+            vec![("SENTINEL_BOT__REPORT__LONG_OPEN_DAYS".into(), "soon".into())],
+        );
+        assert!(
+            from_env.starts_with("`report.long_open_days`: invalid type")
+                && from_env.ends_with(
+                    "(read from `long_open_days` under [report] in the file, or SENTINEL_BOT__REPORT__LONG_OPEN_DAYS)"
+                ),
+            "{from_env}"
+        );
+        let unknown = error("[server]\nport = 80\n", Vec::new());
+        assert!(
+            unknown.starts_with("`server.port`: unknown field `port`"),
+            "{unknown}"
+        );
     }
 
     #[test]
