@@ -97,7 +97,15 @@ async fn main() -> anyhow::Result<()> {
             out,
             end,
         } => {
-            let now = end.unwrap_or_else(chrono::Utc::now);
+            let today = chrono::Utc::now();
+            if let Some(end) = end.filter(|end| *end > today) {
+                // A window ending later would count incidents that do not exist yet as none.
+                anyhow::bail!(
+                    "--end {} is in the future: a report covers time that has passed",
+                    end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+            }
+            let now = end.unwrap_or(today);
             let period = match command::parse(&format!("/report {period}")) {
                 Ok(Command::Report { period }) => period,
                 Ok(_) => anyhow::bail!("`{period}` is not a period"),
@@ -105,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
             };
             // The data set is today's (the demo's anchor included); `--end` only picks which
             // period of it the report covers.
-            let app = app::build(&config, chrono::Utc::now()).await?;
+            let app = app::build(&config, today).await?;
             // `app::build` set the prompt purge for `serve`; this process ends after one report.
             sentinel_bot::return_freed_memory_lazily();
             let report = app

@@ -169,3 +169,19 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
         "no escape codes in a piped log: {log:?}"
     );
 }
+
+#[test]
+fn a_report_ending_in_the_future_is_refused_with_a_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sentinel-bot"))
+        .args(["report", "--end", "2999-01-01T00:00:00Z"])
+        .env_clear()
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("--end 2999-01-01T00:00:00Z is in the future"),
+        "{error}"
+    );
+}
