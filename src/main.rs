@@ -11,6 +11,13 @@ use sentinel_bot::report::{self, Layout};
 use std::path::PathBuf;
 
 /// A Microsoft Sentinel chat bot for Teams and Slack.
+
+/// What `report --period` takes, for its errors.
+fn periods() -> String {
+    let most = sentinel_bot::period::MAX_DAYS;
+    format!("--period takes today, week, month, Nd (days, up to {most}) or Nh (hours).")
+}
+
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -35,7 +42,7 @@ enum Job {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
-        /// Period: week, month, or Nd.
+        /// Period: today, week, month, Nd (days) or Nh (hours), ending now or at `--end`.
         #[arg(long, default_value = "week")]
         period: String,
         /// Write to this file instead of standard output.
@@ -108,8 +115,9 @@ async fn main() -> anyhow::Result<()> {
             let now = end.unwrap_or(today);
             let period = match command::parse(&format!("/report {period}")) {
                 Ok(Command::Report { period }) => period,
-                Ok(_) => anyhow::bail!("`{period}` is not a period"),
-                Err(error) => anyhow::bail!("{error}"),
+                Ok(_) => anyhow::bail!("`{period}` is not a period. {}", periods()),
+                // The chat usage line (`/report ...`) means nothing here: the CLI's own words.
+                Err(error) => anyhow::bail!("{} {}", error.message, periods()),
             };
             // The data set is today's (the demo's anchor included); `--end` only picks which
             // period of it the report covers.

@@ -185,3 +185,21 @@ fn a_report_ending_in_the_future_is_refused_with_a_reason() {
         "{error}"
     );
 }
+
+#[test]
+fn a_period_the_report_cannot_read_is_explained_in_the_command_line_s_words() {
+    for period in ["fortnight", "0d", "999d"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sentinel-bot"))
+            .args(["report", "--period", period])
+            .env_clear()
+            .output()
+            .expect("the binary runs");
+        assert!(!output.status.success(), "{period}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("--period takes today, week, month"),
+            "{error}"
+        );
+        assert!(!error.contains("/report"), "no chat usage: {error}");
+    }
+}
