@@ -11,13 +11,6 @@ use sentinel_bot::report::{self, Layout};
 use std::path::PathBuf;
 
 /// A Microsoft Sentinel chat bot for Teams and Slack.
-
-/// What `report --period` takes, for its errors.
-fn periods() -> String {
-    let most = sentinel_bot::period::MAX_DAYS;
-    format!("--period takes today, week, month, Nd (days, up to {most}) or Nh (hours).")
-}
-
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -253,6 +246,12 @@ fn write_out(
             }
         }
     }
+}
+
+/// What `report --period` takes, for its errors.
+fn periods() -> String {
+    let most = sentinel_bot::period::MAX_DAYS;
+    format!("--period takes today, week, month, Nd (days, up to {most}) or Nh (hours).")
 }
 
 /// Writes `text` and a newline to standard output. A reader that stops early
