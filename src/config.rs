@@ -49,6 +49,7 @@ pub struct ServerConfig {
     pub metrics_bind: String,
     /// When set (and not blank), `/metrics` answers only requests with
     /// `Authorization: Bearer <token>`.
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub metrics_token: Option<SecretString>,
     /// Seconds an answer typed in chat may take before the user gets an apology naming the
     /// slow system; advice that would be later is left out with a note.
@@ -130,6 +131,7 @@ pub struct AzureConfig {
     pub tenant_id: String,
     /// App (client) id; for managed identity, the user-assigned identity's client id if any.
     pub client_id: Option<String>,
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub client_secret: Option<SecretString>,
     #[serde(default)]
     pub auth: AzureAuth,
@@ -353,6 +355,7 @@ fn default_aggregate_above() -> u64 {
 pub struct TeamsConfig {
     /// The bot's Microsoft App ID; the JWT audience.
     pub app_id: String,
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub app_password: Option<SecretString>,
     /// Set for a single-tenant bot; empty means multi-tenant (`botframework.com`).
     pub tenant_id: Option<String>,
@@ -404,9 +407,12 @@ pub struct TeamsChannel {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
+    #[serde(deserialize_with = "secret_text::required")]
     pub bot_token: SecretString,
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub signing_secret: Option<SecretString>,
     /// App-level token (`xapp-...`) for Socket Mode.
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub app_token: Option<SecretString>,
     #[serde(default)]
     pub socket_mode: bool,
@@ -453,6 +459,7 @@ pub struct LlmConfig {
     pub provider: LlmProvider,
     /// OpenAI: `https://api.openai.com/v1`; Azure: `https://NAME.openai.azure.com`; or a compatible server.
     pub base_url: Option<String>,
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub api_key: Option<SecretString>,
     /// Model name (OpenAI, compatible) or deployment name (Azure).
     pub model: String,
@@ -563,7 +570,10 @@ fn default_retry_seconds() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://path.db` (default) or `postgres://...`.
-    #[serde(default = "default_store_url")]
+    #[serde(
+        default = "default_store_url",
+        deserialize_with = "secret_text::required"
+    )]
     pub url: SecretString,
 }
 
@@ -604,6 +614,7 @@ pub struct TriageConfig {
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
     /// Bearer secret the Sentinel playbook sends to `POST /api/triage`; unset, no webhook is served.
+    #[serde(default, deserialize_with = "secret_text::optional")]
     pub webhook_secret: Option<SecretString>,
 }
 
@@ -637,7 +648,9 @@ impl Config {
         toml_text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Config> {
-        let mut table: toml::Table = toml::from_str(toml_text).context("parsing config TOML")?;
+        let mut table: toml::Table = toml::from_str(toml_text).map_err(|error| {
+            anyhow::anyhow!("parsing config TOML: {}", located(&error, toml_text))
+        })?;
         for (name, value) in env {
             let Some(path) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -915,6 +928,84 @@ impl Summary {
 }
 
 /// Environment values are TOML when they parse as such (numbers, booleans, arrays), text otherwise.
+/// A TOML syntax error as "line L, column C: message", without the line itself: toml's own
+/// message quotes the line, and a malformed line may hold a secret (`bot_token = xoxb-...`
+/// without quotes).
+fn located(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim();
+    let Some(at) = error.span().map(|span| span.start.min(text.len())) else {
+        return message.to_string();
+    };
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |it| it.chars().count())
+        + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
+/// Secrets as text, whatever scalar TOML or the environment made of them. An environment
+/// value of digits (`SENTINEL_BOT__SERVER__METRICS_TOKEN=8675309`) or `true` reads as a
+/// number or a boolean, and serde's type error would print it; here it is the secret's
+/// text, and a value of the wrong shape (a list, a table) is refused without its contents.
+mod secret_text {
+    use secrecy::SecretString;
+    use serde::de::{self, Deserializer, Visitor};
+    use std::fmt;
+
+    struct Text(String);
+
+    impl<'de> serde::Deserialize<'de> for Text {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
+            deserializer.deserialize_any(TextVisitor).map(Text)
+        }
+    }
+
+    struct TextVisitor;
+
+    impl Visitor<'_> for TextVisitor {
+        type Value = String;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("a secret as text (its value is not shown)")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+            Ok(text.to_string())
+        }
+
+        fn visit_i64<E: de::Error>(self, number: i64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+
+        fn visit_u64<E: de::Error>(self, number: u64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+
+        fn visit_f64<E: de::Error>(self, number: f64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+
+        fn visit_bool<E: de::Error>(self, value: bool) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+        let Text(text) = serde::Deserialize::deserialize(deserializer)?;
+        Ok(SecretString::from(text))
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        let text: Option<Text> = serde::Deserialize::deserialize(deserializer)?;
+        Ok(text.map(|Text(text)| SecretString::from(text)))
+    }
+}
+
 fn env_value(text: &str) -> toml::Value {
     let looks_structured = text.starts_with('[')
         || text == "true"
@@ -993,6 +1084,29 @@ mod tests {
             unknown.starts_with("`server.port`: unknown field `port`"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn a_secret_of_digits_from_the_environment_is_text_and_errors_never_show_a_secret() {
+        let file = "[slack]\nbot_token = \"xoxb-file\"\n";
+        let env = vec![(
+            "SENTINEL_BOT__SLACK__SIGNING_SECRET".to_string(),
+            "8675309".to_string(),
+        )];
+        let slack = Config::from_sources(file, env).unwrap().slack.unwrap();
+        let signing = slack.signing_secret.expect("set from the environment");
+        assert_eq!(signing.expose_secret(), "8675309");
+        let error =
+            |file: &str| format!("{:#}", Config::from_sources(file, Vec::new()).unwrap_err());
+        let listed = error("[slack]\nbot_token = [\"xoxb-SECRET-123\"]\n");
+        assert!(listed.starts_with("`slack.bot_token`"), "{listed}");
+        assert!(!listed.contains("SECRET"), "{listed}");
+        let unquoted = error("[slack]\nbot_token = xoxb-SECRET-123\n");
+        assert!(
+            unquoted.starts_with("parsing config TOML: line 2, column"),
+            "{unquoted}"
+        );
+        assert!(!unquoted.contains("SECRET"), "{unquoted}");
     }
 
     #[test]
