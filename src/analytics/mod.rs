@@ -372,8 +372,9 @@ impl PeriodFacts {
         now: DateTime<Utc>,
         long_open_after: Duration,
     ) -> PeriodFacts {
-        let held: Vec<Incident> = distinct_open(open.iter()).cloned().collect();
-        let places = Places(vec![(false, true); held.len()]);
+        // Nothing is listed as created: only the open incidents are held, each once.
+        let places = Places::of(open, window, |_| false);
+        let held = places.other_open(open).cloned().collect();
         let facts = PeriodFacts {
             listing: Listing::Aggregated,
             ..PeriodFacts::assemble(window, now, long_open_after, created, None, held, places)
@@ -416,17 +417,9 @@ impl PeriodFacts {
     }
 }
 
-/// Open incidents, each once (a caller may pass the same incident twice).
-fn distinct_open<'a>(
-    incidents: impl Iterator<Item = &'a Incident>,
-) -> impl Iterator<Item = &'a Incident> {
-    let mut seen = std::collections::HashSet::new();
-    incidents.filter(move |it| it.status.is_open() && seen.insert(it.key()))
-}
-
 /// Where each incident of an answer goes in a period's facts, in answer order: whether it
-/// is listed as created in the window, and whether it is the first open one of its key (so
-/// duplicates resolve as [`distinct_open`] resolves them).
+/// is listed as created in the window, and whether it is the first open one of its key (a
+/// source may send the same incident twice; it is counted once).
 struct Places(Vec<(bool, bool)>);
 
 impl Places {
