@@ -1015,6 +1015,9 @@ fn env_value(text: &str) -> toml::Value {
     if looks_structured
         && let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {text}"))
         && let Some(value) = table.get("v")
+        // A number or boolean that reads back as other text ("1e5", "12.50") stays text:
+        // a secret set that way must keep its exact characters.
+        && (text.starts_with('[') || value.to_string() == text)
     {
         return value.clone();
     }
@@ -1096,6 +1099,15 @@ mod tests {
         let slack = Config::from_sources(file, env).unwrap().slack.unwrap();
         let signing = slack.signing_secret.expect("set from the environment");
         assert_eq!(signing.expose_secret(), "8675309");
+        for exact in ["1e5", "12.50", "true", "007"] {
+            let env = vec![(
+                "SENTINEL_BOT__SERVER__METRICS_TOKEN".to_string(),
+                exact.to_string(),
+            )];
+            let config = Config::from_sources("", env).unwrap();
+            let token = config.server.metrics_token.expect("set");
+            assert_eq!(token.expose_secret(), exact);
+        }
         let error =
             |file: &str| format!("{:#}", Config::from_sources(file, Vec::new()).unwrap_err());
         let listed = error("[slack]\nbot_token = [\"xoxb-SECRET-123\"]\n");
